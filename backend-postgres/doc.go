@@ -1,0 +1,2 @@
+// Package postgreskv is part of kv (work in progress).
+package postgreskv

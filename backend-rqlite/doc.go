@@ -1,0 +1,2 @@
+// Package rqlitekv is part of kv (work in progress).
+package rqlitekv

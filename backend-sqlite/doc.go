@@ -1,0 +1,2 @@
+// Package sqlitekv is part of kv (work in progress).
+package sqlitekv

@@ -1,0 +1,3 @@
+module github.com/kvsuite/kv/cli
+
+go 1.24

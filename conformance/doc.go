@@ -1,0 +1,2 @@
+// Package conformance is part of kv (work in progress).
+package conformance

@@ -1,0 +1,197 @@
+// Package driver defines the narrow interface (SPI) that a backend implements
+// so that kvcore.Store can run on it.
+//
+// The front (package kvcore) validates every argument, applies defaults,
+// computes values (JSON encoding, merge patch, expiry times) and wraps errors.
+// A driver receives only validated input and does each operation atomically in
+// its own SQL dialect. A driver never calls time.Now for record data: every
+// call carries the front's clock reading as Now.
+//
+// Every rule a driver must follow is checked by the conformance suite
+// (github.com/kvsuite/kv/conformance).
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors a driver returns. The front re-exports them (kvcore.ErrVersionMismatch
+// is ErrVersionMismatch), so errors.Is works on either name.
+var (
+	// ErrVersionMismatch: an operation's expected version did not hold.
+	ErrVersionMismatch = errors.New("version mismatch")
+	// ErrFenced: the batch's fence (lease and token) was no longer held.
+	ErrFenced = errors.New("fenced: lease not held with that token")
+	// ErrNotInitialized: the schema is missing or older than the driver needs.
+	ErrNotInitialized = errors.New("store not initialized (run Init)")
+	// ErrClosed: the driver was closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// Store is what a backend implements for kvcore.
+type Store interface {
+	// Init creates or migrates the schema. It is idempotent and safe to call
+	// from several processes at once.
+	Init(ctx context.Context) error
+
+	// Query returns the live records that sel selects, in ascending byte order
+	// of key (for sel.Keys: in the order of sel.Keys, missing keys omitted).
+	// A record is live if it has no expiry or its expiry is after now.
+	Query(ctx context.Context, sel Selector, now time.Time) ([]Record, error)
+
+	// Count returns how many live records sel selects (sel.After, Offset and
+	// Limit are zero in a count).
+	Count(ctx context.Context, sel Selector, now time.Time) (int64, error)
+
+	// Apply runs b.Ops in one transaction: all of them or none. For each op it
+	// returns a Result, in order. If an op's condition fails it returns an
+	// *OpError wrapping ErrVersionMismatch and changes nothing; if b.Fence is
+	// not held it returns ErrFenced and changes nothing.
+	//
+	// Every record that an op creates, updates or deletes appends exactly one
+	// stream entry in the same transaction: a sequence number that increases
+	// in commit order, the namespace, key, action (ActionCreate, ActionUpdate
+	// or ActionDelete), the version written (or deleted), the type, the value
+	// (none for a delete) and b.Now.
+	// An expired record counts as absent: a Put over it is a create (version
+	// 1, new created time); a delete of it affects nothing.
+	Apply(ctx context.Context, b Batch) ([]Result, error)
+
+	// Sweep deletes records in every namespace whose expiry is at or before
+	// now, appending a delete stream entry for each, and returns how many it
+	// removed. It may remove at most limit records per call (limit > 0).
+	Sweep(ctx context.Context, now time.Time, limit int) (int64, error)
+
+	// Close releases the driver's resources.
+	Close() error
+}
+
+// Record is a stored record as a driver reads it.
+type Record struct {
+	Namespace string
+	Key       string
+	Version   int64
+	Value     []byte // a compact JSON document, exactly as the front gave it
+	Type      string
+	Created   time.Time // UTC, microsecond precision
+	Updated   time.Time // UTC, microsecond precision
+	Expires   time.Time // zero: no expiry
+}
+
+// Selector selects records of one namespace.
+//
+// Exactly one of these shapes is used:
+//   - Keys != nil: exactly those keys (Offset, Limit and After are zero).
+//   - otherwise: the keys k with From <= k (and k < To if HasTo), and of type
+//     Type if Type != "", ordered by key; if HasAfter, only keys > After;
+//     then Offset records are skipped and at most Limit returned (0: all).
+//
+// Comparisons are byte-wise (memcmp) on the key's UTF-8 bytes. A driver must
+// answer range selectors from an index on (namespace, key) - or
+// (namespace, type, key) when Type is set - never by a scan or LIKE.
+type Selector struct {
+	Namespace string
+	Keys      []string
+	From      string
+	To        string
+	HasTo     bool
+	Type      string
+	After     string
+	HasAfter  bool
+	Offset    int
+	Limit     int
+}
+
+// OpKind names what an Op does.
+type OpKind int
+
+// The kinds of op.
+const (
+	// OpPut writes Key with Value, Type and Expires, if Version holds.
+	OpPut OpKind = iota + 1
+	// OpDelete deletes Key, if Version holds. A missing key affects 0 rows
+	// (and with Version > 0 it is a mismatch).
+	OpDelete
+	// OpDeleteRange deletes the live records that Sel selects (Sel.Keys is
+	// nil; Offset and Limit apply in key order). Version is ignored.
+	OpDeleteRange
+	// OpTouch sets the expiry of a live Key to Expires without changing its
+	// value or version, if Version holds. A missing key affects 0 rows
+	// (with Version > 0: a mismatch). It appends no stream entry.
+	OpTouch
+)
+
+// String returns the op kind's name.
+func (k OpKind) String() string {
+	switch k {
+	case OpPut:
+		return "put"
+	case OpDelete:
+		return "delete"
+	case OpDeleteRange:
+		return "delete-range"
+	case OpTouch:
+		return "touch"
+	}
+	return fmt.Sprintf("OpKind(%d)", int(k))
+}
+
+// Op is one write in a Batch.
+//
+// Version is the expected version: -1 any, 0 only if the key does not exist
+// (or has expired), N > 0 only if the live record's version is exactly N.
+type Op struct {
+	Kind      OpKind
+	Namespace string
+	Key       string
+	Version   int64
+	Value     []byte    // OpPut: compact JSON
+	Type      string    // OpPut
+	Expires   time.Time // OpPut, OpTouch: zero means no expiry
+	Sel       Selector  // OpDeleteRange
+}
+
+// Fence makes a batch conditional on a lease: it applies only if the lease
+// Name is held (not expired at Now) with exactly Token.
+type Fence struct {
+	Name  string
+	Token int64
+}
+
+// Batch is a unit of work for Apply.
+type Batch struct {
+	Ops   []Op
+	Now   time.Time // the front's clock: created/updated times and expiry checks
+	Fence *Fence    // optional
+}
+
+// Result is the outcome of one Op.
+type Result struct {
+	// Rows is how many records the op changed: OpPut 1; OpDelete and
+	// OpTouch 0 or 1; OpDeleteRange the number deleted.
+	Rows int64
+	// Version is the record's version after an OpPut or OpTouch, and the
+	// deleted version after an OpDelete that deleted a record.
+	Version int64
+}
+
+// OpError says which op of a batch failed. Err is usually ErrVersionMismatch.
+type OpError struct {
+	Index int
+	Err   error
+}
+
+func (e *OpError) Error() string { return fmt.Sprintf("op %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the cause.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Stream actions recorded for each change.
+const (
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)

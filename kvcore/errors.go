@@ -1,0 +1,155 @@
+package kvcore
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// Errors returned by Store. Test for them with errors.Is.
+var (
+	// ErrVersionMismatch: the expected version of a Put, Patch, Delete or
+	// mutation did not hold. Nothing was changed.
+	ErrVersionMismatch = driver.ErrVersionMismatch
+	// ErrFenced: a fenced write's lease was no longer held with its token.
+	ErrFenced = driver.ErrFenced
+	// ErrNotInitialized: the store's schema is missing; call Init.
+	ErrNotInitialized = driver.ErrNotInitialized
+	// ErrClosed: the store was closed.
+	ErrClosed = driver.ErrClosed
+	// ErrNotFound: a read or update that needs the key found none.
+	ErrNotFound = errors.New("key not found")
+	// ErrInvalidKey: a key (or prefix, or range bound) is not acceptable.
+	ErrInvalidKey = errors.New("invalid key")
+	// ErrInvalidValue: a value or patch is not a JSON document, or is too large.
+	ErrInvalidValue = errors.New("invalid value")
+	// ErrInvalidArgument: some other argument (offset, limit, version, TTL,
+	// type name, namespace) is not acceptable.
+	ErrInvalidArgument = errors.New("invalid argument")
+)
+
+// MaxKeyLen is the largest key, in bytes.
+const MaxKeyLen = 1024
+
+// DefaultMaxValueSize is the default largest value, in bytes.
+const DefaultMaxValueSize = 16 << 20
+
+func invalidKey(key, why string) error {
+	return fmt.Errorf("%w %s: %s", ErrInvalidKey, quoteShort(key), why)
+}
+
+func invalidArg(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+// quoteShort quotes s for an error message, cutting it if it is long.
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) > max {
+		return fmt.Sprintf("%q... (%d bytes)", s[:max], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// checkText is the rule for every name stored as text: keys, prefixes, range
+// bounds, type names and namespaces. It must be valid UTF-8 without NUL
+// (PostgreSQL text cannot hold NUL) and at most MaxKeyLen bytes.
+func checkText(s string) string {
+	switch {
+	case len(s) > MaxKeyLen:
+		return fmt.Sprintf("longer than %d bytes", MaxKeyLen)
+	case !utf8.ValidString(s):
+		return "not valid UTF-8"
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return "contains a NUL byte"
+		}
+	}
+	return ""
+}
+
+// ValidateKey reports whether key is acceptable: a non-empty UTF-8 string of
+// at most MaxKeyLen bytes without NUL. No character is special.
+func ValidateKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("%w: key is empty", ErrInvalidKey)
+	}
+	if why := checkText(key); why != "" {
+		return invalidKey(key, why)
+	}
+	return nil
+}
+
+// validatePrefix accepts "" (everything) as a prefix.
+func validatePrefix(prefix string) error {
+	if why := checkText(prefix); why != "" {
+		return fmt.Errorf("%w: prefix %s: %s", ErrInvalidKey, quoteShort(prefix), why)
+	}
+	return nil
+}
+
+// validateRange checks a half-open range [from, to): from may be "" (the
+// start of the keyspace), to must be a key, and from must not be after to.
+func validateRange(from, to string) error {
+	if why := checkText(from); why != "" {
+		return fmt.Errorf("%w: range start %s: %s", ErrInvalidKey, quoteShort(from), why)
+	}
+	if to == "" {
+		return fmt.Errorf("%w: range end is empty (ranges are [from, to); use List or DeleteAll for everything)", ErrInvalidKey)
+	}
+	if why := checkText(to); why != "" {
+		return fmt.Errorf("%w: range end %s: %s", ErrInvalidKey, quoteShort(to), why)
+	}
+	if from > to {
+		return fmt.Errorf("%w: range start %s is after range end %s", ErrInvalidKey, quoteShort(from), quoteShort(to))
+	}
+	return nil
+}
+
+func validatePage(offset, limit int) error {
+	if offset < 0 {
+		return invalidArg("offset %d is negative", offset)
+	}
+	if limit < 0 {
+		return invalidArg("limit %d is negative", limit)
+	}
+	return nil
+}
+
+func validateVersion(v int64) error {
+	if v < -1 {
+		return invalidArg("version %d: want -1 (any), 0 (must not exist) or a version > 0", v)
+	}
+	return nil
+}
+
+func validateTypeName(t string) error {
+	if why := checkText(t); why != "" {
+		return invalidArg("type name %s: %s", quoteShort(t), why)
+	}
+	return nil
+}
+
+// prefixEnd returns the smallest string greater than every string that starts
+// with prefix, and false if there is none (the prefix is empty or all
+// U+10FFFF). It increments the last code point (skipping surrogates), so the
+// bound is valid UTF-8 and, because UTF-8 byte order is code point order,
+// exact under byte-wise comparison.
+func prefixEnd(prefix string) (string, bool) {
+	for prefix != "" {
+		r, size := utf8.DecodeLastRuneInString(prefix)
+		prefix = prefix[:len(prefix)-size]
+		if r == utf8.MaxRune {
+			continue
+		}
+		r++
+		if r == 0xD800 {
+			r = 0xE000
+		}
+		return prefix + string(r), true
+	}
+	return "", false
+}
