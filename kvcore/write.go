@@ -85,6 +85,10 @@ func Put(key string, version int64, value any, opts ...WriteOption) Mutation {
 // Patch is a mutation that applies patch to key's value as an RFC 7396 JSON
 // merge patch, if version holds. A missing key is patched as if it held {}.
 // The record keeps its type and, unless a TTL is given, its expiry.
+//
+// The merge is github.com/evanphx/json-patch/v5's, which keeps every number
+// exactly. It differs from RFC 7396 in one corner: inside an array of the
+// patch, members of objects whose value is null are dropped rather than kept.
 func Patch(key string, version int64, patch any, opts ...WriteOption) Mutation {
 	return Mutation{kind: mPatch, key: key, version: version, value: patch, opts: opts}
 }

@@ -1,2 +1,0 @@
-// Package conformance is part of kv (work in progress).
-package conformance
