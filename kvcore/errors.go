@@ -126,6 +126,19 @@ func validateVersion(v int64) error {
 	return nil
 }
 
+// ValidateName checks a name that is not a key (a lease, owner, consumer or
+// task name): non-empty, valid UTF-8, no NUL, at most MaxKeyLen bytes. what
+// names the argument in the error, which wraps ErrInvalidArgument.
+func ValidateName(what, name string) error {
+	if name == "" {
+		return invalidArg("%s is empty", what)
+	}
+	if why := checkText(name); why != "" {
+		return invalidArg("%s %s: %s", what, quoteShort(name), why)
+	}
+	return nil
+}
+
 func validateTypeName(t string) error {
 	if why := checkText(t); why != "" {
 		return invalidArg("type name %s: %s", quoteShort(t), why)

@@ -1,0 +1,339 @@
+package kvstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kvsuite/kv/kvcore"
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/kvlock"
+	"github.com/kvsuite/kv/kvstream/driver"
+)
+
+// CommitMode says when a consumer commits its position.
+type CommitMode string
+
+// The commit modes.
+const (
+	// CommitAll commits after each record is handled.
+	CommitAll CommitMode = "all"
+	// CommitBatch commits after each batch is handled.
+	CommitBatch CommitMode = "batch"
+	// CommitNone never commits: a peek.
+	CommitNone CommitMode = "none"
+)
+
+// ParseCommitMode parses "all", "batch" or "none".
+func ParseCommitMode(s string) (CommitMode, error) {
+	switch m := CommitMode(s); m {
+	case CommitAll, CommitBatch, CommitNone:
+		return m, nil
+	}
+	return "", fmt.Errorf("%w: commit mode %q: want all, batch or none", ErrInvalidArgument, s)
+}
+
+// LeasePrefix starts the name of every consumer's lease.
+const LeasePrefix = "kvstream/consumer/"
+
+// Consumer reads the stream under a name whose position is durable. Only the
+// instance holding the consumer's lease reads and commits; an instance that
+// takes the lease over reloads the position first.
+type Consumer struct {
+	s       *Stream
+	name    string
+	owner   string
+	d       time.Duration
+	batch   int
+	mode    CommitMode
+	filters []Filter
+	atEnd   bool
+
+	mu       sync.Mutex
+	token    int64 // the lease token this instance holds (0: none)
+	position int64 // the last seq this instance handled
+}
+
+// ConsumerOption configures a Consumer.
+type ConsumerOption func(*Consumer)
+
+// Owner names this instance in the consumer's lease (default host-pid-time).
+func Owner(id string) ConsumerOption { return func(c *Consumer) { c.owner = id } }
+
+// LeaseDuration sets how long the consumer's lease lasts between renewals
+// (default 30s).
+func LeaseDuration(d time.Duration) ConsumerOption { return func(c *Consumer) { c.d = d } }
+
+// BatchSize sets how many records a read returns at most (default 100).
+func BatchSize(n int) ConsumerOption { return func(c *Consumer) { c.batch = n } }
+
+// Commit sets the commit mode (default CommitBatch).
+func Commit(m CommitMode) ConsumerOption { return func(c *Consumer) { c.mode = m } }
+
+// Filters narrows the records the consumer receives.
+func Filters(fs ...Filter) ConsumerOption {
+	return func(c *Consumer) { c.filters = append(c.filters, fs...) }
+}
+
+// StartAtEnd makes a new consumer start after the last entry instead of at
+// the start of the stream.
+func StartAtEnd() ConsumerOption { return func(c *Consumer) { c.atEnd = true } }
+
+// Consumer returns the consumer name. Nothing is read or locked until Get or
+// Run is called.
+func (s *Stream) Consumer(name string, opts ...ConsumerOption) (*Consumer, error) {
+	if err := kvcore.ValidateName("consumer name", name); err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	c := &Consumer{s: s, name: name, d: 30 * time.Second, batch: 100, mode: CommitBatch,
+		owner: host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	for _, opt := range opts {
+		opt(c)
+	}
+	if err := kvcore.ValidateName("consumer owner", c.owner); err != nil {
+		return nil, err
+	}
+	if c.d < kvlock.MinDuration {
+		return nil, fmt.Errorf("%w: lease duration %v is too short", ErrInvalidArgument, c.d)
+	}
+	if c.batch <= 0 || c.batch > MaxLimit {
+		return nil, fmt.Errorf("%w: batch size %d: want 1 to %d", ErrInvalidArgument, c.batch, MaxLimit)
+	}
+	if _, err := ParseCommitMode(string(c.mode)); err != nil {
+		return nil, err
+	}
+	if _, err := query(0, c.batch, c.filters); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Name returns the consumer's name.
+func (c *Consumer) Name() string { return c.name }
+
+// Position returns the last seq this instance handled (or committed).
+func (c *Consumer) Position() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.position
+}
+
+func (c *Consumer) leaseName() string { return LeasePrefix + c.name }
+
+// acquire takes or extends the consumer's lease. If this instance did not
+// hold it with that token before, it reloads the durable position.
+func (c *Consumer) acquire(ctx context.Context) error {
+	le, ok, err := c.s.locker.Acquire(ctx, c.leaseName(), c.owner, c.d)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("kv consumer %q: %w (owner %q)", c.name, kvlock.ErrHeld, le.Owner)
+	}
+	return c.took(ctx, le.Token)
+}
+
+// took records that this instance holds the lease with token, reloading the
+// position if the token is new to it.
+func (c *Consumer) took(ctx context.Context, token int64) error {
+	c.mu.Lock()
+	same := c.token == token
+	c.mu.Unlock()
+	if same {
+		return nil
+	}
+	start := int64(0)
+	if c.atEnd {
+		_, last, err := c.s.d.Bounds(ctx)
+		if err != nil {
+			return fmt.Errorf("kv consumer %q: %w", c.name, err)
+		}
+		start = last
+	}
+	st, err := c.s.d.CreateConsumer(ctx, c.name, start, c.s.Now())
+	if err != nil {
+		return fmt.Errorf("kv consumer %q: load position: %w", c.name, err)
+	}
+	c.mu.Lock()
+	c.token, c.position = token, st.Position
+	c.mu.Unlock()
+	return nil
+}
+
+// next reads the batch after the instance's position.
+func (c *Consumer) next(ctx context.Context) ([]Record, error) {
+	q, err := query(c.Position(), c.batch, c.filters)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := c.s.read(ctx, q, true)
+	if err != nil {
+		return nil, fmt.Errorf("kv consumer %q: %w", c.name, err)
+	}
+	return recs, nil
+}
+
+// Get takes the consumer's lease, reads the next batch and, unless the mode
+// is CommitNone (a peek), commits it before returning it (at most once).
+func (c *Consumer) Get(ctx context.Context) ([]Record, error) {
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	recs, err := c.next(ctx)
+	if err != nil || len(recs) == 0 || c.mode == CommitNone {
+		return recs, err
+	}
+	return recs, c.Commit(ctx, recs[len(recs)-1].Seq)
+}
+
+// Commit durably sets the consumer's position to seq, fenced by this
+// instance's lease: if another instance took the lease over, it fails with
+// ErrFenced and changes nothing.
+func (c *Consumer) Commit(ctx context.Context, seq int64) error {
+	if seq < 0 {
+		return fmt.Errorf("%w: seq %d is negative", ErrInvalidArgument, seq)
+	}
+	c.mu.Lock()
+	token := c.token
+	c.mu.Unlock()
+	if token == 0 {
+		return fmt.Errorf("kv consumer %q: commit: %w (this instance never held the lease)", c.name, ErrFenced)
+	}
+	fence := &coredriver.Fence{Name: c.leaseName(), Token: token}
+	if err := c.s.d.Commit(ctx, c.name, seq, fence, c.s.Now()); err != nil {
+		return fmt.Errorf("kv consumer %q: commit %d: %w", c.name, seq, err)
+	}
+	c.mu.Lock()
+	c.position = seq
+	c.mu.Unlock()
+	return nil
+}
+
+// Close releases the consumer's lease if this instance holds it.
+func (c *Consumer) Close(ctx context.Context) error {
+	c.mu.Lock()
+	held := c.token != 0
+	c.token = 0
+	c.mu.Unlock()
+	if !held {
+		return nil
+	}
+	_, err := c.s.locker.Release(ctx, c.leaseName(), c.owner)
+	return err
+}
+
+// Handler handles one record. An error stops Run; the record is delivered
+// again to the next run (delivery is at least once).
+type Handler func(ctx context.Context, r Record) error
+
+// Run holds the consumer's lease (renewing it in the background) and calls
+// handle for each record in order, committing per the commit mode, until
+// ctx ends (Run then returns nil), handle fails, or the lease is lost. When
+// there is nothing to read it waits for the backend's notification if it
+// has one, and polls with growing intervals (up to the stream's max poll)
+// otherwise. It releases the lease when it returns.
+func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
+	hold, err := c.s.locker.Hold(ctx, c.leaseName(), c.owner, c.d)
+	if err != nil {
+		return fmt.Errorf("kv consumer %q: %w", c.name, err)
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = hold.Release(rctx)
+		c.mu.Lock()
+		c.token = 0
+		c.mu.Unlock()
+	}()
+	if err := c.took(ctx, hold.Token()); err != nil {
+		return err
+	}
+	wake := c.subscribe(ctx)
+	const minWait = 10 * time.Millisecond
+	wait := minWait
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if hold.Err() != nil {
+			return fmt.Errorf("kv consumer %q: %w", c.name, hold.Err())
+		}
+		recs, err := c.next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if len(recs) == 0 {
+			if !c.sleep(ctx, hold, wake, wait) {
+				continue
+			}
+			wait = min(wait*2, c.s.poll)
+			continue
+		}
+		wait = minWait
+		if err := c.handleBatch(ctx, recs, handle); err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (c *Consumer) handleBatch(ctx context.Context, recs []Record, handle Handler) error {
+	for _, r := range recs {
+		if err := handle(ctx, r); err != nil {
+			return fmt.Errorf("kv consumer %q: record %d: %w", c.name, r.Seq, err)
+		}
+		switch c.mode {
+		case CommitAll:
+			if err := c.Commit(ctx, r.Seq); err != nil {
+				return err
+			}
+		default:
+			c.mu.Lock()
+			c.position = r.Seq
+			c.mu.Unlock()
+		}
+	}
+	if c.mode == CommitBatch {
+		return c.Commit(ctx, recs[len(recs)-1].Seq)
+	}
+	return nil
+}
+
+// subscribe returns the backend's change signal, or nil if it has none.
+func (c *Consumer) subscribe(ctx context.Context) <-chan struct{} {
+	n, ok := c.s.d.(driver.Notifier)
+	if !ok {
+		return nil
+	}
+	ch, err := n.Subscribe(ctx)
+	if err != nil {
+		return nil // fall back to polling
+	}
+	return ch
+}
+
+// sleep waits for a signal, the timer, the end of ctx or the loss of the
+// lease. It reports whether the timer (not a signal) ended the wait.
+func (c *Consumer) sleep(ctx context.Context, hold *kvlock.Hold, wake <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-hold.Lost():
+	case <-wake:
+		return false
+	case <-t.C:
+		return true
+	}
+	return false
+}

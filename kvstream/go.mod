@@ -1,0 +1,12 @@
+module github.com/kvsuite/kv/kvstream
+
+go 1.24
+
+require (
+	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
+)
+
+replace github.com/kvsuite/kv/kvcore => ../kvcore
+
+replace github.com/kvsuite/kv/kvlock => ../kvlock
