@@ -26,10 +26,19 @@ func putKeys(t *testing.T, s *kvcore.Store, keys []string) {
 	t.Helper()
 	ms := make([]kvcore.Mutation, len(keys))
 	for i, k := range keys {
-		ms[i] = kvcore.Put(k, -1, json.RawMessage(fmt.Sprintf(`{"k":%q}`, k)))
+		ms[i] = kvcore.Put(k, -1, keyDoc(k))
 	}
 	_, err := s.MutateAll(context.Background(), ms...)
 	require.NoError(t, err)
+}
+
+// keyDoc is the value putKeys stores for key k.
+func keyDoc(k string) json.RawMessage {
+	b, err := json.Marshal(map[string]string{"k": k})
+	if err != nil {
+		panic(err) // a string always marshals
+	}
+	return b
 }
 
 func keysOf(rs []kvcore.Record) []string {
@@ -55,7 +64,7 @@ func testOrdering(t *testing.T, f StoreFactory) {
 	require.NoError(t, err)
 	require.Equal(t, sortedBytes(trickyKeys), keysOf(rs), "List is in byte order")
 	for _, r := range rs {
-		require.JSONEq(t, fmt.Sprintf(`{"k":%q}`, r.Key), string(r.Value))
+		require.Equal(t, string(keyDoc(r.Key)), string(r.Value))
 	}
 	requireCount(t, s.Store, len(trickyKeys))
 }
@@ -211,7 +220,13 @@ func testIterators(t *testing.T, f StoreFactory) {
 			break
 		}
 	}
-	require.Equal(t, []string{"a_b", "aXb", "ab"}, got)
+	var want []string
+	for _, k := range sortedBytes(trickyKeys) {
+		if strings.HasPrefix(k, "a") && k > "a_" && len(want) < 3 {
+			want = append(want, k)
+		}
+	}
+	require.Equal(t, want, got)
 
 	// Bad input comes out of the iterator as an error.
 	var errs int
