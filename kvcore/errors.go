@@ -83,17 +83,19 @@ func ValidateKey(key string) error {
 	return nil
 }
 
-// validatePrefix accepts "" (everything) as a prefix.
-func validatePrefix(prefix string) error {
+// ValidatePrefix reports whether prefix is acceptable: UTF-8 without NUL, at
+// most MaxKeyLen bytes. The empty prefix matches every key.
+func ValidatePrefix(prefix string) error {
 	if why := checkText(prefix); why != "" {
 		return fmt.Errorf("%w: prefix %s: %s", ErrInvalidKey, quoteShort(prefix), why)
 	}
 	return nil
 }
 
-// validateRange checks a half-open range [from, to): from may be "" (the
-// start of the keyspace), to must be a key, and from must not be after to.
-func validateRange(from, to string) error {
+// ValidateRange reports whether [from, to) is an acceptable half-open range:
+// from may be "" (the start of the keyspace), to must be a key, and from must
+// not be after to.
+func ValidateRange(from, to string) error {
 	if why := checkText(from); why != "" {
 		return fmt.Errorf("%w: range start %s: %s", ErrInvalidKey, quoteShort(from), why)
 	}

@@ -158,7 +158,7 @@ func (s *Store) count(ctx context.Context, op string, sel driver.Selector) (int,
 // prefixSelector turns a prefix into the equivalent key range, so that every
 // backend answers it from the primary key index with plain comparisons.
 func (s *Store) prefixSelector(prefix string) (driver.Selector, error) {
-	if err := validatePrefix(prefix); err != nil {
+	if err := ValidatePrefix(prefix); err != nil {
 		return driver.Selector{}, err
 	}
 	sel := driver.Selector{Namespace: s.ns, From: prefix}
@@ -167,7 +167,7 @@ func (s *Store) prefixSelector(prefix string) (driver.Selector, error) {
 }
 
 func (s *Store) rangeSelector(from, to string) (driver.Selector, error) {
-	if err := validateRange(from, to); err != nil {
+	if err := ValidateRange(from, to); err != nil {
 		return driver.Selector{}, err
 	}
 	return driver.Selector{Namespace: s.ns, From: from, To: to, HasTo: true}, nil

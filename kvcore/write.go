@@ -242,6 +242,9 @@ func (s *Store) mutate(ctx context.Context, op string, ms []Mutation) ([]int, er
 				}
 				continue
 			}
+			if len(plan) == 1 {
+				return nil, fmt.Errorf("kv %s %s: %w", op, quoteShort(p.key), ErrVersionMismatch)
+			}
 			return nil, fmt.Errorf("kv %s: mutation %d (%s %s): %w", op, oe.Index, p.kind, quoteShort(p.key), ErrVersionMismatch)
 		}
 		return nil, wrap(op, err)
@@ -455,6 +458,9 @@ func (s *Store) ops(ctx context.Context, plan []planned, now time.Time) ([]drive
 			}
 		case mPatch:
 			if err := checkVersion(p.version, st); err != nil {
+				if len(plan) == 1 {
+					return nil, fmt.Errorf("kv patch %s: %w", quoteShort(p.key), err)
+				}
 				return nil, fmt.Errorf("kv patch: mutation %d (patch %s): %w", i, quoteShort(p.key), err)
 			}
 			merged, err := mergePatch(st.value, st.exists, p.value)

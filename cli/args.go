@@ -1,0 +1,96 @@
+package main
+
+import (
+	"flag"
+	"regexp"
+	"strconv"
+
+	"github.com/kvsuite/kv/kvcore"
+)
+
+// negativeNumber matches an argument such as -1, which is a (bad) offset or
+// limit rather than a flag.
+var negativeNumber = regexp.MustCompile(`^-[0-9]+$`)
+
+// parseArgs parses the flags in rest, which may come before, between or
+// after the positional arguments, and returns the positional arguments.
+// "--" ends the flags: everything after it is positional (for keys that
+// start with "-"). rest is a suffix of all, the whole command line.
+func parseArgs(fs *flag.FlagSet, all, rest []string) ([]string, error) {
+	pos := []string{}
+	// ffcli already parsed the flags before rest; if it stopped at "--",
+	// rest is all positional.
+	if n := len(all) - len(rest); len(rest) > 0 && n > 0 && all[n-1] == "--" {
+		return append(pos, rest...), nil
+	}
+	for len(rest) > 0 {
+		switch {
+		case rest[0] == "--":
+			return append(pos, rest[1:]...), nil
+		case rest[0] == "-" || rest[0] == "" || rest[0][0] != '-' || negativeNumber.MatchString(rest[0]):
+			pos = append(pos, rest[0])
+			rest = rest[1:]
+			continue
+		}
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		next := fs.Args()
+		if used := len(rest) - len(next); used > 0 && rest[used-1] == "--" {
+			return append(pos, next...), nil
+		}
+		rest = next
+	}
+	return pos, nil
+}
+
+// checkArgs checks the number of positional arguments of the command at
+// path: at least min, and at most max unless max is -1.
+func checkArgs(path string, args []string, min, max int, want string) error {
+	if len(args) < min || (max >= 0 && len(args) > max) {
+		// The arguments are not echoed: one may be a misplaced secret.
+		return usagef(path, "%s: got %d argument(s), want %s", path, len(args), want)
+	}
+	return nil
+}
+
+// checkKey checks a key argument.
+func checkKey(path, key string) error {
+	if err := kvcore.ValidateKey(key); err != nil {
+		return usagef(path, "%v", err)
+	}
+	return nil
+}
+
+// checkPrefix checks a prefix argument (kvcore's rule).
+func checkPrefix(path, prefix string) error {
+	if err := kvcore.ValidatePrefix(prefix); err != nil {
+		return usagef(path, "%v", err)
+	}
+	return nil
+}
+
+// checkRange checks the bounds of a range [from, to) (kvcore's rule).
+func checkRange(path, from, to string) error {
+	if err := kvcore.ValidateRange(from, to); err != nil {
+		return usagef(path, "%v", err)
+	}
+	return nil
+}
+
+// page reads the optional [<offset> [<limit>]] arguments; limit 0 is no limit.
+func page(path string, args []string) (offset, limit int, err error) {
+	names := []string{"offset", "limit"}
+	vals := []int{0, 0}
+	for i, s := range args {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return 0, 0, usagef(path, "%s %q is not a whole number", names[i], s)
+		}
+		if n < 0 {
+			return 0, 0, usagef(path, "%s %d is negative", names[i], n)
+		}
+		vals[i] = n
+	}
+	return vals[0], vals[1], nil
+}

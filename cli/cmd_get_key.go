@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/kvcore"
+)
+
+func (a *app) getKeyCommand() *ffcli.Command {
+	const path = "get key"
+	return a.command(spec{
+		path:  path,
+		args:  "<key>",
+		short: "Get a key.",
+		long:  `Prints the record at <key> as one JSON object. A missing (or expired) key is an error (exit status 1).`,
+		run: func(ctx context.Context, args []string) error {
+			if err := checkArgs(path, args, 1, 1, "<key>"); err != nil {
+				return err
+			}
+			if err := checkKey(path, args[0]); err != nil {
+				return err
+			}
+			return a.withStore(ctx, func(st *kvcore.Store) error {
+				r, err := st.GetRecord(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return a.printRecords(r)
+			})
+		},
+	})
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/cli/internal/open"
+)
+
+func (a *app) initCommand() *ffcli.Command {
+	const path = "init"
+	return a.command(spec{
+		path:  path,
+		short: "Initialize the store.",
+		long: `Creates the store's schema, or migrates it to this version of kv; running it
+again changes nothing. With SQLite and the default connection it creates
+data.db in the current directory. Every other command also does this first,
+unless the connection is read-only.`,
+		run: func(ctx context.Context, args []string) error {
+			if err := checkArgs(path, args, 0, 0, "no arguments"); err != nil {
+				return err
+			}
+			b, err := open.Open(ctx, a.cfg)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if b.ReadOnly {
+				return fmt.Errorf("init: %w (mode=ro): init needs a connection that can write", errReadOnly)
+			}
+			if err := b.Store.Init(ctx); err != nil {
+				return err
+			}
+			return b.Close()
+		},
+	})
+}

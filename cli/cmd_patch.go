@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/kvcore"
+)
+
+func (a *app) patchCommand() *ffcli.Command {
+	const path = "patch"
+	var (
+		version int64
+		ttl     time.Duration
+	)
+	return a.command(spec{
+		path:  path,
+		args:  "<key>",
+		short: "Patch a key (reads an RFC 7396 JSON merge patch from stdin).",
+		long: `Reads a JSON merge patch (RFC 7396) from stdin and merges it into the value at
+<key>: members of the patch replace members of the value, nested objects
+merge, and a member set to null is removed. A missing key is patched as if
+it held {}. The record keeps its type and, unless --ttl is given, its expiry.
+Example:
+
+  echo '{"field": "value", "old": null}' | kv patch greeting
+
+--version makes the patch conditional, as for put.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.Int64Var(&version, "version", -1, "expected version: -1 any, 0 must not exist, N only if at version N")
+			fs.DurationVar(&ttl, "ttl", 0, "expire the record after this `duration` from now; 0 keeps its expiry")
+		},
+		run: func(ctx context.Context, args []string) error {
+			if err := checkArgs(path, args, 1, 1, "<key>"); err != nil {
+				return err
+			}
+			key := args[0]
+			if err := checkKey(path, key); err != nil {
+				return err
+			}
+			if err := checkVersion(path, version); err != nil {
+				return err
+			}
+			if ttl < 0 {
+				return usagef(path, "--ttl %v is negative", ttl)
+			}
+			patch, err := a.readJSON(path)
+			if err != nil {
+				return err
+			}
+			var opts []kvcore.WriteOption
+			if ttl > 0 {
+				opts = append(opts, kvcore.WithTTL(ttl))
+			}
+			return a.withStore(ctx, func(st *kvcore.Store) error {
+				return st.Patch(ctx, key, version, patch, opts...)
+			})
+		},
+	})
+}

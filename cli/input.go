@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/kvsuite/kv/kvcore"
+)
+
+// maxInput is the most kv reads from stdin: room for a value of the largest
+// size kvcore accepts, with generous whitespace.
+const maxInput = 4 * kvcore.DefaultMaxValueSize
+
+// readJSON reads one JSON document from stdin for the command at path.
+func (a *app) readJSON(path string) (json.RawMessage, error) {
+	if a.stdin == nil {
+		return nil, fmt.Errorf("%s reads a JSON document from stdin, but there is no stdin", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(a.stdin, maxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if len(b) > maxInput {
+		return nil, fmt.Errorf("stdin: more than %d bytes (the largest value is %d bytes)", maxInput, kvcore.DefaultMaxValueSize)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, fmt.Errorf("stdin is empty: %s reads a JSON document from stdin (e.g. echo '{\"hello\": \"world\"}' | kv %s ...)", path, path)
+	}
+	if !json.Valid(b) {
+		var v json.RawMessage
+		err := json.Unmarshal(b, &v)
+		if se, ok := err.(*json.SyntaxError); ok {
+			return nil, fmt.Errorf("stdin is not a JSON document: %v (at byte %d)", se, se.Offset)
+		}
+		return nil, fmt.Errorf("stdin is not a JSON document: %v", err)
+	}
+	return json.RawMessage(b), nil
+}

@@ -1,0 +1,101 @@
+package open
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCheckType(t *testing.T) {
+	for _, typ := range Types {
+		if err := CheckType(typ); err != nil {
+			t.Errorf("CheckType(%q) = %v", typ, err)
+		}
+	}
+	for _, typ := range []string{"", "SQLite", "mysql"} {
+		err := CheckType(typ)
+		if !errors.Is(err, ErrUnknownType) || !strings.Contains(err.Error(), "sqlite, postgres, rqlite") {
+			t.Errorf("CheckType(%q) = %v", typ, err)
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		cfg    Config
+		is     error
+		secret string
+	}{
+		{Config{Type: "mysql", Connection: "x"}, ErrUnknownType, ""},
+		{Config{Type: "postgres", Connection: "postgres://u:hunter22@h/db"}, ErrNotBuilt, "hunter22"},
+		{Config{Type: "rqlite", Connection: "http://h:4001?user=u&password=hunter22"}, ErrNotBuilt, "hunter22"},
+	}
+	for _, tt := range tests {
+		_, err := Open(ctx, tt.cfg)
+		if !errors.Is(err, tt.is) {
+			t.Errorf("Open(%+v) = %v, want %v", tt.cfg.Type, err, tt.is)
+		}
+		if tt.secret != "" && strings.Contains(err.Error(), tt.secret) {
+			t.Errorf("Open error shows the password: %v", err)
+		}
+	}
+	if _, err := Open(ctx, Config{Type: "sqlite"}); err == nil || !strings.Contains(err.Error(), "connection string is empty") {
+		t.Errorf("empty connection: %v", err)
+	}
+}
+
+func TestOpenSQLite(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data.db")
+	b, err := Open(ctx, Config{Type: "sqlite", Connection: "file:" + path + "?mode=rwc", Namespace: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.ReadOnly || b.Store.NamespaceName() != "ns" {
+		t.Errorf("ReadOnly %v namespace %q", b.ReadOnly, b.Store.NamespaceName())
+	}
+	if err := b.Store.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Store.Put(ctx, "k", -1, []byte(`1`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+
+	b, err = Open(ctx, Config{Type: "sqlite", Connection: "file:" + path + "?mode=ro", Namespace: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if !b.ReadOnly {
+		t.Error("mode=ro: ReadOnly is false")
+	}
+	if n, err := b.Store.Count(ctx); err != nil || n != 1 {
+		t.Errorf("Count = %d, %v", n, err)
+	}
+}
+
+func TestSQLiteReadOnly(t *testing.T) {
+	for dsn, want := range map[string]bool{
+		"file:data.db?mode=ro":           true,
+		"file:///tmp/x.db?a=b&mode=ro":   true,
+		"file:data.db?mode=rwc":          false,
+		"data.db":                        false,
+		"file:data.db?mode=rw":           false,
+		"file:data.db?mode=ro#fragment":  true,
+		"file:mode=ro.db":                false,
+		"file:data.db?_pragma=x&mode=rw": false,
+	} {
+		if got := sqliteReadOnly(dsn); got != want {
+			t.Errorf("sqliteReadOnly(%q) = %v, want %v", dsn, got, want)
+		}
+	}
+}
