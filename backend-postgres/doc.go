@@ -1,2 +1,17 @@
-// Package postgreskv is part of kv (work in progress).
+// Package postgreskv is kv's PostgreSQL backend: it implements
+// kvcore/driver.Store on github.com/jackc/pgx/v5 (pgxpool).
+//
+// Open a database with Open (which owns its pool) or wrap a pool you own with
+// New, call Init once (it is safe to call from many processes at once: the
+// migrations run under a PostgreSQL advisory lock), and use the store through
+// DB.Store, which returns a *kvcore.Store. DB also implements kvlock's
+// driver.Locker (leases with fencing tokens, in the table that fenced writes
+// check), so kvlock.New(db) gives leases on the same database.
+//
+// Keys, namespaces and types are stored as text with the "C" collation, so
+// ordering and range scans are byte order (UTF-8 code point order); values
+// are stored as bytea, byte for byte as the front gave them. Every write runs
+// as one implicit transaction sent in one round trip (a pgx pipeline batch):
+// its version conditions, fence check and stream entries commit together or
+// not at all.
 package postgreskv

@@ -1,0 +1,194 @@
+package postgreskv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// Apply runs b.Ops in one transaction (see driver.Store).
+//
+// Each op is one SQL statement that makes its own write conditional on its
+// expected version, appends its stream entry (a data-modifying CTE) and, if
+// the condition does not hold, raises an error (kv_fail) that aborts the
+// whole transaction. The fence check is one more statement in front. All of
+// them are sent as one pgx batch: one pipeline and one Sync, which PostgreSQL
+// runs as a single implicit transaction, so a batch costs one round trip
+// (once its statements are prepared on the connection) and commits all or
+// nothing.
+func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	if len(b.Ops) == 0 {
+		return []driver.Result{}, nil
+	}
+	now := utc(b.Now)
+	batch := &pgx.Batch{}
+	if b.Fence != nil {
+		batch.Queue(`WITH l AS (SELECT token FROM `+db.leases+` WHERE name = $1 AND token = $2 AND expires > $3 FOR SHARE)
+SELECT 0::bigint, coalesce((SELECT token FROM l), `+db.fail+`('fenced', -1))`, b.Fence.Name, b.Fence.Token, now)
+	}
+	for i, op := range b.Ops {
+		sql, a, err := db.opStatement(i, op, now)
+		if err != nil {
+			return nil, err
+		}
+		batch.Queue(sql, a...)
+	}
+	br := db.pool.SendBatch(ctx, batch)
+	results := make([]driver.Result, len(b.Ops))
+	first := 0
+	if b.Fence != nil {
+		first = 1
+	}
+	for i := 0; i < batch.Len(); i++ {
+		var r driver.Result
+		if err := br.QueryRow().Scan(&r.Rows, &r.Version); err != nil {
+			_ = br.Close()
+			return nil, db.applyError(err, i-first)
+		}
+		if i >= first {
+			results[i-first] = r
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, db.applyError(err, -1)
+	}
+	return results, nil
+}
+
+// applyError maps an error of statement index of a batch.
+func (db *DB) applyError(err error, index int) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == codeMismatch && index >= 0 {
+		return &driver.OpError{Index: index, Err: driver.ErrVersionMismatch}
+	}
+	return db.mapError(err)
+}
+
+// streamInsert is the CTE that appends a put's stream entry from w.
+func (db *DB) streamInsert(ns, key, now string) string {
+	return `s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
+	SELECT ` + ns + `, ` + key + `, CASE WHEN w.version = 1 THEN '` + driver.ActionCreate + `' ELSE '` + driver.ActionUpdate + `' END,
+	w.version, w.type, w.value, ` + now + ` FROM w)`
+}
+
+// deleteStreamInsert is the CTE that appends delete stream entries from w.
+func (db *DB) deleteStreamInsert(ns, now string) string {
+	return `s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
+	SELECT ` + ns + `, w.key, '` + driver.ActionDelete + `', w.version, w.type, NULL, ` + now + ` FROM w ORDER BY w.key)`
+}
+
+// mustReturn is the final SELECT of a conditional op: one row (1, version)
+// if w wrote a row, else the op's version mismatch error.
+func (db *DB) mustReturn(idx string) string {
+	return "SELECT 1::bigint, coalesce((SELECT version FROM w), " + db.fail + "('mismatch', " + idx + "))"
+}
+
+// opStatement returns the SQL and arguments of op, the i-th op of a batch.
+// Each statement returns one row: rows affected and version.
+func (db *DB) opStatement(i int, op driver.Op, now time.Time) (string, []any, error) {
+	var a args
+	switch op.Kind {
+	case driver.OpPut:
+		ns, key, val, typ, nowP, exp := a.add(op.Namespace), a.add(op.Key), a.add(op.Value), a.add(op.Type), a.add(now), a.add(expiry(op.Expires))
+		if op.Value == nil {
+			return "", nil, fmt.Errorf("postgreskv: op %d: put without a value", i)
+		}
+		if op.Version > 0 {
+			ver := a.add(op.Version)
+			return `WITH w AS (UPDATE ` + db.records + ` SET version = version + 1, value = ` + val + `, type = ` + typ +
+				`, updated = ` + nowP + `, expires = ` + exp + `
+	WHERE namespace = ` + ns + ` AND key = ` + key + ` AND version = ` + ver + ` AND ` + live(nowP) + `
+	RETURNING version, type, value),
+` + db.streamInsert(ns, key, nowP) + `
+` + db.mustReturn(a.add(int32(i))), a, nil
+		}
+		cond, final := "", "SELECT 1::bigint, version FROM w"
+		if op.Version == 0 {
+			cond = "\n\tWHERE r.expires <= " + nowP
+			final = db.mustReturn(a.add(int32(i)))
+		}
+		return `WITH w AS (INSERT INTO ` + db.records + ` AS r (namespace, key, version, value, type, created, updated, expires)
+	VALUES (` + ns + `, ` + key + `, 1, ` + val + `, ` + typ + `, ` + nowP + `, ` + nowP + `, ` + exp + `)
+	ON CONFLICT (namespace, key) DO UPDATE SET
+	version = CASE WHEN r.expires <= ` + nowP + ` THEN 1 ELSE r.version + 1 END,
+	created = CASE WHEN r.expires <= ` + nowP + ` THEN EXCLUDED.created ELSE r.created END,
+	value = EXCLUDED.value, type = EXCLUDED.type, updated = EXCLUDED.updated, expires = EXCLUDED.expires` + cond + `
+	RETURNING version, type, value),
+` + db.streamInsert(ns, key, nowP) + `
+` + final, a, nil
+
+	case driver.OpDelete, driver.OpTouch:
+		ns, key, nowP := a.add(op.Namespace), a.add(op.Key), a.add(now)
+		if op.Version == 0 {
+			// Only if the key does not exist: then there is nothing to do.
+			return `SELECT 0::bigint, CASE WHEN EXISTS (SELECT 1 FROM ` + db.records + ` WHERE namespace = ` + ns +
+				` AND key = ` + key + ` AND ` + live(nowP) + `) THEN ` + db.fail + `('mismatch', ` + a.add(int32(i)) + `) ELSE 0 END`, a, nil
+		}
+		var write string
+		if op.Kind == driver.OpDelete {
+			write = `DELETE FROM ` + db.records
+		} else {
+			write = `UPDATE ` + db.records + ` SET expires = ` + a.add(expiry(op.Expires))
+		}
+		write += ` WHERE namespace = ` + ns + ` AND key = ` + key + ` AND ` + live(nowP)
+		final := "SELECT count(*), coalesce(max(version), 0) FROM w"
+		if op.Version > 0 {
+			write += ` AND version = ` + a.add(op.Version)
+			final = db.mustReturn(a.add(int32(i)))
+		}
+		sql := `WITH w AS (` + write + ` RETURNING key, version, type)`
+		if op.Kind == driver.OpDelete {
+			sql += ",\n" + db.deleteStreamInsert(ns, nowP)
+		}
+		return sql + "\n" + final, a, nil
+
+	case driver.OpDeleteRange:
+		sel := op.Sel
+		if sel.Keys != nil {
+			return "", nil, fmt.Errorf("postgreskv: op %d: a range delete cannot select keys", i)
+		}
+		cond := where(sel, now, &a)
+		ns, nowP := "$1", a.add(now) // where adds the namespace first
+		if sel.Offset > 0 || sel.Limit > 0 {
+			cond = `namespace = ` + ns + ` AND ` + live(nowP) + ` AND key IN (SELECT key FROM ` + db.records +
+				` WHERE ` + cond + pageClause(sel, &a) + `)`
+		}
+		return `WITH w AS (DELETE FROM ` + db.records + ` WHERE ` + cond + ` RETURNING key, version, type),
+` + db.deleteStreamInsert(ns, nowP) + `
+SELECT count(*), 0::bigint FROM w`, a, nil
+	}
+	return "", nil, fmt.Errorf("postgreskv: op %d: unknown op kind %v", i, op.Kind)
+}
+
+// Sweep deletes up to limit records (in every namespace) whose expiry is at
+// or before now, appending a delete stream entry for each (see driver.Store).
+// Rows that a concurrent sweep or write holds locked are skipped.
+func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error) {
+	if err := db.check(); err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		return 0, fmt.Errorf("postgreskv: sweep limit %d must be positive", limit)
+	}
+	sql := `WITH w AS (DELETE FROM ` + db.records + ` WHERE (namespace, key) IN (
+	SELECT namespace, key FROM ` + db.records + ` WHERE expires <= $1 ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED)
+	AND expires <= $1
+	RETURNING namespace, key, version, type),
+s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
+	SELECT namespace, key, '` + driver.ActionDelete + `', version, type, NULL, $1 FROM w ORDER BY namespace, key)
+SELECT count(*) FROM w`
+	var n int64
+	if err := db.pool.QueryRow(ctx, sql, utc(now), int64(limit)).Scan(&n); err != nil {
+		return 0, db.mapError(err)
+	}
+	return n, nil
+}

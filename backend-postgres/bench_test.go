@@ -1,0 +1,165 @@
+package postgreskv_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/kvcore"
+)
+
+// benchEnv is a kv store and, beside it, a plain table of the same shape
+// for the raw pgx baseline, on one pool big enough for every writer.
+type benchEnv struct {
+	pool  *pgxpool.Pool
+	store *kvcore.Store
+	raw   string // quoted name of the baseline table
+}
+
+// rawUpsert is the baseline's write: the same INSERT ... ON CONFLICT that
+// kv sends for a Put with version -1, without the stream entry.
+const rawUpsert = `INSERT INTO %[1]s AS r (namespace, key, version, value, type, created, updated, expires)
+VALUES ($1, $2, 1, $3, $4, $5, $5, NULL)
+ON CONFLICT (namespace, key) DO UPDATE SET version = r.version + 1, value = EXCLUDED.value,
+type = EXCLUDED.type, updated = EXCLUDED.updated, expires = EXCLUDED.expires`
+
+// rawSelect is the baseline's read.
+const rawSelect = `SELECT namespace, key, version, value, type, created, updated, expires FROM %[1]s
+WHERE namespace = $1 AND key = $2 AND (expires IS NULL OR expires > $3)`
+
+func newBenchEnv(b *testing.B) *benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	cfg := testBase.Copy()
+	cfg.MaxConns = 20
+	// KV_BENCH_SYNCHRONOUS_COMMIT=off measures the client and SQL cost
+	// without the commit's disk flush (which dominates on a busy disk).
+	if v := os.Getenv("KV_BENCH_SYNCHRONOUS_COMMIT"); v != "" {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = v
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	schema := newSchemaName(b)
+	db := postgreskv.New(pool, postgreskv.WithSchema(schema))
+	require.NoError(b, db.Init(ctx))
+	store, err := db.Store(kvcore.WithSweepInterval(0))
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = store.Close() })
+	raw := pgx.Identifier{schema, "raw_records"}.Sanitize()
+	_, err = pool.Exec(ctx, "CREATE TABLE "+raw+" (LIKE "+pgx.Identifier{schema, "kv_records"}.Sanitize()+" INCLUDING ALL)")
+	require.NoError(b, err)
+	return &benchEnv{pool: pool, store: store, raw: raw}
+}
+
+// parallel runs b.N calls of fn spread over n goroutines.
+func parallel(b *testing.B, n int, fn func(g, i int) error) {
+	b.Helper()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	b.ResetTimer()
+	for g := 0; g < n; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if err := fn(g, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkPut compares kvcore.Store.Put (version -1, new keys) with the raw
+// upsert in its own transaction, for 1, 4 and 16 writers.
+func BenchmarkPut(b *testing.B) {
+	needServer(b)
+	ctx := context.Background()
+	value := json.RawMessage(`{"name":"Alice","age":30,"tags":["a","b"]}`)
+	for _, writers := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("kv/writers=%d", writers), func(b *testing.B) {
+			e := newBenchEnv(b)
+			parallel(b, writers, func(g, i int) error {
+				return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
+			})
+		})
+		b.Run(fmt.Sprintf("raw/writers=%d", writers), func(b *testing.B) {
+			e := newBenchEnv(b)
+			sql := fmt.Sprintf(rawUpsert, e.raw)
+			parallel(b, writers, func(g, i int) error {
+				now := time.Now().UTC().Truncate(time.Microsecond)
+				_, err := e.pool.Exec(ctx, sql, "", fmt.Sprintf("k/%08d", i), []byte(value), "Person", now)
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkGet compares kvcore.Store.Get with the raw SELECT, for 1 and 4
+// readers, over 1000 keys.
+func BenchmarkGet(b *testing.B) {
+	needServer(b)
+	ctx := context.Background()
+	const keys = 1000
+	value := json.RawMessage(`{"name":"Alice","age":30,"tags":["a","b"]}`)
+	for _, readers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("kv/readers=%d", readers), func(b *testing.B) {
+			e := newBenchEnv(b)
+			var ms []kvcore.Mutation
+			for i := 0; i < keys; i++ {
+				ms = append(ms, kvcore.Put(fmt.Sprintf("k/%08d", i), -1, value))
+			}
+			_, err := e.store.MutateAll(ctx, ms...)
+			require.NoError(b, err)
+			parallel(b, readers, func(g, i int) error {
+				_, ok, err := e.store.Get(ctx, fmt.Sprintf("k/%08d", i%keys), nil)
+				if err == nil && !ok {
+					err = fmt.Errorf("key %d not found", i%keys)
+				}
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("raw/readers=%d", readers), func(b *testing.B) {
+			e := newBenchEnv(b)
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			_, err := e.pool.Exec(ctx, "INSERT INTO "+e.raw+` (namespace, key, version, value, type, created, updated)
+				SELECT '', 'k/' || lpad(i::text, 8, '0'), 1, $1, '', $2, $2 FROM generate_series(0, $3 - 1) i`, []byte(value), now, keys)
+			require.NoError(b, err)
+			sql := fmt.Sprintf(rawSelect, e.raw)
+			parallel(b, readers, func(g, i int) error {
+				var r struct {
+					ns, key, typ     string
+					version          int64
+					value            []byte
+					created, updated time.Time
+					expires          *time.Time
+				}
+				return e.pool.QueryRow(ctx, sql, "", fmt.Sprintf("k/%08d", i%keys), time.Now()).
+					Scan(&r.ns, &r.key, &r.version, &r.value, &r.typ, &r.created, &r.updated, &r.expires)
+			})
+		})
+	}
+}

@@ -1,0 +1,189 @@
+package postgreskv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// DB is a kv store in a PostgreSQL database. It implements driver.Store and
+// is safe for concurrent use.
+type DB struct {
+	pool     *pgxpool.Pool
+	ownsPool bool
+	schema   string // "" means the connection's search_path
+	lockKey  int64  // advisory lock key for migrations
+	bad      error  // an invalid option or nil pool given to New
+	closed   atomic.Bool
+	close    sync.Once
+
+	// Schema-qualified, quoted table and function names.
+	records, stream, leases, migrations, fail string
+}
+
+var _ driver.Store = (*DB)(nil)
+
+// Option configures Open and New.
+type Option func(*config) error
+
+type config struct {
+	schema string
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// WithSchema puts kv's tables in the PostgreSQL schema name (created by Init
+// if it does not exist) instead of the first schema of the connection's
+// search_path. name must be a plain identifier: a letter or underscore, then
+// letters, digits or underscores, at most 63 bytes in all.
+func WithSchema(name string) Option {
+	return func(c *config) error {
+		if !identRE.MatchString(name) {
+			return fmt.Errorf("postgreskv: invalid schema name %q: want a letter or underscore, then letters, digits or underscores (at most 63)", name)
+		}
+		c.schema = name
+		return nil
+	}
+}
+
+// Open connects to the PostgreSQL database that connString names (a URL such
+// as postgres://user:password@host:5432/db?sslmode=disable or key=value
+// pairs; see pgxpool.ParseConfig for pool settings such as pool_max_conns)
+// and checks that it answers. It does not create or migrate the schema: call
+// Init for that. Errors never contain the connection string's password.
+func Open(ctx context.Context, connString string, opts ...Option) (*DB, error) {
+	c, err := buildConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	pcfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		// pgx's ParseConfigError keeps the whole string (password and
+		// all) in a field, and its message quotes the string with a
+		// best-effort redaction: keep only what follows the quote, and
+		// its cause.
+		var pce *pgconn.ParseConfigError
+		if errors.As(err, &pce) {
+			msg := pce.Error()
+			if i := strings.LastIndex(msg, "`: "); i >= 0 {
+				msg = msg[i+3:]
+			}
+			err = &parseError{msg: msg, cause: pce.Unwrap()}
+		}
+		return nil, redactError("postgreskv: invalid connection string", err, connString, "")
+	}
+	password := pcfg.ConnConfig.Password
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, redactError("postgreskv: open", err, connString, password)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, redactError(fmt.Sprintf("postgreskv: cannot reach database %q on %s", pcfg.ConnConfig.Database, hostPort(pcfg)), err, connString, password)
+	}
+	db := newDB(pool, c)
+	db.ownsPool = true
+	return db, nil
+}
+
+// New returns a DB over a pool that the caller owns: Close does not close it.
+// It does not create or migrate the schema: call Init for that.
+// If an option is invalid or pool is nil, every method of the DB returns
+// that error.
+func New(pool *pgxpool.Pool, opts ...Option) *DB {
+	c, err := buildConfig(opts)
+	db := newDB(pool, c)
+	if err == nil && pool == nil {
+		err = errors.New("postgreskv: nil pool")
+	}
+	if err != nil {
+		db.bad = err
+	}
+	return db
+}
+
+func buildConfig(opts []Option) (config, error) {
+	var c config
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func newDB(pool *pgxpool.Pool, c config) *DB {
+	q := func(name string) string {
+		if c.schema == "" {
+			return pgx.Identifier{name}.Sanitize()
+		}
+		return pgx.Identifier{c.schema, name}.Sanitize()
+	}
+	return &DB{
+		pool:       pool,
+		schema:     c.schema,
+		lockKey:    migrationLockKey(c.schema),
+		records:    q("kv_records"),
+		stream:     q("kv_stream"),
+		leases:     q("kv_leases"),
+		migrations: q("kv_schema_migrations"),
+		fail:       q("kv_fail"),
+	}
+}
+
+func hostPort(c *pgxpool.Config) string {
+	return fmt.Sprintf("%s:%d", c.ConnConfig.Host, c.ConnConfig.Port)
+}
+
+// Pool returns the pool the DB uses.
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Schema returns the schema given with WithSchema ("" if none).
+func (db *DB) Schema() string { return db.schema }
+
+// Store returns a kvcore.Store over db (kvcore.New(db, opts...)). Closing
+// the Store closes db only with kvcore.WithCloseDriver.
+func (db *DB) Store(opts ...kvcore.Option) (*kvcore.Store, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	return kvcore.New(db, opts...)
+}
+
+// Close closes the pool if Open created it; a pool given to New stays open.
+// Afterwards every method returns driver.ErrClosed. It is safe to call more
+// than once.
+func (db *DB) Close() error {
+	db.close.Do(func() {
+		db.closed.Store(true)
+		if db.ownsPool && db.pool != nil {
+			db.pool.Close()
+		}
+	})
+	return nil
+}
+
+// check returns an error if db cannot be used.
+func (db *DB) check() error {
+	if db.bad != nil {
+		return db.bad
+	}
+	if db.closed.Load() {
+		return driver.ErrClosed
+	}
+	return nil
+}

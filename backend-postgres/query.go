@@ -1,0 +1,171 @@
+package postgreskv
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// recordColumns are the columns scanRecord reads, in order.
+const recordColumns = "namespace, key, version, value, type, created, updated, expires"
+
+// args collects SQL parameters and hands out their placeholders.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// utc converts t to the form stored: UTC, microseconds.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// expiry is the value stored for an expiry time: NULL for none.
+func expiry(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return utc(t)
+}
+
+// where returns the conditions (joined with AND) that select the live
+// records of a range selector at now. Every comparison is on the "C"
+// collated key, so it is byte order and uses the primary key index (or the
+// (namespace, type, key) index when sel.Type is set).
+func where(sel driver.Selector, now time.Time, a *args) string {
+	var b strings.Builder
+	b.WriteString("namespace = " + a.add(sel.Namespace))
+	if sel.Type != "" {
+		b.WriteString(" AND type = " + a.add(sel.Type))
+	}
+	if sel.From != "" {
+		b.WriteString(" AND key >= " + a.add(sel.From))
+	}
+	if sel.HasTo {
+		b.WriteString(" AND key < " + a.add(sel.To))
+	}
+	if sel.HasAfter {
+		b.WriteString(" AND key > " + a.add(sel.After))
+	}
+	b.WriteString(" AND " + live(a.add(utc(now))))
+	return b.String()
+}
+
+// live is the condition that a record has not expired at the time in the
+// placeholder now.
+func live(now string) string {
+	return "(expires IS NULL OR expires > " + now + ")"
+}
+
+// pageClause returns ORDER BY key with the selector's OFFSET and LIMIT.
+func pageClause(sel driver.Selector, a *args) string {
+	s := " ORDER BY key"
+	if sel.Limit > 0 {
+		s += " LIMIT " + a.add(int64(sel.Limit))
+	}
+	if sel.Offset > 0 {
+		s += " OFFSET " + a.add(int64(sel.Offset))
+	}
+	return s
+}
+
+// Query returns the live records that sel selects (see driver.Store).
+func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]driver.Record, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	if sel.Keys != nil {
+		return db.queryKeys(ctx, sel, now)
+	}
+	var a args
+	sql := "SELECT " + recordColumns + " FROM " + db.records + " WHERE " + where(sel, now, &a) + pageClause(sel, &a)
+	rows, err := db.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	out, err := pgx.CollectRows(rows, scanRecord)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	return out, nil
+}
+
+func (db *DB) queryKeys(ctx context.Context, sel driver.Selector, now time.Time) ([]driver.Record, error) {
+	if len(sel.Keys) == 0 {
+		return []driver.Record{}, nil
+	}
+	var rows pgx.Rows
+	var err error
+	if len(sel.Keys) == 1 {
+		rows, err = db.pool.Query(ctx, "SELECT "+recordColumns+" FROM "+db.records+
+			" WHERE namespace = $1 AND key = $2 AND "+live("$3"), sel.Namespace, sel.Keys[0], utc(now))
+	} else {
+		rows, err = db.pool.Query(ctx, "SELECT "+recordColumns+" FROM "+db.records+
+			" WHERE namespace = $1 AND key = ANY($2) AND "+live("$3"), sel.Namespace, sel.Keys, utc(now))
+	}
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	found, err := pgx.CollectRows(rows, scanRecord)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	if len(sel.Keys) == 1 {
+		return found, nil
+	}
+	byKey := make(map[string]int, len(found))
+	for i, r := range found {
+		byKey[r.Key] = i
+	}
+	out := make([]driver.Record, 0, len(found))
+	for _, k := range sel.Keys {
+		if i, ok := byKey[k]; ok {
+			out = append(out, found[i])
+			delete(byKey, k) // a repeated key is returned once
+		}
+	}
+	return out, nil
+}
+
+func scanRecord(row pgx.CollectableRow) (driver.Record, error) {
+	var r driver.Record
+	var expires *time.Time
+	if err := row.Scan(&r.Namespace, &r.Key, &r.Version, &r.Value, &r.Type, &r.Created, &r.Updated, &expires); err != nil {
+		return r, err
+	}
+	r.Created, r.Updated = r.Created.UTC(), r.Updated.UTC()
+	if expires != nil {
+		r.Expires = expires.UTC()
+	}
+	return r, nil
+}
+
+// Count returns how many live records sel selects (see driver.Store).
+func (db *DB) Count(ctx context.Context, sel driver.Selector, now time.Time) (int64, error) {
+	if err := db.check(); err != nil {
+		return 0, err
+	}
+	var a args
+	var sql string
+	if sel.Keys != nil {
+		if len(sel.Keys) == 0 {
+			return 0, nil
+		}
+		sql = "SELECT count(DISTINCT key) FROM " + db.records + " WHERE namespace = " + a.add(sel.Namespace) +
+			" AND key = ANY(" + a.add(sel.Keys) + ") AND " + live(a.add(utc(now)))
+	} else {
+		// Offset and Limit do not apply to a count.
+		sel.Offset, sel.Limit = 0, 0
+		sql = "SELECT count(*) FROM " + db.records + " WHERE " + where(sel, now, &a)
+	}
+	var n int64
+	if err := db.pool.QueryRow(ctx, sql, a...).Scan(&n); err != nil {
+		return 0, db.mapError(err)
+	}
+	return n, nil
+}

@@ -1,0 +1,190 @@
+package postgreskv
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrations are the schema versions, in order; migration i+1 brings the
+// schema from version i to i+1. Never edit a migration that has shipped:
+// append a new one. {records}, {stream}, {leases} and {fail} are replaced by
+// the quoted, schema-qualified names.
+var migrations = []string{
+	// 1: records, the change stream, leases, and the error-raising helper.
+	`
+CREATE TABLE {records} (
+	namespace text COLLATE "C" NOT NULL,
+	key       text COLLATE "C" NOT NULL,
+	version   bigint NOT NULL,
+	value     bytea NOT NULL,
+	type      text COLLATE "C" NOT NULL,
+	created   timestamptz NOT NULL,
+	updated   timestamptz NOT NULL,
+	expires   timestamptz,
+	PRIMARY KEY (namespace, key)
+);
+CREATE INDEX {records_type_idx} ON {records} (namespace, type, key);
+CREATE INDEX {records_expires_idx} ON {records} (expires) WHERE expires IS NOT NULL;
+
+CREATE TABLE {stream} (
+	seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	xid       xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	namespace text COLLATE "C" NOT NULL,
+	key       text COLLATE "C" NOT NULL,
+	action    text NOT NULL,
+	version   bigint NOT NULL,
+	type      text COLLATE "C" NOT NULL,
+	value     bytea,
+	ts        timestamptz NOT NULL
+);
+CREATE INDEX {stream_xid_idx} ON {stream} (xid, seq);
+
+-- Leases (kvlock): rows are never deleted, so a token only grows. A
+-- released lease has owner '' and no expiry. Fenced writes check these rows.
+CREATE TABLE {leases} (
+	name    text COLLATE "C" PRIMARY KEY,
+	owner   text NOT NULL DEFAULT '',
+	token   bigint NOT NULL,
+	expires timestamptz
+);
+
+CREATE FUNCTION {fail}(what text, op integer) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF what = 'fenced' THEN
+		RAISE EXCEPTION 'kv: fenced: lease not held with that token' USING ERRCODE = 'KVF01';
+	END IF;
+	RAISE EXCEPTION 'kv: version mismatch (op %)', op USING ERRCODE = 'KVV01';
+END
+$$;
+`,
+}
+
+// SchemaVersion is the schema version this driver creates.
+const SchemaVersion = 1
+
+// Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
+// migrates it to the newest version. It is idempotent and safe to run from
+// many processes at once: it holds a session advisory lock on one dedicated
+// connection while it migrates, and each migration commits with its version
+// row. On a schema that is already current it only reads the version, so a
+// role without DDL privileges may call it. A database whose schema is newer
+// than this driver's is left alone.
+func (db *DB) Init(ctx context.Context) error {
+	if err := db.check(); err != nil {
+		return err
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return db.mapError(err)
+	}
+	// Fast path, without the lock: nothing to do.
+	if v, err := db.schemaVersion(ctx, conn.Conn()); err == nil && v >= len(migrations) {
+		conn.Release()
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", db.lockKey); err != nil {
+		// The lock may or may not be held: do not give this session back.
+		discard(conn)
+		return fmt.Errorf("postgreskv: init: take migration lock: %w", db.mapError(err))
+	}
+	merr := db.migrate(ctx, conn.Conn())
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var unlocked bool
+	uerr := conn.QueryRow(uctx, "SELECT pg_advisory_unlock($1)", db.lockKey).Scan(&unlocked)
+	if uerr != nil || !unlocked {
+		discard(conn) // closing the session releases its locks
+	} else {
+		conn.Release()
+	}
+	if merr != nil {
+		return merr
+	}
+	if uerr != nil {
+		return fmt.Errorf("postgreskv: init: release migration lock: %w", db.mapError(uerr))
+	}
+	return nil
+}
+
+// schemaVersion returns the newest migration applied (0 if none).
+func (db *DB) schemaVersion(ctx context.Context, conn *pgx.Conn) (int, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", db.migrations).Scan(&exists); err != nil {
+		return 0, err
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int
+	err := conn.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM "+db.migrations).Scan(&v)
+	return v, err
+}
+
+// discard closes a pooled connection instead of returning it to the pool.
+func discard(c *pgxpool.Conn) {
+	conn := c.Hijack()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
+func (db *DB) migrate(ctx context.Context, conn *pgx.Conn) error {
+	current, err := db.schemaVersion(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("postgreskv: init: read schema version: %w", db.mapError(err))
+	}
+	if current >= len(migrations) {
+		return nil
+	}
+	if db.schema != "" {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", db.schema).Scan(&exists); err != nil {
+			return fmt.Errorf("postgreskv: init: %w", db.mapError(err))
+		}
+		if !exists {
+			if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{db.schema}.Sanitize()); err != nil {
+				return fmt.Errorf("postgreskv: init: create schema %q: %w", db.schema, db.mapError(err))
+			}
+		}
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+db.migrations+` (
+	version integer PRIMARY KEY,
+	applied timestamptz NOT NULL DEFAULT now()
+)`); err != nil {
+		return fmt.Errorf("postgreskv: init: create migrations table: %w", db.mapError(err))
+	}
+	for v := current + 1; v <= len(migrations); v++ {
+		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, db.expand(migrations[v-1])); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "INSERT INTO "+db.migrations+" (version) VALUES ($1)", v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgreskv: init: migration %d: %w", v, db.mapError(err))
+		}
+	}
+	return nil
+}
+
+// expand fills in a migration's table, index and function names.
+func (db *DB) expand(sql string) string {
+	// Index names live in the table's schema and must not be qualified.
+	idx := func(name string) string { return pgx.Identifier{name}.Sanitize() }
+	return strings.NewReplacer(
+		"{records}", db.records,
+		"{stream}", db.stream,
+		"{leases}", db.leases,
+		"{fail}", db.fail,
+		"{records_type_idx}", idx("kv_records_type_idx"),
+		"{records_expires_idx}", idx("kv_records_expires_idx"),
+		"{stream_xid_idx}", idx("kv_stream_xid_idx"),
+	).Replace(sql)
+}
