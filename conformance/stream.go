@@ -43,6 +43,7 @@ func newStreamEnv(t *testing.T, f BackendFactory, opts ...kvstream.Option) strea
 // continuous consumption.
 func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("Entries", func(t *testing.T) { testStreamEntries(t, f) })
+	t.Run("ExpiredReplaced", func(t *testing.T) { testStreamExpiredReplaced(t, f) })
 	t.Run("ReadFilters", func(t *testing.T) { testStreamRead(t, f) })
 	t.Run("Trim", func(t *testing.T) { testStreamTrim(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testStreamBadInput(t, f) })
@@ -126,6 +127,26 @@ func testStreamEntries(t *testing.T, f BackendFactory) {
 	seq, err = e.stream.Seq(ctx)
 	require.NoError(t, err)
 	require.Equal(t, rs[len(rs)-1].Seq, seq)
+}
+
+// testStreamExpiredReplaced: a put over an expired record records the
+// expired record's removal before the new record's creation.
+func testStreamExpiredReplaced(t *testing.T, f BackendFactory) {
+	ctx := context.Background()
+	e := newStreamEnv(t, f)
+	require.NoError(t, e.store.Put(ctx, "k", -1, 1, kvcore.WithTTL(time.Second)))
+	require.NoError(t, e.store.Put(ctx, "k", -1, 2, kvcore.WithTTL(time.Second)))
+	e.clock.Advance(time.Second)
+	require.NoError(t, e.store.Put(ctx, "k", -1, 3))
+	n, err := e.store.Sweep(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), n, "nothing left to sweep")
+	require.Equal(t, []entry{
+		{"create", "k", 1, `1`},
+		{"update", "k", 2, `2`},
+		{"delete", "k", 2, ``},
+		{"create", "k", 1, `3`},
+	}, entriesOf(readAll(t, e.stream)))
 }
 
 func testStreamRead(t *testing.T, f BackendFactory) {

@@ -57,7 +57,9 @@ type Store interface {
 	// or ActionDelete), the version written (or deleted), the type, the value
 	// (none for a delete) and b.Now.
 	// An expired record counts as absent: a Put over it is a create (version
-	// 1, new created time); a delete of it affects nothing.
+	// 1, new created time) that first appends a delete entry for the expired
+	// record (its last version, no value), since its removal must appear in
+	// the stream; a delete of it affects nothing.
 	Apply(ctx context.Context, b Batch) ([]Result, error)
 
 	// Sweep deletes records in every namespace whose expiry is at or before
