@@ -241,7 +241,7 @@ func testBadValues(t *testing.T, f StoreFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f, kvcore.WithMaxValueSize(1024))
 	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`{"ok":true}`)))
-	for _, v := range []string{``, `{`, `{"a":}`, `nul`, `{"a":1}{"b":2}`, "\"\x00\"", `'single'`} {
+	for _, v := range []string{``, `{`, `{"a":}`, `nul`, `{"a":1}{"b":2}`, "\"\x00\"", `'single'`, "\"\xff\xfe\"", "{\"k\xc3\":1}"} {
 		require.ErrorIs(t, s.Put(ctx, "k", -1, json.RawMessage(v)), kvcore.ErrInvalidValue, "value %q", v)
 		require.ErrorIs(t, s.Put(ctx, "other", -1, []byte(v)), kvcore.ErrInvalidValue, "value %q", v)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 
@@ -390,6 +391,11 @@ func (s *Store) encode(v any) ([]byte, error) {
 	}
 	if !json.Valid(raw) {
 		return nil, fmt.Errorf("%w: not a JSON document", ErrInvalidValue)
+	}
+	if !utf8.Valid(raw) {
+		// encoding/json accepts invalid UTF-8 inside strings; JSON text
+		// must be UTF-8, and PostgreSQL and rqlite cannot carry it.
+		return nil, fmt.Errorf("%w: not valid UTF-8", ErrInvalidValue)
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {

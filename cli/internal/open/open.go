@@ -19,8 +19,6 @@ var Types = []string{"sqlite", "postgres", "rqlite"}
 var (
 	// ErrUnknownType: --type names no backend.
 	ErrUnknownType = errors.New("unknown store type")
-	// ErrNotBuilt: the backend is known but not built into this kv yet.
-	ErrNotBuilt = errors.New("not built yet")
 )
 
 // Config says which store to open.

@@ -2,11 +2,20 @@ package open
 
 import (
 	"context"
-	"fmt"
+
+	postgreskv "github.com/kvsuite/kv/backend-postgres"
 )
 
-// openPostgres will open github.com/kvsuite/kv/backend-postgres
-// (postgreskv.Open(ctx, connString, opts...)) once it is built.
+// openPostgres opens a PostgreSQL database through a pgx pool.
 func openPostgres(ctx context.Context, cfg Config) (*Backend, error) {
-	return nil, fmt.Errorf("the postgres backend is %w in this kv (use --type sqlite)", ErrNotBuilt)
+	db, err := postgreskv.Open(ctx, cfg.Connection)
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.Store(storeOptions(cfg)...)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Backend{Store: st, closers: []func() error{db.Close, st.Close}}, nil
 }

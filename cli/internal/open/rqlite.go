@@ -2,11 +2,20 @@ package open
 
 import (
 	"context"
-	"fmt"
+
+	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
 )
 
-// openRQLite will open github.com/kvsuite/kv/backend-rqlite
-// (rqlitekv.Open(connString, opts...)) once it is built.
-func openRQLite(ctx context.Context, cfg Config) (*Backend, error) {
-	return nil, fmt.Errorf("the rqlite backend is %w in this kv (use --type sqlite)", ErrNotBuilt)
+// openRQLite opens an rqlite cluster over its HTTP API.
+func openRQLite(_ context.Context, cfg Config) (*Backend, error) {
+	db, err := rqlitekv.Open(cfg.Connection)
+	if err != nil {
+		return nil, err
+	}
+	st, err := db.Store(storeOptions(cfg)...)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Backend{Store: st, closers: []func() error{db.Close, st.Close}}, nil
 }

@@ -1,0 +1,341 @@
+package rqlitekv
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rqlite/gorqlite"
+
+	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// textArg is a text parameter in SQL: every text parameter goes through txt and
+// is cast back to TEXT here (see txt).
+const textArg = "CAST(? AS TEXT)"
+
+// live is the condition for a record that has not expired; its one
+// parameter is now.
+const live = "(expires IS NULL OR expires > ?)"
+
+// txt returns a text parameter as rqlite will store it unchanged. rqlite
+// turns a string of the form x'0A1B' into a BLOB; such a string is sent
+// hex-encoded in exactly that form, so that rqlite's BLOB holds the
+// string's bytes and CAST(? AS TEXT) in the SQL turns it back into the same
+// text.
+func txt(s string) any {
+	if looksLikeBlob(s) {
+		return "x'" + hex.EncodeToString([]byte(s)) + "'"
+	}
+	return s
+}
+
+// looksLikeBlob reports whether rqlite would read s as a BLOB literal:
+// after trimming space, an x or X, a quote, anything, a quote. (Sending a
+// few strings hex-encoded that rqlite would not have converted is harmless.)
+func looksLikeBlob(s string) bool {
+	t := strings.TrimSpace(s)
+	return len(t) >= 3 && (t[0] == 'x' || t[0] == 'X') && t[1] == '\'' && t[len(t)-1] == '\''
+}
+
+// micros is a time as stored: Unix microseconds, NULL for the zero time.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// role says what the driver needs from one statement's result.
+type role int
+
+const (
+	roleOther   role = iota
+	roleFence        // inserts into guard if the fence is not held
+	roleGuard        // inserts into guard if the op's version does not hold
+	roleRows         // a write whose rows_affected is the op's Rows
+	roleVersion      // a read whose one row (if any) is the op's Version
+)
+
+// batch builds one request: statements with what each one is for.
+type batch struct {
+	stmts []gorqlite.ParameterizedStatement
+	roles []role
+	ops   []int // the op index of each statement (-1: none)
+}
+
+func (b *batch) add(r role, op int, sql string, args ...any) {
+	b.stmts = append(b.stmts, gorqlite.ParameterizedStatement{Query: sql, Arguments: args})
+	b.roles = append(b.roles, r)
+	b.ops = append(b.ops, op)
+}
+
+// The statements of Apply and Sweep. Each text parameter is written textArg.
+var (
+	sqlFence = "INSERT INTO guard (failed) SELECT 'fenced' WHERE NOT EXISTS " +
+		"(SELECT 1 FROM leases WHERE name = " + textArg + " AND token = ? AND expires > ?)"
+	// The live record's version, or 0 if there is none, must be the
+	// expected version (0: must not exist).
+	sqlGuard = "INSERT INTO guard (failed) SELECT ? WHERE coalesce((SELECT version FROM records WHERE namespace = " + textArg +
+		" AND key = " + textArg + " AND " + live + "), 0) <> ?"
+	sqlPutStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
+		"SELECT " + textArg + ", " + textArg + ", CASE WHEN cur.v IS NULL THEN 'create' ELSE 'update' END, coalesce(cur.v, 0) + 1, " + textArg + ", " + textArg + ", ? " +
+		"FROM (SELECT (SELECT version FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live + ") AS v) AS cur"
+	// An expired row is replaced as if absent: version 1, a new created.
+	sqlPut = "INSERT INTO records (namespace, key, version, type, created, updated, expires, value) " +
+		"VALUES (" + textArg + ", " + textArg + ", 1, " + textArg + ", ?, ?, ?, " + textArg + ") " +
+		"ON CONFLICT (namespace, key) DO UPDATE SET " +
+		"version = CASE WHEN records.expires IS NULL OR records.expires > excluded.updated THEN records.version + 1 ELSE 1 END, " +
+		"created = CASE WHEN records.expires IS NULL OR records.expires > excluded.updated THEN records.created ELSE excluded.created END, " +
+		"type = excluded.type, updated = excluded.updated, expires = excluded.expires, value = excluded.value"
+	sqlVersionOf = "SELECT CAST(version AS TEXT) FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
+	sqlDelStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
+		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
+	sqlDelete = "DELETE FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
+	sqlTouch  = "UPDATE records SET expires = ? WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
+
+	sqlSweepStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
+		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE expires <= ? ORDER BY expires, namespace, key LIMIT ?"
+	sqlSweep = "DELETE FROM records WHERE (namespace, key) IN " +
+		"(SELECT namespace, key FROM records WHERE expires <= ? ORDER BY expires, namespace, key LIMIT ?)"
+)
+
+// Apply runs b.Ops in one rqlite request, as one transaction: all of them
+// or none (see driver.Store).
+func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	if len(b.Ops) == 0 {
+		return []driver.Result{}, nil
+	}
+	now := b.Now.UnixMicro()
+	var q batch
+	if f := b.Fence; f != nil {
+		q.add(roleFence, -1, sqlFence, txt(f.Name), f.Token, now)
+	}
+	for i, op := range b.Ops {
+		if err := addOp(&q, i, op, now); err != nil {
+			return nil, &driver.OpError{Index: i, Err: err}
+		}
+	}
+	res, err := db.send(ctx, "apply", &q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]driver.Result, len(b.Ops))
+	for j, r := range res {
+		i := q.ops[j]
+		if i < 0 {
+			continue
+		}
+		switch q.roles[j] {
+		case roleRows:
+			if r.Write != nil {
+				out[i].Rows = r.Write.RowsAffected
+			}
+		case roleVersion:
+			if r.Query != nil && r.Query.Next() {
+				row, err := r.Query.Slice()
+				if err != nil {
+					return nil, fmt.Errorf("rqlitekv: apply: op %d: %w", i, err)
+				}
+				v, err := intCol(row, 0)
+				if err != nil {
+					return nil, fmt.Errorf("rqlitekv: apply: op %d: version: %w", i, err)
+				}
+				out[i].Version = v
+			}
+		}
+	}
+	for i, op := range b.Ops {
+		if op.Kind == driver.OpPut {
+			out[i].Rows = 1
+		}
+	}
+	return out, nil
+}
+
+// addOp appends op's statements to q.
+func addOp(q *batch, i int, op driver.Op, now int64) error {
+	ns, key := txt(op.Namespace), txt(op.Key)
+	guard := func() {
+		if op.Version != -1 {
+			q.add(roleGuard, i, sqlGuard, i, ns, key, now, op.Version)
+		}
+	}
+	switch op.Kind {
+	case driver.OpPut:
+		if !utf8.Valid(op.Value) {
+			return fmt.Errorf("%w: value is not valid UTF-8 (rqlite's JSON API carries only UTF-8 text)", kvcore.ErrInvalidValue)
+		}
+		val, typ := txt(string(op.Value)), txt(op.Type)
+		guard()
+		q.add(roleOther, i, sqlPutStream, ns, key, typ, val, now, ns, key, now)
+		q.add(roleOther, i, sqlPut, ns, key, typ, now, now, micros(op.Expires), val)
+		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
+	case driver.OpDelete:
+		guard()
+		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
+		q.add(roleOther, i, sqlDelStream, now, ns, key, now)
+		q.add(roleRows, i, sqlDelete, ns, key, now)
+	case driver.OpTouch:
+		guard()
+		q.add(roleRows, i, sqlTouch, micros(op.Expires), ns, key, now)
+		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
+	case driver.OpDeleteRange:
+		sel := op.Sel
+		sel.Keys = nil
+		where, args := selectorWhere(sel, now)
+		page := " ORDER BY key LIMIT ? OFFSET ?"
+		args = append(args, limitArg(sel.Limit), sel.Offset)
+		q.add(roleOther, i, "INSERT INTO stream (namespace, key, action, version, type, value, ts) "+
+			"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE "+where+page,
+			append([]any{now}, args...)...)
+		q.add(roleRows, i, "DELETE FROM records WHERE namespace = "+textArg+" AND key IN (SELECT key FROM records WHERE "+where+page+")",
+			append([]any{txt(sel.Namespace)}, args...)...)
+	default:
+		return fmt.Errorf("unknown op kind %v", op.Kind)
+	}
+	return nil
+}
+
+// Sweep deletes up to limit expired records in every namespace, with a
+// delete stream entry for each, in one request.
+func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error) {
+	if err := db.usable(ctx); err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		return 0, fmt.Errorf("rqlitekv: sweep: limit %d must be positive", limit)
+	}
+	n := now.UnixMicro()
+	var q batch
+	q.add(roleOther, -1, sqlSweepStream, n, n, limit)
+	q.add(roleRows, 0, sqlSweep, n, limit)
+	res, err := db.send(ctx, "sweep", &q)
+	if err != nil {
+		return 0, err
+	}
+	if w := res[1].Write; w != nil {
+		return w.RowsAffected, nil
+	}
+	return 0, nil
+}
+
+// send runs q as one request in one transaction (rqlite's unified
+// endpoint, so that reads inside the batch see its writes) and maps a
+// failed statement back to the op it belongs to.
+func (db *DB) send(ctx context.Context, op string, q *batch) ([]gorqlite.RequestResult, error) {
+	var res []gorqlite.RequestResult
+	err := db.retry(ctx, false, func() error {
+		var err error
+		res, err = db.conn.RequestParameterizedContext(ctx, q.stmts)
+		return err
+	})
+	if err == nil {
+		if len(res) != len(q.stmts) {
+			return nil, fmt.Errorf("rqlitekv: %s: rqlite answered %d results for %d statements", op, len(res), len(q.stmts))
+		}
+		return res, nil
+	}
+	if !isStatementErrors(err) {
+		return nil, db.ctxErr(ctx, op, err)
+	}
+	for j, r := range res {
+		if r.Err == nil {
+			continue
+		}
+		msg := db.scrub(r.Err.Error())
+		if j+1 < len(res) && anySucceeded(res) {
+			// rqlite went on after this statement: it could not be
+			// prepared, and rqlite does not abort a transaction for that.
+			// Only a damaged schema gets here.
+			return nil, fmt.Errorf("rqlitekv: %s: statement %d could not be prepared (%s) and rqlite went on: the batch may be partly applied: %w", op, j, msg, driver.ErrNotInitialized)
+		}
+		guardFailed := strings.Contains(msg, "guard")
+		switch {
+		case j < len(q.roles) && q.roles[j] == roleFence && guardFailed:
+			return nil, fmt.Errorf("rqlitekv: %s: %w", op, driver.ErrFenced)
+		case j < len(q.roles) && q.roles[j] == roleGuard && guardFailed:
+			return nil, &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
+		case strings.Contains(msg, "no such table"):
+			return nil, fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
+		case j < len(q.ops) && q.ops[j] >= 0 && op == "apply":
+			return nil, &driver.OpError{Index: q.ops[j], Err: errors.New("rqlitekv: " + msg)}
+		default:
+			return nil, fmt.Errorf("rqlitekv: %s: statement %d: %s", op, j, msg)
+		}
+	}
+	return nil, db.wrapErr(op, err)
+}
+
+// anySucceeded reports whether any statement of a request succeeded.
+func anySucceeded(res []gorqlite.RequestResult) bool {
+	for _, r := range res {
+		if r.Err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// limitArg is a selector's limit as SQLite's LIMIT takes it (-1: none).
+func limitArg(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
+}
+
+// selectorWhere builds the WHERE clause of a range selector (sel.Keys is
+// nil): live records of sel's namespace, compared byte-wise on the primary
+// key (or on the type index when sel.Type is set).
+func selectorWhere(sel driver.Selector, now int64) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 6)
+	b.WriteString("namespace = " + textArg)
+	args = append(args, txt(sel.Namespace))
+	if sel.Type != "" {
+		b.WriteString(" AND type = " + textArg)
+		args = append(args, txt(sel.Type))
+	}
+	if sel.From != "" {
+		b.WriteString(" AND key >= " + textArg)
+		args = append(args, txt(sel.From))
+	}
+	if sel.HasTo {
+		b.WriteString(" AND key < " + textArg)
+		args = append(args, txt(sel.To))
+	}
+	if sel.HasAfter {
+		b.WriteString(" AND key > " + textArg)
+		args = append(args, txt(sel.After))
+	}
+	b.WriteString(" AND " + live)
+	args = append(args, now)
+	return b.String(), args
+}
+
+// intCol reads an integer column that the SQL returned as text (exact for
+// every int64, unlike a JSON number that gorqlite decodes as float64).
+func intCol(row []any, i int) (int64, error) {
+	if i >= len(row) {
+		return 0, fmt.Errorf("missing column %d", i)
+	}
+	switch v := row[i].(type) {
+	case string:
+		return strconv.ParseInt(v, 10, 64)
+	case float64:
+		return int64(v), nil
+	case int64:
+		return v, nil
+	}
+	return 0, fmt.Errorf("column %d: unexpected %T", i, row[i])
+}

@@ -1,0 +1,144 @@
+package rqlitekv
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/rqlite/gorqlite"
+
+	"github.com/kvsuite/kv/kvcore"
+)
+
+// The benchmarks measure kvcore.Store over this driver beside raw gorqlite
+// calls doing the nearest equivalent (one upsert; one indexed select) on
+// the same server in the same run, so their ratio is the cost of kv's
+// semantics (version checks, the stream entry, expiry) and of the front.
+//
+//	go test -run '^$' -bench . -benchtime 2s
+//
+// The server is the one the tests chose (see TestMain): compare ratios,
+// not absolute numbers, across servers.
+
+// runWorkers splits b.N operations over w goroutines.
+func runWorkers(b *testing.B, w int, op func(i int) error) {
+	b.Helper()
+	var next atomic.Int64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for g := 0; g < w; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				if err := op(i); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d operations failed", n, b.N)
+	}
+}
+
+func benchStore(b *testing.B) (*kvcore.Store, *DB) {
+	db := openEmpty(b)
+	s, err := db.Store(kvcore.WithSweepInterval(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	rawSetup(b, db)
+	return s, db
+}
+
+// rawSetup creates the raw benchmarks' table.
+func rawSetup(b *testing.B, db *DB) {
+	if _, err := db.conn.WriteOne("CREATE TABLE IF NOT EXISTS raw_kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func rawPut(db *DB, key, val string) error {
+	_, err := db.conn.WriteOneParameterizedContext(context.Background(), gorqlite.ParameterizedStatement{
+		Query:     "INSERT INTO raw_kv (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+		Arguments: []any{key, val},
+	})
+	return err
+}
+
+func rawGet(db *DB, key string) error {
+	qr, err := db.conn.QueryOneParameterizedContext(context.Background(), gorqlite.ParameterizedStatement{
+		Query: "SELECT v FROM raw_kv WHERE k = ?", Arguments: []any{key},
+	})
+	if err != nil {
+		return err
+	}
+	if !qr.Next() {
+		return fmt.Errorf("no row for %q", key)
+	}
+	return nil
+}
+
+const benchValue = `{"name":"Alice","age":30,"tags":["a","b","c"]}`
+
+func BenchmarkPut(b *testing.B) {
+	b.Logf("server: %s", serverKind)
+	for _, w := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("kv/writers=%d", w), func(b *testing.B) {
+			s, _ := benchStore(b)
+			ctx := context.Background()
+			runWorkers(b, w, func(i int) error {
+				return s.Put(ctx, fmt.Sprintf("key/%d", i%1000), -1, []byte(benchValue))
+			})
+		})
+		b.Run(fmt.Sprintf("raw/writers=%d", w), func(b *testing.B) {
+			_, db := benchStore(b)
+			runWorkers(b, w, func(i int) error {
+				return rawPut(db, fmt.Sprintf("key/%d", i%1000), benchValue)
+			})
+		})
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	for _, w := range []int{1, 4} {
+		b.Run(fmt.Sprintf("kv/readers=%d", w), func(b *testing.B) {
+			s, _ := benchStore(b)
+			ctx := context.Background()
+			var ms []kvcore.Mutation
+			for i := 0; i < 100; i++ {
+				ms = append(ms, kvcore.Put(fmt.Sprintf("key/%d", i), -1, []byte(benchValue)))
+			}
+			if _, err := s.MutateAll(ctx, ms...); err != nil {
+				b.Fatal(err)
+			}
+			runWorkers(b, w, func(i int) error {
+				_, ok, err := s.Get(ctx, fmt.Sprintf("key/%d", i%100), nil)
+				if err == nil && !ok {
+					err = fmt.Errorf("missing")
+				}
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("raw/readers=%d", w), func(b *testing.B) {
+			_, db := benchStore(b)
+			for i := 0; i < 100; i++ {
+				if err := rawPut(db, fmt.Sprintf("key/%d", i), benchValue); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runWorkers(b, w, func(i int) error { return rawGet(db, fmt.Sprintf("key/%d", i%100)) })
+		})
+	}
+}

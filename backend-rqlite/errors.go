@@ -1,0 +1,130 @@
+package rqlitekv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rqlite/gorqlite"
+
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// wrapErr turns an error from gorqlite into one of the driver's: the
+// driver's and context's sentinel errors stay testable with errors.Is, and
+// the text never holds the password.
+func (db *DB) wrapErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorqlite.ErrClosed):
+		return driver.ErrClosed
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("rqlitekv: %s: %w", op, context.Canceled)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("rqlitekv: %s: %w", op, context.DeadlineExceeded)
+	}
+	msg := db.scrub(err.Error())
+	if strings.Contains(msg, "no such table") {
+		return fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
+	}
+	return fmt.Errorf("rqlitekv: %s: %s", op, msg)
+}
+
+// ctxErr reports a canceled or expired context as the error of a request
+// that failed while it was done (gorqlite reports such failures as text).
+func (db *DB) ctxErr(ctx context.Context, op string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("rqlitekv: %s: %w", op, cerr)
+	}
+	return db.wrapErr(op, err)
+}
+
+// scrub removes the password, in every encoding a URL may give it, from msg.
+func (db *DB) scrub(msg string) string {
+	if db.secret == "" {
+		return msg
+	}
+	for _, s := range []string{db.secret, url.QueryEscape(db.secret), url.PathEscape(db.secret), url.UserPassword("u", db.secret).String()[2:]} {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// isStatementErrors reports whether err is gorqlite's report of failed
+// statements (as opposed to a failed HTTP call).
+func isStatementErrors(err error) bool {
+	_, ok := err.(gorqlite.StatementErrors)
+	return ok
+}
+
+// retryable reports whether a failed call can be sent again. gorqlite
+// tries every known node and reports "tried all peers unsuccessfully" with
+// one line per node; a node that could not forward a request to the leader
+// answers with an error of its own. A write is retried only if it was
+// refused in a way that proves it was not applied: no connection (to the
+// node, or from the node to the leader it knew), or rqlite's 503 "leader
+// not found" (an election is under way). A read is also retried after
+// timeouts and broken connections.
+func retryable(err error, read bool) bool {
+	safe := []string{"connection refused", "leader not found", "503 Service Unavailable", "not leader"}
+	if read {
+		safe = append(safe, "EOF", "connection reset", "Client.Timeout", "i/o timeout")
+	}
+	isSafe := func(line string) bool {
+		for _, s := range safe {
+			if strings.Contains(line, s) {
+				return true
+			}
+		}
+		return false
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "tried all peers unsuccessfully") {
+		return isSafe(msg)
+	}
+	n := 0
+	for _, line := range strings.Split(msg, "\n") {
+		if !strings.Contains(line, "failed due to") {
+			continue
+		}
+		n++
+		if !isSafe(line) {
+			return false
+		}
+	}
+	return n > 0
+}
+
+// retry runs call until it succeeds, fails in a way that cannot be
+// retried, ctx is done or the leader wait is over.
+func (db *DB) retry(ctx context.Context, read bool, call func() error) error {
+	deadline := time.Now().Add(db.leaderWait)
+	wait := 20 * time.Millisecond
+	for {
+		err := call()
+		if err == nil || isStatementErrors(err) || ctx.Err() != nil || !retryable(err, read) || !time.Now().Add(wait).Before(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		if db.cfg.discovery {
+			// Learn the new leader (and drop nodes that are gone); if the
+			// cluster cannot say yet, the old list is kept.
+			_, _ = db.conn.Leader()
+		}
+		if wait < 500*time.Millisecond {
+			wait *= 2
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package rqlitekv
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rqlite/gorqlite"
+)
+
+// migration is one schema step. Its statements must be deterministic (they
+// are replayed by every node of the cluster).
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+// migrations are the schema steps in version order, from 1 without gaps.
+// The tables are the SQLite backend's (records, stream, leases,
+// schema_migrations), plus guard, the table whose CHECK constraint turns a
+// failed condition into an error that aborts a batch.
+var migrations = []migration{
+	{version: 1, name: "0001_init", stmts: []string{
+		`CREATE TABLE IF NOT EXISTS records (
+    namespace TEXT    NOT NULL COLLATE BINARY,
+    key       TEXT    NOT NULL COLLATE BINARY,
+    version   INTEGER NOT NULL,
+    type      TEXT    NOT NULL DEFAULT '' COLLATE BINARY,
+    created   INTEGER NOT NULL,
+    updated   INTEGER NOT NULL,
+    expires   INTEGER,
+    value     TEXT    NOT NULL,
+    PRIMARY KEY (namespace, key)
+)`,
+		`CREATE INDEX IF NOT EXISTS records_by_type ON records (namespace, type, key)`,
+		`CREATE INDEX IF NOT EXISTS records_by_expiry ON records (expires) WHERE expires IS NOT NULL`,
+		`CREATE TABLE IF NOT EXISTS stream (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    namespace TEXT    NOT NULL,
+    key       TEXT    NOT NULL,
+    action    TEXT    NOT NULL,
+    version   INTEGER NOT NULL,
+    type      TEXT    NOT NULL DEFAULT '',
+    value     TEXT,
+    ts        INTEGER NOT NULL
+)`,
+		`CREATE INDEX IF NOT EXISTS stream_by_namespace ON stream (namespace, seq)`,
+		`CREATE TABLE IF NOT EXISTS leases (
+    name    TEXT    NOT NULL PRIMARY KEY COLLATE BINARY,
+    owner   TEXT    NOT NULL,
+    token   INTEGER NOT NULL,
+    expires INTEGER NOT NULL
+)`,
+	}},
+}
+
+// latestVersion is the schema version this driver needs.
+func latestVersion() int { return migrations[len(migrations)-1].version }
+
+// The tables every migration request may need before its own statements:
+// both are created idempotently.
+const (
+	createMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name    TEXT    NOT NULL,
+    applied INTEGER NOT NULL
+)`
+	createGuard = `CREATE TABLE IF NOT EXISTS guard (
+    failed CONSTRAINT guard_refuses_every_row CHECK (failed IS NULL)
+)`
+)
+
+// Init creates or migrates the schema. Each missing migration is one
+// request, one transaction: it first makes sure of the schema_migrations
+// and guard tables, then aborts itself (through guard) if another process
+// applied the same step first, then runs the step and records it. So Init
+// is idempotent and safe to run from several processes at once.
+func (db *DB) Init(ctx context.Context) error {
+	if err := db.usable(ctx); err != nil {
+		return err
+	}
+	cur, hasGuard, err := db.schemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if m.version <= cur {
+			continue
+		}
+		if err := db.migrate(ctx, m); err != nil {
+			return err
+		}
+		hasGuard = true
+	}
+	if !hasGuard {
+		// A schema made elsewhere (the SQLite backend's file loaded into
+		// rqlite) has no guard table. Without it rqlite would report the
+		// guard statements as unpreparable and still commit the rest of a
+		// batch, so conditions would not hold: create it.
+		err := db.retry(ctx, false, func() error {
+			_, err := db.conn.WriteOneContext(ctx, createGuard)
+			return err
+		})
+		if err != nil {
+			return db.ctxErr(ctx, "init", err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context, m migration) error {
+	stmts := []gorqlite.ParameterizedStatement{
+		{Query: createMigrations},
+		{Query: createGuard},
+		{Query: "INSERT INTO guard (failed) SELECT 'migrated' WHERE EXISTS (SELECT 1 FROM schema_migrations WHERE version >= ?)", Arguments: []any{m.version}},
+	}
+	const guardIdx = 2
+	for _, s := range m.stmts {
+		stmts = append(stmts, gorqlite.ParameterizedStatement{Query: s})
+	}
+	stmts = append(stmts, gorqlite.ParameterizedStatement{
+		Query:     "INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
+		Arguments: []any{m.version, m.name, time.Now().UnixMicro()},
+	})
+	var res []gorqlite.WriteResult
+	err := db.retry(ctx, false, func() error {
+		var err error
+		res, err = db.conn.WriteParameterizedContext(ctx, stmts)
+		return err
+	})
+	if err == nil {
+		return nil
+	}
+	if !isStatementErrors(err) {
+		return db.ctxErr(ctx, "init", err)
+	}
+	for j, r := range res {
+		if r.Err == nil {
+			continue
+		}
+		if j == guardIdx && strings.Contains(r.Err.Error(), "guard") {
+			return nil // another process applied this step first
+		}
+		return fmt.Errorf("rqlitekv: init: migration %s: %s", m.name, db.scrub(r.Err.Error()))
+	}
+	return db.wrapErr("init", err)
+}
+
+// schemaVersion reads the applied schema version (0: no schema) and
+// whether the guard table exists.
+func (db *DB) schemaVersion(ctx context.Context) (int, bool, error) {
+	qr, err := db.queryOne(ctx, "init", gorqlite.ParameterizedStatement{
+		Query: "SELECT CAST(coalesce(max(version), 0) AS TEXT), " +
+			"CAST((SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'guard') AS TEXT) FROM schema_migrations",
+	})
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table") {
+			return 0, false, nil
+		}
+		return 0, false, err
+	}
+	if !qr.Next() {
+		return 0, false, nil
+	}
+	row, err := qr.Slice()
+	if err != nil {
+		return 0, false, fmt.Errorf("rqlitekv: init: %w", err)
+	}
+	v, err := intCol(row, 0)
+	if err != nil {
+		return 0, false, fmt.Errorf("rqlitekv: init: schema version: %w", err)
+	}
+	g, err := intCol(row, 1)
+	if err != nil {
+		return 0, false, fmt.Errorf("rqlitekv: init: guard table: %w", err)
+	}
+	return int(v), g > 0, nil
+}
