@@ -1,6 +1,6 @@
 module github.com/kvsuite/kv/kvstream
 
-go 1.24
+go 1.26.0
 
 require (
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000

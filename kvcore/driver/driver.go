@@ -46,7 +46,9 @@ type Store interface {
 	// Limit are zero in a count).
 	Count(ctx context.Context, sel Selector, now time.Time) (int64, error)
 
-	// Apply runs b.Ops in one transaction: all of them or none. For each op it
+	// Apply runs b.Ops in one transaction: all of them or none. If ctx ends
+	// while the transaction is in flight, Apply may return ctx's error and
+	// the transaction may still commit (as with any database client). For each op it
 	// returns a Result, in order. If an op's condition fails it returns an
 	// *OpError wrapping ErrVersionMismatch and changes nothing; if b.Fence is
 	// not held it returns ErrFenced and changes nothing.

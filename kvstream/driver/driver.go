@@ -80,8 +80,9 @@ type Stream interface {
 	// Consumers returns every consumer, ordered by name.
 	Consumers(ctx context.Context) ([]Consumer, error)
 
-	// CreateConsumer creates name at position if it does not exist and
-	// returns the stored consumer either way.
+	// CreateConsumer creates name at position - raised to the trim
+	// watermark if it is below it, so a new consumer starts where the stream
+	// does - if it does not exist, and returns the stored consumer either way.
 	CreateConsumer(ctx context.Context, name string, position int64, now time.Time) (Consumer, error)
 
 	// Commit sets an existing consumer's position (ErrNoConsumer if it does

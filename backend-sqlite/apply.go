@@ -1,0 +1,298 @@
+package sqlitekv
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// Apply runs b.Ops in one transaction, all or none (see driver.Store).
+// Concurrent Apply calls share the writer's transactions (group commit);
+// each is isolated in its own savepoint.
+func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error) {
+	if db.readOnly {
+		return nil, ErrReadOnly
+	}
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	if len(b.Ops) == 0 {
+		return []driver.Result{}, nil
+	}
+	var res []driver.Result
+	err := db.submit(ctx, func(w *wtx) error {
+		r, err := w.apply(b)
+		res = r
+		return err
+	})
+	if err != nil {
+		return nil, db.dbError("apply", err)
+	}
+	return res, nil
+}
+
+// Sweep deletes up to limit expired records across namespaces, appending a
+// delete stream entry for each, and returns how many it deleted.
+func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, optionError("sweep limit %d must be positive", limit)
+	}
+	if db.readOnly {
+		return 0, ErrReadOnly
+	}
+	if err := db.usable(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := db.submit(ctx, func(w *wtx) error {
+		var err error
+		n, err = w.sweep(now.UnixMicro(), limit)
+		return err
+	})
+	if err != nil {
+		return 0, db.dbError("sweep", err)
+	}
+	return n, nil
+}
+
+// micros converts an expiry to its stored form: NULL for none.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// holds applies the expected-version rule: -1 any, 0 only if there is no
+// live record, N > 0 only if the live record is at version N.
+func holds(want int64, live bool, cur int64) bool {
+	switch {
+	case want == -1:
+		return true
+	case want == 0:
+		return !live
+	default:
+		return live && cur == want
+	}
+}
+
+// keyState is a key's stored row as the writer reads it.
+type keyState struct {
+	exists  bool // a row exists, live or expired
+	live    bool
+	version int64
+	typ     string
+	created int64
+}
+
+func (w *wtx) state(ns, key string, now int64) (keyState, error) {
+	var st keyState
+	row, err := w.queryRow(sState, ns, key)
+	if err != nil {
+		return st, err
+	}
+	var exp sql.NullInt64
+	err = row.Scan(&st.version, &st.typ, &st.created, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return keyState{}, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	st.exists = true
+	st.live = !exp.Valid || exp.Int64 > now
+	return st, nil
+}
+
+func (w *wtx) apply(b driver.Batch) ([]driver.Result, error) {
+	now := b.Now.UnixMicro()
+	if err := w.checkFence(b.Fence, now); err != nil {
+		return nil, err
+	}
+	res := make([]driver.Result, len(b.Ops))
+	for i, op := range b.Ops {
+		var r driver.Result
+		var err error
+		switch op.Kind {
+		case driver.OpPut:
+			r, err = w.put(op, now)
+		case driver.OpDelete:
+			r, err = w.delete(op, now)
+		case driver.OpTouch:
+			r, err = w.touch(op, now)
+		case driver.OpDeleteRange:
+			r, err = w.deleteRange(op.Sel, now)
+		default:
+			err = fmt.Errorf("unknown op kind %v", op.Kind)
+		}
+		if err != nil {
+			return nil, &driver.OpError{Index: i, Err: err}
+		}
+		res[i] = r
+	}
+	return res, nil
+}
+
+// checkFence fails with ErrFenced unless f is nil or its lease is held
+// with its token at now.
+func (w *wtx) checkFence(f *driver.Fence, now int64) error {
+	if f == nil {
+		return nil
+	}
+	row, err := w.queryRow(sFence, f.Name, f.Token, now)
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := row.Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlitekv: lease %q token %d: %w", f.Name, f.Token, driver.ErrFenced)
+	}
+	return nil
+}
+
+func (w *wtx) put(op driver.Op, now int64) (driver.Result, error) {
+	st, err := w.state(op.Namespace, op.Key, now)
+	if err != nil {
+		return driver.Result{}, err
+	}
+	if !holds(op.Version, st.live, st.version) {
+		return driver.Result{}, driver.ErrVersionMismatch
+	}
+	version, created, action := int64(1), now, driver.ActionCreate
+	switch {
+	case st.live:
+		version, created, action = st.version+1, st.created, driver.ActionUpdate
+	case st.exists:
+		// The put replaces an expired record: its removal is a change too.
+		if _, err := w.exec(sStream, op.Namespace, op.Key, driver.ActionDelete, st.version, st.typ, nil, now); err != nil {
+			return driver.Result{}, err
+		}
+	}
+	value := string(op.Value)
+	if _, err := w.exec(sUpsert, op.Namespace, op.Key, version, op.Type, created, now, micros(op.Expires), value); err != nil {
+		return driver.Result{}, err
+	}
+	if _, err := w.exec(sStream, op.Namespace, op.Key, action, version, op.Type, value, now); err != nil {
+		return driver.Result{}, err
+	}
+	return driver.Result{Rows: 1, Version: version}, nil
+}
+
+func (w *wtx) delete(op driver.Op, now int64) (driver.Result, error) {
+	st, err := w.state(op.Namespace, op.Key, now)
+	if err != nil {
+		return driver.Result{}, err
+	}
+	if !holds(op.Version, st.live, st.version) {
+		return driver.Result{}, driver.ErrVersionMismatch
+	}
+	if !st.live {
+		return driver.Result{}, nil
+	}
+	if _, err := w.exec(sDelete, op.Namespace, op.Key); err != nil {
+		return driver.Result{}, err
+	}
+	if _, err := w.exec(sStream, op.Namespace, op.Key, driver.ActionDelete, st.version, st.typ, nil, now); err != nil {
+		return driver.Result{}, err
+	}
+	return driver.Result{Rows: 1, Version: st.version}, nil
+}
+
+func (w *wtx) touch(op driver.Op, now int64) (driver.Result, error) {
+	st, err := w.state(op.Namespace, op.Key, now)
+	if err != nil {
+		return driver.Result{}, err
+	}
+	if !holds(op.Version, st.live, st.version) {
+		return driver.Result{}, driver.ErrVersionMismatch
+	}
+	if !st.live {
+		return driver.Result{}, nil
+	}
+	if _, err := w.exec(sTouch, micros(op.Expires), op.Namespace, op.Key); err != nil {
+		return driver.Result{}, err
+	}
+	return driver.Result{Rows: 1, Version: st.version}, nil
+}
+
+// deleteRange deletes the live records sel selects, in key order with its
+// offset and limit: first it appends their stream entries, then it deletes
+// the same rows (both statements select the same rows in one transaction).
+func (w *wtx) deleteRange(sel driver.Selector, now int64) (driver.Result, error) {
+	where, args := selectorWhere(sel, now)
+	page := " ORDER BY key LIMIT ? OFFSET ?"
+	args = append(args, limitArg(sel.Limit), sel.Offset)
+	ins := "INSERT INTO stream (namespace, key, action, version, type, value, ts) SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE " + where + page
+	if _, err := w.tx.ExecContext(w.ctx, ins, append([]any{now}, args...)...); err != nil {
+		return driver.Result{}, err
+	}
+	del := "DELETE FROM records WHERE namespace = ? AND key IN (SELECT key FROM records WHERE " + where + page + ")"
+	r, err := w.tx.ExecContext(w.ctx, del, append([]any{sel.Namespace}, args...)...)
+	if err != nil {
+		return driver.Result{}, err
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return driver.Result{}, err
+	}
+	return driver.Result{Rows: n}, nil
+}
+
+func (w *wtx) sweep(now int64, limit int) (int64, error) {
+	const expired = " FROM records WHERE expires <= ? ORDER BY expires, namespace, key LIMIT ?"
+	ins := "INSERT INTO stream (namespace, key, action, version, type, value, ts) SELECT namespace, key, 'delete', version, type, NULL, ?" + expired
+	if _, err := w.tx.ExecContext(w.ctx, ins, now, now, limit); err != nil {
+		return 0, err
+	}
+	del := "DELETE FROM records WHERE (namespace, key) IN (SELECT namespace, key" + expired + ")"
+	r, err := w.tx.ExecContext(w.ctx, del, now, limit)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// limitArg is a selector's limit as SQLite's LIMIT takes it (-1: none).
+func limitArg(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
+}
+
+// selectorWhere builds the WHERE clause for a range selector (sel.Keys is
+// nil): only live records of sel's namespace, compared byte-wise on the
+// primary key (or the type index).
+func selectorWhere(sel driver.Selector, now int64) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 6)
+	b.WriteString("namespace = ?")
+	args = append(args, sel.Namespace)
+	if sel.Type != "" {
+		b.WriteString(" AND type = ?")
+		args = append(args, sel.Type)
+	}
+	if sel.From != "" {
+		b.WriteString(" AND key >= ?")
+		args = append(args, sel.From)
+	}
+	if sel.HasTo {
+		b.WriteString(" AND key < ?")
+		args = append(args, sel.To)
+	}
+	if sel.HasAfter {
+		b.WriteString(" AND key > ?")
+		args = append(args, sel.After)
+	}
+	b.WriteString(" AND (expires IS NULL OR expires > ?)")
+	args = append(args, now)
+	return b.String(), args
+}

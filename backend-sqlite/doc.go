@@ -1,2 +1,0 @@
-// Package sqlitekv is part of kv (work in progress).
-package sqlitekv

@@ -1,0 +1,349 @@
+package sqlitekv
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+)
+
+// The SPIs a *DB implements.
+var (
+	_ coredriver.Store      = (*DB)(nil)
+	_ lockdriver.Locker     = (*DB)(nil)
+	_ streamdriver.Stream   = (*DB)(nil)
+	_ streamdriver.Notifier = (*DB)(nil)
+)
+
+// Read returns stream entries after q.After in seq order, with the trim
+// watermark read in the same statement (one snapshot). The stream is
+// gap-free by construction: one writer assigns seqs inside its serial
+// transactions, and a reader sees whole commits.
+func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, 0, err
+	}
+	if q.Limit <= 0 {
+		return nil, 0, optionError("stream read limit %d must be positive", q.Limit)
+	}
+	var b strings.Builder
+	args := []any{q.After}
+	b.WriteString("SELECT m.trimmed, s.seq, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts FROM stream_meta AS m LEFT JOIN (SELECT * FROM stream WHERE seq > ?")
+	if q.HasNamespace {
+		b.WriteString(" AND namespace = ?")
+		args = append(args, q.Namespace)
+	}
+	if q.Type != "" {
+		b.WriteString(" AND type = ?")
+		args = append(args, q.Type)
+	}
+	b.WriteString(" ORDER BY seq LIMIT ?) AS s WHERE m.id = 1 ORDER BY s.seq")
+	args = append(args, q.Limit)
+	stmt, err := db.readStmt(ctx, b.String())
+	if err != nil {
+		return nil, 0, db.dbError("stream read", err)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, 0, db.dbError("stream read", err)
+	}
+	defer rows.Close()
+	var trimmed int64
+	out := []streamdriver.Record{}
+	for rows.Next() {
+		var seq, version, ts sql.NullInt64
+		var ns, key, action, typ sql.NullString
+		var value []byte
+		if err := rows.Scan(&trimmed, &seq, &ns, &key, &action, &version, &typ, &value, &ts); err != nil {
+			return nil, 0, db.dbError("stream read", err)
+		}
+		if !seq.Valid {
+			continue // no entries: the row only carries the watermark
+		}
+		out = append(out, streamdriver.Record{
+			Seq: seq.Int64, Namespace: ns.String, Key: key.String, Action: action.String,
+			Version: version.Int64, Type: typ.String, Value: value, Time: time.UnixMicro(ts.Int64).UTC(),
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, db.dbError("stream read", err)
+	}
+	return out, trimmed, nil
+}
+
+// Bounds returns the trim watermark and the highest seq Read can return
+// (the watermark itself if everything was trimmed, 0 if none).
+func (db *DB) Bounds(ctx context.Context) (trimmed, last int64, err error) {
+	if err := db.usable(ctx); err != nil {
+		return 0, 0, err
+	}
+	stmt, err := db.readStmt(ctx, "SELECT trimmed, max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) FROM stream_meta WHERE id = 1")
+	if err != nil {
+		return 0, 0, db.dbError("stream bounds", err)
+	}
+	if err := stmt.QueryRowContext(ctx).Scan(&trimmed, &last); err != nil {
+		return 0, 0, db.dbError("stream bounds", err)
+	}
+	return trimmed, last, nil
+}
+
+// Trim removes entries with seq <= upTo (never above the highest seq ever
+// assigned, and with keepConsumers none above the lowest consumer position)
+// and returns the watermark, which never decreases.
+func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, error) {
+	if db.readOnly {
+		return 0, ErrReadOnly
+	}
+	if err := db.usable(ctx); err != nil {
+		return 0, err
+	}
+	var mark int64
+	err := db.submit(ctx, func(w *wtx) error {
+		var assigned int64
+		err := w.tx.QueryRowContext(w.ctx, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'stream'), 0)").Scan(&assigned)
+		if err != nil {
+			return err
+		}
+		to := min(upTo, assigned)
+		if keepConsumers {
+			var low sql.NullInt64
+			if err := w.tx.QueryRowContext(w.ctx, "SELECT min(position) FROM consumers").Scan(&low); err != nil {
+				return err
+			}
+			if low.Valid {
+				to = min(to, low.Int64)
+			}
+		}
+		if err := w.tx.QueryRowContext(w.ctx, "SELECT trimmed FROM stream_meta WHERE id = 1").Scan(&mark); err != nil {
+			return err
+		}
+		if to <= mark {
+			return nil
+		}
+		if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM stream WHERE seq <= ?", to); err != nil {
+			return err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, "UPDATE stream_meta SET trimmed = ? WHERE id = 1", to); err != nil {
+			return err
+		}
+		mark = to
+		return nil
+	})
+	if err != nil {
+		return 0, db.dbError("stream trim", err)
+	}
+	return mark, nil
+}
+
+const consumerColumns = "name, position, updated"
+
+func scanConsumer(sc interface{ Scan(...any) error }) (streamdriver.Consumer, error) {
+	var c streamdriver.Consumer
+	var updated int64
+	if err := sc.Scan(&c.Name, &c.Position, &updated); err != nil {
+		return c, err
+	}
+	c.Updated = time.UnixMicro(updated).UTC()
+	return c, nil
+}
+
+// Consumer returns a consumer's state and whether it exists.
+func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer, bool, error) {
+	if err := db.usable(ctx); err != nil {
+		return streamdriver.Consumer{}, false, err
+	}
+	stmt, err := db.readStmt(ctx, "SELECT "+consumerColumns+" FROM consumers WHERE name = ?")
+	if err != nil {
+		return streamdriver.Consumer{}, false, db.dbError("consumer", err)
+	}
+	c, err := scanConsumer(stmt.QueryRowContext(ctx, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return streamdriver.Consumer{}, false, nil
+	}
+	if err != nil {
+		return streamdriver.Consumer{}, false, db.dbError("consumer", err)
+	}
+	return c, true, nil
+}
+
+// Consumers returns every consumer, ordered by name.
+func (db *DB) Consumers(ctx context.Context) ([]streamdriver.Consumer, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := db.rdb.QueryContext(ctx, "SELECT "+consumerColumns+" FROM consumers ORDER BY name")
+	if err != nil {
+		return nil, db.dbError("consumers", err)
+	}
+	defer rows.Close()
+	out := []streamdriver.Consumer{}
+	for rows.Next() {
+		c, err := scanConsumer(rows)
+		if err != nil {
+			return nil, db.dbError("consumers", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.dbError("consumers", err)
+	}
+	return out, nil
+}
+
+// CreateConsumer creates name at position (raised to the trim watermark if
+// it is below it) if it does not exist, and returns the stored consumer
+// either way.
+func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, now time.Time) (streamdriver.Consumer, error) {
+	if db.readOnly {
+		return streamdriver.Consumer{}, ErrReadOnly
+	}
+	if err := db.usable(ctx); err != nil {
+		return streamdriver.Consumer{}, err
+	}
+	var c streamdriver.Consumer
+	err := db.submit(ctx, func(w *wtx) error {
+		// A new consumer starts no lower than where the stream now starts.
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO consumers (name, position, updated)
+VALUES (?, max(?, (SELECT trimmed FROM stream_meta WHERE id = 1)), ?) ON CONFLICT (name) DO NOTHING`,
+			name, position, now.UnixMicro()); err != nil {
+			return err
+		}
+		var err error
+		c, err = scanConsumer(w.tx.QueryRowContext(w.ctx, "SELECT "+consumerColumns+" FROM consumers WHERE name = ?", name))
+		return err
+	})
+	if err != nil {
+		return streamdriver.Consumer{}, db.dbError("create consumer", err)
+	}
+	return c, nil
+}
+
+// Commit sets an existing consumer's position; with a fence, only while the
+// fence's lease is held with its token at now (checked in the same
+// transaction).
+func (db *DB) Commit(ctx context.Context, name string, position int64, fence *coredriver.Fence, now time.Time) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
+	if err := db.usable(ctx); err != nil {
+		return err
+	}
+	err := db.submit(ctx, func(w *wtx) error {
+		nowU := now.UnixMicro()
+		if err := w.checkFence(fence, nowU); err != nil {
+			return err
+		}
+		r, err := w.tx.ExecContext(w.ctx, "UPDATE consumers SET position = ?, updated = ? WHERE name = ?", position, nowU, name)
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("sqlitekv: consumer %q: %w", name, streamdriver.ErrNoConsumer)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, streamdriver.ErrNoConsumer) {
+		return db.dbError("commit consumer", err)
+	}
+	return err
+}
+
+// DeleteConsumer deletes a consumer and reports whether it existed.
+func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
+	if db.readOnly {
+		return false, ErrReadOnly
+	}
+	if err := db.usable(ctx); err != nil {
+		return false, err
+	}
+	var deleted bool
+	err := db.submit(ctx, func(w *wtx) error {
+		r, err := w.tx.ExecContext(w.ctx, "DELETE FROM consumers WHERE name = ?", name)
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		deleted = n == 1
+		return err
+	})
+	if err != nil {
+		return false, db.dbError("delete consumer", err)
+	}
+	return deleted, nil
+}
+
+// notifier signals subscribers after commits of this process. Writes by
+// other processes are not signalled (consumers also poll).
+type notifier struct {
+	mu   sync.Mutex
+	subs map[chan struct{}]struct{}
+	done bool
+}
+
+// Subscribe returns a channel that receives a value after this DB commits
+// changes (signals are coalesced). It is closed when ctx ends or the DB is
+// closed.
+func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
+	if db.closed.Load() {
+		return nil, coredriver.ErrClosed
+	}
+	ch := make(chan struct{}, 1)
+	n := &db.notify
+	n.mu.Lock()
+	if n.done {
+		n.mu.Unlock()
+		return nil, coredriver.ErrClosed
+	}
+	if n.subs == nil {
+		n.subs = map[chan struct{}]struct{}{}
+	}
+	n.subs[ch] = struct{}{}
+	n.mu.Unlock()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-db.closing:
+		}
+		n.mu.Lock()
+		if _, ok := n.subs[ch]; ok {
+			delete(n.subs, ch)
+			close(ch)
+		}
+		n.mu.Unlock()
+	}()
+	return ch, nil
+}
+
+// signal wakes every subscriber without blocking.
+func (n *notifier) signal() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for ch := range n.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// stop closes every subscription.
+func (n *notifier) stop() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.done = true
+	for ch := range n.subs {
+		delete(n.subs, ch)
+		close(ch)
+	}
+}

@@ -1,0 +1,282 @@
+package sqlitekv
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// request is one caller's unit of work for the writer.
+type request struct {
+	ctx   context.Context
+	fn    func(*wtx) error
+	state atomic.Int32 // reqQueued, then reqRunning (by the writer) or reqAbandoned (by the caller)
+	done  chan error   // buffered: the writer never blocks on a caller
+}
+
+const (
+	reqQueued int32 = iota
+	reqRunning
+	reqAbandoned
+)
+
+// submit hands fn to the writer and waits for its result. fn runs in the
+// writer's transaction inside its own savepoint; if it returns an error, its
+// changes are rolled back and nobody else's are. If ctx ends before fn
+// starts, fn never runs; if it ends while fn runs, submit returns ctx.Err()
+// at once and the write may still commit.
+func (db *DB) submit(ctx context.Context, fn func(*wtx) error) error {
+	if db.closed.Load() {
+		return driver.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.reqs <- r:
+	case <-db.closing:
+		return driver.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		r.state.CompareAndSwap(reqQueued, reqAbandoned)
+		return ctx.Err()
+	}
+}
+
+// writeLoop is the single writer: it takes a request, drains the requests
+// already waiting (up to MaxBatch) and commits them together.
+func (db *DB) writeLoop() {
+	defer db.writerWG.Done()
+	group := make([]*request, 0, db.opts.maxBatch)
+	for {
+		select {
+		case <-db.closing:
+			return
+		default:
+		}
+		select {
+		case r := <-db.reqs:
+			group = append(group[:0], r)
+		case <-db.closing:
+			return
+		}
+	drain:
+		for len(group) < db.opts.maxBatch {
+			select {
+			case r := <-db.reqs:
+				group = append(group, r)
+			default:
+				break drain
+			}
+		}
+		db.runGroup(group)
+		clear(group)
+	}
+}
+
+// runGroup runs a group of requests in one transaction.
+func (db *DB) runGroup(group []*request) {
+	live := make([]*request, 0, len(group))
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil || !r.state.CompareAndSwap(reqQueued, reqRunning) {
+			if err == nil {
+				err = context.Canceled
+			}
+			r.done <- err
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background() // a caller's cancellation must not interrupt the shared transaction
+	if db.ws == nil && db.ready.Load() {
+		ws, err := prepareWriter(ctx, db.wdb)
+		if err == nil {
+			db.ws = ws
+		}
+		// Otherwise run unprepared; the next group tries again.
+	}
+	tx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		err = db.dbError("begin", err)
+		for _, r := range live {
+			r.done <- err
+		}
+		return
+	}
+	w := &wtx{ctx: ctx, tx: tx, ws: db.ws}
+	errs := make([]error, len(live))
+	if len(live) == 1 {
+		// No neighbours to protect: no savepoint needed.
+		if errs[0] = w.run(live[0]); errs[0] != nil {
+			_ = tx.Rollback()
+			live[0].done <- errs[0]
+			return
+		}
+	} else {
+		for i, r := range live {
+			if _, err := w.exec(sSavepoint); err != nil {
+				db.abortGroup(tx, live, errs, err)
+				return
+			}
+			errs[i] = w.run(r)
+			if errs[i] != nil {
+				if _, err := w.exec(sRollbackTo); err != nil {
+					db.abortGroup(tx, live, errs, err)
+					return
+				}
+			}
+			if _, err := w.exec(sRelease); err != nil {
+				db.abortGroup(tx, live, errs, err)
+				return
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		err = db.dbError("commit", err)
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	} else {
+		db.notify.signal()
+	}
+	for i, r := range live {
+		r.done <- errs[i]
+	}
+}
+
+// abortGroup rolls back a transaction that can no longer be used (SQLite
+// rolls back on some errors by itself) and fails every request that has not
+// failed already: none of their changes were committed.
+func (db *DB) abortGroup(tx *sql.Tx, live []*request, errs []error, cause error) {
+	_ = tx.Rollback()
+	err := db.dbError("group transaction aborted", cause)
+	for i, r := range live {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+		r.done <- errs[i]
+	}
+}
+
+// run calls a request's function, turning a panic into an error so that
+// the writer survives.
+func (w *wtx) run(r *request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlitekv: internal error in writer: %v", p)
+		}
+	}()
+	return r.fn(w)
+}
+
+// Statements the writer runs for every request, prepared once on the writer
+// connection.
+const (
+	sState = iota
+	sUpsert
+	sDelete
+	sTouch
+	sStream
+	sFence
+	sSavepoint
+	sRelease
+	sRollbackTo
+	nStmts
+)
+
+var writerSQL = [nStmts]string{
+	sState: `SELECT version, type, created, expires FROM records WHERE namespace = ? AND key = ?`,
+	sUpsert: `INSERT INTO records (namespace, key, version, type, created, updated, expires, value)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (namespace, key) DO UPDATE SET version = excluded.version, type = excluded.type,
+created = excluded.created, updated = excluded.updated, expires = excluded.expires, value = excluded.value`,
+	sDelete:     `DELETE FROM records WHERE namespace = ? AND key = ?`,
+	sTouch:      `UPDATE records SET expires = ? WHERE namespace = ? AND key = ?`,
+	sStream:     `INSERT INTO stream (namespace, key, action, version, type, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	sFence:      `SELECT count(*) FROM leases WHERE name = ? AND token = ? AND expires > ?`,
+	sSavepoint:  `SAVEPOINT kv_request`,
+	sRelease:    `RELEASE kv_request`,
+	sRollbackTo: `ROLLBACK TO kv_request`,
+}
+
+type writerStmts [nStmts]*sql.Stmt
+
+func prepareWriter(ctx context.Context, d *sql.DB) (*writerStmts, error) {
+	var ws writerStmts
+	for i, q := range writerSQL {
+		s, err := d.PrepareContext(ctx, q)
+		if err != nil {
+			_ = ws.close()
+			return nil, err
+		}
+		ws[i] = s
+	}
+	return &ws, nil
+}
+
+func (ws *writerStmts) close() error {
+	var errs []error
+	for _, s := range ws {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wtx is the writer's transaction as a request sees it.
+type wtx struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	ws    *writerStmts
+	bound [nStmts]*sql.Stmt // statements bound to tx, made on first use
+}
+
+func (w *wtx) stmt(id int) (*sql.Stmt, error) {
+	if s := w.bound[id]; s != nil {
+		return s, nil
+	}
+	var s *sql.Stmt
+	var err error
+	if w.ws != nil {
+		s = w.tx.StmtContext(w.ctx, w.ws[id])
+	} else {
+		s, err = w.tx.PrepareContext(w.ctx, writerSQL[id])
+		if err != nil {
+			return nil, err
+		}
+	}
+	w.bound[id] = s
+	return s, nil
+}
+
+func (w *wtx) exec(id int, args ...any) (sql.Result, error) {
+	s, err := w.stmt(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(w.ctx, args...)
+}
+
+func (w *wtx) queryRow(id int, args ...any) (*sql.Row, error) {
+	s, err := w.stmt(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryRowContext(w.ctx, args...), nil
+}
