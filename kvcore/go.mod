@@ -1,8 +1,5 @@
 module github.com/kvsuite/kv/kvcore
 
-go 1.26.0
+go 1.24
 
-require (
-	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-)
+require github.com/evanphx/json-patch/v5 v5.9.11
