@@ -8,11 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/rqlite/gorqlite"
 
-	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
 
@@ -84,6 +82,12 @@ var (
 	// expected version (0: must not exist).
 	sqlGuard = "INSERT INTO guard (failed) SELECT ? WHERE coalesce((SELECT version FROM records WHERE namespace = " + textArg +
 		" AND key = " + textArg + " AND " + live + "), 0) <> ?"
+	// A Put over an expired record first records its removal: a delete
+	// entry with its last version and no value (then sqlPutStream sees no
+	// live record and writes a create).
+	sqlExpiredStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
+		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg +
+		" AND key = " + textArg + " AND expires IS NOT NULL AND expires <= ?"
 	sqlPutStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
 		"SELECT " + textArg + ", " + textArg + ", CASE WHEN cur.v IS NULL THEN 'create' ELSE 'update' END, coalesce(cur.v, 0) + 1, " + textArg + ", " + textArg + ", ? " +
 		"FROM (SELECT (SELECT version FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live + ") AS v) AS cur"
@@ -172,11 +176,11 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 	}
 	switch op.Kind {
 	case driver.OpPut:
-		if !utf8.Valid(op.Value) {
-			return fmt.Errorf("%w: value is not valid UTF-8 (rqlite's JSON API carries only UTF-8 text)", kvcore.ErrInvalidValue)
-		}
+		// The value is valid UTF-8: kvcore's front refuses anything else
+		// (kvcore.ErrInvalidValue), which rqlite's JSON API could not carry.
 		val, typ := txt(string(op.Value)), txt(op.Type)
 		guard()
+		q.add(roleOther, i, sqlExpiredStream, now, ns, key, now)
 		q.add(roleOther, i, sqlPutStream, ns, key, typ, val, now, ns, key, now)
 		q.add(roleOther, i, sqlPut, ns, key, typ, now, now, micros(op.Expires), val)
 		q.add(roleVersion, i, sqlVersionOf, ns, key, now)

@@ -6,10 +6,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rqlite/gorqlite"
 
 	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/kvlock"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
 
 // The benchmarks measure kvcore.Store over this driver beside raw gorqlite
@@ -141,4 +145,76 @@ func BenchmarkGet(b *testing.B) {
 			runWorkers(b, w, func(i int) error { return rawGet(db, fmt.Sprintf("key/%d", i%100)) })
 		})
 	}
+}
+
+// BenchmarkLease measures kvlock on this driver: Acquire (an extension by
+// the holder: the conditional upsert and the read of the row, one request)
+// and a fenced consumer Commit (the fence guard and the update, one
+// request). Compare with raw/writers=1 of BenchmarkPut (one bare upsert).
+func BenchmarkLease(b *testing.B) {
+	b.Run("acquire", func(b *testing.B) {
+		_, db := benchStore(b)
+		l, err := kvlock.New(db)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		runWorkers(b, 1, func(i int) error {
+			_, ok, err := l.Acquire(ctx, "bench", "me", time.Minute)
+			if err == nil && !ok {
+				err = fmt.Errorf("refused")
+			}
+			return err
+		})
+	})
+	b.Run("fenced-commit", func(b *testing.B) {
+		_, db := benchStore(b)
+		ctx := context.Background()
+		now := time.Now()
+		le, _, err := db.Acquire(ctx, "bench", "me", now, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.CreateConsumer(ctx, "c", 0, now); err != nil {
+			b.Fatal(err)
+		}
+		fence := &driver.Fence{Name: "bench", Token: le.Token}
+		runWorkers(b, 1, func(i int) error { return db.Commit(ctx, "c", int64(i), fence, now) })
+	})
+}
+
+// BenchmarkStreamRead measures reading pages of 100 entries from a stream
+// of 1000: kv (Read: the page and the watermark in one statement) beside a
+// raw select of the same page.
+func BenchmarkStreamRead(b *testing.B) {
+	s, db := benchStore(b)
+	ctx := context.Background()
+	var ms []kvcore.Mutation
+	for i := 0; i < 1000; i++ {
+		ms = append(ms, kvcore.Put(fmt.Sprintf("key/%d", i), -1, []byte(benchValue)))
+	}
+	if _, err := s.MutateAll(ctx, ms...); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("kv", func(b *testing.B) {
+		runWorkers(b, 1, func(i int) error {
+			rs, _, err := db.Read(ctx, streamdriver.Query{After: int64(i % 900), Limit: 100})
+			if err == nil && len(rs) != 100 {
+				err = fmt.Errorf("read %d entries", len(rs))
+			}
+			return err
+		})
+	})
+	b.Run("raw", func(b *testing.B) {
+		runWorkers(b, 1, func(i int) error {
+			qr, err := db.conn.QueryOneParameterizedContext(ctx, gorqlite.ParameterizedStatement{
+				Query:     "SELECT seq, namespace, key, action, version, type, value, ts FROM stream WHERE seq > ? ORDER BY seq LIMIT 100",
+				Arguments: []any{i % 900},
+			})
+			if err == nil && qr.NumRows() != 100 {
+				err = fmt.Errorf("read %d entries", qr.NumRows())
+			}
+			return err
+		})
+	})
 }

@@ -15,3 +15,23 @@ func TestConformance(t *testing.T) {
 		return openEmpty(t)
 	})
 }
+
+// backend is the conformance Backend over one empty, initialised database.
+func backend(t *testing.T) conformance.Backend {
+	db := openEmpty(t)
+	return conformance.Backend{Store: db, Locker: db, Stream: db}
+}
+
+// TestLockerConformance runs the kvlock suite against the chosen server.
+func TestLockerConformance(t *testing.T) {
+	t.Logf("server: %s", serverKind)
+	conformance.RunLocker(t, backend)
+}
+
+// TestStreamConformance runs the kvstream suite against the chosen server.
+// The driver has no Notifier: consumers poll (the suite's Run test polls
+// every 50ms at most).
+func TestStreamConformance(t *testing.T) {
+	t.Logf("server: %s", serverKind)
+	conformance.RunStream(t, backend)
+}

@@ -1,6 +1,8 @@
-// Package rqlitekv is kv's rqlite backend: a driver.Store (see package
-// github.com/kvsuite/kv/kvcore/driver) over rqlite's HTTP API, through
-// github.com/rqlite/gorqlite.
+// Package rqlitekv is kv's rqlite backend over rqlite's HTTP API, through
+// github.com/rqlite/gorqlite: *DB implements the Store SPI of
+// github.com/kvsuite/kv/kvcore/driver, the Locker SPI of
+// github.com/kvsuite/kv/kvlock/driver and the Stream SPI of
+// github.com/kvsuite/kv/kvstream/driver.
 //
 // Open a connection and get a kvcore.Store from it:
 //
@@ -23,6 +25,19 @@
 // constraint refuses every row. That error aborts the transaction, and the
 // driver maps it back to a *driver.OpError wrapping
 // driver.ErrVersionMismatch (with the op's index) or to driver.ErrFenced.
+//
+// Leases and consumers follow the same rule: Acquire is a conditional upsert
+// and a read of the lease row in one transaction (the caller's lease if
+// granted, the holder's if not); a fenced consumer Commit checks the lease
+// through the guard table in the same request; Trim raises the watermark,
+// deletes what it covers and reads it back in one request; Read returns
+// the page of entries and the trim watermark from one statement.
+//
+// The stream's seq is an AUTOINCREMENT key assigned while rqlite's single
+// Raft leader applies one log entry at a time, so seqs are commit-ordered
+// and readers never see a gap. rqlite cannot notify: *DB is not a
+// kvstream/driver.Notifier, and continuous consumers poll with bounded
+// backoff.
 //
 // # Semantics
 //

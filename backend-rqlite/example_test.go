@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"time"
 
 	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
 	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
+	"github.com/kvsuite/kv/kvlock"
+	"github.com/kvsuite/kv/kvstream"
 )
 
 // Example opens a store on rqlite, writes a record with optimistic
@@ -54,4 +57,66 @@ func Example() {
 	}
 	fmt.Println(r.Key, r.Version, r.Type, p.Name, p.Age, string(r.Value))
 	// Output: people/alice 2 Person Alice 31 {"name":"Alice","age":31}
+}
+
+// Example_stream takes a lease, fences a write with it, and reads the
+// change stream through a named consumer (rqlite has no notifications:
+// a continuous consumer, Consumer.Run, polls with bounded backoff).
+func Example_stream() {
+	srv, err := rqlitetest.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	db, err := rqlitekv.Open(srv.URL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := db.Init(ctx); err != nil {
+		log.Fatal(err)
+	}
+	store, err := db.Store()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	locker, err := kvlock.New(db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	lease, ok, err := locker.Acquire(ctx, "writer", "worker-1", time.Minute)
+	if err != nil || !ok {
+		log.Fatal(ok, err)
+	}
+	// Only while worker-1 still holds the lease with this token.
+	fenced := store.WithFence("writer", lease.Token)
+	if err := fenced.Put(ctx, "jobs/1", 0, map[string]string{"state": "new"}); err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Patch(ctx, "jobs/1", -1, map[string]string{"state": "done"}); err != nil {
+		log.Fatal(err)
+	}
+
+	stream, err := kvstream.New(db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := stream.Consumer("indexer", kvstream.Owner("indexer-1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close(ctx)
+	recs, err := c.Get(ctx) // takes the consumer's lease, reads and commits a batch
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range recs {
+		fmt.Println(r.Seq, r.Action, r.Key, r.Version, string(r.Value))
+	}
+	// Output:
+	// 1 create jobs/1 1 {"state":"new"}
+	// 2 update jobs/1 2 {"state":"done"}
 }

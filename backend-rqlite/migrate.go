@@ -54,6 +54,21 @@ var migrations = []migration{
     expires INTEGER NOT NULL
 )`,
 	}},
+	// kvstream: the trim watermark (one row, id 1) and named consumers.
+	// A released lease keeps its row with an empty owner and expires 0 (the
+	// column is NOT NULL in 0001).
+	{version: 2, name: "0002_stream_consumers", stmts: []string{
+		`CREATE TABLE IF NOT EXISTS stream_meta (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    trimmed INTEGER NOT NULL DEFAULT 0
+)`,
+		`INSERT OR IGNORE INTO stream_meta (id, trimmed) VALUES (1, 0)`,
+		`CREATE TABLE IF NOT EXISTS consumers (
+    name     TEXT    NOT NULL PRIMARY KEY COLLATE BINARY,
+    position INTEGER NOT NULL,
+    updated  INTEGER NOT NULL
+)`,
+	}},
 }
 
 // latestVersion is the schema version this driver needs.

@@ -24,9 +24,10 @@ var protocolCases = []struct {
 	name, method, path, body string
 	ddl                      bool
 }{
-	{"drop", "POST", "/db/execute", `["DROP TABLE IF EXISTS proto_t", "DROP TABLE IF EXISTS proto_g"]`, true},
+	{"drop", "POST", "/db/execute", `["DROP TABLE IF EXISTS proto_t", "DROP TABLE IF EXISTS proto_g", "DROP TABLE IF EXISTS proto_l"]`, true},
 	{"create", "POST", "/db/execute", `["CREATE TABLE proto_t (id INTEGER PRIMARY KEY, name TEXT, b BLOB, r REAL, n)",
-		"CREATE TABLE proto_g (failed CONSTRAINT proto_guard CHECK (failed IS NULL))"]`, true},
+		"CREATE TABLE proto_g (failed CONSTRAINT proto_guard CHECK (failed IS NULL))",
+		"CREATE TABLE proto_l (name TEXT NOT NULL PRIMARY KEY, owner TEXT NOT NULL, token INTEGER NOT NULL, expires INTEGER NOT NULL)"]`, true},
 	{"tx rolls back at first error", "POST", "/db/execute?transaction", `[
 		["INSERT INTO proto_t (name, b, r) VALUES (?, ?, ?)", "a", "x'0102'", 1.5],
 		["INSERT INTO proto_t (name) VALUES (?)", "x'41'"],
@@ -63,8 +64,25 @@ var protocolCases = []struct {
 		"INSERT INTO nope VALUES (1)",
 		"SELECT count(*) FROM proto_t WHERE name = 'kept'"]`, false},
 	{"and it was committed", "POST", "/db/query", `["SELECT count(*) FROM proto_t WHERE name = 'kept'"]`, false},
+	// The shapes of the Locker's and Stream's requests: a conditional
+	// upsert then a read of the row in one transaction, granted and
+	// refused; an UPDATE that matches nothing; a LEFT JOIN of a one-row
+	// table to a page that may be empty; multi-argument min/max.
+	{"conditional upsert granted", "POST", "/db/request?transaction", `[
+		["INSERT INTO proto_l (name, owner, token, expires) VALUES (CAST(? AS TEXT), CAST(? AS TEXT), 1, ?) ON CONFLICT (name) DO UPDATE SET token = CASE WHEN proto_l.owner <> '' AND proto_l.expires > ? THEN proto_l.token ELSE proto_l.token + 1 END, owner = excluded.owner, expires = excluded.expires WHERE proto_l.owner = excluded.owner OR proto_l.owner = '' OR proto_l.expires <= ?", "x'6c'", "a", 100, 10, 10],
+		["SELECT owner, CAST(token AS TEXT), CAST(expires AS TEXT) FROM proto_l WHERE name = CAST(? AS TEXT)", "x'6c'"]]`, false},
+	{"conditional upsert refused", "POST", "/db/request?transaction", `[
+		["INSERT INTO proto_l (name, owner, token, expires) VALUES (CAST(? AS TEXT), CAST(? AS TEXT), 1, ?) ON CONFLICT (name) DO UPDATE SET token = proto_l.token + 1, owner = excluded.owner, expires = excluded.expires WHERE proto_l.owner = excluded.owner OR proto_l.expires <= ?", "x'6c'", "b", 200, 20],
+		["SELECT owner, CAST(token AS TEXT), CAST(expires AS TEXT) FROM proto_l WHERE name = CAST(? AS TEXT)", "x'6c'"]]`, false},
+	{"update matching nothing", "POST", "/db/request?transaction", `[
+		["UPDATE proto_l SET owner = '', expires = 0 WHERE name = ? AND owner = ?", "x", "nobody"]]`, false},
+	{"left join of a page", "POST", "/db/query?transaction", `[
+		"SELECT CAST(m.c AS TEXT), CAST(s.id AS TEXT), s.name, s.b FROM (SELECT count(*) AS c FROM proto_l) AS m LEFT JOIN (SELECT id, name, b FROM proto_t WHERE id > 1 ORDER BY id LIMIT 2) AS s ON 1 ORDER BY s.id",
+		"SELECT CAST(m.c AS TEXT), CAST(s.id AS TEXT), s.name, s.b FROM (SELECT count(*) AS c FROM proto_l) AS m LEFT JOIN (SELECT id, name, b FROM proto_t WHERE id > 1000 ORDER BY id LIMIT 2) AS s ON 1 ORDER BY s.id"]`, false},
+	{"min and max of several", "POST", "/db/query", `[
+		["SELECT max(1, min(?, coalesce((SELECT max(id) FROM proto_t), 0), coalesce((SELECT min(token) FROM proto_l WHERE 0), ?)))", 5, 7]]`, false},
 	{"bad body", "POST", "/db/execute", `{"not": "an array"}`, false},
-	{"cleanup", "POST", "/db/execute", `["DROP TABLE proto_t", "DROP TABLE proto_g"]`, true},
+	{"cleanup", "POST", "/db/execute", `["DROP TABLE proto_t", "DROP TABLE proto_g", "DROP TABLE proto_l"]`, true},
 }
 
 type exchange struct {

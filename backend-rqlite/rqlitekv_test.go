@@ -313,7 +313,8 @@ func TestStreamAndExpiry(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
-	// b expires: invisible, absent for writes (a put re-creates it at 1).
+	// b expires: invisible, absent for writes (a put records its removal,
+	// then re-creates it at 1).
 	*now = now.Add(time.Minute)
 	_, ok, err := s.Get(ctx, "b", nil)
 	require.NoError(t, err)
@@ -345,6 +346,7 @@ func TestStreamAndExpiry(t *testing.T) {
 		{"", "a", "update", 3, "", str(`{"n":2,"m":3}`), t1},
 		{"", "b", "create", 1, "", str(`1`), t1},
 		{"", "a", "delete", 3, "", nil, t1},
+		{"", "b", "delete", 1, "", nil, t2}, // the expired b's removal, then the new b
 		{"", "b", "create", 1, "", str(`2`), t2},
 		{"", "c", "create", 1, "", str(`3`), t2},
 		{"", "c", "delete", 1, "", nil, t3},

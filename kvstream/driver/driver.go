@@ -66,12 +66,13 @@ type Stream interface {
 	Read(ctx context.Context, q Query) (entries []Record, trimmed int64, err error)
 
 	// Bounds returns the trim watermark and the highest seq Read can return
-	// (0 if none).
+	// (0 if none); last is never below trimmed.
 	Bounds(ctx context.Context) (trimmed, last int64, err error)
 
 	// Trim removes entries with Seq <= upTo. If keepConsumers, it removes
 	// none above the lowest consumer position. It returns the watermark
-	// after trimming, which never decreases.
+	// after trimming, which never decreases and is never raised above the
+	// highest seq written.
 	Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, error)
 
 	// Consumer returns a consumer's state and whether it exists.
@@ -88,7 +89,7 @@ type Stream interface {
 	// Commit sets an existing consumer's position (ErrNoConsumer if it does
 	// not exist). With a fence, it applies only if the fence's lease is held
 	// with its token at now, checked in the same statement or transaction,
-	// else ErrFenced.
+	// else ErrFenced (which wins if the consumer is also missing).
 	Commit(ctx context.Context, name string, position int64, fence *coredriver.Fence, now time.Time) error
 
 	// DeleteConsumer deletes a consumer and reports whether it existed.

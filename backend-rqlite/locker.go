@@ -1,0 +1,125 @@
+package rqlitekv
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rqlite/gorqlite"
+
+	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+)
+
+var _ lockdriver.Locker = (*DB)(nil)
+
+// The statements of the Locker. A lease is held while its owner is not empty
+// and its expiry (Unix microseconds) is after now; a released lease keeps
+// its row and token with an empty owner and expires 0.
+var (
+	// sqlAcquire grants the lease in one statement: a new row (token 1),
+	// or an update of the row only if it is free (released or expired) or
+	// already the owner's. The token grows unless the owner still holds it
+	// (an extension). SET expressions read the row as it was before.
+	sqlAcquire = "INSERT INTO leases (name, owner, token, expires) VALUES (" + textArg + ", " + textArg + ", 1, ?) " +
+		"ON CONFLICT (name) DO UPDATE SET " +
+		"token = CASE WHEN leases.owner <> '' AND coalesce(leases.expires, 0) > ? THEN leases.token ELSE leases.token + 1 END, " +
+		"owner = excluded.owner, expires = excluded.expires " +
+		"WHERE leases.owner = excluded.owner OR leases.owner = '' OR coalesce(leases.expires, 0) <= ?"
+	// sqlLease reads the lease as it stands (after sqlAcquire, in the same
+	// request: the owner is the caller's exactly when it was granted).
+	sqlLease = "SELECT owner, CAST(token AS TEXT), CAST(coalesce(expires, 0) AS TEXT) FROM leases WHERE name = " + textArg
+	// sqlRelease frees the lease if owner holds it at now.
+	sqlRelease = "UPDATE leases SET owner = '', expires = 0 WHERE name = " + textArg +
+		" AND owner = " + textArg + " AND owner <> '' AND expires > ?"
+)
+
+// Acquire grants the lease name to owner until now+ttl if it is free (no
+// row, released, or expired at now) or already held by owner (an
+// extension, keeping the token); see kvlock/driver.Locker. It is one
+// request, one transaction: the conditional upsert, then a read of the row
+// that tells the granted lease or, if another owner holds it, the holder's.
+func (db *DB) Acquire(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (lockdriver.Lease, bool, error) {
+	if err := db.usable(ctx); err != nil {
+		return lockdriver.Lease{}, false, err
+	}
+	n := now.UnixMicro()
+	exp := now.Add(ttl).UnixMicro()
+	var q batch
+	q.add(roleOther, -1, sqlAcquire, txt(name), txt(owner), exp, n, n)
+	q.add(roleOther, -1, sqlLease, txt(name))
+	res, err := db.send(ctx, "acquire lease", &q)
+	if err != nil {
+		return lockdriver.Lease{}, false, err
+	}
+	le, ok, err := scanLease(name, res[1].Query)
+	if err != nil {
+		return lockdriver.Lease{}, false, fmt.Errorf("rqlitekv: acquire lease: %w", err)
+	}
+	if !ok {
+		return lockdriver.Lease{}, false, fmt.Errorf("rqlitekv: acquire lease: no lease row after the upsert")
+	}
+	return le, le.Owner == owner, nil
+}
+
+// Release frees the lease if owner holds it at now (an empty owner and expiry 0,
+// keeping the token) and reports whether it did. One statement.
+func (db *DB) Release(ctx context.Context, name, owner string, now time.Time) (bool, error) {
+	if err := db.usable(ctx); err != nil {
+		return false, err
+	}
+	var q batch
+	q.add(roleRows, -1, sqlRelease, txt(name), txt(owner), now.UnixMicro())
+	res, err := db.send(ctx, "release lease", &q)
+	if err != nil {
+		return false, err
+	}
+	return res[0].Write != nil && res[0].Write.RowsAffected == 1, nil
+}
+
+// Lease returns the stored lease, held or not, and whether it exists.
+func (db *DB) Lease(ctx context.Context, name string) (lockdriver.Lease, bool, error) {
+	if err := db.usable(ctx); err != nil {
+		return lockdriver.Lease{}, false, err
+	}
+	qr, err := db.queryOne(ctx, "lease", gorqlite.ParameterizedStatement{Query: sqlLease, Arguments: []any{txt(name)}})
+	if err != nil {
+		return lockdriver.Lease{}, false, err
+	}
+	le, ok, err := scanLease(name, qr)
+	if err != nil {
+		return lockdriver.Lease{}, false, fmt.Errorf("rqlitekv: lease: %w", err)
+	}
+	return le, ok, nil
+}
+
+// scanLease reads the row of sqlLease, if there is one. An expiry of 0 (a
+// released lease) is the zero time.
+func scanLease(name string, qr *gorqlite.QueryResult) (lockdriver.Lease, bool, error) {
+	le := lockdriver.Lease{Name: name}
+	if qr == nil || !qr.Next() {
+		return le, false, nil
+	}
+	row, err := qr.Slice()
+	if err != nil {
+		return le, false, err
+	}
+	if len(row) != 3 {
+		return le, false, fmt.Errorf("lease row has %d columns, want 3", len(row))
+	}
+	owner, ok := row[0].(string)
+	if !ok {
+		return le, false, fmt.Errorf("lease owner: unexpected %T", row[0])
+	}
+	le.Owner = owner
+	if le.Token, err = intCol(row, 1); err != nil {
+		return le, false, fmt.Errorf("lease token: %w", err)
+	}
+	exp, err := intCol(row, 2)
+	if err != nil {
+		return le, false, fmt.Errorf("lease expiry: %w", err)
+	}
+	if exp != 0 {
+		le.Expires = time.UnixMicro(exp).UTC()
+	}
+	return le, true, nil
+}

@@ -1,0 +1,360 @@
+package rqlitekv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rqlite/gorqlite"
+
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+)
+
+var _ streamdriver.Stream = (*DB)(nil)
+
+// errNoMeta: the stream_meta row is missing, so the schema is not the
+// driver's (or not migrated).
+var errNoMeta = fmt.Errorf("the stream_meta row is missing: %w", coredriver.ErrNotInitialized)
+
+// The statements of the Stream. Every seq is read back as text, so it is
+// exact.
+var (
+	// sqlBounds reads the watermark and the highest seq (never below the
+	// watermark: a stream trimmed empty ends where it was trimmed).
+	sqlBounds = "SELECT CAST(trimmed AS TEXT), CAST(max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) AS TEXT) " +
+		"FROM stream_meta WHERE id = 1"
+	sqlTrimmed = "SELECT CAST(trimmed AS TEXT) FROM stream_meta WHERE id = 1"
+	// sqlTrimDelete removes what the watermark now covers.
+	sqlTrimDelete = "DELETE FROM stream WHERE seq <= (SELECT trimmed FROM stream_meta WHERE id = 1)"
+
+	consumerCols = "name, CAST(position AS TEXT), CAST(updated AS TEXT)"
+	sqlConsumer  = "SELECT " + consumerCols + " FROM consumers WHERE name = " + textArg
+	sqlConsumers = "SELECT " + consumerCols + " FROM consumers ORDER BY name"
+	// sqlCreateConsumer starts a new consumer at position, raised to the
+	// watermark: a consumer never starts inside the trimmed part.
+	sqlCreateConsumer = "INSERT INTO consumers (name, position, updated) VALUES (" + textArg +
+		", max(?, coalesce((SELECT trimmed FROM stream_meta WHERE id = 1), 0)), ?) ON CONFLICT (name) DO NOTHING"
+	sqlCommit         = "UPDATE consumers SET position = ?, updated = ? WHERE name = " + textArg
+	sqlDeleteConsumer = "DELETE FROM consumers WHERE name = " + textArg
+)
+
+// sqlTrim raises the watermark to upTo, capped at the highest seq written
+// (so entries not written yet are never covered) and, if keep, at the
+// lowest consumer position; it never lowers it.
+func sqlTrim(keep bool) string {
+	capped := "min(?, coalesce((SELECT max(seq) FROM stream), 0))"
+	if keep {
+		capped = "min(?, coalesce((SELECT max(seq) FROM stream), 0), coalesce((SELECT min(position) FROM consumers), ?))"
+	}
+	return "UPDATE stream_meta SET trimmed = max(trimmed, " + capped + ") WHERE id = 1"
+}
+
+// Read returns up to q.Limit entries after q.After that match q, in seq
+// order, and the trim watermark, from ONE statement (so one snapshot): the
+// meta row left-joined to the page of entries. The seq is gap-free as
+// read: rqlite applies writes one Raft log entry at a time, each a whole
+// SQLite transaction, so a seq is assigned (AUTOINCREMENT) and committed in
+// log order, and a reader never sees seq N+1 without every seq <= N.
+func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, 0, err
+	}
+	if q.Limit <= 0 {
+		return nil, 0, fmt.Errorf("rqlitekv: stream read: limit %d must be positive", q.Limit)
+	}
+	var where strings.Builder
+	where.WriteString("seq > ?")
+	args := []any{q.After}
+	if q.HasNamespace {
+		where.WriteString(" AND namespace = " + textArg)
+		args = append(args, txt(q.Namespace))
+	}
+	if q.Type != "" {
+		where.WriteString(" AND type = " + textArg)
+		args = append(args, txt(q.Type))
+	}
+	args = append(args, q.Limit)
+	stmt := gorqlite.ParameterizedStatement{
+		Query: "SELECT CAST(m.trimmed AS TEXT), CAST(s.seq AS TEXT), s.namespace, s.key, s.action, CAST(s.version AS TEXT), s.type, s.value, CAST(s.ts AS TEXT) " +
+			"FROM stream_meta AS m LEFT JOIN (SELECT seq, namespace, key, action, version, type, value, ts FROM stream WHERE " + where.String() +
+			" ORDER BY seq LIMIT ?) AS s ON 1 WHERE m.id = 1 ORDER BY s.seq",
+		Arguments: args,
+	}
+	qr, err := db.queryOne(ctx, "stream read", stmt)
+	if err != nil {
+		return nil, 0, err
+	}
+	var trimmed int64
+	out := make([]streamdriver.Record, 0, qr.NumRows())
+	found := false
+	for qr.Next() {
+		row, err := qr.Slice()
+		if err != nil {
+			return nil, 0, fmt.Errorf("rqlitekv: stream read: %w", err)
+		}
+		if len(row) != 9 {
+			return nil, 0, fmt.Errorf("rqlitekv: stream read: row has %d columns, want 9", len(row))
+		}
+		if !found {
+			if trimmed, err = intCol(row, 0); err != nil {
+				return nil, 0, fmt.Errorf("rqlitekv: stream read: watermark: %w", err)
+			}
+			found = true
+		}
+		if row[1] == nil {
+			continue // no entry: the meta row alone
+		}
+		r, err := scanEntry(row[1:])
+		if err != nil {
+			return nil, 0, fmt.Errorf("rqlitekv: stream read: %w", err)
+		}
+		out = append(out, r)
+	}
+	if !found {
+		return nil, 0, fmt.Errorf("rqlitekv: stream read: %w", errNoMeta)
+	}
+	return out, trimmed, nil
+}
+
+// scanEntry reads seq, namespace, key, action, version, type, value, ts.
+func scanEntry(row []any) (streamdriver.Record, error) {
+	var r streamdriver.Record
+	var err error
+	if r.Seq, err = intCol(row, 0); err != nil {
+		return r, fmt.Errorf("seq: %w", err)
+	}
+	var ok bool
+	if r.Namespace, ok = row[1].(string); !ok {
+		return r, fmt.Errorf("seq %d: namespace: unexpected %T", r.Seq, row[1])
+	}
+	if r.Key, ok = row[2].(string); !ok {
+		return r, fmt.Errorf("seq %d: key: unexpected %T", r.Seq, row[2])
+	}
+	if r.Action, ok = row[3].(string); !ok {
+		return r, fmt.Errorf("seq %d: action: unexpected %T", r.Seq, row[3])
+	}
+	if r.Version, err = intCol(row, 4); err != nil {
+		return r, fmt.Errorf("seq %d: version: %w", r.Seq, err)
+	}
+	if r.Type, ok = row[5].(string); !ok && row[5] != nil {
+		return r, fmt.Errorf("seq %d: type: unexpected %T", r.Seq, row[5])
+	}
+	if row[6] != nil {
+		v, ok := row[6].(string)
+		if !ok {
+			return r, fmt.Errorf("seq %d: value: unexpected %T", r.Seq, row[6])
+		}
+		r.Value = []byte(v)
+	}
+	ts, err := intCol(row, 7)
+	if err != nil {
+		return r, fmt.Errorf("seq %d: time: %w", r.Seq, err)
+	}
+	r.Time = time.UnixMicro(ts).UTC()
+	return r, nil
+}
+
+// Bounds returns the trim watermark and the highest seq (at least the
+// watermark), from one statement.
+func (db *DB) Bounds(ctx context.Context) (int64, int64, error) {
+	if err := db.usable(ctx); err != nil {
+		return 0, 0, err
+	}
+	qr, err := db.queryOne(ctx, "stream bounds", gorqlite.ParameterizedStatement{Query: sqlBounds})
+	if err != nil {
+		return 0, 0, err
+	}
+	if !qr.Next() {
+		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", errNoMeta)
+	}
+	row, err := qr.Slice()
+	if err != nil {
+		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", err)
+	}
+	trimmed, err := intCol(row, 0)
+	if err != nil {
+		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", err)
+	}
+	last, err := intCol(row, 1)
+	if err != nil {
+		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", err)
+	}
+	return trimmed, last, nil
+}
+
+// Trim raises the watermark to upTo (capped as sqlTrim says), deletes the
+// entries it covers and returns it: one request, one transaction.
+func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, error) {
+	if err := db.usable(ctx); err != nil {
+		return 0, err
+	}
+	if upTo < 0 {
+		return 0, fmt.Errorf("rqlitekv: stream trim: seq %d is negative", upTo)
+	}
+	var q batch
+	if keepConsumers {
+		q.add(roleOther, -1, sqlTrim(true), upTo, upTo)
+	} else {
+		q.add(roleOther, -1, sqlTrim(false), upTo)
+	}
+	q.add(roleOther, -1, sqlTrimDelete)
+	q.add(roleOther, -1, sqlTrimmed)
+	res, err := db.send(ctx, "stream trim", &q)
+	if err != nil {
+		return 0, err
+	}
+	if w := res[0].Write; w == nil || w.RowsAffected != 1 {
+		return 0, fmt.Errorf("rqlitekv: stream trim: %w", errNoMeta)
+	}
+	qr := res[2].Query
+	if qr == nil || !qr.Next() {
+		return 0, fmt.Errorf("rqlitekv: stream trim: %w", errNoMeta)
+	}
+	row, err := qr.Slice()
+	if err != nil {
+		return 0, fmt.Errorf("rqlitekv: stream trim: %w", err)
+	}
+	n, err := intCol(row, 0)
+	if err != nil {
+		return 0, fmt.Errorf("rqlitekv: stream trim: %w", err)
+	}
+	return n, nil
+}
+
+// Consumer returns a consumer's state and whether it exists.
+func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer, bool, error) {
+	if err := db.usable(ctx); err != nil {
+		return streamdriver.Consumer{}, false, err
+	}
+	qr, err := db.queryOne(ctx, "consumer", gorqlite.ParameterizedStatement{Query: sqlConsumer, Arguments: []any{txt(name)}})
+	if err != nil {
+		return streamdriver.Consumer{}, false, err
+	}
+	return scanConsumerResult(qr, "consumer")
+}
+
+// scanConsumerResult reads the one row of sqlConsumer, if there is one.
+func scanConsumerResult(qr *gorqlite.QueryResult, op string) (streamdriver.Consumer, bool, error) {
+	if qr == nil || !qr.Next() {
+		return streamdriver.Consumer{}, false, nil
+	}
+	row, err := qr.Slice()
+	if err != nil {
+		return streamdriver.Consumer{}, false, fmt.Errorf("rqlitekv: %s: %w", op, err)
+	}
+	c, err := scanConsumer(row)
+	if err != nil {
+		return streamdriver.Consumer{}, false, fmt.Errorf("rqlitekv: %s: %w", op, err)
+	}
+	return c, true, nil
+}
+
+// scanConsumer reads a row of consumerCols.
+func scanConsumer(row []any) (streamdriver.Consumer, error) {
+	var c streamdriver.Consumer
+	if len(row) != 3 {
+		return c, fmt.Errorf("consumer row has %d columns, want 3", len(row))
+	}
+	var ok bool
+	if c.Name, ok = row[0].(string); !ok {
+		return c, fmt.Errorf("consumer name: unexpected %T", row[0])
+	}
+	var err error
+	if c.Position, err = intCol(row, 1); err != nil {
+		return c, fmt.Errorf("consumer %q: position: %w", c.Name, err)
+	}
+	u, err := intCol(row, 2)
+	if err != nil {
+		return c, fmt.Errorf("consumer %q: updated: %w", c.Name, err)
+	}
+	c.Updated = time.UnixMicro(u).UTC()
+	return c, nil
+}
+
+// Consumers returns every consumer, ordered by name (byte order).
+func (db *DB) Consumers(ctx context.Context) ([]streamdriver.Consumer, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	qr, err := db.queryOne(ctx, "consumers", gorqlite.ParameterizedStatement{Query: sqlConsumers})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]streamdriver.Consumer, 0, qr.NumRows())
+	for qr.Next() {
+		row, err := qr.Slice()
+		if err != nil {
+			return nil, fmt.Errorf("rqlitekv: consumers: %w", err)
+		}
+		c, err := scanConsumer(row)
+		if err != nil {
+			return nil, fmt.Errorf("rqlitekv: consumers: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// CreateConsumer creates name at position (raised to the trim watermark,
+// as every backend does) if it does not exist, and returns the stored
+// consumer either way: one request, the insert then the read.
+func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, now time.Time) (streamdriver.Consumer, error) {
+	if err := db.usable(ctx); err != nil {
+		return streamdriver.Consumer{}, err
+	}
+	var q batch
+	q.add(roleOther, -1, sqlCreateConsumer, txt(name), position, now.UnixMicro())
+	q.add(roleOther, -1, sqlConsumer, txt(name))
+	res, err := db.send(ctx, "create consumer", &q)
+	if err != nil {
+		return streamdriver.Consumer{}, err
+	}
+	c, ok, err := scanConsumerResult(res[1].Query, "create consumer")
+	if err != nil {
+		return streamdriver.Consumer{}, err
+	}
+	if !ok {
+		return streamdriver.Consumer{}, errors.New("rqlitekv: create consumer: no row after the insert")
+	}
+	return c, nil
+}
+
+// Commit sets an existing consumer's position. With a fence, the lease
+// check is the first statement of the same request (through the guard
+// table): a stale holder gets ErrFenced and changes nothing.
+func (db *DB) Commit(ctx context.Context, name string, position int64, fence *coredriver.Fence, now time.Time) error {
+	if err := db.usable(ctx); err != nil {
+		return err
+	}
+	n := now.UnixMicro()
+	var q batch
+	if fence != nil {
+		q.add(roleFence, -1, sqlFence, txt(fence.Name), fence.Token, n)
+	}
+	q.add(roleRows, -1, sqlCommit, position, n, txt(name))
+	res, err := db.send(ctx, "commit consumer", &q)
+	if err != nil {
+		return err
+	}
+	if w := res[len(res)-1].Write; w == nil || w.RowsAffected == 0 {
+		return fmt.Errorf("rqlitekv: commit consumer %q: %w", name, streamdriver.ErrNoConsumer)
+	}
+	return nil
+}
+
+// DeleteConsumer deletes a consumer and reports whether it existed.
+func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
+	if err := db.usable(ctx); err != nil {
+		return false, err
+	}
+	var q batch
+	q.add(roleRows, -1, sqlDeleteConsumer, txt(name))
+	res, err := db.send(ctx, "delete consumer", &q)
+	if err != nil {
+		return false, err
+	}
+	return res[0].Write != nil && res[0].Write.RowsAffected > 0, nil
+}
