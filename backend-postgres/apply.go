@@ -17,8 +17,11 @@ import (
 // Each op is one SQL statement that makes its own write conditional on its
 // expected version, appends its stream entry (a data-modifying CTE) and, if
 // the condition does not hold, raises an error (kv_fail) that aborts the
-// whole transaction. The fence check is one more statement in front. All of
-// them are sent as one pgx batch: one pipeline and one Sync, which PostgreSQL
+// whole transaction. The fence check is one more statement in front; a put
+// that may find an expired record (version -1 or 0) is preceded by one that
+// removes it, recording its delete entry; a batch that may append stream
+// entries ends with the stream's pg_notify (unless WithoutNotify), which
+// PostgreSQL delivers at commit. All of them are sent as one pgx batch: one pipeline and one Sync, which PostgreSQL
 // runs as a single implicit transaction, so a batch costs one round trip
 // (once its statements are prepared on the connection) and commits all or
 // nothing.
@@ -31,31 +34,48 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	}
 	now := utc(b.Now)
 	batch := &pgx.Batch{}
+	// opOf[j] is the op whose result statement j of the batch returns, or
+	// -1 for a statement that returns no result (the fence check, the
+	// removal of an expired record before a put, the notification).
+	var opOf []int
 	if b.Fence != nil {
 		batch.Queue(`WITH l AS (SELECT token FROM `+db.leases+` WHERE name = $1 AND token = $2 AND expires > $3 FOR SHARE)
 SELECT 0::bigint, coalesce((SELECT token FROM l), `+db.fail+`('fenced', -1))`, b.Fence.Name, b.Fence.Token, now)
+		opOf = append(opOf, -1)
 	}
+	notify := false
 	for i, op := range b.Ops {
 		sql, a, err := db.opStatement(i, op, now)
 		if err != nil {
 			return nil, err
 		}
+		if op.Kind == driver.OpPut && op.Version <= 0 {
+			// A put over an expired record: the record's removal is a
+			// change of its own, recorded before the put's create.
+			batch.Queue(`WITH w AS (DELETE FROM `+db.records+` WHERE namespace = $1 AND key = $2 AND expires <= $3
+	RETURNING key, version, type),
+`+db.deleteStreamInsert("$1", "$3")+`
+SELECT 0::bigint, 0::bigint`, op.Namespace, op.Key, now)
+			opOf = append(opOf, -1)
+		}
 		batch.Queue(sql, a...)
+		opOf = append(opOf, i)
+		notify = notify || op.Kind != driver.OpTouch
+	}
+	if notify && db.notify {
+		batch.Queue("SELECT 0::bigint, 0::bigint FROM pg_notify($1, '')", db.channel)
+		opOf = append(opOf, -1)
 	}
 	br := db.pool.SendBatch(ctx, batch)
 	results := make([]driver.Result, len(b.Ops))
-	first := 0
-	if b.Fence != nil {
-		first = 1
-	}
-	for i := 0; i < batch.Len(); i++ {
+	for _, i := range opOf {
 		var r driver.Result
 		if err := br.QueryRow().Scan(&r.Rows, &r.Version); err != nil {
 			_ = br.Close()
-			return nil, db.applyError(err, i-first)
+			return nil, db.applyError(err, i)
 		}
-		if i >= first {
-			results[i-first] = r
+		if i >= 0 {
+			results[i] = r
 		}
 	}
 	if err := br.Close(); err != nil {
@@ -185,9 +205,20 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 	RETURNING namespace, key, version, type),
 s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
 	SELECT namespace, key, '` + driver.ActionDelete + `', version, type, NULL, $1 FROM w ORDER BY namespace, key)
-SELECT count(*) FROM w`
-	var n int64
-	if err := db.pool.QueryRow(ctx, sql, utc(now), int64(limit)).Scan(&n); err != nil {
+`
+	a := []any{utc(now), int64(limit)}
+	var n, notified int64
+	dest := []any{&n}
+	if db.notify {
+		// The notification only if something was removed; its count is
+		// selected so that the planner cannot drop it.
+		sql += `SELECT c.n, (SELECT count(*) FROM (SELECT pg_notify($3, '') WHERE c.n > 0) z) FROM (SELECT count(*) AS n FROM w) c`
+		a = append(a, db.channel)
+		dest = append(dest, &notified)
+	} else {
+		sql += `SELECT count(*) FROM w`
+	}
+	if err := db.pool.QueryRow(ctx, sql, a...).Scan(dest...); err != nil {
 		return 0, db.mapError(err)
 	}
 	return n, nil

@@ -16,12 +16,14 @@ import (
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	"github.com/kvsuite/kv/kvcore"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
 
 // benchEnv is a kv store and, beside it, a plain table of the same shape
 // for the raw pgx baseline, on one pool big enough for every writer.
 type benchEnv struct {
 	pool  *pgxpool.Pool
+	db    *postgreskv.DB
 	store *kvcore.Store
 	raw   string // quoted name of the baseline table
 }
@@ -37,7 +39,7 @@ type = EXCLUDED.type, updated = EXCLUDED.updated, expires = EXCLUDED.expires`
 const rawSelect = `SELECT namespace, key, version, value, type, created, updated, expires FROM %[1]s
 WHERE namespace = $1 AND key = $2 AND (expires IS NULL OR expires > $3)`
 
-func newBenchEnv(b *testing.B) *benchEnv {
+func newBenchEnv(b *testing.B, opts ...postgreskv.Option) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
 	cfg := testBase.Copy()
@@ -51,7 +53,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	require.NoError(b, err)
 	b.Cleanup(pool.Close)
 	schema := newSchemaName(b)
-	db := postgreskv.New(pool, postgreskv.WithSchema(schema))
+	db := postgreskv.New(pool, append([]postgreskv.Option{postgreskv.WithSchema(schema)}, opts...)...)
 	require.NoError(b, db.Init(ctx))
 	store, err := db.Store(kvcore.WithSweepInterval(0))
 	require.NoError(b, err)
@@ -59,7 +61,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	raw := pgx.Identifier{schema, "raw_records"}.Sanitize()
 	_, err = pool.Exec(ctx, "CREATE TABLE "+raw+" (LIKE "+pgx.Identifier{schema, "kv_records"}.Sanitize()+" INCLUDING ALL)")
 	require.NoError(b, err)
-	return &benchEnv{pool: pool, store: store, raw: raw}
+	return &benchEnv{pool: pool, db: db, store: store, raw: raw}
 }
 
 // parallel runs b.N calls of fn spread over n goroutines.
@@ -93,8 +95,9 @@ func parallel(b *testing.B, n int, fn func(g, i int) error) {
 	}
 }
 
-// BenchmarkPut compares kvcore.Store.Put (version -1, new keys) with the raw
-// upsert in its own transaction, for 1, 4 and 16 writers.
+// BenchmarkPut compares kvcore.Store.Put (with and without the stream's
+// notification) with the raw upsert in its own transaction, for 1, 4 and 16
+// writers.
 func BenchmarkPut(b *testing.B) {
 	needServer(b)
 	ctx := context.Background()
@@ -102,6 +105,12 @@ func BenchmarkPut(b *testing.B) {
 	for _, writers := range []int{1, 4, 16} {
 		b.Run(fmt.Sprintf("kv/writers=%d", writers), func(b *testing.B) {
 			e := newBenchEnv(b)
+			parallel(b, writers, func(g, i int) error {
+				return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
+			})
+		})
+		b.Run(fmt.Sprintf("kv-nonotify/writers=%d", writers), func(b *testing.B) {
+			e := newBenchEnv(b, postgreskv.WithoutNotify())
 			parallel(b, writers, func(g, i int) error {
 				return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
 			})
@@ -162,4 +171,66 @@ func BenchmarkGet(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkStreamRead measures kvstream reads: "idle" reads after the last
+// entry with nothing new (the sequencer's index probe and the read);
+// "catchup" reads 100 entries that already have positions; "fresh" writes
+// 100 entries in one batch and reads them, which includes the sequencer step
+// that gives them positions (per op: 100 entries).
+func BenchmarkStreamRead(b *testing.B) {
+	needServer(b)
+	ctx := context.Background()
+	const n = 10000
+	fill := func(b *testing.B, e *benchEnv, prefix string, count int) {
+		for i := 0; i < count; i += 1000 {
+			var ms []kvcore.Mutation
+			for j := i; j < min(i+1000, count); j++ {
+				ms = append(ms, kvcore.Put(fmt.Sprintf("%s/%08d", prefix, j), -1, j))
+			}
+			_, err := e.store.MutateAll(ctx, ms...)
+			require.NoError(b, err)
+		}
+	}
+	b.Run("idle", func(b *testing.B) {
+		e := newBenchEnv(b)
+		fill(b, e, "k", n)
+		_, last, err := e.db.Bounds(ctx)
+		require.NoError(b, err)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: last, Limit: 100})
+			require.NoError(b, err)
+			require.Empty(b, rs)
+		}
+	})
+	b.Run("catchup", func(b *testing.B) {
+		e := newBenchEnv(b)
+		fill(b, e, "k", n)
+		_, _, err := e.db.Bounds(ctx)
+		require.NoError(b, err)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			after := int64(i*100) % (n - 100)
+			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: after, Limit: 100})
+			require.NoError(b, err)
+			require.Len(b, rs, 100)
+		}
+	})
+	b.Run("fresh", func(b *testing.B) {
+		e := newBenchEnv(b)
+		fill(b, e, "k", n)
+		_, last, err := e.db.Bounds(ctx)
+		require.NoError(b, err)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			fill(b, e, fmt.Sprintf("f%d", i), 100)
+			b.StartTimer()
+			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: last, Limit: 100})
+			require.NoError(b, err)
+			require.Len(b, rs, 100)
+			last = rs[99].Seq
+		}
+	})
 }

@@ -37,11 +37,42 @@ func TestConformanceSimpleProtocol(t *testing.T) {
 	})
 }
 
+// backend is the conformance factory over fresh schemas of the test
+// database on the shared pool.
+func backend(t *testing.T) conformance.Backend {
+	db := newDB(t)
+	return conformance.Backend{Store: db, Locker: db, Stream: db}
+}
+
 // TestConformanceLocker runs kvlock's suite (leases, tokens, fenced writes).
 func TestConformanceLocker(t *testing.T) {
 	needServer(t)
-	conformance.RunLocker(t, func(t *testing.T) conformance.Backend {
-		db := newDB(t)
-		return conformance.Backend{Store: db, Locker: db}
-	})
+	conformance.RunLocker(t, backend)
+}
+
+// TestConformanceStream runs kvstream's suite (entries, trimming, consumers,
+// gap-free reads under concurrent writers, notification).
+func TestConformanceStream(t *testing.T) {
+	needServer(t)
+	conformance.RunStream(t, backend)
+}
+
+// TestConformanceSimpleProtocolStream runs the lock and stream suites on a
+// simple-protocol pool: the sequencer's batch is then one multi-statement
+// query string.
+func TestConformanceSimpleProtocolStream(t *testing.T) {
+	needServer(t)
+	cfg := testBase.Copy()
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	f := func(t *testing.T) conformance.Backend {
+		db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
+		require.NoError(t, db.Init(context.Background()))
+		t.Cleanup(func() { _ = db.Close() })
+		return conformance.Backend{Store: db, Locker: db, Stream: db}
+	}
+	t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, f) })
+	t.Run("Stream", func(t *testing.T) { conformance.RunStream(t, f) })
 }

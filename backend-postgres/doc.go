@@ -6,7 +6,10 @@
 // migrations run under a PostgreSQL advisory lock), and use the store through
 // DB.Store, which returns a *kvcore.Store. DB also implements kvlock's
 // driver.Locker (leases with fencing tokens, in the table that fenced writes
-// check), so kvlock.New(db) gives leases on the same database.
+// check), so kvlock.New(db) gives leases on the same database, and
+// kvstream's driver.Stream and driver.Notifier, so kvstream.New(db) reads the
+// change stream (gap-free, in commit order: see the sequencer in stream.go)
+// and keeps named consumers, woken by LISTEN/NOTIFY.
 //
 // Keys, namespaces and types are stored as text with the "C" collation, so
 // ordering and range scans are byte order (UTF-8 code point order); values

@@ -141,3 +141,26 @@ func migrationLockKey(schema string) int64 {
 	h.Write([]byte("github.com/kvsuite/kv/backend-postgres migrate " + schema))
 	return int64(h.Sum64())
 }
+
+// sequencerLockKey is the advisory lock key that serializes the stream's
+// sequencer (and Trim) for schema.
+func sequencerLockKey(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("github.com/kvsuite/kv/backend-postgres sequence " + schema))
+	return int64(h.Sum64())
+}
+
+// channelName is the NOTIFY channel of schema's stream: "kv_stream." and the
+// schema, or a hash of it if that would pass PostgreSQL's 63-byte limit.
+func channelName(schema string) string {
+	name := "kv_stream"
+	if schema != "" {
+		name += "." + schema
+	}
+	if len(name) > 63 {
+		h := fnv.New64a()
+		h.Write([]byte(schema))
+		name = fmt.Sprintf("kv_stream.%016x", h.Sum64())
+	}
+	return name
+}

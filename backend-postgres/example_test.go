@@ -8,6 +8,7 @@ import (
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvstream"
 )
 
 // Example opens a database, creates kv's tables in a schema of their own and
@@ -51,4 +52,51 @@ func Example() {
 	// user/alice 1 User {"name":"Alice"}
 	// true
 	// 1 <nil>
+}
+
+// Example_stream follows the change stream with a named consumer, which
+// keeps its position in the database.
+func Example_stream() {
+	ctx := context.Background()
+	db, err := postgreskv.Open(ctx, databaseURL, postgreskv.WithSchema("example_stream"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Init(ctx); err != nil {
+		log.Fatal(err)
+	}
+	store, err := db.Store()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	stream, err := kvstream.New(db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, k := range []string{"a", "b"} {
+		if err := store.Put(ctx, k, -1, 1); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if _, err := store.Delete(ctx, "a"); err != nil {
+		log.Fatal(err)
+	}
+	c, err := stream.Consumer("indexer")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close(ctx)
+	recs, err := c.Get(ctx) // reads the next batch and commits it
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range recs {
+		fmt.Println(r.Seq, r.Action, r.Key, r.Version)
+	}
+	// Output:
+	// 1 create a 1
+	// 2 create b 1
+	// 3 delete a 1
 }

@@ -2,13 +2,15 @@ package postgreskv
 
 import "context"
 
-// StreamEntry is streamEntry, for the tests.
-type StreamEntry = streamEntry
+// Channel returns the NOTIFY channel of db's stream, for the tests.
+func Channel(db *DB) string { return db.channel }
 
-// StreamPos is streamPos, for the tests.
-type StreamPos = streamPos
-
-// StreamVisible is db.streamVisible, for the tests.
-func StreamVisible(ctx context.Context, db *DB, after StreamPos, limit int) ([]StreamEntry, error) {
-	return db.streamVisible(ctx, after, limit)
+// InitVersion migrates db's schema up to version v only, for the tests.
+func InitVersion(ctx context.Context, db *DB, v int) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	return db.migrate(ctx, conn.Conn(), v)
 }

@@ -28,8 +28,18 @@ type DB struct {
 	closed   atomic.Bool
 	close    sync.Once
 
+	seqKey  int64  // advisory lock key for the stream's sequencer
+	channel string // the NOTIFY channel of this schema's stream
+	q       func(name string) string
+
 	// Schema-qualified, quoted table and function names.
 	records, stream, leases, migrations, fail string
+	streamMeta, consumers, sequence           string
+
+	notify bool // writers send a notification
+
+	lmu      sync.Mutex
+	listener *listener // the shared LISTEN connection, nil if none
 }
 
 var _ driver.Store = (*DB)(nil)
@@ -38,7 +48,8 @@ var _ driver.Store = (*DB)(nil)
 type Option func(*config) error
 
 type config struct {
-	schema string
+	schema   string
+	noNotify bool
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -53,6 +64,18 @@ func WithSchema(name string) Option {
 			return fmt.Errorf("postgreskv: invalid schema name %q: want a letter or underscore, then letters, digits or underscores (at most 63)", name)
 		}
 		c.schema = name
+		return nil
+	}
+}
+
+// WithoutNotify stops writes from sending the stream's notification
+// (pg_notify at commit). PostgreSQL serializes the commits of notifying
+// transactions on one lock across the cluster, which caps write throughput
+// under many concurrent writers; without it, continuous consumers (see
+// Subscribe) wake only by polling, unless another process notifies.
+func WithoutNotify() Option {
+	return func(c *config) error {
+		c.noNotify = true
 		return nil
 	}
 }
@@ -137,11 +160,18 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 		pool:       pool,
 		schema:     c.schema,
 		lockKey:    migrationLockKey(c.schema),
+		seqKey:     sequencerLockKey(c.schema),
+		channel:    channelName(c.schema),
+		q:          q,
 		records:    q("kv_records"),
 		stream:     q("kv_stream"),
 		leases:     q("kv_leases"),
 		migrations: q("kv_schema_migrations"),
 		fail:       q("kv_fail"),
+		streamMeta: q("kv_stream_meta"),
+		consumers:  q("kv_consumers"),
+		sequence:   q("kv_sequence"),
+		notify:     !c.noNotify,
 	}
 }
 
@@ -170,6 +200,7 @@ func (db *DB) Store(opts ...kvcore.Option) (*kvcore.Store, error) {
 func (db *DB) Close() error {
 	db.close.Do(func() {
 		db.closed.Store(true)
+		db.stopListener()
 		if db.ownsPool && db.pool != nil {
 			db.pool.Close()
 		}

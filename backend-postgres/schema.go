@@ -12,8 +12,8 @@ import (
 
 // migrations are the schema versions, in order; migration i+1 brings the
 // schema from version i to i+1. Never edit a migration that has shipped:
-// append a new one. {records}, {stream}, {leases} and {fail} are replaced by
-// the quoted, schema-qualified names.
+// append a new one. {records}, {stream}, {leases}, {fail} and the other names in braces
+// are replaced by the quoted, schema-qualified names (see expand).
 var migrations = []string{
 	// 1: records, the change stream, leases, and the error-raising helper.
 	`
@@ -63,10 +63,61 @@ BEGIN
 END
 $$;
 `,
+	// 2: the stream's sequencer (pos), its meta row, and consumers.
+	`
+-- pos is the stream position readers see, handed out by the sequencer
+-- (kv_sequence) in commit order; NULL until then.
+ALTER TABLE {stream} ADD COLUMN pos bigint;
+CREATE UNIQUE INDEX {stream_pos_idx} ON {stream} (pos);
+CREATE INDEX {stream_pending_idx} ON {stream} (seq) WHERE pos IS NULL;
+DROP INDEX {stream_xid_idx_q};
+
+-- One row: the highest position trimmed and the highest handed out.
+CREATE TABLE {stream_meta} (
+	id       boolean PRIMARY KEY DEFAULT true CHECK (id),
+	trimmed  bigint NOT NULL DEFAULT 0,
+	last_pos bigint NOT NULL DEFAULT 0
+);
+INSERT INTO {stream_meta} DEFAULT VALUES;
+
+CREATE TABLE {consumers} (
+	name     text COLLATE "C" PRIMARY KEY,
+	position bigint NOT NULL,
+	updated  timestamptz NOT NULL
+);
+
+-- One sequencer step: give every committed stream row that has no position
+-- yet the next positions, in seq order, under the advisory lock lock_key.
+-- Returns the highest position handed out so far. Each statement of a
+-- VOLATILE function takes a fresh snapshot, so the update sees every step
+-- that committed before the lock was granted.
+CREATE FUNCTION {sequence}(lock_key bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	last bigint;
+	n bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM {stream} WHERE pos IS NULL) THEN
+		SELECT last_pos INTO last FROM {stream_meta};
+		RETURN last;
+	END IF;
+	PERFORM pg_advisory_xact_lock(lock_key);
+	SELECT last_pos INTO last FROM {stream_meta};
+	UPDATE {stream} s SET pos = last + p.n
+	FROM (SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM {stream} WHERE pos IS NULL) p
+	WHERE s.seq = p.seq;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		UPDATE {stream_meta} SET last_pos = last + n;
+	END IF;
+	RETURN last + n;
+END
+$$;
+`,
 }
 
 // SchemaVersion is the schema version this driver creates.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
 // migrates it to the newest version. It is idempotent and safe to run from
@@ -93,7 +144,7 @@ func (db *DB) Init(ctx context.Context) error {
 		discard(conn)
 		return fmt.Errorf("postgreskv: init: take migration lock: %w", db.mapError(err))
 	}
-	merr := db.migrate(ctx, conn.Conn())
+	merr := db.migrate(ctx, conn.Conn(), len(migrations))
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var unlocked bool
@@ -134,12 +185,13 @@ func discard(c *pgxpool.Conn) {
 	_ = conn.Close(ctx)
 }
 
-func (db *DB) migrate(ctx context.Context, conn *pgx.Conn) error {
+// migrate brings the schema up to version target.
+func (db *DB) migrate(ctx context.Context, conn *pgx.Conn, target int) error {
 	current, err := db.schemaVersion(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("postgreskv: init: read schema version: %w", db.mapError(err))
 	}
-	if current >= len(migrations) {
+	if current >= target {
 		return nil
 	}
 	if db.schema != "" {
@@ -159,7 +211,7 @@ func (db *DB) migrate(ctx context.Context, conn *pgx.Conn) error {
 )`); err != nil {
 		return fmt.Errorf("postgreskv: init: create migrations table: %w", db.mapError(err))
 	}
-	for v := current + 1; v <= len(migrations); v++ {
+	for v := current + 1; v <= target; v++ {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, db.expand(migrations[v-1])); err != nil {
 				return err
@@ -183,8 +235,14 @@ func (db *DB) expand(sql string) string {
 		"{stream}", db.stream,
 		"{leases}", db.leases,
 		"{fail}", db.fail,
+		"{stream_meta}", db.streamMeta,
+		"{consumers}", db.consumers,
+		"{sequence}", db.sequence,
+		"{stream_pos_idx}", idx("kv_stream_pos_idx"),
+		"{stream_pending_idx}", idx("kv_stream_pending_idx"),
 		"{records_type_idx}", idx("kv_records_type_idx"),
 		"{records_expires_idx}", idx("kv_records_expires_idx"),
 		"{stream_xid_idx}", idx("kv_stream_xid_idx"),
+		"{stream_xid_idx_q}", db.q("kv_stream_xid_idx"),
 	).Replace(sql)
 }

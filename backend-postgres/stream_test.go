@@ -3,79 +3,547 @@ package postgreskv_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/kvcore"
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
 
-// TestStreamGapFree makes a transaction that took a smaller seq commit after
-// one that took a larger seq, and shows that a seq cursor skips it for good
-// while the (xid, seq) cursor of streamVisible does not.
-func TestStreamGapFree(t *testing.T) {
+// streamTables returns the quoted records and stream tables of db.
+func streamTables(db *postgreskv.DB) (records, stream string) {
+	return pgx.Identifier{db.Schema(), "kv_records"}.Sanitize(), pgx.Identifier{db.Schema(), "kv_stream"}.Sanitize()
+}
+
+// rawPut writes key in tx as Apply's put does: the upsert (which takes the
+// record's row lock, waiting for any other writer of key) and its stream row
+// in one statement. It returns the stream row's seq and the version.
+func rawPut(ctx context.Context, db *postgreskv.DB, tx pgx.Tx, key string) (seq, version int64, err error) {
+	records, stream := streamTables(db)
+	err = tx.QueryRow(ctx, `WITH w AS (INSERT INTO `+records+` AS r (namespace, key, version, value, type, created, updated)
+	VALUES ('', $1, 1, '1', '', now(), now())
+	ON CONFLICT (namespace, key) DO UPDATE SET version = r.version + 1
+	RETURNING version),
+s AS (INSERT INTO `+stream+` (namespace, key, action, version, type, value, ts)
+	SELECT '', $1, CASE WHEN version = 1 THEN 'create' ELSE 'update' END, version, '', '1', now() FROM w RETURNING seq, version)
+SELECT seq, version FROM s`, key).Scan(&seq, &version)
+	return seq, version, err
+}
+
+// xidOf returns tx's transaction id, assigning one if it has none.
+func xidOf(t *testing.T, tx pgx.Tx) uint64 {
+	t.Helper()
+	var x uint64
+	require.NoError(t, tx.QueryRow(context.Background(), "SELECT pg_current_xact_id()::text::bigint").Scan(&x))
+	return x
+}
+
+// readAfter returns every entry after pos that Read hands out now.
+func readAfter(t *testing.T, db *postgreskv.DB, after int64) []streamdriver.Record {
+	t.Helper()
+	rs, trimmed, err := db.Read(context.Background(), streamdriver.Query{After: after, Limit: 10000})
+	require.NoError(t, err)
+	require.LessOrEqual(t, trimmed, after)
+	for i, r := range rs {
+		require.Equal(t, after+int64(i)+1, r.Seq, "positions are dense")
+	}
+	return rs
+}
+
+type keyVersion struct {
+	Key     string
+	Version int64
+}
+
+func keyVersions(rs []streamdriver.Record) []keyVersion {
+	out := make([]keyVersion, len(rs))
+	for i, r := range rs {
+		out[i] = keyVersion{r.Key, r.Version}
+	}
+	return out
+}
+
+// begin starts a transaction on a connection of its own.
+func begin(t *testing.T) pgx.Tx {
+	t.Helper()
+	tx, err := testPool.Begin(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	return tx
+}
+
+// TestStreamSeqOrderSkip: a transaction that drew a smaller seq commits
+// after one that drew a larger seq. A reader that follows seq skips the
+// smaller one for good; Read hands it the next position once it commits.
+func TestStreamSeqOrderSkip(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
 	s, _ := newStore(t, db)
-	stream := pgx.Identifier{db.Schema(), "kv_stream"}.Sanitize()
-	insert := "INSERT INTO " + stream + " (namespace, key, action, version, type, value, ts) VALUES ('', $1, 'create', 1, '', '1', now()) RETURNING seq"
-
+	_, stream := streamTables(db)
 	require.NoError(t, s.Put(ctx, "first", -1, json.RawMessage(`1`)))
-	all, err := postgreskv.StreamVisible(ctx, db, postgreskv.StreamPos{}, 100)
-	require.NoError(t, err)
-	require.Len(t, all, 1)
-	pos := all[0].Pos
+	got := readAfter(t, db, 0)
+	require.Len(t, got, 1)
+	pos := got[0].Seq
 
-	// A gets its transaction id first; B inserts its row (smaller seq) and
-	// stays open while A inserts (larger seq) and commits.
-	txA, err := testPool.Begin(ctx)
+	// A takes its xid first, so that even the reader that stays below the
+	// snapshot's xmin (B's xid) sees A's row.
+	txB, txA := begin(t), begin(t)
+	xidOf(t, txA)
+	seqB, _, err := rawPut(ctx, db, txB, "b")
 	require.NoError(t, err)
-	defer txA.Rollback(ctx)
-	txB, err := testPool.Begin(ctx)
+	seqA, _, err := rawPut(ctx, db, txA, "a")
 	require.NoError(t, err)
-	defer txB.Rollback(ctx)
-	_, err = txA.Exec(ctx, "SELECT pg_current_xact_id()")
-	require.NoError(t, err)
-	_, err = txB.Exec(ctx, "SELECT pg_current_xact_id()")
-	require.NoError(t, err)
-	var seqB, seqA int64
-	require.NoError(t, txB.QueryRow(ctx, insert, "b").Scan(&seqB))
-	require.NoError(t, txA.QueryRow(ctx, insert, "a").Scan(&seqA))
 	require.Less(t, seqB, seqA)
 	require.NoError(t, txA.Commit(ctx))
 
-	// A naive reader that follows seq sees A's row, although B's smaller seq
-	// is not visible yet: its cursor would move past seqB.
-	var naive []int64
-	rows, err := testPool.Query(ctx, "SELECT seq FROM "+stream+" WHERE seq > $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY seq", pos.Seq)
+	// A reader that follows seq (even below the snapshot's xmin) sees a:
+	// its cursor moves past b's seq.
+	rows, err := testPool.Query(ctx, "SELECT key FROM "+stream+" WHERE seq > $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY seq", seqB-1)
 	require.NoError(t, err)
-	naive, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+	naive, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Equal(t, []int64{seqA}, naive, "the naive reader skips ahead")
+	require.Equal(t, []string{"a"}, naive)
 
-	// streamVisible returns A's row too (A's xid is below B's, the
-	// snapshot's xmin), but its cursor is (xid, seq) ...
-	got, err := postgreskv.StreamVisible(ctx, db, pos, 100)
-	require.NoError(t, err)
-	require.Len(t, got, 1)
-	require.Equal(t, "a", got[0].Key)
-	pos = got[0].Pos
+	got = readAfter(t, db, pos)
+	require.Equal(t, []keyVersion{{"a", 1}}, keyVersions(got), "a committed: it gets the next position")
+	pos = got[0].Seq
 
-	// ... so once B commits, B's row comes after it, while the naive
-	// reader's cursor (seqA) has passed B's row for good.
 	require.NoError(t, txB.Commit(ctx))
 	require.NoError(t, s.Put(ctx, "last", -1, json.RawMessage(`1`)))
-	got, err = postgreskv.StreamVisible(ctx, db, pos, 100)
+	got = readAfter(t, db, pos)
+	require.Equal(t, []keyVersion{{"b", 1}, {"last", 1}}, keyVersions(got), "b comes after a, not skipped")
+
+	rows, err = testPool.Query(ctx, "SELECT key FROM "+stream+" WHERE seq > $1 ORDER BY seq", seqA)
 	require.NoError(t, err)
-	var keys []string
-	for _, e := range got {
-		keys = append(keys, e.Key)
+	naive, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"last"}, naive, "the seq reader never sees b")
+	require.Len(t, readAfter(t, db, 0), 4, "every change once")
+}
+
+// waitBlocked waits until the session pid waits for a lock.
+func waitBlocked(t *testing.T, pid uint32) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var w *string
+		err := testPool.QueryRow(context.Background(), "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid).Scan(&w)
+		return err == nil && w != nil && *w == "Lock"
+	}, 10*time.Second, 5*time.Millisecond)
+}
+
+// TestStreamXidOrder: two writers of one key, whose transaction ids are in
+// the opposite order of their commits (the second writer took its xid
+// earlier, writing another key, then waited for the first writer's row
+// lock). Ordering by (xid, seq) delivers version 3 before version 2; Read
+// delivers them in order.
+func TestStreamXidOrder(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	s, _ := newStore(t, db)
+	_, stream := streamTables(db)
+	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)))
+	base := readAfter(t, db, 0)[0].Seq
+
+	tx2, tx1 := begin(t), begin(t)
+	_, _, err := rawPut(ctx, db, tx2, "j") // tx2 takes its xid first
+	require.NoError(t, err)
+	x2 := xidOf(t, tx2)
+	_, v, err := rawPut(ctx, db, tx1, "k") // tx1 takes a later xid and k's row lock
+	require.NoError(t, err)
+	require.Equal(t, int64(2), v)
+	x1 := xidOf(t, tx1)
+	require.Less(t, x2, x1)
+
+	var pid2 uint32
+	require.NoError(t, tx2.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid2))
+	type put struct{ seq, version int64 }
+	done := make(chan put, 1)
+	errc := make(chan error, 1)
+	go func() {
+		seq, v, err := rawPut(ctx, db, tx2, "k") // waits for tx1
+		errc <- err
+		done <- put{seq, v}
+	}()
+	waitBlocked(t, pid2)
+	require.NoError(t, tx1.Commit(ctx))
+	require.NoError(t, <-errc)
+	p := <-done
+	require.Equal(t, int64(3), p.version)
+	require.NoError(t, tx2.Commit(ctx))
+
+	// (xid, seq) order puts version 3 first.
+	rows, err := testPool.Query(ctx, "SELECT version FROM "+stream+" WHERE key = 'k' AND version > 1 ORDER BY xid, seq")
+	require.NoError(t, err)
+	byXid, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Equal(t, []int64{3, 2}, byXid)
+
+	got := readAfter(t, db, base)
+	require.ElementsMatch(t, []keyVersion{{"j", 1}, {"k", 2}, {"k", 3}}, keyVersions(got))
+	var ks []int64
+	for _, r := range got {
+		if r.Key == "k" {
+			ks = append(ks, r.Version)
+		}
 	}
-	require.Equal(t, []string{"b", "last"}, keys)
-	rows, err = testPool.Query(ctx, "SELECT key FROM "+stream+" WHERE seq > $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY seq", seqA)
+	require.Equal(t, []int64{2, 3}, ks, "k's versions in order")
+}
+
+// TestStreamXminWindow: the same two writers of k, with a third open
+// transaction whose xid lies between theirs. Every row below the snapshot's
+// xmin, in seq order, includes k's version 3 but not its version 2 (whose
+// xid is above xmin though committed): a sequencer that waited for xmin
+// would hand out 3 before 2. Read hands out both at once, in order, and an
+// open transaction does not hold the stream back.
+func TestStreamXminWindow(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	s, _ := newStore(t, db)
+	_, stream := streamTables(db)
+	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)))
+	base := readAfter(t, db, 0)[0].Seq
+
+	tx2, tx3, tx1 := begin(t), begin(t), begin(t)
+	_, _, err := rawPut(ctx, db, tx2, "j")
 	require.NoError(t, err)
-	naiveKeys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	x2, x3 := xidOf(t, tx2), xidOf(t, tx3)
+	_, _, err = rawPut(ctx, db, tx1, "k")
 	require.NoError(t, err)
-	require.Equal(t, []string{"last"}, naiveKeys, "the naive reader never sees b")
+	x1 := xidOf(t, tx1)
+	require.True(t, x2 < x3 && x3 < x1)
+	require.NoError(t, tx1.Commit(ctx))
+	_, v, err := rawPut(ctx, db, tx2, "k")
+	require.NoError(t, err)
+	require.Equal(t, int64(3), v)
+	require.NoError(t, tx2.Commit(ctx))
+
+	// Other sessions of the cluster may hold xmin lower for a moment.
+	var belowXmin []string
+	require.Eventually(t, func() bool {
+		rows, err := testPool.Query(ctx, "SELECT key || version FROM "+stream+
+			" WHERE key IN ('j', 'k') AND xid < pg_snapshot_xmin(pg_current_snapshot()) AND pos IS NULL ORDER BY seq")
+		require.NoError(t, err)
+		belowXmin, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return len(belowXmin) == 2
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, []string{"j1", "k3"}, belowXmin, "below xmin: version 3 without version 2")
+
+	got := readAfter(t, db, base)
+	require.Equal(t, []keyVersion{{"j", 1}, {"k", 2}, {"k", 3}}, keyVersions(got), "seq order of the committed rows")
+	require.NoError(t, tx3.Rollback(ctx))
+}
+
+// TestStreamConcurrentKeys: writers update a few shared keys while several
+// readers tail the stream, each running sequencer steps. Every reader sees
+// dense positions, each key's versions one by one in order, and the final
+// stream.
+func TestStreamConcurrentKeys(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	s, _ := newStore(t, db)
+	const writers, puts, keys, readers = 6, 25, 3, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+readers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < puts; i++ {
+				// Two keys, in key order (else writers deadlock).
+				a, b := (w+i)%keys, (w+i+1)%keys
+				ms := []kvcore.Mutation{
+					kvcore.Put(fmt.Sprintf("k%d", min(a, b)), -1, i),
+					kvcore.Put(fmt.Sprintf("k%d", max(a, b)), -1, i),
+				}
+				if _, err := s.MutateAll(ctx, ms...); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	writing := make(chan struct{})
+	go func() { wg.Wait(); close(writing) }()
+	seen := make([][]streamdriver.Record, readers)
+	var rwg sync.WaitGroup
+	for r := 0; r < readers; r++ {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			var after int64
+			for {
+				finished := false
+				select {
+				case <-writing:
+					finished = true
+				default:
+				}
+				rs, _, err := db.Read(ctx, streamdriver.Query{After: after, Limit: 5})
+				if err != nil {
+					errs <- err
+					return
+				}
+				seen[r] = append(seen[r], rs...)
+				if len(rs) > 0 {
+					after = rs[len(rs)-1].Seq
+				} else if finished {
+					return
+				}
+			}
+		}()
+	}
+	rwg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	final := readAfter(t, db, 0)
+	require.Len(t, final, writers*puts*2)
+	for r := 0; r < readers; r++ {
+		require.Equal(t, final, seen[r], "reader %d", r)
+	}
+	last := map[string]int64{}
+	for _, r := range final {
+		require.Equal(t, last[r.Key]+1, r.Version, "key %s", r.Key)
+		last[r.Key] = r.Version
+	}
+}
+
+// TestStreamTrimAndConsumers covers the edges the conformance suite leaves
+// out: the watermark stops at the last position, positions are never
+// reused after a full trim, a new consumer starts at the watermark, and
+// commits fail cleanly.
+func TestStreamTrimAndConsumers(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	s, clock := newStore(t, db)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
+	}
+	trimmed, last, err := db.Bounds(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [2]int64{0, 3}, [2]int64{trimmed, last})
+
+	c, err := db.CreateConsumer(ctx, "c", 2, clock.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(2), c.Position)
+	c, err = db.CreateConsumer(ctx, "c", 0, clock.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(2), c.Position, "an existing consumer is returned as stored")
+
+	to, err := db.Trim(ctx, 100, true)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), to, "not above the lowest consumer")
+	to, err = db.Trim(ctx, 100, false)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), to, "not above the last position")
+	to, err = db.Trim(ctx, 1, false)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), to, "never lowered")
+
+	require.NoError(t, s.Put(ctx, "after", -1, 1))
+	rs, trimmed, err := db.Read(ctx, streamdriver.Query{Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, int64(3), trimmed)
+	require.Len(t, rs, 1)
+	require.Equal(t, int64(4), rs[0].Seq, "positions continue after a full trim")
+
+	c, err = db.CreateConsumer(ctx, "new", 0, clock.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(3), c.Position, "a new consumer starts where the stream starts")
+
+	require.ErrorIs(t, db.Commit(ctx, "missing", 1, nil, clock.Now()), streamdriver.ErrNoConsumer)
+	fence := &coredriver.Fence{Name: "no-lease", Token: 1}
+	require.ErrorIs(t, db.Commit(ctx, "c", 4, fence, clock.Now()), streamdriver.ErrFenced)
+	le, ok, err := db.Acquire(ctx, "lease", "me", clock.Now(), time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	fence = &coredriver.Fence{Name: "lease", Token: le.Token}
+	require.ErrorIs(t, db.Commit(ctx, "missing", 4, fence, clock.Now()), streamdriver.ErrNoConsumer)
+	require.NoError(t, db.Commit(ctx, "c", 4, fence, clock.Now()))
+	require.ErrorIs(t, db.Commit(ctx, "c", 4, fence, clock.Now().Add(time.Hour)), streamdriver.ErrFenced, "expired lease")
+	c, ok, err = db.Consumer(ctx, "c")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(4), c.Position)
+}
+
+// wantSignal waits for a signal on ch.
+func wantSignal(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case _, ok := <-ch:
+		require.True(t, ok, "%s: the channel was closed", what)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: no signal", what)
+	}
+}
+
+// noSignal checks that ch stays quiet for a while.
+func noSignal(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+		t.Fatalf("%s: unexpected signal", what)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestSubscribe: writes in the DB's schema wake every subscriber (once the
+// transaction commits); another schema's do not; the listener reconnects
+// after its session is killed; channels close with their context and with
+// the DB.
+func TestSubscribe(t *testing.T) {
+	db := newDB(t)
+	other := newDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, _ := newStore(t, db)
+	o, _ := newStore(t, other)
+
+	a, err := db.Subscribe(ctx)
+	require.NoError(t, err)
+	wantSignal(t, a, "listening")
+	bctx, bcancel := context.WithCancel(ctx)
+	b, err := db.Subscribe(bctx)
+	require.NoError(t, err)
+	select { // b may get the post-LISTEN signal if it joined in time
+	case <-b:
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	require.NoError(t, o.Put(ctx, "x", -1, 1))
+	noSignal(t, a, "another schema's write")
+
+	require.NoError(t, s.Put(ctx, "x", -1, 1))
+	wantSignal(t, a, "put (a)")
+	wantSignal(t, b, "put (b)")
+	_, err = s.Delete(ctx, "x")
+	require.NoError(t, err)
+	wantSignal(t, a, "delete")
+
+	// A failed batch rolls its notification back.
+	_, err = s.MutateAll(ctx, kvcore.Put("y", -1, 1), kvcore.Put("x", 7, 1))
+	require.ErrorIs(t, err, kvcore.ErrVersionMismatch)
+	noSignal(t, a, "failed batch")
+
+	bcancel()
+	select {
+	case _, ok := <-b:
+		if ok {
+			_, ok = <-b
+		}
+		require.False(t, ok, "closed with its context")
+	case <-time.After(10 * time.Second):
+		t.Fatal("b was not closed")
+	}
+
+	// Kill the listener's session: it reconnects and signals.
+	var n int64
+	require.NoError(t, testPool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+WHERE datname = current_database() AND query = $1`, "LISTEN "+pgx.Identifier{postgreskv.Channel(db)}.Sanitize()).Scan(&n))
+	require.Equal(t, int64(1), n, "one shared listener session")
+	wantSignal(t, a, "after reconnecting")
+	require.NoError(t, s.Put(ctx, "z", -1, 1))
+	wantSignal(t, a, "put after reconnecting")
+
+	require.NoError(t, db.Close())
+	_, ok := <-a
+	require.False(t, ok, "closed with the DB")
+	_, err = db.Subscribe(ctx)
+	require.ErrorIs(t, err, coredriver.ErrClosed)
+}
+
+// TestNoNotify: WithoutNotify leaves writes silent.
+func TestNoNotify(t *testing.T) {
+	db := newDB(t)
+	quiet := postgreskv.New(testPool, postgreskv.WithSchema(db.Schema()), postgreskv.WithoutNotify())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := db.Subscribe(ctx)
+	require.NoError(t, err)
+	wantSignal(t, ch, "listening")
+	s, _ := newStore(t, quiet)
+	require.NoError(t, s.Put(ctx, "x", -1, 1))
+	_, err = s.Sweep(ctx)
+	require.NoError(t, err)
+	noSignal(t, ch, "silent write")
+	rs := readAfter(t, db, 0)
+	require.Len(t, rs, 1, "the entry is there all the same")
+}
+
+// TestStreamMigration: stream rows written under schema version 1 (no
+// positions) get positions in seq order after the upgrade.
+func TestStreamMigration(t *testing.T) {
+	ctx := context.Background()
+	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
+	require.NoError(t, postgreskv.InitVersion(ctx, db, 1))
+	s, _ := newStore(t, db)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
+	}
+	_, _, err := db.Read(ctx, streamdriver.Query{Limit: 10})
+	require.ErrorIs(t, err, coredriver.ErrNotInitialized)
+	require.NoError(t, db.Init(ctx))
+	require.Equal(t, []keyVersion{{"k0", 1}, {"k1", 1}, {"k2", 1}}, keyVersions(readAfter(t, db, 0)))
+	require.NoError(t, s.Put(ctx, "k3", -1, 3))
+	require.Equal(t, []keyVersion{{"k3", 1}}, keyVersions(readAfter(t, db, 3)))
+}
+
+// TestStreamRepeatableReadDefault: the sequencer runs in READ COMMITTED even
+// when the session default is REPEATABLE READ (where a step that waited for
+// the lock would still see the stream as it was before it: its update then
+// fails with a serialization error).
+func TestStreamRepeatableReadDefault(t *testing.T) {
+	ctx := context.Background()
+	cfg := testBase.Copy()
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
+	require.NoError(t, db.Init(ctx))
+	s, _ := newStore(t, db)
+	const writers, puts, readers = 4, 20, 4
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+readers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < puts; i++ {
+				if err := s.Put(ctx, fmt.Sprintf("w%d/%d", w, i), -1, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for r := 0; r < readers; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < puts*2; i++ {
+				if _, _, err := db.Read(ctx, streamdriver.Query{Limit: 1}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Len(t, readAfter(t, db, 0), writers*puts)
 }

@@ -1,0 +1,153 @@
+package postgreskv
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Writers that append stream entries send pg_notify(channel, '') in the
+// same transaction; PostgreSQL delivers it at commit (and drops it on
+// rollback). The channel is derived from the schema, so stores in different
+// schemas of one database do not wake each other.
+//
+// Subscribers of one DB share one listener: a goroutine that holds a
+// dedicated connection (made from the pool's config, outside the pool, so
+// it never takes a pooled connection away from the store), runs LISTEN and
+// waits for notifications, and fans each one out to every subscriber's
+// channel. It starts with the first subscriber, stops with the last, and
+// reconnects with backoff if its connection fails. After each (re)LISTEN it
+// signals every subscriber, since entries may have committed while nobody
+// was listening.
+
+// listener is the shared LISTEN connection of a DB.
+type listener struct {
+	subs   map[chan struct{}]struct{} // guarded by DB.lmu
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Subscribe returns a channel that receives a value after new stream entries
+// may have become readable (coalesced: it holds at most one pending signal;
+// spurious signals happen, e.g. after a reconnect). It is closed when ctx
+// ends or the DB is closed. Notifications need a direct session (not
+// PgBouncer in transaction mode); without them consumers still poll.
+func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ch := make(chan struct{}, 1)
+	db.lmu.Lock()
+	if db.closed.Load() {
+		db.lmu.Unlock()
+		return nil, db.check()
+	}
+	l := db.listener
+	if l == nil {
+		lctx, cancel := context.WithCancel(context.Background())
+		l = &listener{subs: map[chan struct{}]struct{}{}, cancel: cancel, done: make(chan struct{})}
+		db.listener = l
+		go db.listen(lctx, l)
+	}
+	l.subs[ch] = struct{}{}
+	db.lmu.Unlock()
+
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-l.done:
+			return // stopListener closed ch
+		}
+		db.lmu.Lock()
+		defer db.lmu.Unlock()
+		if _, ok := l.subs[ch]; !ok {
+			return
+		}
+		delete(l.subs, ch)
+		close(ch)
+		if len(l.subs) == 0 && db.listener == l {
+			db.listener = nil
+			l.cancel()
+		}
+	}()
+	return ch, nil
+}
+
+// stopListener stops the shared listener and closes every subscriber's
+// channel (on Close).
+func (db *DB) stopListener() {
+	db.lmu.Lock()
+	l := db.listener
+	db.listener = nil
+	if l != nil {
+		l.cancel()
+		for ch := range l.subs {
+			delete(l.subs, ch)
+			close(ch)
+		}
+	}
+	db.lmu.Unlock()
+	if l != nil {
+		<-l.done
+	}
+}
+
+// signal wakes every subscriber of l without blocking.
+func (db *DB) signal(l *listener) {
+	db.lmu.Lock()
+	defer db.lmu.Unlock()
+	for ch := range l.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// listen runs l's connection until ctx ends, reconnecting with backoff.
+func (db *DB) listen(ctx context.Context, l *listener) {
+	defer close(l.done)
+	const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
+	backoff := minBackoff
+	for ctx.Err() == nil {
+		if db.listenOnce(ctx, l) {
+			backoff = minBackoff // it was up: retry quickly
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		backoff = min(backoff*2, maxBackoff)
+	}
+}
+
+// listenOnce connects, listens and forwards notifications until the
+// connection fails or ctx ends. It reports whether LISTEN succeeded.
+func (db *DB) listenOnce(ctx context.Context, l *listener) bool {
+	cfg := db.pool.Config().ConnConfig
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return false
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{db.channel}.Sanitize()); err != nil {
+		return false
+	}
+	db.signal(l) // entries may have committed while nobody listened
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return true
+		}
+		db.signal(l)
+	}
+}
