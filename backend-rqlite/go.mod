@@ -36,3 +36,5 @@ replace github.com/kvsuite/kv/conformance => ../conformance
 replace github.com/kvsuite/kv/kvlock => ../kvlock
 
 replace github.com/kvsuite/kv/kvstream => ../kvstream
+
+replace github.com/kvsuite/kv/kvtask => ../kvtask

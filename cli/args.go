@@ -4,8 +4,11 @@ import (
 	"flag"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvlock"
+	"github.com/kvsuite/kv/kvstream"
 )
 
 // negativeNumber matches an argument such as -1, which is a (bad) offset or
@@ -93,4 +96,67 @@ func page(path string, args []string) (offset, limit int, err error) {
 		vals[i] = n
 	}
 	return vals[0], vals[1], nil
+}
+
+// parseSeq reads a stream sequence number argument: a whole number, 0 or more.
+func parseSeq(path, what, s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, usagef(path, "%s %q is not a whole number", what, s)
+	}
+	if n < 0 {
+		return 0, usagef(path, "%s %d is negative", what, n)
+	}
+	return n, nil
+}
+
+// checkName checks a lease, owner, consumer or type name (kvcore's rule:
+// not empty, UTF-8 without NUL, at most 1024 bytes).
+func checkName(path, what, name string) error {
+	if err := kvcore.ValidateName(what, name); err != nil {
+		return usagef(path, "%v", err)
+	}
+	return nil
+}
+
+// checkDuration checks a lease duration given with flag: at least
+// kvlock.MinDuration.
+func checkDuration(path, flag string, d time.Duration) error {
+	if d < kvlock.MinDuration {
+		return usagef(path, "--%s %v: want a positive duration of at least %v (e.g. 30s, 10m)", flag, d, kvlock.MinDuration)
+	}
+	return nil
+}
+
+// checkLimit checks a batch size given with flag: 1 to kvstream.MaxLimit.
+func checkLimit(path, flag string, n int) error {
+	if n < 1 || n > kvstream.MaxLimit {
+		return usagef(path, "--%s %d: want 1 to %d", flag, n, kvstream.MaxLimit)
+	}
+	return nil
+}
+
+// allNamespaces is the stream name that follows every namespace.
+const allNamespaces = "*"
+
+// streamFilters turns a stream name ("*": every namespace, otherwise one
+// namespace, "" being the default one) and an optional record type into
+// kvstream filters.
+func streamFilters(path, stream, ofType string) ([]kvstream.Filter, error) {
+	var fs []kvstream.Filter
+	if stream != allNamespaces {
+		if stream != "" {
+			if err := kvcore.ValidateKey(stream); err != nil {
+				return nil, usagef(path, "stream name (a namespace, or \"*\" for every namespace): %v", err)
+			}
+		}
+		fs = append(fs, kvstream.InNamespace(stream))
+	}
+	if ofType != "" {
+		if err := checkName(path, "--of-type", ofType); err != nil {
+			return nil, err
+		}
+		fs = append(fs, kvstream.OfType(ofType))
+	}
+	return fs, nil
 }

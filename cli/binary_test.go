@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBinary builds the kv command itself (from this module only: nothing
@@ -79,5 +80,40 @@ func TestBinary(t *testing.T) {
 	}
 	if _, errOut, code := runKV("", "graph", "view"); code != 1 || !strings.Contains(errOut, "not built yet") {
 		t.Errorf("kv graph view: exit %d, %q", code, errOut)
+	}
+
+	// Ctrl+C (SIGINT) stops kv consumer stream cleanly: it prints what it
+	// read, exits 0 and releases the consumer's lease.
+	held := func() bool {
+		out, errOut, code := runKV("", "lock", "status", "kvstream/consumer/c")
+		if code != 0 {
+			t.Fatalf("kv lock status: exit %d, %s", code, errOut)
+		}
+		return strings.Contains(out, `"held":true`)
+	}
+	cmd := exec.Command(bin, "consumer", "stream", "*", "c")
+	cmd.Dir, cmd.Env = dir, env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); !held(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("kv consumer stream never took its lease")
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("kv consumer stream after SIGINT: %v, stderr %q", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `"key":"greeting"`) {
+		t.Errorf("kv consumer stream printed %q", stdout.String())
+	}
+	if held() {
+		t.Error("kv consumer stream kept its lease after SIGINT")
 	}
 }

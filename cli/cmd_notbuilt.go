@@ -45,32 +45,6 @@ func (a *app) plannedGroup(group, short string, cmds []planned) *ffcli.Command {
 	return a.command(spec{path: group, short: short + " (not built yet)", subs: subs})
 }
 
-func (a *app) streamCommand() *ffcli.Command {
-	return a.plannedGroup("stream", "Read and trim the change stream.", []planned{
-		{"get", "[<seq> [<limit>]]", "Get a batch of records from the stream.", []string{"of-type"}},
-		{"seq", "", "Show the current stream sequence number.", nil},
-		{"trim", "<seq>", "Trim the stream to a given sequence number.", nil},
-	})
-}
-
-func (a *app) consumerCommand() *ffcli.Command {
-	return a.plannedGroup("consumer", "Named stream consumers.", []planned{
-		{"get", "<name>", "Get a batch of records for a consumer.", []string{"of-type", "limit"}},
-		{"stream", "<stream-name> <consumer-name>", "Continuously consume records from a stream.", []string{"of-type", "commit-mode", "limit"}},
-		{"status", "<name>", "Show the status of a consumer.", nil},
-		{"commit", "<name> <last-seq>", "Commit the consumer position to a sequence number.", nil},
-		{"delete", "<name>", "Delete a consumer.", nil},
-	})
-}
-
-func (a *app) lockCommand() *ffcli.Command {
-	return a.plannedGroup("lock", "Leases (locks).", []planned{
-		{"acquire", "<name> <locked-by>", "Acquire a lock.", []string{"duration"}},
-		{"release", "<name> <locked-by>", "Release a lock.", nil},
-		{"status", "<name>", "Show the status of a lock.", nil},
-	})
-}
-
 func (a *app) taskCommand() *ffcli.Command {
 	return a.plannedGroup("task", "Durable tasks.", []planned{
 		{"new", "<name>", "Create a new task (reads payload from stdin).", nil},

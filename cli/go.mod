@@ -5,17 +5,19 @@ go 1.26.0
 require (
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 	github.com/peterbourgon/ff/v3 v3.4.0
 )
 
 require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
-	github.com/jackc/pgx/v5 v5.8.0 // indirect
-	github.com/jackc/puddle/v2 v2.2.2 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/rqlite/gorqlite v0.0.0-20260504155303-50d445fd0ab9 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/text v0.29.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
 
 require (
@@ -46,3 +48,5 @@ replace github.com/kvsuite/kv/kvstream => ../kvstream
 replace github.com/kvsuite/kv/backend-postgres => ../backend-postgres
 
 replace github.com/kvsuite/kv/backend-rqlite => ../backend-rqlite
+
+replace github.com/kvsuite/kv/kvtask => ../kvtask

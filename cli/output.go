@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvlock"
+	"github.com/kvsuite/kv/kvstream"
 )
 
 // recordJSON is how kv prints a record: the value is the stored JSON itself
@@ -61,6 +63,95 @@ func (a *app) printAll(seq iter.Seq2[kvcore.Record, error]) error {
 func (a *app) printNumber(n int) error {
 	if _, err := fmt.Fprintln(a.stdout, n); err != nil {
 		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// leaseJSON is how kv prints a lease: owner is "" and expires is null once
+// it was released (or if it was never granted); the token is the last one
+// granted.
+type leaseJSON struct {
+	Name    string     `json:"name"`
+	Owner   string     `json:"owner"`
+	Token   int64      `json:"token"`
+	Expires *time.Time `json:"expires"`
+}
+
+func leaseOut(l kvlock.Lease) leaseJSON {
+	out := leaseJSON{Name: l.Name, Owner: l.Owner, Token: l.Token}
+	if !l.Expires.IsZero() {
+		e := l.Expires.UTC()
+		out.Expires = &e
+	}
+	return out
+}
+
+// lockStatusJSON is a lease and whether it is held now.
+type lockStatusJSON struct {
+	leaseJSON
+	Held bool `json:"held"`
+}
+
+// consumerStatusJSON is how kv prints a consumer's status.
+type consumerStatusJSON struct {
+	Name     string    `json:"name"`
+	Position int64     `json:"position"`
+	Updated  time.Time `json:"updated"`
+	Lag      int64     `json:"lag"`
+	Held     bool      `json:"held"`
+	Lease    leaseJSON `json:"lease"`
+}
+
+// streamRecordJSON is how kv prints a stream record: value is the stored
+// JSON, null for a delete.
+type streamRecordJSON struct {
+	Seq       int64           `json:"seq"`
+	Namespace string          `json:"namespace"`
+	Key       string          `json:"key"`
+	Action    string          `json:"action"`
+	Version   int64           `json:"version"`
+	Type      string          `json:"type"`
+	Value     json.RawMessage `json:"value"`
+	Time      time.Time       `json:"time"`
+}
+
+// printJSON writes v as one compact JSON line.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
+
+// printStreamRecords writes stream records as JSON Lines.
+func (a *app) printStreamRecords(rs ...kvstream.Record) error {
+	for _, r := range rs {
+		err := a.printJSON(streamRecordJSON{
+			Seq:       r.Seq,
+			Namespace: r.Namespace,
+			Key:       r.Key,
+			Action:    r.Action,
+			Version:   r.Version,
+			Type:      r.Type,
+			Value:     r.Value,
+			Time:      r.Time.UTC(),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush writes out what is buffered for stdout, for output that must be
+// seen as it happens (kv consumer stream).
+func (a *app) flush() error {
+	if f, ok := a.stdout.(interface{ Flush() error }); ok {
+		if err := f.Flush(); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
 	}
 	return nil
 }

@@ -83,11 +83,15 @@ lines starting with # are comments.
 	fmt.Fprintf(&b, `
 Output: records are printed as JSON Lines, one JSON object a line:
 {"key":...,"version":...,"value":<the stored JSON>,"type":...,"created":...,
-"updated":...,"expires":<time or null>} (times are RFC 3339, UTC). Counts,
-and the number of records a delete removed, are printed as a JSON number.
-put, patch, touch and init print nothing. Errors go to stderr, prefixed
-"kv: ". Exit status: 0 success, 1 failure (including a key not found and a
-version mismatch), 2 usage error.
+"updated":...,"expires":<time or null>} (times are RFC 3339, UTC); stream
+and consumer commands print stream records, also as JSON Lines:
+{"seq":...,"namespace":...,"key":...,"action":...,"version":...,"type":...,
+"value":<JSON, null for a delete>,"time":...}; lock commands print a lease:
+{"name":...,"owner":...,"token":...,"expires":<time or null>}. Counts, the
+number of records a delete removed, and stream seqs are printed as a JSON
+number. put, patch, touch and init print nothing. Errors go to stderr,
+prefixed "kv: ". Exit status: 0 success, 1 failure (including a key not
+found, a version mismatch and a lock held by another owner), 2 usage error.
 
 Run 'kv <command> --help' for more information on a command.
 `)

@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// A flag the command line got wrong.
 		msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
 		if n, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok && negativeNumber.MatchString(n) {
-			msg = fmt.Sprintf("%s is negative: offsets and limits must be 0 or more (a key that starts with \"-\" goes after --)", n)
+			msg = fmt.Sprintf("%s is negative: offsets, limits and seqs must be 0 or more (a key that starts with \"-\" goes after --)", n)
 		}
 		err = &usageError{path: a.paths[a.helpFor], msg: msg}
 	}

@@ -6,11 +6,14 @@ import (
 
 	"github.com/kvsuite/kv/cli/internal/open"
 	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvlock"
+	"github.com/kvsuite/kv/kvstream"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
 
-// withStore opens the configured store, makes sure its schema exists
+// withBackend opens the configured store, makes sure its schema exists
 // (unless the connection is read-only), runs fn and closes the store.
-func (a *app) withStore(ctx context.Context, fn func(st *kvcore.Store) error) (err error) {
+func (a *app) withBackend(ctx context.Context, fn func(b *open.Backend) error) (err error) {
 	b, err := open.Open(ctx, a.cfg)
 	if err != nil {
 		return err
@@ -25,7 +28,51 @@ func (a *app) withStore(ctx context.Context, fn func(st *kvcore.Store) error) (e
 			return err
 		}
 	}
-	return fn(b.Store)
+	return fn(b)
+}
+
+// withStore runs fn with the configured store (see withBackend).
+func (a *app) withStore(ctx context.Context, fn func(st *kvcore.Store) error) error {
+	return a.withBackend(ctx, func(b *open.Backend) error { return fn(b.Store) })
+}
+
+// withLocker runs fn with leases over the configured store.
+func (a *app) withLocker(ctx context.Context, fn func(l *kvlock.Locker) error) error {
+	return a.withBackend(ctx, func(b *open.Backend) error {
+		d, err := b.Locker()
+		if err != nil {
+			return err
+		}
+		l, err := kvlock.New(d)
+		if err != nil {
+			return err
+		}
+		return fn(l)
+	})
+}
+
+// withStream runs fn with the change stream of the configured store.
+func (a *app) withStream(ctx context.Context, fn func(s *kvstream.Stream) error, opts ...kvstream.Option) error {
+	return a.withWrappedStream(ctx, nil, fn, opts...)
+}
+
+// withWrappedStream is withStream with the backend's stream driver wrapped
+// by wrap (if not nil).
+func (a *app) withWrappedStream(ctx context.Context, wrap func(streamdriver.Stream) streamdriver.Stream, fn func(s *kvstream.Stream) error, opts ...kvstream.Option) error {
+	return a.withBackend(ctx, func(b *open.Backend) error {
+		d, err := b.Stream()
+		if err != nil {
+			return err
+		}
+		if wrap != nil {
+			d = wrap(d)
+		}
+		s, err := kvstream.New(d, opts...)
+		if err != nil {
+			return err
+		}
+		return fn(s)
+	})
 }
 
 // errReadOnly: a write or init on a read-only connection.

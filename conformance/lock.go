@@ -16,6 +16,7 @@ import (
 	"github.com/kvsuite/kv/kvlock"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
 // Backend is one isolated, empty, initialised database seen through each
@@ -24,6 +25,7 @@ type Backend struct {
 	Store  coredriver.Store
 	Locker lockdriver.Locker
 	Stream streamdriver.Stream
+	Queue  taskdriver.Queue
 }
 
 // BackendFactory returns a fresh Backend for one test (closing it with

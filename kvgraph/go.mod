@@ -46,3 +46,5 @@ require (
 	github.com/kvsuite/kv/backend-rqlite v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
 )
+
+replace github.com/kvsuite/kv/kvtask => ../kvtask

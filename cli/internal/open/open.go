@@ -10,6 +10,8 @@ import (
 
 	"github.com/kvsuite/kv/cli/internal/redact"
 	"github.com/kvsuite/kv/kvcore"
+	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
 
 // Types lists the backends that --type accepts, the default first.
@@ -19,6 +21,9 @@ var Types = []string{"sqlite", "postgres", "rqlite"}
 var (
 	// ErrUnknownType: --type names no backend.
 	ErrUnknownType = errors.New("unknown store type")
+	// ErrNotSupported: the backend does not implement a feature (leases,
+	// the change stream) yet.
+	ErrNotSupported = errors.New("not supported by this backend yet")
 )
 
 // Config says which store to open.
@@ -50,7 +55,27 @@ type Backend struct {
 	// ReadOnly is true when the connection cannot write (SQLite mode=ro);
 	// Init is then neither needed nor possible.
 	ReadOnly bool
+	typ      string
+	db       any // the backend's *DB: its driver for kvcore, and for kvlock and kvstream if it implements them
 	closers  []func() error
+}
+
+// Locker returns the backend's lease driver (for kvlock.New), or
+// ErrNotSupported if the backend does not implement leases yet.
+func (b *Backend) Locker() (lockdriver.Locker, error) {
+	if l, ok := b.db.(lockdriver.Locker); ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("leases (kv lock): %w (--type %s)", ErrNotSupported, b.typ)
+}
+
+// Stream returns the backend's change-stream driver (for kvstream.New), or
+// ErrNotSupported if the backend does not implement the stream yet.
+func (b *Backend) Stream() (streamdriver.Stream, error) {
+	if s, ok := b.db.(streamdriver.Stream); ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("the change stream (kv stream, kv consumer): %w (--type %s)", ErrNotSupported, b.typ)
 }
 
 // Close closes the store and the backend's connection. Calling it again
@@ -99,6 +124,7 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s %q: %w", cfg.Type, redact.Connection(cfg.Connection), scrubbed{err, cfg.Connection})
 	}
+	b.typ = cfg.Type
 	return b, nil
 }
 

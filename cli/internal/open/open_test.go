@@ -99,3 +99,27 @@ func TestSQLiteReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestDrivers: the SQLite backend has leases and the stream; a backend
+// without them says so (no panic).
+func TestDrivers(t *testing.T) {
+	ctx := context.Background()
+	b, err := Open(ctx, Config{Type: "sqlite", Connection: "file:" + filepath.Join(t.TempDir(), "d.db") + "?mode=rwc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if l, err := b.Locker(); err != nil || l == nil {
+		t.Errorf("sqlite Locker() = %v, %v", l, err)
+	}
+	if s, err := b.Stream(); err != nil || s == nil {
+		t.Errorf("sqlite Stream() = %v, %v", s, err)
+	}
+	none := &Backend{Store: b.Store, typ: "other", db: struct{}{}}
+	if _, err := none.Locker(); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "leases (kv lock): not supported by this backend yet (--type other)") {
+		t.Errorf("Locker() without leases = %v", err)
+	}
+	if _, err := none.Stream(); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "not supported by this backend yet") {
+		t.Errorf("Stream() without a stream = %v", err)
+	}
+}

@@ -17,5 +17,5 @@ func openRQLite(_ context.Context, cfg Config) (*Backend, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Backend{Store: st, closers: []func() error{db.Close, st.Close}}, nil
+	return &Backend{Store: st, db: db, closers: []func() error{db.Close, st.Close}}, nil
 }

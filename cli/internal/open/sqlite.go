@@ -22,6 +22,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	return &Backend{
 		Store:    st,
+		db:       db,
 		ReadOnly: sqliteReadOnly(cfg.Connection),
 		closers:  []func() error{db.Close, st.Close},
 	}, nil

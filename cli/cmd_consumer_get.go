@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/kvstream"
+)
+
+// defaultBatch is the number of records a consumer reads at a time.
+const defaultBatch = 100
+
+func (a *app) consumerGetCommand() *ffcli.Command {
+	const path = "consumer get"
+	var (
+		ofType, mode, owner, stream string
+		limit                       int
+	)
+	return a.command(spec{
+		path:  path,
+		args:  "<name>",
+		short: "Get a batch of records for a consumer.",
+		long: `Prints the next records (at most --limit) after the consumer's position and,
+with --commit-mode batch or all, commits them: the next get starts after
+them (each record is committed once it is written out: "all" after each
+record, "batch" after the last). --commit-mode none only peeks. A new consumer starts at the start of
+the stream. It fails if another instance of the consumer (a running kv
+consumer stream) holds its lease.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&ofType, "of-type", "", "only records of this `type` (as put --record-type set it)")
+			fs.IntVar(&limit, "limit", defaultBatch, "print at most this many records")
+			fs.StringVar(&mode, "commit-mode", string(kvstream.CommitBatch), "when to commit the position: all, batch or none (peek)")
+			fs.StringVar(&owner, "owner", "", "the `id` of this instance in the consumer's lease (default host-pid-time)")
+			fs.StringVar(&stream, "stream", allNamespaces, "only the changes of this `namespace` (\"\" the default one, \"*\" every namespace)")
+		},
+		run: func(ctx context.Context, args []string) error {
+			if err := checkArgs(path, args, 1, 1, "<name>"); err != nil {
+				return err
+			}
+			opts, m, err := consumerOptions(path, args[0], ofType, mode, owner, stream, limit)
+			if err != nil {
+				return err
+			}
+			// Read without committing, print, then commit: a record is
+			// committed only once it is written out (at least once).
+			opts = append(opts, kvstream.Commit(kvstream.CommitNone))
+			return a.withStream(ctx, func(s *kvstream.Stream) (err error) {
+				c, err := s.Consumer(args[0], opts...)
+				if err != nil {
+					return err
+				}
+				defer func() {
+					if cerr := c.Close(context.WithoutCancel(ctx)); cerr != nil && err == nil {
+						err = cerr
+					}
+				}()
+				rs, err := c.Get(ctx)
+				if err != nil {
+					return err
+				}
+				for i, r := range rs {
+					if err := a.printStreamRecords(r); err != nil {
+						return err
+					}
+					if m == kvstream.CommitAll || (m == kvstream.CommitBatch && i == len(rs)-1) {
+						if err := a.flush(); err != nil {
+							return err
+						}
+						if err := c.Commit(ctx, r.Seq); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
+		},
+	})
+}
+
+// consumerOptions checks a consumer command's arguments and flags and
+// returns them as kvstream options (all but the commit mode) and the
+// commit mode.
+func consumerOptions(path, name, ofType, mode, owner, stream string, limit int) ([]kvstream.ConsumerOption, kvstream.CommitMode, error) {
+	if err := checkName(path, "consumer name", name); err != nil {
+		return nil, "", err
+	}
+	m, err := kvstream.ParseCommitMode(mode)
+	if err != nil {
+		return nil, "", usagef(path, "--commit-mode %q: want all, batch or none", mode)
+	}
+	if err := checkLimit(path, "limit", limit); err != nil {
+		return nil, "", err
+	}
+	filters, err := streamFilters(path, stream, ofType)
+	if err != nil {
+		return nil, "", err
+	}
+	opts := []kvstream.ConsumerOption{kvstream.BatchSize(limit), kvstream.Filters(filters...)}
+	if owner != "" {
+		if err := checkName(path, "--owner", owner); err != nil {
+			return nil, "", err
+		}
+		opts = append(opts, kvstream.Owner(owner))
+	}
+	return opts, m, nil
+}

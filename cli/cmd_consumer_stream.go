@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"sync"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/kvstream"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+)
+
+// Defaults of kv consumer stream.
+const (
+	defaultPollInterval  = time.Second
+	defaultLeaseDuration = 30 * time.Second
+)
+
+func (a *app) consumerStreamCommand() *ffcli.Command {
+	const path = "consumer stream"
+	var (
+		ofType, mode, owner string
+		limit               int
+		idleExit, poll, d   time.Duration
+	)
+	return a.command(spec{
+		path:  path,
+		args:  "<stream-name> <consumer-name>",
+		short: "Continuously consume records from a stream.",
+		long: `Follows the change stream as <consumer-name>, printing each record as a JSON
+line as it arrives, and committing the position per --commit-mode (after
+each record with "all", after each batch of at most --limit records with
+"batch", never with "none"). It runs until interrupted (Ctrl+C or SIGTERM),
+then releases the consumer's lease and exits with status 0; --idle-exit
+makes it exit the same way once nothing new arrived for that long.
+
+<stream-name> is the namespace whose changes to follow: "*" (quoted in a
+shell) follows every namespace, "" the default namespace. The consumer's position is one seq in
+the whole stream, so keep using the same <stream-name> (and --of-type) for
+a given consumer.
+
+A new consumer starts at the start of the stream. Only one instance of a
+consumer runs at a time: another one (or a kv consumer get) fails while this
+one holds the lease. Changes made by other processes are seen within
+--poll-interval (on SQLite; PostgreSQL also notifies). Delivery is at least
+once: records printed after the last commit are printed again by the next run.`,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&ofType, "of-type", "", "only records of this `type` (as put --record-type set it)")
+			fs.StringVar(&mode, "commit-mode", string(kvstream.CommitBatch), "when to commit the position: all, batch or none")
+			fs.IntVar(&limit, "limit", defaultBatch, "read at most this many records at a time (the batch size)")
+			fs.StringVar(&owner, "owner", "", "the `id` of this instance in the consumer's lease (default host-pid-time)")
+			fs.DurationVar(&idleExit, "idle-exit", 0, "exit (status 0) after this `duration` with no new record; 0 runs until interrupted")
+			fs.DurationVar(&poll, "poll-interval", defaultPollInterval, "the longest `wait` between reads when idle")
+			fs.DurationVar(&d, "lease-duration", defaultLeaseDuration, "the consumer's lease lasts this long between renewals; a killed run holds it until then")
+		},
+		run: func(ctx context.Context, args []string) error {
+			if err := checkArgs(path, args, 2, 2, "<stream-name> <consumer-name>"); err != nil {
+				return err
+			}
+			opts, m, err := consumerOptions(path, args[1], ofType, mode, owner, args[0], limit)
+			if err != nil {
+				return err
+			}
+			if idleExit < 0 {
+				return usagef(path, "--idle-exit %v is negative", idleExit)
+			}
+			if poll <= 0 {
+				return usagef(path, "--poll-interval %v: want a positive duration (e.g. 1s)", poll)
+			}
+			if err := checkDuration(path, "lease-duration", d); err != nil {
+				return err
+			}
+			opts = append(opts, kvstream.Commit(m), kvstream.LeaseDuration(d))
+			w := &idleWatch{idle: idleExit}
+			return a.withWrappedStream(ctx, w.wrap, func(s *kvstream.Stream) error {
+				c, err := s.Consumer(args[1], opts...)
+				if err != nil {
+					return err
+				}
+				return a.consume(ctx, c, w)
+			}, kvstream.WithMaxPoll(poll))
+		},
+	})
+}
+
+// consume runs c, printing each record as it arrives, until ctx ends or w
+// sees it idle. Either way it returns nil, once Run released the consumer's
+// lease.
+func (a *app) consume(ctx context.Context, c *kvstream.Consumer, w *idleWatch) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w.start(cancel)
+	defer w.stop()
+	err := c.Run(ctx, func(ctx context.Context, r kvstream.Record) error {
+		if err := a.printStreamRecords(r); err != nil {
+			return err
+		}
+		return a.flush()
+	})
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil // interrupted while taking the lease
+	}
+	return err
+}
+
+// idleWatch implements --idle-exit. It watches the consumer's reads of the
+// stream: the first read that finds nothing after one that found records
+// (or the first read of all) starts a timer, a read that finds records
+// stops it, and if it runs out the consumer is stopped. Since a consumer
+// reads again only after it handled (and committed) the previous batch, it
+// is never stopped in the middle of a batch, nor before it took its lease.
+type idleWatch struct {
+	idle time.Duration // 0: never stop
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	gen     int  // counts the timers started, to ignore a stale one
+	waiting bool // the last read found nothing: a timer runs
+	fired   bool
+	timer   *time.Timer
+}
+
+// wrap returns d with its reads watched (d itself if there is no idle limit).
+func (w *idleWatch) wrap(d streamdriver.Stream) streamdriver.Stream {
+	if w.idle <= 0 {
+		return d
+	}
+	ws := &watchedStream{Stream: d, w: w}
+	if n, ok := d.(streamdriver.Notifier); ok {
+		return watchedNotifier{ws, n}
+	}
+	return ws
+}
+
+func (w *idleWatch) start(cancel context.CancelFunc) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.cancel = cancel
+}
+
+func (w *idleWatch) stop() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+// read notes a read that found n records. It reports false once the watch
+// stopped the consumer: records read then are not handed out.
+func (w *idleWatch) read(n int) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.fired:
+		return false
+	case n > 0:
+		w.waiting = false
+		if w.timer != nil {
+			w.timer.Stop()
+		}
+	case !w.waiting:
+		w.waiting = true
+		w.gen++
+		gen := w.gen
+		w.timer = time.AfterFunc(w.idle, func() { w.fire(gen) })
+	}
+	return true
+}
+
+func (w *idleWatch) fire(gen int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if gen != w.gen || !w.waiting || w.fired || w.cancel == nil {
+		return
+	}
+	w.fired = true
+	w.cancel()
+}
+
+// watchedStream is a stream driver whose reads an idleWatch sees.
+type watchedStream struct {
+	streamdriver.Stream
+	w *idleWatch
+}
+
+// Read reads from the backend and tells the watch what it found.
+func (s *watchedStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+	entries, trimmed, err := s.Stream.Read(ctx, q)
+	if err != nil {
+		return entries, trimmed, err
+	}
+	if !s.w.read(len(entries)) {
+		return nil, trimmed, nil
+	}
+	return entries, trimmed, nil
+}
+
+// watchedNotifier is a watchedStream over a backend that notifies.
+type watchedNotifier struct {
+	*watchedStream
+	streamdriver.Notifier
+}

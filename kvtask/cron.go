@@ -1,0 +1,115 @@
+package kvtask
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/robfig/cron/v3"
+
+	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvtask/driver"
+)
+
+// Schedule is a recurring task: a copy of Template is added at every tick
+// of Spec, a cron expression (five fields, or a descriptor such as @hourly
+// or @every 10m), evaluated in UTC.
+type Schedule struct {
+	Name     string    `json:"name"`
+	Spec     string    `json:"spec"`
+	Template Task      `json:"template"`
+	Next     time.Time `json:"next"`
+}
+
+func parseSpec(spec string) (cron.Schedule, error) {
+	cs, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cron expression %q: %v", ErrInvalidArgument, spec, err)
+	}
+	return cs, nil
+}
+
+// Schedule creates or replaces the schedule name: template (its ID is
+// ignored: each tick's task gets a new one) is added at every tick of spec,
+// starting with the first tick after now.
+func (s *Scheduler) Schedule(ctx context.Context, name, spec string, template Task) error {
+	if err := kvcore.ValidateName("schedule name", name); err != nil {
+		return err
+	}
+	cs, err := parseSpec(spec)
+	if err != nil {
+		return err
+	}
+	now := s.Now()
+	template.ID = "template"
+	dt, err := prepare(template, now)
+	if err != nil {
+		return err
+	}
+	next := cs.Next(now).UTC().Truncate(time.Microsecond)
+	if err := s.q.PutSchedule(ctx, driver.Schedule{Name: name, Spec: spec, Template: dt, Next: next}); err != nil {
+		return fmt.Errorf("kv schedule %q: %w", name, err)
+	}
+	return nil
+}
+
+// Unschedule deletes a schedule and reports whether it existed.
+func (s *Scheduler) Unschedule(ctx context.Context, name string) (bool, error) {
+	if err := kvcore.ValidateName("schedule name", name); err != nil {
+		return false, err
+	}
+	ok, err := s.q.DeleteSchedule(ctx, name)
+	if err != nil {
+		return false, fmt.Errorf("kv unschedule %q: %w", name, err)
+	}
+	return ok, nil
+}
+
+// Schedules returns every schedule, ordered by name.
+func (s *Scheduler) Schedules(ctx context.Context) ([]Schedule, error) {
+	ds, err := s.q.Schedules(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("kv schedules: %w", err)
+	}
+	out := make([]Schedule, len(ds))
+	for i, d := range ds {
+		out[i] = Schedule{Name: d.Name, Spec: d.Spec, Template: taskFrom(d.Template), Next: d.Next.UTC()}
+	}
+	return out, nil
+}
+
+// FireDue adds the task of every schedule whose tick has come and moves the
+// schedule to its next tick after now (ticks missed while no runner was up
+// fire once, not once each). Any number of schedulers may call it at once:
+// each tick fires once. It returns how many schedules this call fired.
+func (s *Scheduler) FireDue(ctx context.Context) (int, error) {
+	ds, err := s.q.Schedules(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("kv schedules: %w", err)
+	}
+	now := s.Now()
+	fired := 0
+	for _, d := range ds {
+		if d.Next.After(now) {
+			continue
+		}
+		cs, err := parseSpec(d.Spec)
+		if err != nil {
+			return fired, fmt.Errorf("kv schedule %q: %w", d.Name, err)
+		}
+		t := d.Template
+		t.ID = uuid.NewString()
+		t.Created = now
+		t.ScheduledFor = d.Next
+		next := cs.Next(now).UTC().Truncate(time.Microsecond)
+		ok, err := s.q.Fire(ctx, d.Name, d.Next, next, t)
+		if err != nil {
+			return fired, fmt.Errorf("kv schedule %q: %w", d.Name, err)
+		}
+		if ok {
+			fired++
+		}
+	}
+	return fired, nil
+}

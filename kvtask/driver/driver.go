@@ -1,0 +1,155 @@
+// Package driver defines the interface (SPI) a backend implements for
+// kvtask: a durable queue of tasks that runners claim with leases, and cron
+// schedules that fire once per tick.
+//
+// The front (package kvtask) validates input, computes retry times, timeouts
+// and cron ticks, and passes its clock's reading as now. A driver does each
+// operation atomically: one statement, transaction, or (rqlite) request.
+package driver
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors a driver returns.
+var (
+	// ErrLost: the runner no longer holds the task (its lease expired and
+	// another runner claimed it, or the task was finished).
+	ErrLost = errors.New("task not held by this runner")
+)
+
+// Status is a task's state. completed, failed and cancelled are terminal.
+type Status string
+
+// The statuses.
+const (
+	Pending   Status = "pending"
+	Running   Status = "running"
+	Completed Status = "completed"
+	Failed    Status = "failed"
+	Cancelled Status = "cancelled"
+)
+
+// Task is a task as stored. Zero times mean "not set".
+type Task struct {
+	ID              string
+	Name            string // the handler that runs it
+	Payload         []byte // JSON
+	Status          Status
+	Priority        int    // higher runs first
+	UniqueKey       string // "" none; else at most one pending or running task has it
+	Created         time.Time
+	ScheduledFor    time.Time // not claimed before this
+	Started         time.Time // when the latest attempt started
+	Completed       time.Time // when it reached a terminal state
+	Attempts        int       // attempts started so far
+	MaxRetries      int       // retries allowed after the first attempt
+	Timeout         time.Duration
+	LastError       string
+	LockedBy        string    // the runner holding a running task
+	LockedUntil     time.Time // its lease
+	Token           int64     // grows with every claim; fences Heartbeat and Finish
+	CancelRequested bool
+}
+
+// Filter selects tasks for List: Status and Name if not empty, ordered by
+// Created then ID, skipping Offset and returning at most Limit (0: all).
+type Filter struct {
+	Status Status
+	Name   string
+	Offset int
+	Limit  int
+}
+
+// Claim says what a runner asks for.
+type Claim struct {
+	Runner string
+	Names  []string // only tasks with these names (empty: any)
+	Now    time.Time
+	Lease  time.Duration // LockedUntil = Now + Lease
+	Limit  int           // at most this many (> 0)
+}
+
+// Outcome is how an attempt ended.
+type Outcome struct {
+	// Status is Completed, Failed or Cancelled (terminal), or Pending for a
+	// retry at RetryAt.
+	Status    Status
+	LastError string
+	RetryAt   time.Time
+	// GiveBack (with Status Pending) returns the attempt unused: Attempts
+	// goes back down by one (a runner shutting down gives its work back).
+	GiveBack bool
+}
+
+// Schedule is a recurring task: Template is inserted at every tick.
+type Schedule struct {
+	Name     string
+	Spec     string // a cron expression, interpreted by the front
+	Template Task
+	Next     time.Time // the next tick
+}
+
+// Queue is what a backend implements for kvtask.
+type Queue interface {
+	// Insert stores t as given (status pending). If t.UniqueKey is set and
+	// a pending or running task has it, Insert stores nothing and returns
+	// that task and false.
+	Insert(ctx context.Context, t Task) (Task, bool, error)
+
+	// Get returns the task with id and whether it exists.
+	Get(ctx context.Context, id string) (Task, bool, error)
+
+	// List returns the tasks f selects.
+	List(ctx context.Context, f Filter) ([]Task, error)
+
+	// Claim atomically takes up to c.Limit claimable tasks for c.Runner:
+	// pending with ScheduledFor <= c.Now, or running with LockedUntil <=
+	// c.Now (its runner crashed or stalled), with a name in c.Names (a
+	// CancelRequested task is claimed too, so its runner records it
+	// cancelled) - highest Priority first, then earliest ScheduledFor,
+	// then ID. Each becomes running with LockedBy, LockedUntil, Started =
+	// c.Now, Attempts + 1 and Token + 1. No task is ever handed to two
+	// runners by overlapping claims.
+	Claim(ctx context.Context, c Claim) ([]Task, error)
+
+	// Heartbeat extends the lease of a task that runner holds with token
+	// to now + lease and reports whether cancellation was requested.
+	// ErrLost if the runner does not hold it (token differs or not running).
+	Heartbeat(ctx context.Context, id, runner string, token int64, now time.Time, lease time.Duration) (cancel bool, err error)
+
+	// Finish records the outcome of the attempt runner holds with token:
+	// terminal (Completed set to now) or pending again at o.RetryAt, with
+	// LastError, clearing LockedBy/LockedUntil. ErrLost if not held.
+	Finish(ctx context.Context, id, runner string, token int64, o Outcome, now time.Time) error
+
+	// Cancel cancels a pending task at once (terminal, Completed = now),
+	// marks a running one CancelRequested, and leaves a terminal one as it
+	// is. It returns the task as it then stands, and whether it exists.
+	Cancel(ctx context.Context, id string, now time.Time) (Task, bool, error)
+
+	// PutSchedule creates or replaces a schedule.
+	PutSchedule(ctx context.Context, s Schedule) error
+
+	// DeleteSchedule deletes a schedule and reports whether it existed.
+	DeleteSchedule(ctx context.Context, name string) (bool, error)
+
+	// Schedules returns every schedule, ordered by name.
+	Schedules(ctx context.Context) ([]Schedule, error)
+
+	// Fire atomically, if schedule name's Next is exactly tick: sets Next
+	// to next and inserts t (as Insert does); returns whether it fired.
+	// Runners racing for one tick fire it once.
+	Fire(ctx context.Context, name string, tick, next time.Time, t Task) (bool, error)
+}
+
+// Notifier is implemented by a Queue that can signal new tasks. Without it,
+// runners poll.
+type Notifier interface {
+	// SubscribeTasks returns a channel that receives after tasks may have
+	// been inserted or become claimable (coalesced, possibly spurious),
+	// closed when ctx ends.
+	SubscribeTasks(ctx context.Context) (<-chan struct{}, error)
+}

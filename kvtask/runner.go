@@ -1,0 +1,357 @@
+package kvtask
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvtask/driver"
+)
+
+// Handler runs one attempt of a task. Returning nil completes the task; an
+// error fails the attempt, which is retried while retries remain. ctx ends
+// when the task is cancelled, its timeout passes, the runner loses the task,
+// or the runner shuts down past its grace period.
+type Handler func(ctx context.Context, t Task) error
+
+// Runner claims tasks and runs their handlers. Set its fields before Run.
+type Runner struct {
+	// ID names the runner in the tasks it holds.
+	ID string
+	// PollInterval is how long an idle runner waits before looking for work
+	// again (default 1s). It looks again at once while work is waiting, and
+	// wakes early when the backend signals new tasks.
+	PollInterval time.Duration
+	// LockDuration is the lease on a claimed task (default 5m); the runner
+	// renews it every third of that while the handler runs. A task whose
+	// runner stops renewing is claimed again when its lease expires.
+	LockDuration time.Duration
+	// Concurrency is how many handlers run at once (default 1).
+	Concurrency int
+	// TaskTypes limits the task names claimed (default: the registered
+	// handlers' names).
+	TaskTypes []string
+	// RetryBase and RetryMax shape the backoff before retry n: RetryBase *
+	// 2^(n-1), at most RetryMax, scaled by a random factor in [0.5, 1]
+	// (defaults 1s and 10m).
+	RetryBase, RetryMax time.Duration
+	// ShutdownGrace is how long Run waits for running handlers after its
+	// context ends before cancelling them and giving their tasks back
+	// (default 30s).
+	ShutdownGrace time.Duration
+	// Logger receives the runner's log (default slog.Default()).
+	Logger *slog.Logger
+
+	s        *Scheduler
+	mu       sync.Mutex
+	handlers map[string]Handler
+	jitter   func() float64
+}
+
+// NewRunner returns a runner named id that takes tasks from s.
+func NewRunner(s *Scheduler, id string) *Runner {
+	return &Runner{ID: id, s: s, handlers: map[string]Handler{}, jitter: rand.Float64}
+}
+
+// RegisterHandler sets the handler for tasks named name.
+func (r *Runner) RegisterHandler(name string, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers[name] = h
+}
+
+func (r *Runner) handler(name string) Handler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.handlers[name]
+}
+
+// Backoff returns the wait before retry n (n >= 1) for a random factor f in
+// [0, 1].
+func Backoff(n int, base, max time.Duration, f float64) time.Duration {
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return time.Duration(float64(d) * (0.5 + f/2))
+}
+
+// settings are a runner's fields with defaults applied, fixed for one Run.
+type settings struct {
+	ID                  string
+	PollInterval        time.Duration
+	LockDuration        time.Duration
+	Concurrency         int
+	RetryBase, RetryMax time.Duration
+	ShutdownGrace       time.Duration
+	Logger              *slog.Logger
+}
+
+// config checks the fields and returns the settings with defaults applied.
+func (r *Runner) config() (settings, []string, error) {
+	c := settings{ID: r.ID, PollInterval: r.PollInterval, LockDuration: r.LockDuration, Concurrency: r.Concurrency,
+		RetryBase: r.RetryBase, RetryMax: r.RetryMax, ShutdownGrace: r.ShutdownGrace, Logger: r.Logger}
+	if r.s == nil {
+		return c, nil, fmt.Errorf("%w: runner has no scheduler (use NewRunner)", ErrInvalidArgument)
+	}
+	if err := kvcore.ValidateName("runner id", c.ID); err != nil {
+		return c, nil, err
+	}
+	def := func(d *time.Duration, v time.Duration, what string) error {
+		if *d < 0 {
+			return fmt.Errorf("%w: %s %v is negative", ErrInvalidArgument, what, *d)
+		}
+		if *d == 0 {
+			*d = v
+		}
+		return nil
+	}
+	for _, e := range []error{
+		def(&c.PollInterval, time.Second, "poll interval"), def(&c.LockDuration, 5*time.Minute, "lock duration"),
+		def(&c.RetryBase, time.Second, "retry base"), def(&c.RetryMax, 10*time.Minute, "retry max"),
+		def(&c.ShutdownGrace, 30*time.Second, "shutdown grace"),
+	} {
+		if e != nil {
+			return c, nil, e
+		}
+	}
+	if c.LockDuration < 3*time.Millisecond {
+		return c, nil, fmt.Errorf("%w: lock duration %v is too short", ErrInvalidArgument, c.LockDuration)
+	}
+	if c.Concurrency < 0 {
+		return c, nil, fmt.Errorf("%w: concurrency %d is negative", ErrInvalidArgument, c.Concurrency)
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = 1
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	names := slices.Clone(r.TaskTypes)
+	if len(names) == 0 {
+		r.mu.Lock()
+		for n := range r.handlers {
+			names = append(names, n)
+		}
+		r.mu.Unlock()
+	}
+	if len(names) == 0 {
+		return c, nil, fmt.Errorf("%w: no task types: register a handler or set TaskTypes", ErrInvalidArgument)
+	}
+	slices.Sort(names)
+	return c, names, nil
+}
+
+// Run claims and runs tasks, and fires due cron schedules, until ctx ends;
+// then it stops claiming, lets running handlers finish for ShutdownGrace,
+// cancels the rest and gives their tasks back. It returns nil after a
+// graceful shutdown.
+func (r *Runner) Run(ctx context.Context) error { return r.loop(ctx, false) }
+
+// RunUntilIdle is Run that also returns once no task is claimable and none
+// is running (for scripts and tests).
+func (r *Runner) RunUntilIdle(ctx context.Context) error { return r.loop(ctx, true) }
+
+func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
+	c, names, err := r.config()
+	if err != nil {
+		return err
+	}
+	log := c.Logger.With("runner", c.ID)
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	freed := make(chan struct{}, c.Concurrency)
+	var wg sync.WaitGroup
+	running := 0
+	wake := r.subscribe(ctx)
+	for ctx.Err() == nil {
+		if _, err := r.s.FireDue(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("firing cron schedules failed", "err", err)
+		}
+		free := c.Concurrency - running
+		claimed := 0
+		if free > 0 {
+			ts, err := r.s.Claim(ctx, c.ID, c.LockDuration, free, names...)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("claiming tasks failed", "err", err)
+			}
+			for _, t := range ts {
+				running++
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r.execute(work, c, log, t)
+					freed <- struct{}{}
+				}()
+			}
+			claimed = len(ts)
+		}
+		if untilIdle && claimed == 0 && running == 0 {
+			break
+		}
+		if free > 0 && claimed == free {
+			running -= drain(freed)
+			continue // work is waiting: look again at once
+		}
+		select {
+		case <-ctx.Done():
+		case <-freed:
+			running--
+		case <-wake:
+		case <-time.After(c.PollInterval):
+		}
+		running -= drain(freed)
+	}
+	// Shut down: wait for handlers, then cancel them (they give their
+	// tasks back) and wait again.
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(c.ShutdownGrace):
+		log.Info("shutdown grace period over: cancelling running handlers")
+		stopWork()
+		<-done
+	}
+	if untilIdle && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func drain(ch chan struct{}) int {
+	n := 0
+	for {
+		select {
+		case <-ch:
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+func (r *Runner) subscribe(ctx context.Context) <-chan struct{} {
+	n, ok := r.s.q.(driver.Notifier)
+	if !ok {
+		return nil
+	}
+	ch, err := n.SubscribeTasks(ctx)
+	if err != nil {
+		return nil
+	}
+	return ch
+}
+
+var (
+	errCancelled = errors.New("task cancelled")
+	errTimeout   = errors.New("task timed out")
+)
+
+// execute runs one claimed task and records its outcome.
+func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, t Task) {
+	log = log.With("task", t.ID, "name", t.Name, "attempt", t.Attempts)
+	finish := func(o driver.Outcome) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(work), 30*time.Second)
+		defer cancel()
+		if err := r.s.Finish(fctx, t, c.ID, o); err != nil {
+			log.Warn("recording the outcome failed", "status", o.Status, "err", err)
+		}
+	}
+	h := r.handler(t.Name)
+	switch {
+	case t.CancelRequested:
+		finish(driver.Outcome{Status: StatusCancelled, LastError: "cancelled"})
+		return
+	case t.Attempts > t.MaxRetries+1:
+		// Claimed again after its runner died during the last attempt.
+		finish(driver.Outcome{Status: StatusFailed, LastError: "lease expired during the last attempt: " + t.LastError})
+		return
+	case h == nil:
+		finish(driver.Outcome{Status: StatusFailed, LastError: fmt.Sprintf("no handler registered for %q", t.Name)})
+		return
+	}
+	hctx, cancel := context.WithCancelCause(work)
+	defer cancel(nil)
+	if t.TimeoutSeconds > 0 {
+		var stop context.CancelFunc
+		hctx, stop = context.WithTimeoutCause(hctx, time.Duration(t.TimeoutSeconds)*time.Second, errTimeout)
+		defer stop()
+	}
+	beat := make(chan struct{})
+	lost := make(chan struct{})
+	go r.heartbeat(c, log, t, cancel, beat, lost)
+	err := call(h, hctx, t)
+	close(beat)
+	select {
+	case <-lost:
+		log.Warn("lost the task's lease; another runner may run it", "err", err)
+		return
+	default:
+	}
+	cause := context.Cause(hctx)
+	switch {
+	case err == nil:
+		finish(driver.Outcome{Status: StatusCompleted})
+	case errors.Is(cause, errCancelled):
+		finish(driver.Outcome{Status: StatusCancelled, LastError: "cancelled: " + err.Error()})
+	case work.Err() != nil && !errors.Is(cause, errTimeout):
+		finish(driver.Outcome{Status: StatusPending, RetryAt: r.s.Now(), LastError: "runner shut down", GiveBack: true})
+	default:
+		msg := err.Error()
+		if errors.Is(cause, errTimeout) {
+			msg = fmt.Sprintf("timed out after %ds: %s", t.TimeoutSeconds, msg)
+		}
+		if t.Attempts <= t.MaxRetries {
+			wait := Backoff(t.Attempts, c.RetryBase, c.RetryMax, r.jitter())
+			finish(driver.Outcome{Status: StatusPending, RetryAt: r.s.Now().Add(wait), LastError: msg})
+		} else {
+			finish(driver.Outcome{Status: StatusFailed, LastError: msg})
+		}
+	}
+}
+
+// heartbeat renews t's lease every third of the lock duration until beat
+// closes; it cancels the handler when cancellation is requested or the
+// lease is lost (closing lost).
+func (r *Runner) heartbeat(c settings, log *slog.Logger, t Task, cancel context.CancelCauseFunc, beat, lost chan struct{}) {
+	tick := time.NewTicker(c.LockDuration / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-beat:
+			return
+		case <-tick.C:
+		}
+		ctx, stop := context.WithTimeout(context.Background(), c.LockDuration/3)
+		want, err := r.s.Heartbeat(ctx, t, c.ID, c.LockDuration)
+		stop()
+		switch {
+		case errors.Is(err, ErrLost):
+			close(lost)
+			cancel(ErrLost)
+			return
+		case err != nil:
+			log.Warn("heartbeat failed", "err", err)
+		case want:
+			cancel(errCancelled)
+		}
+	}
+}
+
+// call runs a handler, turning a panic into an error.
+func call(h Handler, ctx context.Context, t Task) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, t)
+}

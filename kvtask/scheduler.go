@@ -1,0 +1,193 @@
+package kvtask
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvtask/driver"
+)
+
+// Scheduler adds, reads and cancels tasks and keeps cron schedules. It is
+// safe for concurrent use.
+type Scheduler struct {
+	q   driver.Queue
+	now func() time.Time
+}
+
+// Option configures New.
+type Option func(*Scheduler)
+
+// WithClock sets the clock used for every time the scheduler stores or
+// compares (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(s *Scheduler) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// New returns a Scheduler over a backend driver.
+func New(q driver.Queue, opts ...Option) (*Scheduler, error) {
+	if q == nil {
+		return nil, fmt.Errorf("%w: nil driver", ErrInvalidArgument)
+	}
+	s := &Scheduler{q: q, now: time.Now}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s, nil
+}
+
+// Now returns the scheduler clock's reading, UTC at microsecond precision.
+func (s *Scheduler) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// New adds a task. An empty ID gets a new one; a zero ScheduledFor means now.
+// If the task has a UniqueKey held by a pending or running task, New adds
+// nothing and returns ErrDuplicate.
+func (s *Scheduler) New(ctx context.Context, t Task) error {
+	_, added, err := s.Enqueue(ctx, t)
+	if err == nil && !added {
+		return fmt.Errorf("kv task new %q: %w (key %q)", t.Name, ErrDuplicate, t.UniqueKey)
+	}
+	return err
+}
+
+// Enqueue adds a task and returns it as stored and true; if its UniqueKey
+// is held by a pending or running task, it returns that task and false.
+func (s *Scheduler) Enqueue(ctx context.Context, t Task) (Task, bool, error) {
+	dt, err := prepare(t, s.Now())
+	if err != nil {
+		return Task{}, false, err
+	}
+	got, added, err := s.q.Insert(ctx, dt)
+	if err != nil {
+		return Task{}, false, fmt.Errorf("kv task new %q: %w", t.Name, err)
+	}
+	return taskFrom(got), added, nil
+}
+
+// Get returns a task and whether it exists.
+func (s *Scheduler) Get(ctx context.Context, id string) (Task, bool, error) {
+	if err := kvcore.ValidateName("task id", id); err != nil {
+		return Task{}, false, err
+	}
+	t, ok, err := s.q.Get(ctx, id)
+	if err != nil {
+		return Task{}, false, fmt.Errorf("kv task get %q: %w", id, err)
+	}
+	return taskFrom(t), ok, nil
+}
+
+// List returns tasks with status (any if "") and name (any if ""), oldest
+// first, skipping offset and returning at most limit (0: all).
+func (s *Scheduler) List(ctx context.Context, status Status, name string, offset, limit int) ([]Task, error) {
+	if status != "" {
+		if _, err := ParseStatus(string(status)); err != nil {
+			return nil, err
+		}
+	}
+	if offset < 0 || limit < 0 {
+		return nil, fmt.Errorf("%w: offset %d and limit %d must not be negative", ErrInvalidArgument, offset, limit)
+	}
+	ts, err := s.q.List(ctx, driver.Filter{Status: status, Name: name, Offset: offset, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("kv task list: %w", err)
+	}
+	out := make([]Task, len(ts))
+	for i, t := range ts {
+		out[i] = taskFrom(t)
+	}
+	return out, nil
+}
+
+// Cancel cancels a task: a pending one at once; a running one through its
+// handler's context (the runner sees it at its next heartbeat and records
+// the task cancelled); a terminal one stays as it is. It returns the task
+// as it then stands, or ErrNotFound.
+func (s *Scheduler) Cancel(ctx context.Context, id string) (Task, error) {
+	if err := kvcore.ValidateName("task id", id); err != nil {
+		return Task{}, err
+	}
+	t, ok, err := s.q.Cancel(ctx, id, s.Now())
+	if err != nil {
+		return Task{}, fmt.Errorf("kv task cancel %q: %w", id, err)
+	}
+	if !ok {
+		return Task{}, fmt.Errorf("kv task cancel %q: %w", id, ErrNotFound)
+	}
+	return taskFrom(t), nil
+}
+
+// Claim takes up to limit tasks for runner (see driver.Queue.Claim): the
+// lower-level call that Runner uses. Each claimed task must be heartbeated
+// and finished with its Token.
+func (s *Scheduler) Claim(ctx context.Context, runner string, lease time.Duration, limit int, names ...string) ([]Task, error) {
+	if err := kvcore.ValidateName("runner id", runner); err != nil {
+		return nil, err
+	}
+	if lease < time.Millisecond {
+		return nil, fmt.Errorf("%w: lock duration %v is too short", ErrInvalidArgument, lease)
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("%w: claim limit %d must be positive", ErrInvalidArgument, limit)
+	}
+	ts, err := s.q.Claim(ctx, driver.Claim{Runner: runner, Names: names, Now: s.Now(), Lease: lease, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("kv task claim: %w", err)
+	}
+	out := make([]Task, len(ts))
+	for i, t := range ts {
+		out[i] = taskFrom(t)
+	}
+	return out, nil
+}
+
+// Lock claims one task for runnerID (the seed's API; see Claim).
+func (s *Scheduler) Lock(ctx context.Context, runnerID string, lockDuration time.Duration, taskTypes ...string) (Task, bool, error) {
+	ts, err := s.Claim(ctx, runnerID, lockDuration, 1, taskTypes...)
+	if err != nil || len(ts) == 0 {
+		return Task{}, false, err
+	}
+	return ts[0], true, nil
+}
+
+// Heartbeat extends the lease of a claimed task and reports whether its
+// cancellation was requested. ErrLost if runner no longer holds it.
+func (s *Scheduler) Heartbeat(ctx context.Context, t Task, runner string, lease time.Duration) (bool, error) {
+	cancel, err := s.q.Heartbeat(ctx, t.ID, runner, t.Token, s.Now(), lease)
+	if err != nil {
+		return false, fmt.Errorf("kv task heartbeat %q: %w", t.ID, err)
+	}
+	return cancel, nil
+}
+
+// Finish records the outcome of a claimed task's attempt. ErrLost if runner
+// no longer holds it.
+func (s *Scheduler) Finish(ctx context.Context, t Task, runner string, o driver.Outcome) error {
+	if err := s.q.Finish(ctx, t.ID, runner, t.Token, o, s.Now()); err != nil {
+		return fmt.Errorf("kv task finish %q: %w", t.ID, err)
+	}
+	return nil
+}
+
+// Release ends the attempt runnerID holds on task id with status completed,
+// failed or cancelled (the seed's API; Runner uses Finish with the token).
+func (s *Scheduler) Release(ctx context.Context, id, runnerID string, status Status, errorMessage string) error {
+	if !Terminal(status) {
+		return fmt.Errorf("%w: release status %q: want completed, failed or cancelled", ErrInvalidArgument, status)
+	}
+	t, ok, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("kv task release %q: %w", id, ErrNotFound)
+	}
+	if t.Status != StatusRunning || t.LockedBy != runnerID {
+		return fmt.Errorf("kv task release %q: %w", id, ErrLost)
+	}
+	return s.Finish(ctx, t, runnerID, driver.Outcome{Status: status, LastError: errorMessage})
+}
