@@ -17,6 +17,7 @@ import (
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	"github.com/kvsuite/kv/kvcore"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
 // benchEnv is a kv store and, beside it, a plain table of the same shape
@@ -233,4 +234,57 @@ func BenchmarkStreamRead(b *testing.B) {
 			last = rs[99].Seq
 		}
 	})
+}
+
+// BenchmarkTaskInsert measures Insert by 1 and 16 concurrent writers, with
+// the task queue's notification (its commit takes PostgreSQL's cluster-wide
+// notify lock) and without (WithoutTaskNotify).
+func BenchmarkTaskInsert(b *testing.B) {
+	needServer(b)
+	for _, mode := range []struct {
+		name string
+		opts []postgreskv.Option
+	}{{"notify", nil}, {"quiet", []postgreskv.Option{postgreskv.WithoutTaskNotify()}}} {
+		for _, writers := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/writers=%d", mode.name, writers), func(b *testing.B) {
+				env := newBenchEnv(b, mode.opts...)
+				ctx := context.Background()
+				parallel(b, writers, func(g, i int) error {
+					_, _, err := env.db.Insert(ctx, newTask(fmt.Sprintf("t%d", i)))
+					return err
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkTaskClaim measures one claim of one task and its completion
+// (two statements) by 1 and 8 concurrent runners over a backlog.
+func BenchmarkTaskClaim(b *testing.B) {
+	needServer(b)
+	for _, runners := range []int{1, 8} {
+		b.Run(fmt.Sprintf("runners=%d", runners), func(b *testing.B) {
+			env := newBenchEnv(b)
+			ctx := context.Background()
+			tasks := pgx.Identifier{env.db.Schema(), "kv_tasks"}.Sanitize()
+			_, err := env.pool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
+	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
+SELECT 't' || i, 'job', 'null', 'pending', 0, $1, $1, 0, 0, 0, '', '', 0, false FROM generate_series(1, $2::int) i`,
+				taskNow, b.N+runners)
+			require.NoError(b, err)
+			_, err = env.pool.Exec(ctx, "ANALYZE "+tasks)
+			require.NoError(b, err)
+			parallel(b, runners, func(g, i int) error {
+				runner := fmt.Sprintf("r%d", g)
+				ts, err := env.db.Claim(ctx, taskdriver.Claim{Runner: runner, Now: taskNow, Lease: time.Minute, Limit: 1})
+				if err != nil {
+					return err
+				}
+				if len(ts) != 1 {
+					return fmt.Errorf("claimed %d tasks", len(ts))
+				}
+				return env.db.Finish(ctx, ts[0].ID, runner, ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow)
+			})
+		})
+	}
 }

@@ -41,7 +41,14 @@ func TestConformanceSimpleProtocol(t *testing.T) {
 // database on the shared pool.
 func backend(t *testing.T) conformance.Backend {
 	db := newDB(t)
-	return conformance.Backend{Store: db, Locker: db, Stream: db}
+	return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
+}
+
+// TestQueueConformance runs kvtask's suite (claims, leases, fencing,
+// retries, unique keys, cron schedules, runners woken by notifications).
+func TestQueueConformance(t *testing.T) {
+	needServer(t)
+	conformance.RunQueue(t, backend)
 }
 
 // TestConformanceLocker runs kvlock's suite (leases, tokens, fenced writes).
@@ -57,7 +64,7 @@ func TestConformanceStream(t *testing.T) {
 	conformance.RunStream(t, backend)
 }
 
-// TestConformanceSimpleProtocolStream runs the lock and stream suites on a
+// TestConformanceSimpleProtocolStream runs the lock, stream and queue suites on a
 // simple-protocol pool: the sequencer's batch is then one multi-statement
 // query string.
 func TestConformanceSimpleProtocolStream(t *testing.T) {
@@ -71,8 +78,9 @@ func TestConformanceSimpleProtocolStream(t *testing.T) {
 		db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
 		require.NoError(t, db.Init(context.Background()))
 		t.Cleanup(func() { _ = db.Close() })
-		return conformance.Backend{Store: db, Locker: db, Stream: db}
+		return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
 	}
 	t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, f) })
 	t.Run("Stream", func(t *testing.T) { conformance.RunStream(t, f) })
+	t.Run("Queue", func(t *testing.T) { conformance.RunQueue(t, f) })
 }

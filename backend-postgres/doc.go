@@ -9,7 +9,9 @@
 // check), so kvlock.New(db) gives leases on the same database, and
 // kvstream's driver.Stream and driver.Notifier, so kvstream.New(db) reads the
 // change stream (gap-free, in commit order: see the sequencer in stream.go)
-// and keeps named consumers, woken by LISTEN/NOTIFY.
+// and keeps named consumers, woken by LISTEN/NOTIFY, and kvtask's
+// driver.Queue and driver.Notifier, so kvtask.New(db) keeps a task queue
+// (claims with FOR UPDATE SKIP LOCKED) and cron schedules.
 //
 // Keys, namespaces and types are stored as text with the "C" collation, so
 // ordering and range scans are byte order (UTF-8 code point order); values

@@ -150,17 +150,18 @@ func sequencerLockKey(schema string) int64 {
 	return int64(h.Sum64())
 }
 
-// channelName is the NOTIFY channel of schema's stream: "kv_stream." and the
-// schema, or a hash of it if that would pass PostgreSQL's 63-byte limit.
-func channelName(schema string) string {
-	name := "kv_stream"
+// channelName is a NOTIFY channel of schema: prefix (kv_stream for the
+// change stream, kv_tasks for the task queue), "." and the schema, or a
+// hash of the schema if that would pass PostgreSQL's 63-byte limit.
+func channelName(prefix, schema string) string {
+	name := prefix
 	if schema != "" {
 		name += "." + schema
 	}
 	if len(name) > 63 {
 		h := fnv.New64a()
 		h.Write([]byte(schema))
-		name = fmt.Sprintf("kv_stream.%016x", h.Sum64())
+		name = fmt.Sprintf("%s.%016x", prefix, h.Sum64())
 	}
 	return name
 }

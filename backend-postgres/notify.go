@@ -9,21 +9,23 @@ import (
 
 // Writers that append stream entries send pg_notify(channel, '') in the
 // same transaction; PostgreSQL delivers it at commit (and drops it on
-// rollback). The channel is derived from the schema, so stores in different
-// schemas of one database do not wake each other.
+// rollback). Task writes that make a task claimable (Insert, Fire, Finish
+// with a retry) do the same on taskChannel. The channels are derived from
+// the schema, so stores in different schemas of one database do not wake
+// each other.
 //
-// Subscribers of one DB share one listener: a goroutine that holds a
-// dedicated connection (made from the pool's config, outside the pool, so
-// it never takes a pooled connection away from the store), runs LISTEN and
-// waits for notifications, and fans each one out to every subscriber's
-// channel. It starts with the first subscriber, stops with the last, and
-// reconnects with backoff if its connection fails. After each (re)LISTEN it
-// signals every subscriber, since entries may have committed while nobody
-// was listening.
+// Subscribers of one DB, of either channel, share one listener: a goroutine
+// that holds a dedicated connection (made from the pool's config, outside
+// the pool, so it never takes a pooled connection away from the store),
+// LISTENs on both channels and waits for notifications, and fans each one
+// out to the subscribers of its channel. It starts with the first
+// subscriber, stops with the last, and reconnects with backoff if its
+// connection fails. After each (re)LISTEN it signals every subscriber, since
+// writes may have committed while nobody was listening.
 
 // listener is the shared LISTEN connection of a DB.
 type listener struct {
-	subs   map[chan struct{}]struct{} // guarded by DB.lmu
+	subs   map[chan struct{}]string // the NOTIFY channel each wants; guarded by DB.lmu
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -34,6 +36,21 @@ type listener struct {
 // ends or the DB is closed. Notifications need a direct session (not
 // PgBouncer in transaction mode); without them consumers still poll.
 func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
+	return db.subscribe(ctx, db.channel)
+}
+
+// SubscribeTasks returns a channel that receives a value after tasks may
+// have been inserted or become claimable again (see kvtask/driver.Notifier),
+// coalesced and possibly spurious. It is closed when ctx ends or the DB is
+// closed. Without notifications (WithoutTaskNotify, or PgBouncer in
+// transaction mode) runners still poll.
+func (db *DB) SubscribeTasks(ctx context.Context) (<-chan struct{}, error) {
+	return db.subscribe(ctx, db.taskChannel)
+}
+
+// subscribe adds a subscriber of the NOTIFY channel name to the shared
+// listener, starting it if needed.
+func (db *DB) subscribe(ctx context.Context, name string) (<-chan struct{}, error) {
 	if err := db.check(); err != nil {
 		return nil, err
 	}
@@ -49,11 +66,11 @@ func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
 	l := db.listener
 	if l == nil {
 		lctx, cancel := context.WithCancel(context.Background())
-		l = &listener{subs: map[chan struct{}]struct{}{}, cancel: cancel, done: make(chan struct{})}
+		l = &listener{subs: map[chan struct{}]string{}, cancel: cancel, done: make(chan struct{})}
 		db.listener = l
 		go db.listen(lctx, l)
 	}
-	l.subs[ch] = struct{}{}
+	l.subs[ch] = name
 	db.lmu.Unlock()
 
 	go func() {
@@ -96,11 +113,15 @@ func (db *DB) stopListener() {
 	}
 }
 
-// signal wakes every subscriber of l without blocking.
-func (db *DB) signal(l *listener) {
+// signal wakes, without blocking, every subscriber of l that wants the
+// NOTIFY channel name ("": every subscriber).
+func (db *DB) signal(l *listener, name string) {
 	db.lmu.Lock()
 	defer db.lmu.Unlock()
-	for ch := range l.subs {
+	for ch, want := range l.subs {
+		if name != "" && want != name {
+			continue
+		}
 		select {
 		case ch <- struct{}{}:
 		default:
@@ -140,14 +161,17 @@ func (db *DB) listenOnce(ctx context.Context, l *listener) bool {
 		defer cancel()
 		_ = conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{db.channel}.Sanitize()); err != nil {
-		return false
+	for _, name := range []string{db.channel, db.taskChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return false
+		}
 	}
-	db.signal(l) // entries may have committed while nobody listened
+	db.signal(l, "") // writes may have committed while nobody listened
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return true
 		}
-		db.signal(l)
+		db.signal(l, n.Channel)
 	}
 }

@@ -28,15 +28,18 @@ type DB struct {
 	closed   atomic.Bool
 	close    sync.Once
 
-	seqKey  int64  // advisory lock key for the stream's sequencer
-	channel string // the NOTIFY channel of this schema's stream
-	q       func(name string) string
+	seqKey      int64  // advisory lock key for the stream's sequencer
+	channel     string // the NOTIFY channel of this schema's stream
+	taskChannel string // the NOTIFY channel of this schema's task queue
+	q           func(name string) string
 
 	// Schema-qualified, quoted table and function names.
 	records, stream, leases, migrations, fail string
 	streamMeta, consumers, sequence           string
+	tasks, schedules                          string
 
-	notify bool // writers send a notification
+	notify     bool // writers send the stream's notification
+	taskNotify bool // task writes send the queue's notification
 
 	lmu      sync.Mutex
 	listener *listener // the shared LISTEN connection, nil if none
@@ -48,8 +51,9 @@ var _ driver.Store = (*DB)(nil)
 type Option func(*config) error
 
 type config struct {
-	schema   string
-	noNotify bool
+	schema       string
+	noNotify     bool
+	noTaskNotify bool
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -76,6 +80,16 @@ func WithSchema(name string) Option {
 func WithoutNotify() Option {
 	return func(c *config) error {
 		c.noNotify = true
+		return nil
+	}
+}
+
+// WithoutTaskNotify stops task writes (Insert, Fire, and Finish with a
+// retry) from sending the task queue's notification, for the same reason
+// as WithoutNotify; runners then find new tasks only by polling.
+func WithoutTaskNotify() Option {
+	return func(c *config) error {
+		c.noTaskNotify = true
 		return nil
 	}
 }
@@ -157,21 +171,25 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 		return pgx.Identifier{c.schema, name}.Sanitize()
 	}
 	return &DB{
-		pool:       pool,
-		schema:     c.schema,
-		lockKey:    migrationLockKey(c.schema),
-		seqKey:     sequencerLockKey(c.schema),
-		channel:    channelName(c.schema),
-		q:          q,
-		records:    q("kv_records"),
-		stream:     q("kv_stream"),
-		leases:     q("kv_leases"),
-		migrations: q("kv_schema_migrations"),
-		fail:       q("kv_fail"),
-		streamMeta: q("kv_stream_meta"),
-		consumers:  q("kv_consumers"),
-		sequence:   q("kv_sequence"),
-		notify:     !c.noNotify,
+		pool:        pool,
+		schema:      c.schema,
+		lockKey:     migrationLockKey(c.schema),
+		seqKey:      sequencerLockKey(c.schema),
+		channel:     channelName("kv_stream", c.schema),
+		taskChannel: channelName("kv_tasks", c.schema),
+		q:           q,
+		records:     q("kv_records"),
+		stream:      q("kv_stream"),
+		leases:      q("kv_leases"),
+		migrations:  q("kv_schema_migrations"),
+		fail:        q("kv_fail"),
+		streamMeta:  q("kv_stream_meta"),
+		consumers:   q("kv_consumers"),
+		sequence:    q("kv_sequence"),
+		tasks:       q("kv_tasks"),
+		schedules:   q("kv_schedules"),
+		notify:      !c.noNotify,
+		taskNotify:  !c.noTaskNotify,
 	}
 }
 

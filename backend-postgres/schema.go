@@ -114,10 +114,54 @@ BEGIN
 END
 $$;
 `,
+	// 3: kvtask's tasks and cron schedules.
+	`
+-- Times are the front's clock, never now(). unique_key is NULL when the
+-- task has none; timeout_us is microseconds (0: no limit).
+CREATE TABLE {tasks} (
+	id               text COLLATE "C" PRIMARY KEY,
+	name             text COLLATE "C" NOT NULL,
+	payload          bytea NOT NULL,
+	status           text NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+	priority         bigint NOT NULL,
+	unique_key       text COLLATE "C",
+	created          timestamptz NOT NULL,
+	scheduled_for    timestamptz NOT NULL,
+	started          timestamptz,
+	completed        timestamptz,
+	attempts         bigint NOT NULL,
+	max_retries      bigint NOT NULL,
+	timeout_us       bigint NOT NULL,
+	last_error       text NOT NULL,
+	locked_by        text COLLATE "C" NOT NULL,
+	locked_until     timestamptz,
+	token            bigint NOT NULL,
+	cancel_requested boolean NOT NULL
+);
+-- Claim walks this index in its order and stops after its limit.
+CREATE INDEX {tasks_claim_idx} ON {tasks} (priority DESC, scheduled_for, id)
+	WHERE status IN ('pending', 'running');
+-- At most one pending or running task per unique key; Insert's arbiter.
+CREATE UNIQUE INDEX {tasks_unique_idx} ON {tasks} (unique_key)
+	WHERE status IN ('pending', 'running');
+CREATE INDEX {tasks_created_idx} ON {tasks} (created, id);
+
+CREATE TABLE {schedules} (
+	name        text COLLATE "C" PRIMARY KEY,
+	spec        text NOT NULL,
+	next        timestamptz NOT NULL,
+	task_name   text COLLATE "C" NOT NULL,
+	payload     bytea NOT NULL,
+	priority    bigint NOT NULL,
+	unique_key  text COLLATE "C",
+	max_retries bigint NOT NULL,
+	timeout_us  bigint NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this driver creates.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
 // migrates it to the newest version. It is idempotent and safe to run from
@@ -238,6 +282,11 @@ func (db *DB) expand(sql string) string {
 		"{stream_meta}", db.streamMeta,
 		"{consumers}", db.consumers,
 		"{sequence}", db.sequence,
+		"{tasks}", db.tasks,
+		"{schedules}", db.schedules,
+		"{tasks_claim_idx}", idx("kv_tasks_claim_idx"),
+		"{tasks_unique_idx}", idx("kv_tasks_unique_idx"),
+		"{tasks_created_idx}", idx("kv_tasks_created_idx"),
 		"{stream_pos_idx}", idx("kv_stream_pos_idx"),
 		"{stream_pending_idx}", idx("kv_stream_pending_idx"),
 		"{records_type_idx}", idx("kv_records_type_idx"),

@@ -447,10 +447,11 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal("b was not closed")
 	}
 
-	// Kill the listener's session: it reconnects and signals.
+	// Kill the listener's session: it reconnects and signals. Its last
+	// statement LISTENed on the task queue's channel (after the stream's).
 	var n int64
 	require.NoError(t, testPool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-WHERE datname = current_database() AND query = $1`, "LISTEN "+pgx.Identifier{postgreskv.Channel(db)}.Sanitize()).Scan(&n))
+WHERE datname = current_database() AND query = $1`, "LISTEN "+pgx.Identifier{postgreskv.TaskChannel(db)}.Sanitize()).Scan(&n))
 	require.Equal(t, int64(1), n, "one shared listener session")
 	wantSignal(t, a, "after reconnecting")
 	require.NoError(t, s.Put(ctx, "z", -1, 1))

@@ -19,7 +19,7 @@ func TestConformance(t *testing.T) {
 // backend is the conformance Backend over one empty, initialised database.
 func backend(t *testing.T) conformance.Backend {
 	db := openEmpty(t)
-	return conformance.Backend{Store: db, Locker: db, Stream: db}
+	return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
 }
 
 // TestLockerConformance runs the kvlock suite against the chosen server.
@@ -34,4 +34,11 @@ func TestLockerConformance(t *testing.T) {
 func TestStreamConformance(t *testing.T) {
 	t.Logf("server: %s", serverKind)
 	conformance.RunStream(t, backend)
+}
+
+// TestQueueConformance runs the kvtask suite against the chosen server.
+// The driver has no Notifier: runners poll.
+func TestQueueConformance(t *testing.T) {
+	t.Logf("server: %s", serverKind)
+	conformance.RunQueue(t, backend)
 }

@@ -1,8 +1,10 @@
 // Package rqlitekv is kv's rqlite backend over rqlite's HTTP API, through
 // github.com/rqlite/gorqlite: *DB implements the Store SPI of
 // github.com/kvsuite/kv/kvcore/driver, the Locker SPI of
-// github.com/kvsuite/kv/kvlock/driver and the Stream SPI of
-// github.com/kvsuite/kv/kvstream/driver.
+// github.com/kvsuite/kv/kvlock/driver, the Stream SPI of
+// github.com/kvsuite/kv/kvstream/driver and the Queue SPI of
+// github.com/kvsuite/kv/kvtask/driver (tasks and cron schedules; no
+// Notifier: runners poll).
 //
 // Open a connection and get a kvcore.Store from it:
 //

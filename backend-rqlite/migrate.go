@@ -69,6 +69,43 @@ var migrations = []migration{
     updated  INTEGER NOT NULL
 )`,
 	}},
+	// kvtask: tasks and cron schedules. Times are Unix microseconds (the
+	// front's clock), a timeout is microseconds. The partial UNIQUE index
+	// makes Insert's dedupe on unique_key atomic (only pending and running
+	// tasks hold a key); tasks_claim serves Claim in its order, over the
+	// claimable statuses only.
+	{version: 3, name: "0003_tasks", stmts: []string{
+		`CREATE TABLE IF NOT EXISTS tasks (
+    id               TEXT    NOT NULL PRIMARY KEY COLLATE BINARY,
+    name             TEXT    NOT NULL COLLATE BINARY,
+    payload          TEXT    NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+    priority         INTEGER NOT NULL DEFAULT 0,
+    unique_key       TEXT    COLLATE BINARY,
+    created          INTEGER NOT NULL,
+    scheduled_for    INTEGER NOT NULL,
+    started          INTEGER,
+    completed        INTEGER,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    max_retries      INTEGER NOT NULL DEFAULT 0,
+    timeout          INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT    NOT NULL DEFAULT '',
+    locked_by        TEXT,
+    locked_until     INTEGER,
+    token            INTEGER NOT NULL DEFAULT 0,
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+)`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS tasks_unique_key ON tasks (unique_key) WHERE status IN ('pending', 'running')`,
+		`CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, scheduled_for, id) WHERE status IN ('pending', 'running')`,
+		`CREATE INDEX IF NOT EXISTS tasks_by_created ON tasks (created, id)`,
+		`CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, created, id)`,
+		`CREATE TABLE IF NOT EXISTS schedules (
+    name      TEXT    NOT NULL PRIMARY KEY COLLATE BINARY,
+    spec      TEXT    NOT NULL,
+    template  TEXT    NOT NULL,
+    next_tick INTEGER NOT NULL
+)`,
+	}},
 }
 
 // latestVersion is the schema version this driver needs.

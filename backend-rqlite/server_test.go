@@ -104,7 +104,7 @@ func openEmpty(t testing.TB, opts ...Option) *DB {
 func dropAll(t testing.TB, db *DB) {
 	t.Helper()
 	var stmts []string
-	for _, tbl := range []string{"records", "stream", "leases", "stream_meta", "consumers", "schema_migrations", "guard", "raw_kv"} {
+	for _, tbl := range []string{"records", "stream", "leases", "stream_meta", "consumers", "tasks", "schedules", "schema_migrations", "guard", "raw_kv"} {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+tbl)
 	}
 	if _, err := db.conn.WriteContext(context.Background(), stmts); err != nil {

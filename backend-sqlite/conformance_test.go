@@ -58,3 +58,18 @@ func TestConformanceStreamMemory(t *testing.T) {
 		return conformance.Backend{Store: db, Locker: db, Stream: db}
 	})
 }
+
+func TestQueueConformance(t *testing.T) {
+	t.Run("File", func(t *testing.T) {
+		conformance.RunQueue(t, func(t *testing.T) conformance.Backend {
+			db := openInit(t, "file:"+filepath.Join(t.TempDir(), "kv.db")+"?mode=rwc")
+			return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
+		})
+	})
+	t.Run("Memory", func(t *testing.T) {
+		conformance.RunQueue(t, func(t *testing.T) conformance.Backend {
+			db := openInit(t, ":memory:")
+			return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
+		})
+	})
+}

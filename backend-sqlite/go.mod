@@ -6,11 +6,11 @@ require (
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000
 	modernc.org/sqlite v1.61.1
 )
 
 require (
-	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000 // indirect
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -309,7 +309,7 @@ func TestMigrateFromOlder(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Take the database back to schema version 1.
-	if _, err := db.wdb.ExecContext(ctx, "DROP TABLE consumers; DROP TABLE stream_meta; DELETE FROM schema_migrations WHERE version > 1"); err != nil {
+	if _, err := db.wdb.ExecContext(ctx, "DROP TABLE consumers; DROP TABLE stream_meta; DROP TABLE tasks; DROP TABLE schedules; DELETE FROM schema_migrations WHERE version > 1"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -331,6 +331,9 @@ func TestMigrateFromOlder(t *testing.T) {
 	}
 	if _, _, err := db.Bounds(ctx); err != nil {
 		t.Fatalf("stream after migrating: %v", err)
+	}
+	if _, err := db.Schedules(ctx); err != nil {
+		t.Fatalf("schedules after migrating: %v", err)
 	}
 	var versions int
 	if err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&versions); err != nil || versions != latestVersion() {

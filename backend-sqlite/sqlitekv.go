@@ -1,7 +1,7 @@
 // Package sqlitekv is kv's SQLite backend, on modernc.org/sqlite (pure Go,
 // no cgo). A *DB implements the SPIs of kvcore (driver.Store), kvlock
-// (Locker) and kvstream (Stream and Notifier); DB.Store returns the
-// user-facing kvcore.Store over it.
+// (Locker), kvstream (Stream and Notifier) and kvtask (Queue and Notifier);
+// DB.Store returns the user-facing kvcore.Store over it.
 //
 // The database runs in WAL mode with one writer connection and a pool of
 // query-only reader connections. All writes of the process go through the
@@ -40,7 +40,8 @@ import (
 var ErrReadOnly = errors.New("sqlitekv: database opened read-only (mode=ro)")
 
 // DB is a kv store in one SQLite database. It implements the kvcore,
-// kvlock and kvstream driver interfaces and is safe for concurrent use.
+// kvlock, kvstream and kvtask driver interfaces and is safe for concurrent
+// use.
 // Close it when done.
 type DB struct {
 	t        target
@@ -63,7 +64,8 @@ type DB struct {
 
 	ws *writerStmts // prepared writer statements; used by the writer goroutine only
 
-	notify notifier // Subscribe's channels, signalled after each commit
+	notify     notifier // Subscribe's channels, signalled after each commit
+	taskNotify notifier // SubscribeTasks' channels, signalled after commits that make tasks claimable
 
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt // prepared reader statements by SQL text
@@ -268,6 +270,7 @@ func (db *DB) Close() error {
 		db.closed.Store(true)
 		db.stopWriter()
 		db.notify.stop()
+		db.taskNotify.stop()
 		db.closeErr = db.closeHandles()
 	})
 	return db.closeErr

@@ -295,11 +295,16 @@ type notifier struct {
 // changes (signals are coalesced). It is closed when ctx ends or the DB is
 // closed.
 func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
+	return db.subscribe(ctx, &db.notify)
+}
+
+// subscribe adds a subscription to n that ends when ctx ends or the DB is
+// closed.
+func (db *DB) subscribe(ctx context.Context, n *notifier) (<-chan struct{}, error) {
 	if db.closed.Load() {
 		return nil, coredriver.ErrClosed
 	}
 	ch := make(chan struct{}, 1)
-	n := &db.notify
 	n.mu.Lock()
 	if n.done {
 		n.mu.Unlock()

@@ -153,6 +153,9 @@ func (db *DB) runGroup(group []*request) {
 		}
 	} else {
 		db.notify.signal()
+		if w.tasks {
+			db.taskNotify.signal()
+		}
 	}
 	for i, r := range live {
 		r.done <- errs[i]
@@ -245,6 +248,7 @@ type wtx struct {
 	tx    *sql.Tx
 	ws    *writerStmts
 	bound [nStmts]*sql.Stmt // statements bound to tx, made on first use
+	tasks bool              // a request made tasks claimable: signal SubscribeTasks after the commit
 }
 
 func (w *wtx) stmt(id int) (*sql.Stmt, error) {

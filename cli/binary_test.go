@@ -78,8 +78,15 @@ func TestBinary(t *testing.T) {
 	if _, errOut, code := runKV("", "list", "x"); code != 2 || !strings.HasPrefix(errOut, "kv: ") {
 		t.Errorf("kv list x: exit %d, %q", code, errOut)
 	}
-	if _, errOut, code := runKV("", "graph", "view"); code != 1 || !strings.Contains(errOut, "not built yet") {
-		t.Errorf("kv graph view: exit %d, %q", code, errOut)
+	if _, errOut, code := runKV("", "task", "list"); code != 1 || !strings.Contains(errOut, "not built yet") {
+		t.Errorf("kv task list: exit %d, %q", code, errOut)
+	}
+	// Edge properties from a real stdin pipe.
+	if _, errOut, code := runKV(`{"since": "2024"}`, "graph", "add-edge", "User", "alice", "User", "bob", "follows"); code != 0 {
+		t.Errorf("kv graph add-edge: exit %d, %q", code, errOut)
+	}
+	if out, errOut, code := runKV("", "graph", "get-edge", "User", "alice", "User", "bob", "follows"); code != 0 || !strings.Contains(out, `"properties":{"since":"2024"}`) {
+		t.Errorf("kv graph get-edge: exit %d, %q %q", code, out, errOut)
 	}
 
 	// Ctrl+C (SIGINT) stops kv consumer stream cleanly: it prints what it

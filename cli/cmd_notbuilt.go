@@ -54,23 +54,3 @@ func (a *app) taskCommand() *ffcli.Command {
 		{"run", "", "Run task runner to process scheduled tasks.", []string{"runner-id", "poll-interval", "lock-duration"}},
 	})
 }
-
-func (a *app) graphCommand() *ffcli.Command {
-	return a.plannedGroup("graph", "Typed edges between entities.", []planned{
-		{"add-edge", "<from-type> <from-id> <to-type> <to-id> <edge-type> [<properties>]", "Add an edge between two entities.", nil},
-		{"get-edge", "<from-type> <from-id> <to-type> <to-id> <edge-type>", "Get a specific edge.", nil},
-		{"get-outgoing", "<entity-type> <entity-id> [<edge-type>]", "Get outgoing edges from an entity.", nil},
-		{"get-incoming", "<entity-type> <entity-id> [<edge-type>]", "Get incoming edges to an entity.", nil},
-		{"remove-edge", "<from-type> <from-id> <to-type> <to-id> <edge-type>", "Remove an edge.", nil},
-		{"find-path", "<from-type> <from-id> <to-type> <to-id> [<edge-type>]", "Find shortest path.", nil},
-		{"view", "[<entity-type> <entity-id>]", "Generate graph visualization output.", []string{"format", "edge-type"}},
-	})
-}
-
-func (a *app) benchmarkCommand() *ffcli.Command {
-	return a.plannedGroup("benchmark", "Measure the store.", []planned{
-		{"get", "[<x> [<n> [<w>]]]", "Benchmark getting records.", nil},
-		{"put", "[<n> [<w>]]", "Benchmark putting records.", nil},
-		{"patch", "[<n> [<w>]]", "Benchmark patching records.", nil},
-	})
-}

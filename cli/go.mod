@@ -3,8 +3,10 @@ module github.com/kvsuite/kv/cli
 go 1.26.0
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvgraph v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 	github.com/peterbourgon/ff/v3 v3.4.0
@@ -15,6 +17,7 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000 // indirect
 	github.com/rqlite/gorqlite v0.0.0-20260504155303-50d445fd0ab9 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
@@ -26,7 +29,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/kvsuite/kv/backend-postgres v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/backend-rqlite v0.0.0-00010101000000-000000000000
-	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/mattn/go-isatty v0.0.24
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/sys v0.49.0 // indirect
@@ -50,3 +53,5 @@ replace github.com/kvsuite/kv/backend-postgres => ../backend-postgres
 replace github.com/kvsuite/kv/backend-rqlite => ../backend-rqlite
 
 replace github.com/kvsuite/kv/kvtask => ../kvtask
+
+replace github.com/kvsuite/kv/kvgraph => ../kvgraph

@@ -55,7 +55,7 @@ func TestUsageListsSeedCommands(t *testing.T) {
 		"graph remove-edge <from-type> <from-id> <to-type> <to-id> <edge-type>",
 		"graph find-path <from-type> <from-id> <to-type> <to-id> [<edge-type>]",
 		"graph view", "benchmark get [<x> [<n> [<w>]]]", "benchmark put [<n> [<w>]]",
-		"benchmark patch [<n> [<w>]]", "Not built yet", "JSON Lines",
+		"benchmark patch [<n> [<w>]]", "benchmark mixed [<x> [<n> [<w>]]]", "Not built yet", "JSON Lines",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("kv --help does not mention %q", want)
@@ -117,7 +117,7 @@ func TestNotBuiltYet(t *testing.T) {
 	for _, p := range allPaths(t) {
 		w := strings.Fields(p)
 		switch w[0] {
-		case "task", "graph", "benchmark":
+		case "task":
 		default:
 			continue
 		}
@@ -135,12 +135,11 @@ func TestNotBuiltYet(t *testing.T) {
 			t.Errorf("kv %s: exit %d stderr %q", p, r.code, r.stderr)
 		}
 	}
-	if n < 15 {
+	if n < 6 {
 		t.Errorf("only %d planned commands", n)
 	}
 	for _, args := range [][]string{
 		{"task", "run", "--poll-interval=5s", "--lock-duration=2m"},
-		{"graph", "view", "*", "*", "--format=mermaid", "--edge-type=follows"},
 	} {
 		if r := kv(t, "", append(args, conn)...); r.code != 1 || !strings.Contains(r.stderr, "not built yet") {
 			t.Errorf("kv %q: exit %d stderr %q", args, r.code, r.stderr)

@@ -48,8 +48,9 @@ file. The config file uses ff's plain format: one flag a line, "name value",
 e.g. "type sqlite" or "connection file:/var/lib/kv/data.db?mode=rwc";
 lines starting with # are comments.
 `)
-	// Built commands in one table; the planned groups each in their own,
-	// so that the long graph arguments do not widen every line.
+	// Built commands in one table, except that a group with long arguments
+	// (graph) gets a table of its own, so that it does not widen every
+	// line; the planned groups each in their own table too.
 	fmt.Fprintf(&b, "\nCommands:\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	var planned []*ffcli.Command
@@ -66,6 +67,15 @@ lines starting with # are comments.
 	for _, c := range a.root.Subcommands {
 		if isPlanned(a.specs, c) {
 			planned = append(planned, c)
+			continue
+		}
+		if widest(a.specs, c) > wideUsage {
+			tw.Flush()
+			fmt.Fprintln(&b)
+			wide := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+			walk(wide, []*ffcli.Command{c})
+			wide.Flush()
+			fmt.Fprintln(&b)
 			continue
 		}
 		walk(tw, []*ffcli.Command{c})
@@ -87,11 +97,17 @@ Output: records are printed as JSON Lines, one JSON object a line:
 and consumer commands print stream records, also as JSON Lines:
 {"seq":...,"namespace":...,"key":...,"action":...,"version":...,"type":...,
 "value":<JSON, null for a delete>,"time":...}; lock commands print a lease:
-{"name":...,"owner":...,"token":...,"expires":<time or null>}. Counts, the
-number of records a delete removed, and stream seqs are printed as a JSON
-number. put, patch, touch and init print nothing. Errors go to stderr,
-prefixed "kv: ". Exit status: 0 success, 1 failure (including a key not
-found, a version mismatch and a lock held by another owner), 2 usage error.
+{"name":...,"owner":...,"token":...,"expires":<time or null>}; graph
+commands print edges, also as JSON Lines: {"from":{"type":...,"id":...},
+"to":{"type":...,"id":...},"type":...,"properties":{...},"created":...,
+"updated":...}, and find-path a path: {"nodes":[...],"edges":[...],
+"cost":...}. Counts, the number of records a delete (or edges a
+remove-edge) removed, and stream seqs are printed as a JSON number. put,
+patch, touch, init and graph add-edge print nothing. Benchmarks print a
+report (with --json, one JSON object). Errors go to stderr, prefixed "kv: ".
+Exit status: 0 success, 1 failure (including a key or edge not found, no
+path, a version mismatch, a lock held by another owner and a failed
+benchmark operation), 2 usage error.
 
 Run 'kv <command> --help' for more information on a command.
 `)
@@ -109,4 +125,18 @@ func isPlanned(specs map[*ffcli.Command]spec, c *ffcli.Command) bool {
 		}
 	}
 	return len(c.Subcommands) > 0
+}
+
+// wideUsage is the longest "path args" of a command that shares the main
+// table of kv --help.
+const wideUsage = 50
+
+// widest returns the length of the longest "path args" under c.
+func widest(specs map[*ffcli.Command]spec, c *ffcli.Command) int {
+	s := specs[c]
+	n := len(strings.TrimSpace(s.path + " " + s.args))
+	for _, sub := range c.Subcommands {
+		n = max(n, widest(specs, sub))
+	}
+	return n
 }

@@ -52,6 +52,7 @@ type Runner struct {
 	mu       sync.Mutex
 	handlers map[string]Handler
 	jitter   func() float64
+	retryDue time.Time // the latest retry this runner scheduled (RunUntilIdle waits for it)
 }
 
 // NewRunner returns a runner named id that takes tasks from s.
@@ -155,8 +156,9 @@ func (r *Runner) config() (settings, []string, error) {
 // graceful shutdown.
 func (r *Runner) Run(ctx context.Context) error { return r.loop(ctx, false) }
 
-// RunUntilIdle is Run that also returns once no task is claimable and none
-// is running (for scripts and tests).
+// RunUntilIdle is Run that also returns once no task is claimable, none is
+// running and no retry this runner scheduled is still to come (for scripts
+// and tests).
 func (r *Runner) RunUntilIdle(ctx context.Context) error { return r.loop(ctx, true) }
 
 func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
@@ -177,6 +179,7 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 		}
 		free := c.Concurrency - running
 		claimed := 0
+		claimedAt := r.s.Now()
 		if free > 0 {
 			ts, err := r.s.Claim(ctx, c.ID, c.LockDuration, free, names...)
 			if err != nil && ctx.Err() == nil {
@@ -193,7 +196,7 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 			}
 			claimed = len(ts)
 		}
-		if untilIdle && claimed == 0 && running == 0 {
+		if untilIdle && claimed == 0 && running == 0 && !r.retryAfter(claimedAt) {
 			break
 		}
 		if free > 0 && claimed == free {
@@ -224,6 +227,14 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// retryAfter reports whether a retry this runner scheduled was not yet due
+// at t (so a claim made at t could not have found it).
+func (r *Runner) retryAfter(t time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return t.Before(r.retryDue)
 }
 
 func drain(ch chan struct{}) int {
@@ -310,8 +321,13 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, t T
 			msg = fmt.Sprintf("timed out after %ds: %s", t.TimeoutSeconds, msg)
 		}
 		if t.Attempts <= t.MaxRetries {
-			wait := Backoff(t.Attempts, c.RetryBase, c.RetryMax, r.jitter())
-			finish(driver.Outcome{Status: StatusPending, RetryAt: r.s.Now().Add(wait), LastError: msg})
+			at := r.s.Now().Add(Backoff(t.Attempts, c.RetryBase, c.RetryMax, r.jitter()))
+			r.mu.Lock()
+			if at.After(r.retryDue) {
+				r.retryDue = at
+			}
+			r.mu.Unlock()
+			finish(driver.Outcome{Status: StatusPending, RetryAt: at, LastError: msg})
 		} else {
 			finish(driver.Outcome{Status: StatusFailed, LastError: msg})
 		}

@@ -1,0 +1,469 @@
+package postgreskv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kvsuite/kv/kvcore"
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+)
+
+// The task queue (kvtask) lives in kv_tasks and kv_schedules (migration 3).
+// Every operation is one statement: Insert's dedupe is the partial unique
+// index on unique_key (pending or running) used as the ON CONFLICT arbiter;
+// Claim locks its candidates with FOR UPDATE SKIP LOCKED in a CTE and
+// updates them in the same statement; Heartbeat and Finish are updates
+// fenced by (id, runner, token, running); Fire updates the schedule and
+// inserts the task from the update's RETURNING, so a tick that another
+// runner fired inserts nothing. Times are the front's, never now().
+
+var (
+	_ taskdriver.Queue    = (*DB)(nil)
+	_ taskdriver.Notifier = (*DB)(nil)
+)
+
+// taskColumnList are the columns scanTask reads, in order.
+var taskColumnList = []string{"id", "name", "payload", "status", "priority", "unique_key", "created",
+	"scheduled_for", "started", "completed", "attempts", "max_retries", "timeout_us", "last_error",
+	"locked_by", "locked_until", "token", "cancel_requested"}
+
+// taskColumns is taskColumnList as SQL.
+var taskColumns = strings.Join(taskColumnList, ", ")
+
+// qualified returns taskColumns each prefixed with alias and a dot.
+func qualified(alias string) string {
+	return alias + "." + strings.Join(taskColumnList, ", "+alias+".")
+}
+
+// claimable is the condition (with now's placeholder) of a task Claim may
+// take; its first term lets the planner use the partial claim index.
+func claimable(now string) string {
+	return `status IN ('pending', 'running') AND ((status = 'pending' AND scheduled_for <= ` + now +
+		`) OR (status = 'running' AND locked_until <= ` + now + `))`
+}
+
+// taskRow holds the scanned columns of a task row.
+type taskRow struct {
+	t                                  taskdriver.Task
+	status                             string
+	unique                             *string
+	started, completed, lockedUntil    *time.Time
+	priority, attempts, maxRetries, us int64
+}
+
+// dest returns the scan destinations of taskColumns.
+func (r *taskRow) dest() []any {
+	return []any{&r.t.ID, &r.t.Name, &r.t.Payload, &r.status, &r.priority, &r.unique, &r.t.Created,
+		&r.t.ScheduledFor, &r.started, &r.completed, &r.attempts, &r.maxRetries, &r.us, &r.t.LastError,
+		&r.t.LockedBy, &r.lockedUntil, &r.t.Token, &r.t.CancelRequested}
+}
+
+// task returns the scanned task.
+func (r *taskRow) task() taskdriver.Task {
+	t := r.t
+	t.Status = taskdriver.Status(r.status)
+	t.Priority, t.Attempts, t.MaxRetries = int(r.priority), int(r.attempts), int(r.maxRetries)
+	t.Timeout = time.Duration(r.us) * time.Microsecond
+	if r.unique != nil {
+		t.UniqueKey = *r.unique
+	}
+	t.Created, t.ScheduledFor = t.Created.UTC(), t.ScheduledFor.UTC()
+	t.Started, t.Completed, t.LockedUntil = optTime(r.started), optTime(r.completed), optTime(r.lockedUntil)
+	return t
+}
+
+func scanTask(row pgx.CollectableRow) (taskdriver.Task, error) {
+	var r taskRow
+	err := row.Scan(r.dest()...)
+	return r.task(), err
+}
+
+func optTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// optText is the value stored for an optional text: NULL for "".
+func optText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// cleanText makes s storable as text: PostgreSQL text holds neither NUL
+// nor invalid UTF-8, and an error message may contain both.
+func cleanText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
+}
+
+// notifyTasks returns an expression that sends the queue's notification
+// once per row of from (which yields at most a few rows) and counts them;
+// "0" without task notifications. It must be selected, or the planner may
+// leave it out.
+func (db *DB) notifyTasks(from string, a *args) string {
+	if !db.taskNotify {
+		return "0::bigint"
+	}
+	return `(SELECT count(*) FROM (SELECT pg_notify(` + a.add(db.taskChannel) + `, '') FROM ` + from + `) z)`
+}
+
+// newTaskValues returns the typed expressions of a new, pending task's row
+// in taskColumns order.
+func newTaskValues(t taskdriver.Task, a *args) string {
+	payload := t.Payload
+	if payload == nil {
+		payload = []byte("null")
+	}
+	created := utc(t.Created)
+	sched := utc(t.ScheduledFor)
+	if t.ScheduledFor.IsZero() {
+		sched = created
+	}
+	return strings.Join([]string{
+		a.add(t.ID) + "::text", a.add(t.Name) + "::text", a.add(payload) + "::bytea", "'pending'",
+		a.add(int64(t.Priority)) + "::bigint", a.add(optText(t.UniqueKey)) + "::text",
+		a.add(created) + "::timestamptz", a.add(sched) + "::timestamptz", "NULL", "NULL", "0",
+		a.add(int64(t.MaxRetries)) + "::bigint", a.add(t.Timeout.Microseconds()) + "::bigint",
+		"''", "''", "NULL", "0", "false",
+	}, ", ")
+}
+
+// onUniqueConflict is the arbiter clause of an insert of a new task.
+const onUniqueConflict = `ON CONFLICT (unique_key) WHERE status IN ('pending', 'running') DO NOTHING`
+
+// taskError maps an error of a task write.
+func (db *DB) taskError(err error, id string) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && strings.HasSuffix(pe.ConstraintName, "_pkey") {
+		return fmt.Errorf("%w: a task with id %q exists", kvcore.ErrInvalidArgument, id)
+	}
+	return db.mapError(err)
+}
+
+// Insert stores t as a new pending task, or, if a pending or running task
+// holds t.UniqueKey, returns that task and false (see kvtask/driver.Queue).
+// A new task sends the queue's notification at commit.
+func (db *DB) Insert(ctx context.Context, t taskdriver.Task) (taskdriver.Task, bool, error) {
+	if err := db.check(); err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	var a args
+	vals := newTaskValues(t, &a)
+	sql := `WITH ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `) VALUES (` + vals + `)
+	` + onUniqueConflict + ` RETURNING ` + taskColumns + `)
+SELECT ` + taskColumns + `, true, ` + db.notifyTasks("ins", &a) + ` FROM ins
+UNION ALL
+SELECT ` + taskColumns + `, false, 0::bigint FROM ` + db.tasks + ` WHERE unique_key = ` + a.add(optText(t.UniqueKey)) + `::text
+	AND status IN ('pending', 'running') AND NOT EXISTS (SELECT 1 FROM ins)`
+	// The conflict's SELECT reads the statement's snapshot, which may
+	// predate the task that holds the key (or it may have finished since):
+	// then it finds nothing, and the statement runs again.
+	for attempt := 0; attempt < 20; attempt++ {
+		var added bool
+		var notified int64
+		rows, err := db.pool.Query(ctx, sql, a...)
+		if err != nil {
+			return taskdriver.Task{}, false, db.taskError(err, t.ID)
+		}
+		got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (taskdriver.Task, error) {
+			var r taskRow
+			err := row.Scan(append(r.dest(), &added, &notified)...)
+			return r.task(), err
+		})
+		if err != nil {
+			return taskdriver.Task{}, false, db.taskError(err, t.ID)
+		}
+		if len(got) == 1 {
+			return got[0], added, nil
+		}
+	}
+	return taskdriver.Task{}, false, fmt.Errorf("postgreskv: insert task %q: unique key %q kept changing hands", t.ID, t.UniqueKey)
+}
+
+// Get returns the task with id and whether it exists.
+func (db *DB) Get(ctx context.Context, id string) (taskdriver.Task, bool, error) {
+	if err := db.check(); err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	rows, err := db.pool.Query(ctx, "SELECT "+taskColumns+" FROM "+db.tasks+" WHERE id = $1", id)
+	if err != nil {
+		return taskdriver.Task{}, false, db.mapError(err)
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, scanTask)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return taskdriver.Task{}, false, nil
+	}
+	if err != nil {
+		return taskdriver.Task{}, false, db.mapError(err)
+	}
+	return t, true, nil
+}
+
+// List returns the tasks f selects, ordered by created then id.
+func (db *DB) List(ctx context.Context, f taskdriver.Filter) ([]taskdriver.Task, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	if f.Offset < 0 || f.Limit < 0 {
+		return nil, fmt.Errorf("%w: offset %d and limit %d must not be negative", kvcore.ErrInvalidArgument, f.Offset, f.Limit)
+	}
+	var a args
+	var conds []string
+	if f.Status != "" {
+		conds = append(conds, "status = "+a.add(string(f.Status)))
+	}
+	if f.Name != "" {
+		conds = append(conds, "name = "+a.add(f.Name))
+	}
+	sql := "SELECT " + taskColumns + " FROM " + db.tasks
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	sql += " ORDER BY created, id"
+	if f.Limit > 0 {
+		sql += " LIMIT " + a.add(int64(f.Limit))
+	}
+	if f.Offset > 0 {
+		sql += " OFFSET " + a.add(int64(f.Offset))
+	}
+	rows, err := db.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTask)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	return out, nil
+}
+
+// Claim takes up to c.Limit claimable tasks for c.Runner in one statement:
+// the candidates, in claim order, are locked FOR UPDATE SKIP LOCKED (so
+// concurrent claims pass over each other's rows instead of waiting, and a
+// row another claim changed since this statement's snapshot is checked
+// again in its new version before it is locked) and then updated.
+func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	if c.Limit <= 0 {
+		return nil, fmt.Errorf("%w: claim limit %d must be positive", kvcore.ErrInvalidArgument, c.Limit)
+	}
+	if c.Lease <= 0 {
+		return nil, fmt.Errorf("%w: lease %v must be positive", kvcore.ErrInvalidArgument, c.Lease)
+	}
+	sql, a := db.claimSQL(c)
+	rows, err := db.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	out, err := pgx.CollectRows(rows, scanTask)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	return out, nil
+}
+
+// claimSQL returns Claim's statement and its arguments.
+func (db *DB) claimSQL(c taskdriver.Claim) (string, args) {
+	var a args
+	now := a.add(utc(c.Now))
+	cond := claimable(now)
+	if len(c.Names) > 0 {
+		cond += " AND name = ANY(" + a.add(c.Names) + "::text[])"
+	}
+	sql := `WITH c AS MATERIALIZED (SELECT id FROM ` + db.tasks + ` WHERE ` + cond + `
+	ORDER BY priority DESC, scheduled_for, id LIMIT ` + a.add(int64(c.Limit)) + ` FOR UPDATE SKIP LOCKED),
+u AS (UPDATE ` + db.tasks + ` t SET status = 'running', locked_by = ` + a.add(c.Runner) + `,
+	locked_until = ` + a.add(utc(c.Now.Add(c.Lease))) + `, started = ` + now + `,
+	attempts = t.attempts + 1, token = t.token + 1
+	FROM c WHERE t.id = c.id RETURNING ` + qualified("t") + `)
+SELECT ` + taskColumns + ` FROM u ORDER BY priority DESC, scheduled_for, id`
+	return sql, a
+}
+
+// Heartbeat extends the lease runner holds on task id with token to
+// now+lease and reports whether cancellation was requested; ErrLost if it
+// does not hold it.
+func (db *DB) Heartbeat(ctx context.Context, id, runner string, token int64, now time.Time, lease time.Duration) (bool, error) {
+	if err := db.check(); err != nil {
+		return false, err
+	}
+	var cancel bool
+	err := db.pool.QueryRow(ctx, `UPDATE `+db.tasks+` SET locked_until = $4
+WHERE id = $1 AND locked_by = $2 AND token = $3 AND status = 'running' RETURNING cancel_requested`,
+		id, runner, token, utc(now.Add(lease))).Scan(&cancel)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, taskdriver.ErrLost
+	}
+	if err != nil {
+		return false, db.mapError(err)
+	}
+	return cancel, nil
+}
+
+// Finish records the outcome of the attempt runner holds on task id with
+// token; ErrLost if it does not hold it. A retry (pending again) sends the
+// queue's notification at commit.
+func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
+	if err := db.check(); err != nil {
+		return err
+	}
+	var a args
+	set := "status = " + a.add(string(o.Status)) + ", last_error = " + a.add(cleanText(o.LastError)) +
+		", locked_by = '', locked_until = NULL"
+	switch o.Status {
+	case taskdriver.Completed, taskdriver.Failed, taskdriver.Cancelled:
+		set += ", completed = " + a.add(utc(now))
+	case taskdriver.Pending:
+		at := o.RetryAt
+		if at.IsZero() {
+			at = now
+		}
+		set += ", scheduled_for = " + a.add(utc(at))
+		if o.GiveBack {
+			set += ", attempts = greatest(attempts - 1, 0)"
+		}
+	default:
+		return fmt.Errorf("%w: outcome status %q: want completed, failed, cancelled or pending", kvcore.ErrInvalidArgument, o.Status)
+	}
+	notify := "0::bigint"
+	sql := `WITH u AS (UPDATE ` + db.tasks + ` SET ` + set + `
+	WHERE id = ` + a.add(id) + ` AND locked_by = ` + a.add(runner) + ` AND token = ` + a.add(token) + ` AND status = 'running'
+	RETURNING 1)
+`
+	if o.Status == taskdriver.Pending {
+		notify = db.notifyTasks("u", &a)
+	}
+	var n, notified int64
+	if err := db.pool.QueryRow(ctx, sql+`SELECT (SELECT count(*) FROM u), `+notify, a...).Scan(&n, &notified); err != nil {
+		return db.mapError(err)
+	}
+	if n == 0 {
+		return taskdriver.ErrLost
+	}
+	return nil
+}
+
+// Cancel cancels a pending task, marks a running one CancelRequested, and
+// leaves a terminal one as it is, returning the task as it then stands.
+// It is one update that matches the task whatever its status (a terminal
+// task is rewritten unchanged), so it reads the row under its row lock.
+func (db *DB) Cancel(ctx context.Context, id string, now time.Time) (taskdriver.Task, bool, error) {
+	if err := db.check(); err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	rows, err := db.pool.Query(ctx, `UPDATE `+db.tasks+` SET
+	status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
+	completed = CASE WHEN status = 'pending' THEN $2 ELSE completed END,
+	cancel_requested = cancel_requested OR status = 'running'
+WHERE id = $1 RETURNING `+taskColumns, id, utc(now))
+	if err != nil {
+		return taskdriver.Task{}, false, db.mapError(err)
+	}
+	t, err := pgx.CollectExactlyOneRow(rows, scanTask)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return taskdriver.Task{}, false, nil
+	}
+	if err != nil {
+		return taskdriver.Task{}, false, db.mapError(err)
+	}
+	return t, true, nil
+}
+
+// scheduleColumns are the columns scanSchedule reads.
+const scheduleColumns = "name, spec, next, task_name, payload, priority, unique_key, max_retries, timeout_us"
+
+func scanSchedule(row pgx.CollectableRow) (taskdriver.Schedule, error) {
+	var s taskdriver.Schedule
+	var unique *string
+	var priority, maxRetries, timeoutUS int64
+	err := row.Scan(&s.Name, &s.Spec, &s.Next, &s.Template.Name, &s.Template.Payload, &priority, &unique, &maxRetries, &timeoutUS)
+	s.Next = s.Next.UTC()
+	s.Template.Priority, s.Template.MaxRetries = int(priority), int(maxRetries)
+	s.Template.Timeout = time.Duration(timeoutUS) * time.Microsecond
+	if unique != nil {
+		s.Template.UniqueKey = *unique
+	}
+	return s, err
+}
+
+// PutSchedule creates or replaces a schedule. Of its template it keeps
+// Name, Payload, Priority, UniqueKey, MaxRetries and Timeout.
+func (db *DB) PutSchedule(ctx context.Context, s taskdriver.Schedule) error {
+	if err := db.check(); err != nil {
+		return err
+	}
+	payload := s.Template.Payload
+	if payload == nil {
+		payload = []byte("null")
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO `+db.schedules+` (`+scheduleColumns+`)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, next = EXCLUDED.next, task_name = EXCLUDED.task_name,
+	payload = EXCLUDED.payload, priority = EXCLUDED.priority, unique_key = EXCLUDED.unique_key,
+	max_retries = EXCLUDED.max_retries, timeout_us = EXCLUDED.timeout_us`,
+		s.Name, s.Spec, utc(s.Next), s.Template.Name, payload, int64(s.Template.Priority),
+		optText(s.Template.UniqueKey), int64(s.Template.MaxRetries), s.Template.Timeout.Microseconds())
+	return db.mapError(err)
+}
+
+// DeleteSchedule deletes a schedule and reports whether it existed.
+func (db *DB) DeleteSchedule(ctx context.Context, name string) (bool, error) {
+	if err := db.check(); err != nil {
+		return false, err
+	}
+	tag, err := db.pool.Exec(ctx, "DELETE FROM "+db.schedules+" WHERE name = $1", name)
+	if err != nil {
+		return false, db.mapError(err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Schedules returns every schedule, ordered by name (byte order).
+func (db *DB) Schedules(ctx context.Context) ([]taskdriver.Schedule, error) {
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	rows, err := db.pool.Query(ctx, "SELECT "+scheduleColumns+" FROM "+db.schedules+" ORDER BY name")
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	out, err := pgx.CollectRows(rows, scanSchedule)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	return out, nil
+}
+
+// Fire, in one statement, moves schedule name from tick to next if its
+// next tick is exactly tick, and only then inserts t (as Insert does: not
+// if a pending or running task holds its unique key). A concurrent Fire of
+// the same tick waits for the schedule's row lock, finds next changed and
+// matches nothing, so it inserts nothing. An inserted task sends the
+// queue's notification at commit.
+func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t taskdriver.Task) (bool, error) {
+	if err := db.check(); err != nil {
+		return false, err
+	}
+	var a args
+	sql := `WITH s AS (UPDATE ` + db.schedules + ` SET next = ` + a.add(utc(next)) + `
+	WHERE name = ` + a.add(name) + ` AND next = ` + a.add(utc(tick)) + ` RETURNING 1),
+ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `) SELECT ` + newTaskValues(t, &a) + ` FROM s
+	` + onUniqueConflict + ` RETURNING 1)
+SELECT (SELECT count(*) FROM s), ` + db.notifyTasks("ins", &a)
+	var fired, notified int64
+	if err := db.pool.QueryRow(ctx, sql, a...).Scan(&fired, &notified); err != nil {
+		return false, db.taskError(err, t.ID)
+	}
+	return fired == 1, nil
+}

@@ -1,0 +1,328 @@
+package postgreskv_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/kvcore"
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+)
+
+var taskNow = time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+func newTask(id string) taskdriver.Task {
+	return taskdriver.Task{ID: id, Name: "job", Payload: []byte(`{"n":1}`), Created: taskNow, ScheduledFor: taskNow}
+}
+
+// received reports whether ch receives within d.
+func received(ch <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// drainSignals empties ch of pending signals (the listener signals every
+// subscriber once it listens).
+func drainSignals(ch <-chan struct{}) {
+	for received(ch, 300*time.Millisecond) {
+	}
+}
+
+// TestSubscribeTasks: Insert, Fire and a retrying Finish wake task
+// subscribers; a kv write wakes stream subscribers only, and a task insert
+// wakes task subscribers only; WithoutTaskNotify sends nothing.
+func TestSubscribeTasks(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	require.NotEqual(t, postgreskv.Channel(db), postgreskv.TaskChannel(db))
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tasks, err := db.SubscribeTasks(sctx)
+	require.NoError(t, err)
+	stream, err := db.Subscribe(sctx)
+	require.NoError(t, err)
+	drainSignals(tasks)
+	drainSignals(stream)
+
+	_, added, err := db.Insert(ctx, newTask("a"))
+	require.NoError(t, err)
+	require.True(t, added)
+	require.True(t, received(tasks, 5*time.Second), "Insert notifies")
+	held := newTask("held")
+	held.UniqueKey = "k"
+	_, added, err = db.Insert(ctx, held)
+	require.NoError(t, err)
+	require.True(t, added)
+	require.True(t, received(tasks, 5*time.Second))
+	held.ID = "dup"
+	_, added, err = db.Insert(ctx, held)
+	require.NoError(t, err)
+	require.False(t, added)
+	require.False(t, received(tasks, 300*time.Millisecond), "an insert that adds nothing does not notify")
+	require.False(t, received(stream, 300*time.Millisecond), "a task insert does not wake stream subscribers")
+
+	store, err := db.Store(kvcore.WithSweepInterval(0))
+	require.NoError(t, err)
+	require.NoError(t, store.Put(ctx, "k", 0, map[string]int{"a": 1}))
+	require.True(t, received(stream, 5*time.Second))
+	require.False(t, received(tasks, 300*time.Millisecond), "a kv write does not wake task subscribers")
+
+	ts, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Names: []string{"job"}, Now: taskNow, Lease: time.Minute, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, ts, 1)
+	require.Equal(t, "a", ts[0].ID)
+	require.False(t, received(tasks, 300*time.Millisecond), "a claim does not notify")
+	require.NoError(t, db.Finish(ctx, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: taskNow}, taskNow))
+	require.True(t, received(tasks, 5*time.Second), "a retry notifies")
+	ts, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, ts, 1)
+	require.NoError(t, db.Finish(ctx, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow))
+	require.False(t, received(tasks, 300*time.Millisecond), "completion does not notify")
+
+	require.NoError(t, db.PutSchedule(ctx, taskdriver.Schedule{Name: "s", Spec: "* * * * *", Next: taskNow, Template: newTask("")}))
+	fired, err := db.Fire(ctx, "s", taskNow.Add(time.Hour), taskNow.Add(2*time.Hour), newTask("f0"))
+	require.NoError(t, err)
+	require.False(t, fired)
+	require.False(t, received(tasks, 300*time.Millisecond), "a Fire that did not fire does not notify")
+	fired, err = db.Fire(ctx, "s", taskNow, taskNow.Add(time.Minute), newTask("f1"))
+	require.NoError(t, err)
+	require.True(t, fired)
+	require.True(t, received(tasks, 5*time.Second), "Fire notifies")
+
+	// A writer without task notifications, on the same schema.
+	quiet := postgreskv.New(testPool, postgreskv.WithSchema(db.Schema()), postgreskv.WithoutTaskNotify())
+	_, added, err = quiet.Insert(ctx, newTask("b"))
+	require.NoError(t, err)
+	require.True(t, added)
+	require.False(t, received(tasks, 500*time.Millisecond), "WithoutTaskNotify sends nothing")
+}
+
+// TestTaskInsertRace: concurrent inserts with one unique key add exactly
+// one task, and every other insert returns that task.
+func TestTaskInsertRace(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	for round := 0; round < 5; round++ {
+		key := fmt.Sprintf("key-%d", round)
+		const n = 8
+		var wg sync.WaitGroup
+		ids := make([]string, n)
+		addedBy := make([]bool, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				task := newTask(fmt.Sprintf("%s-%d", key, i))
+				task.UniqueKey = key
+				got, added, err := db.Insert(ctx, task)
+				ids[i], addedBy[i], errs[i] = got.ID, added, err
+			}()
+		}
+		wg.Wait()
+		winner := ""
+		for i := range n {
+			require.NoError(t, errs[i])
+			if addedBy[i] {
+				require.Empty(t, winner, "two inserts added a task with key %s", key)
+				winner = ids[i]
+			}
+		}
+		require.NotEmpty(t, winner)
+		for i := range n {
+			require.Equal(t, winner, ids[i])
+		}
+	}
+	all, err := db.List(ctx, taskdriver.Filter{})
+	require.NoError(t, err)
+	require.Len(t, all, 5)
+}
+
+// TestTaskBadInput: a duplicate id and a bad outcome are clear errors that
+// change nothing; an error message with NUL bytes and invalid UTF-8 is
+// stored cleaned rather than failing the outcome.
+func TestTaskBadInput(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	first := newTask("x")
+	_, _, err := db.Insert(ctx, first)
+	require.NoError(t, err)
+	dup := newTask("x")
+	dup.Name = "other"
+	_, _, err = db.Insert(ctx, dup)
+	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
+	require.Contains(t, err.Error(), `"x"`)
+	got, ok, err := db.Get(ctx, "x")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "job", got.Name)
+	require.Equal(t, taskdriver.Pending, got.Status)
+	require.Equal(t, 0, got.Attempts)
+	require.True(t, got.Started.IsZero())
+
+	ts, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, ts, 1)
+	require.ErrorIs(t, db.Finish(ctx, "x", "r", ts[0].Token, taskdriver.Outcome{Status: "done"}, taskNow), kvcore.ErrInvalidArgument)
+	require.ErrorIs(t, db.Finish(ctx, "x", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Running}, taskNow), kvcore.ErrInvalidArgument)
+	_, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute})
+	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
+	got, _, err = db.Get(ctx, "x")
+	require.NoError(t, err)
+	require.Equal(t, taskdriver.Running, got.Status)
+
+	require.NoError(t, db.Finish(ctx, "x", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Failed, LastError: "bad\x00byte \xff"}, taskNow))
+	got, _, err = db.Get(ctx, "x")
+	require.NoError(t, err)
+	require.Equal(t, taskdriver.Failed, got.Status)
+	require.Equal(t, "bad\uFFFDbyte \uFFFD", got.LastError)
+	require.True(t, got.Completed.Equal(taskNow))
+}
+
+// TestTaskRoundTrip: every field Insert stores comes back, in UTC, and
+// Claim, Heartbeat, GiveBack and Cancel change exactly what they should.
+func TestTaskRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	in := newTask("t1")
+	in.Priority, in.MaxRetries, in.Timeout, in.UniqueKey = -3, 4, 90*time.Second, "u"
+	in.Created = taskNow.In(time.FixedZone("X", 3600))
+	in.ScheduledFor = taskNow.Add(-time.Second)
+	got, added, err := db.Insert(ctx, in)
+	require.NoError(t, err)
+	require.True(t, added)
+	want := in
+	want.Status, want.Created = taskdriver.Pending, taskNow
+	require.Equal(t, want, got)
+	stored, ok, err := db.Get(ctx, "t1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, want, stored)
+
+	ts, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Names: []string{"job"}, Now: taskNow, Lease: time.Minute, Limit: 5})
+	require.NoError(t, err)
+	require.Len(t, ts, 1)
+	c := ts[0]
+	require.Equal(t, int64(1), c.Token)
+	require.True(t, c.LockedUntil.Equal(taskNow.Add(time.Minute)))
+	_, err = db.Heartbeat(ctx, "t1", "r", 2, taskNow, time.Minute)
+	require.ErrorIs(t, err, taskdriver.ErrLost)
+	_, err = db.Heartbeat(ctx, "t1", "other", 1, taskNow, time.Minute)
+	require.ErrorIs(t, err, taskdriver.ErrLost)
+	cancel, err := db.Heartbeat(ctx, "t1", "r", 1, taskNow.Add(time.Second), time.Hour)
+	require.NoError(t, err)
+	require.False(t, cancel)
+	stored, _, err = db.Get(ctx, "t1")
+	require.NoError(t, err)
+	require.True(t, stored.LockedUntil.Equal(taskNow.Add(time.Second+time.Hour)))
+
+	require.NoError(t, db.Finish(ctx, "t1", "r", 1, taskdriver.Outcome{Status: taskdriver.Pending, GiveBack: true, RetryAt: taskNow.Add(time.Minute)}, taskNow))
+	stored, _, err = db.Get(ctx, "t1")
+	require.NoError(t, err)
+	require.Equal(t, 0, stored.Attempts)
+	require.Equal(t, taskdriver.Pending, stored.Status)
+	require.Empty(t, stored.LockedBy)
+	require.True(t, stored.LockedUntil.IsZero())
+	require.True(t, stored.ScheduledFor.Equal(taskNow.Add(time.Minute)))
+	require.Equal(t, int64(1), stored.Token, "the token only grows with claims")
+
+	cancelled, ok, err := db.Cancel(ctx, "t1", taskNow)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, taskdriver.Cancelled, cancelled.Status)
+	require.True(t, cancelled.Completed.Equal(taskNow))
+	again, ok, err := db.Cancel(ctx, "t1", taskNow.Add(time.Hour))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, cancelled, again, "a terminal task stays as it is")
+	_, ok, err = db.Cancel(ctx, "missing", taskNow)
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	// The unique key is free again.
+	in.ID = "t2"
+	_, added, err = db.Insert(ctx, in)
+	require.NoError(t, err)
+	require.True(t, added)
+
+	// Schedules keep their template.
+	tmpl := taskdriver.Task{Name: "report", Payload: []byte(`[1]`), Priority: 2, UniqueKey: "rk", MaxRetries: 1, Timeout: time.Second}
+	require.NoError(t, db.PutSchedule(ctx, taskdriver.Schedule{Name: "b", Spec: "@hourly", Next: taskNow, Template: tmpl}))
+	require.NoError(t, db.PutSchedule(ctx, taskdriver.Schedule{Name: "a", Spec: "@daily", Next: taskNow, Template: tmpl}))
+	require.NoError(t, db.PutSchedule(ctx, taskdriver.Schedule{Name: "b", Spec: "* * * * *", Next: taskNow.Add(time.Minute), Template: tmpl}))
+	ss, err := db.Schedules(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []taskdriver.Schedule{
+		{Name: "a", Spec: "@daily", Next: taskNow, Template: tmpl},
+		{Name: "b", Spec: "* * * * *", Next: taskNow.Add(time.Minute), Template: tmpl},
+	}, ss)
+	ok, err = db.DeleteSchedule(ctx, "a")
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = db.DeleteSchedule(ctx, "a")
+	require.NoError(t, err)
+	require.False(t, ok)
+}
+
+// TestClaimPlan: with many tasks, Claim walks the partial claim index
+// instead of scanning and sorting the table.
+func TestClaimPlan(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
+	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
+	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
+SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'completed' END, i % 3, $1, $1,
+	0, 0, 0, '', '', 0, false FROM generate_series(1, 20000) i`, taskNow)
+	require.NoError(t, err)
+	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
+	require.NoError(t, err)
+	sql, a := postgreskv.ClaimSQL(db, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})
+	rows, err := testPool.Query(ctx, "EXPLAIN "+sql, a...)
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	plan := strings.Join(lines, "\n")
+	require.Contains(t, plan, "kv_tasks_claim_idx", plan)
+	require.NotContains(t, plan, "Seq Scan", plan)
+
+	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, got, 10)
+	for i, task := range got {
+		require.Equal(t, 2, task.Priority, "task %d", i)
+	}
+}
+
+// TestTaskMigration: a schema at version 2 with data migrates to 3.
+func TestTaskMigration(t *testing.T) {
+	ctx := context.Background()
+	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
+	require.NoError(t, postgreskv.InitVersion(ctx, db, 2))
+	store, err := db.Store(kvcore.WithSweepInterval(0))
+	require.NoError(t, err)
+	require.NoError(t, store.Put(ctx, "k", 0, 1))
+	_, _, err = db.Insert(ctx, newTask("a"))
+	require.ErrorIs(t, err, coredriver.ErrNotInitialized)
+	require.NoError(t, db.Init(ctx))
+	_, added, err := db.Insert(ctx, newTask("a"))
+	require.NoError(t, err)
+	require.True(t, added)
+	r, ok, err := store.Get(ctx, "k", nil)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(1), r.Version)
+}

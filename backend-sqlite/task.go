@@ -1,0 +1,560 @@
+package sqlitekv
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+)
+
+// The kvtask SPIs a *DB implements.
+var (
+	_ taskdriver.Queue    = (*DB)(nil)
+	_ taskdriver.Notifier = (*DB)(nil)
+)
+
+const taskColumns = `id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
+attempts, max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested`
+
+// scanTask reads a row of taskColumns.
+func scanTask(sc interface{ Scan(...any) error }) (taskdriver.Task, error) {
+	var t taskdriver.Task
+	var payload string
+	var status string
+	var unique sql.NullString
+	var created, scheduled, timeout int64
+	var started, completed, lockedUntil sql.NullInt64
+	var cancel bool
+	err := sc.Scan(&t.ID, &t.Name, &payload, &status, &t.Priority, &unique, &created, &scheduled, &started, &completed,
+		&t.Attempts, &t.MaxRetries, &timeout, &t.LastError, &t.LockedBy, &lockedUntil, &t.Token, &cancel)
+	if err != nil {
+		return t, err
+	}
+	t.Payload = []byte(payload)
+	t.Status = taskdriver.Status(status)
+	t.UniqueKey = unique.String
+	t.Created = fromMicros(created)
+	t.ScheduledFor = fromMicros(scheduled)
+	t.Started = fromNullMicros(started)
+	t.Completed = fromNullMicros(completed)
+	t.Timeout = time.Duration(timeout) * time.Microsecond
+	t.LockedUntil = fromNullMicros(lockedUntil)
+	t.CancelRequested = cancel
+	return t, nil
+}
+
+// fromMicros is a stored time as UTC; the zero time round-trips.
+func fromMicros(us int64) time.Time {
+	t := time.UnixMicro(us).UTC()
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t
+}
+
+func fromNullMicros(us sql.NullInt64) time.Time {
+	if !us.Valid {
+		return time.Time{}
+	}
+	return fromMicros(us.Int64)
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// normalTask is t as it is stored: times in UTC at microsecond precision.
+func normalTask(t taskdriver.Task) taskdriver.Task {
+	norm := func(x time.Time) time.Time {
+		if x.IsZero() {
+			return time.Time{}
+		}
+		return x.UTC().Truncate(time.Microsecond)
+	}
+	t.Created, t.ScheduledFor, t.Started = norm(t.Created), norm(t.ScheduledFor), norm(t.Started)
+	t.Completed, t.LockedUntil = norm(t.Completed), norm(t.LockedUntil)
+	t.Timeout = t.Timeout.Truncate(time.Microsecond)
+	return t
+}
+
+// writable is the check every write starts with.
+func (db *DB) writable(ctx context.Context) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
+	return db.usable(ctx)
+}
+
+// Insert stores t as pending unless t.UniqueKey is held by a pending or
+// running task, which it then returns with false. It runs in the writer:
+// the check and the insert are one step (the partial unique index
+// tasks_unique guards the rule as well).
+func (db *DB) Insert(ctx context.Context, t taskdriver.Task) (taskdriver.Task, bool, error) {
+	if err := db.writable(ctx); err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	var got taskdriver.Task
+	var added bool
+	err := db.submit(ctx, func(w *wtx) error {
+		var err error
+		got, added, err = w.insertTask(t)
+		return err
+	})
+	if err != nil {
+		return taskdriver.Task{}, false, db.dbError("insert task", err)
+	}
+	return got, added, nil
+}
+
+// insertTask is Insert inside the writer's transaction.
+func (w *wtx) insertTask(t taskdriver.Task) (taskdriver.Task, bool, error) {
+	t = normalTask(t)
+	t.Status = taskdriver.Pending
+	if t.UniqueKey != "" {
+		held, err := scanTask(w.tx.QueryRowContext(w.ctx, "SELECT "+taskColumns+
+			" FROM tasks WHERE unique_key = ? AND status IN ('pending', 'running')", t.UniqueKey))
+		if err == nil {
+			return held, false, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return taskdriver.Task{}, false, err
+		}
+	}
+	_, err := w.tx.ExecContext(w.ctx, "INSERT INTO tasks ("+taskColumns+`)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.Name, string(t.Payload), string(t.Status), t.Priority, nullString(t.UniqueKey),
+		t.Created.UnixMicro(), t.ScheduledFor.UnixMicro(), micros(t.Started), micros(t.Completed),
+		t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), t.LastError, t.LockedBy, micros(t.LockedUntil),
+		t.Token, t.CancelRequested)
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE constraint failed: tasks.id") {
+			return taskdriver.Task{}, false, fmt.Errorf("task id %q already exists: %w", t.ID, err)
+		}
+		return taskdriver.Task{}, false, err
+	}
+	w.tasks = true
+	return t, true, nil
+}
+
+// Get returns the task with id and whether it exists.
+func (db *DB) Get(ctx context.Context, id string) (taskdriver.Task, bool, error) {
+	if err := db.usable(ctx); err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	stmt, err := db.readStmt(ctx, "SELECT "+taskColumns+" FROM tasks WHERE id = ?")
+	if err != nil {
+		return taskdriver.Task{}, false, db.dbError("get task", err)
+	}
+	t, err := scanTask(stmt.QueryRowContext(ctx, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return taskdriver.Task{}, false, nil
+	}
+	if err != nil {
+		return taskdriver.Task{}, false, db.dbError("get task", err)
+	}
+	return t, true, nil
+}
+
+// List returns the tasks f selects, oldest first (then by ID).
+func (db *DB) List(ctx context.Context, f taskdriver.Filter) ([]taskdriver.Task, error) {
+	if f.Offset < 0 || f.Limit < 0 {
+		return nil, optionError("task list offset %d and limit %d must not be negative", f.Offset, f.Limit)
+	}
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("SELECT " + taskColumns + " FROM tasks WHERE 1")
+	if f.Status != "" {
+		b.WriteString(" AND status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.Name != "" {
+		b.WriteString(" AND name = ?")
+		args = append(args, f.Name)
+	}
+	b.WriteString(" ORDER BY created, id LIMIT ? OFFSET ?")
+	args = append(args, limitArg(f.Limit), f.Offset)
+	stmt, err := db.readStmt(ctx, b.String())
+	if err != nil {
+		return nil, db.dbError("list tasks", err)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, db.dbError("list tasks", err)
+	}
+	out, err := scanTasks(rows)
+	if err != nil {
+		return nil, db.dbError("list tasks", err)
+	}
+	return out, nil
+}
+
+// scanTasks reads and closes rows of taskColumns.
+func scanTasks(rows *sql.Rows) ([]taskdriver.Task, error) {
+	defer rows.Close()
+	out := []taskdriver.Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// claimPending and claimExpired select, in claim order, up to ? claimable
+// tasks of one kind; %s is the optional name filter. INDEXED BY keeps the
+// plan on the partial indexes: without statistics SQLite would rather use
+// tasks_by_status and sort every pending task, where tasks_pending is walked
+// in claim order and stops after LIMIT due rows.
+const (
+	claimPending = `SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_pending
+WHERE status = 'pending' AND scheduled_for <= ?%s ORDER BY priority DESC, scheduled_for, id LIMIT ?`
+	claimExpired = `SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running
+WHERE status = 'running' AND locked_until <= ?%s ORDER BY priority DESC, scheduled_for, id LIMIT ?`
+)
+
+// claimSQL is Claim's statement for n names (0: any). Its parameters: now,
+// the names, limit, now, the names, limit, limit, runner, locked_until,
+// started.
+func claimSQL(n int) string {
+	names := ""
+	if n > 0 {
+		names = " AND name IN (?" + strings.Repeat(", ?", n-1) + ")"
+	}
+	return "WITH picked AS (SELECT id FROM (SELECT * FROM (" + fmt.Sprintf(claimPending, names) +
+		") UNION ALL SELECT * FROM (" + fmt.Sprintf(claimExpired, names) +
+		")) ORDER BY priority DESC, scheduled_for, id LIMIT ?)\n" +
+		`UPDATE tasks SET status = 'running', locked_by = ?, locked_until = ?, started = ?,
+attempts = attempts + 1, token = token + 1
+WHERE id IN (SELECT id FROM picked) RETURNING ` + taskColumns
+}
+
+// Claim takes up to c.Limit claimable tasks for c.Runner in one UPDATE on
+// the single writer, so overlapping claims never take the same task.
+func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task, error) {
+	if c.Limit <= 0 {
+		return nil, optionError("claim limit %d must be positive", c.Limit)
+	}
+	if c.Runner == "" {
+		return nil, optionError("claim needs a runner id")
+	}
+	if c.Lease <= 0 {
+		return nil, optionError("claim lease %v must be positive", c.Lease)
+	}
+	if err := db.writable(ctx); err != nil {
+		return nil, err
+	}
+	now := c.Now.UnixMicro()
+	until := c.Now.Add(c.Lease).UnixMicro()
+	nameArgs := make([]any, len(c.Names))
+	for i, n := range c.Names {
+		nameArgs[i] = n
+	}
+	q := claimSQL(len(c.Names))
+	args := make([]any, 0, 2*len(nameArgs)+8)
+	args = append(args, now)
+	args = append(args, nameArgs...)
+	args = append(args, c.Limit, now)
+	args = append(args, nameArgs...)
+	args = append(args, c.Limit, c.Limit, c.Runner, until, now)
+	var out []taskdriver.Task
+	err := db.submit(ctx, func(w *wtx) error {
+		rows, err := w.tx.QueryContext(w.ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		out, err = scanTasks(rows)
+		return err
+	})
+	if err != nil {
+		return nil, db.dbError("claim tasks", err)
+	}
+	// RETURNING does not keep an order: put the tasks in claim order.
+	slices.SortFunc(out, func(a, b taskdriver.Task) int {
+		return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.ScheduledFor.Compare(b.ScheduledFor), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// lost is the error for a fenced update that matched no row.
+func lost(id, runner string, token int64) error {
+	return fmt.Errorf("sqlitekv: task %q runner %q token %d: %w", id, runner, token, taskdriver.ErrLost)
+}
+
+// Heartbeat extends the lease runner holds on task id with token and
+// reports whether cancellation was requested; ErrLost if not held.
+func (db *DB) Heartbeat(ctx context.Context, id, runner string, token int64, now time.Time, lease time.Duration) (bool, error) {
+	if lease <= 0 {
+		return false, optionError("heartbeat lease %v must be positive", lease)
+	}
+	if err := db.writable(ctx); err != nil {
+		return false, err
+	}
+	var cancel bool
+	err := db.submit(ctx, func(w *wtx) error {
+		err := w.tx.QueryRowContext(w.ctx, `UPDATE tasks SET locked_until = ?
+WHERE id = ? AND locked_by = ? AND token = ? AND status = 'running' RETURNING cancel_requested`,
+			now.Add(lease).UnixMicro(), id, runner, token).Scan(&cancel)
+		if errors.Is(err, sql.ErrNoRows) {
+			return lost(id, runner, token)
+		}
+		return err
+	})
+	if errors.Is(err, taskdriver.ErrLost) {
+		return false, err
+	}
+	if err != nil {
+		return false, db.dbError("heartbeat task", err)
+	}
+	return cancel, nil
+}
+
+// Finish records the outcome of the attempt runner holds on task id with
+// token, in one fenced UPDATE; ErrLost if not held.
+func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
+	var q string
+	var args []any
+	switch o.Status {
+	case taskdriver.Completed, taskdriver.Failed, taskdriver.Cancelled:
+		q = `UPDATE tasks SET status = ?, completed = ?, last_error = ?, locked_by = '', locked_until = NULL
+WHERE id = ? AND locked_by = ? AND token = ? AND status = 'running'`
+		args = []any{string(o.Status), now.UnixMicro(), o.LastError, id, runner, token}
+	case taskdriver.Pending:
+		at := o.RetryAt
+		if at.IsZero() {
+			at = now
+		}
+		back := 0
+		if o.GiveBack {
+			back = 1
+		}
+		q = `UPDATE tasks SET status = 'pending', scheduled_for = ?, last_error = ?, attempts = max(attempts - ?, 0),
+locked_by = '', locked_until = NULL WHERE id = ? AND locked_by = ? AND token = ? AND status = 'running'`
+		args = []any{at.UnixMicro(), o.LastError, back, id, runner, token}
+	default:
+		return optionError("finish status %q: want completed, failed, cancelled or pending", o.Status)
+	}
+	if err := db.writable(ctx); err != nil {
+		return err
+	}
+	err := db.submit(ctx, func(w *wtx) error {
+		r, err := w.tx.ExecContext(w.ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return lost(id, runner, token)
+		}
+		if o.Status == taskdriver.Pending {
+			w.tasks = true
+		}
+		return nil
+	})
+	if errors.Is(err, taskdriver.ErrLost) {
+		return err
+	}
+	if err != nil {
+		return db.dbError("finish task", err)
+	}
+	return nil
+}
+
+// Cancel cancels a pending task, marks a running one CancelRequested and
+// leaves a terminal one as it is, in one UPDATE that returns the row.
+func (db *DB) Cancel(ctx context.Context, id string, now time.Time) (taskdriver.Task, bool, error) {
+	if err := db.writable(ctx); err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	var t taskdriver.Task
+	var found bool
+	err := db.submit(ctx, func(w *wtx) error {
+		// Every SET expression sees the row as it was before the update.
+		var err error
+		t, err = scanTask(w.tx.QueryRowContext(w.ctx, `UPDATE tasks SET
+status = CASE status WHEN 'pending' THEN 'cancelled' ELSE status END,
+completed = CASE status WHEN 'pending' THEN ? ELSE completed END,
+cancel_requested = CASE status WHEN 'running' THEN 1 ELSE cancel_requested END
+WHERE id = ? RETURNING `+taskColumns, now.UnixMicro(), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	if err != nil {
+		return taskdriver.Task{}, false, db.dbError("cancel task", err)
+	}
+	if !found {
+		return taskdriver.Task{}, false, nil
+	}
+	return t, true, nil
+}
+
+// template is a schedule's task as stored in schedules.template (JSON).
+type template struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Payload      string `json:"payload"`
+	Priority     int    `json:"priority"`
+	UniqueKey    string `json:"unique_key,omitempty"`
+	Created      int64  `json:"created"`
+	ScheduledFor int64  `json:"scheduled_for"`
+	MaxRetries   int    `json:"max_retries"`
+	Timeout      int64  `json:"timeout_us"`
+}
+
+func encodeTemplate(t taskdriver.Task) (string, error) {
+	t = normalTask(t)
+	b, err := json.Marshal(template{
+		ID: t.ID, Name: t.Name, Payload: string(t.Payload), Priority: t.Priority, UniqueKey: t.UniqueKey,
+		Created: t.Created.UnixMicro(), ScheduledFor: t.ScheduledFor.UnixMicro(), MaxRetries: t.MaxRetries,
+		Timeout: t.Timeout.Microseconds(),
+	})
+	return string(b), err
+}
+
+func decodeTemplate(s string) (taskdriver.Task, error) {
+	var tp template
+	if err := json.Unmarshal([]byte(s), &tp); err != nil {
+		return taskdriver.Task{}, fmt.Errorf("schedule template: %w", err)
+	}
+	return taskdriver.Task{
+		ID: tp.ID, Name: tp.Name, Payload: []byte(tp.Payload), Status: taskdriver.Pending, Priority: tp.Priority,
+		UniqueKey: tp.UniqueKey, Created: fromMicros(tp.Created), ScheduledFor: fromMicros(tp.ScheduledFor),
+		MaxRetries: tp.MaxRetries, Timeout: time.Duration(tp.Timeout) * time.Microsecond,
+	}, nil
+}
+
+// PutSchedule creates or replaces a schedule.
+func (db *DB) PutSchedule(ctx context.Context, s taskdriver.Schedule) error {
+	tmpl, err := encodeTemplate(s.Template)
+	if err != nil {
+		return optionError("schedule %q template: %v", s.Name, err)
+	}
+	if err := db.writable(ctx); err != nil {
+		return err
+	}
+	err = db.submit(ctx, func(w *wtx) error {
+		_, err := w.tx.ExecContext(w.ctx, `INSERT INTO schedules (name, spec, template, next) VALUES (?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, template = excluded.template, next = excluded.next`,
+			s.Name, s.Spec, tmpl, s.Next.UnixMicro())
+		return err
+	})
+	if err != nil {
+		return db.dbError("put schedule", err)
+	}
+	return nil
+}
+
+// DeleteSchedule deletes a schedule and reports whether it existed.
+func (db *DB) DeleteSchedule(ctx context.Context, name string) (bool, error) {
+	if err := db.writable(ctx); err != nil {
+		return false, err
+	}
+	var deleted bool
+	err := db.submit(ctx, func(w *wtx) error {
+		r, err := w.tx.ExecContext(w.ctx, "DELETE FROM schedules WHERE name = ?", name)
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		deleted = n == 1
+		return err
+	})
+	if err != nil {
+		return false, db.dbError("delete schedule", err)
+	}
+	return deleted, nil
+}
+
+// Schedules returns every schedule, ordered by name.
+func (db *DB) Schedules(ctx context.Context) ([]taskdriver.Schedule, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	stmt, err := db.readStmt(ctx, "SELECT name, spec, template, next FROM schedules ORDER BY name")
+	if err != nil {
+		return nil, db.dbError("schedules", err)
+	}
+	rows, err := stmt.QueryContext(ctx)
+	if err != nil {
+		return nil, db.dbError("schedules", err)
+	}
+	defer rows.Close()
+	out := []taskdriver.Schedule{}
+	for rows.Next() {
+		var s taskdriver.Schedule
+		var tmpl string
+		var next int64
+		if err := rows.Scan(&s.Name, &s.Spec, &tmpl, &next); err != nil {
+			return nil, db.dbError("schedules", err)
+		}
+		if s.Template, err = decodeTemplate(tmpl); err != nil {
+			return nil, db.dbError("schedule "+s.Name, err)
+		}
+		s.Next = fromMicros(next)
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.dbError("schedules", err)
+	}
+	return out, nil
+}
+
+// Fire moves schedule name from tick to next and inserts t (as Insert
+// does) in one writer transaction, only if its next tick was exactly tick;
+// it reports whether it fired.
+func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t taskdriver.Task) (bool, error) {
+	if err := db.writable(ctx); err != nil {
+		return false, err
+	}
+	var fired bool
+	err := db.submit(ctx, func(w *wtx) error {
+		r, err := w.tx.ExecContext(w.ctx, "UPDATE schedules SET next = ? WHERE name = ? AND next = ?",
+			next.UnixMicro(), name, tick.UnixMicro())
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		if _, _, err := w.insertTask(t); err != nil {
+			return err
+		}
+		fired = true
+		return nil
+	})
+	if err != nil {
+		return false, db.dbError("fire schedule", err)
+	}
+	return fired, nil
+}
+
+// SubscribeTasks returns a channel that receives a value after this DB
+// commits a change that may make tasks claimable: an insert, a retry or
+// give-back, a schedule firing (signals are coalesced, possibly spurious).
+// Other processes' writes are not signalled; runners poll as well. The
+// channel is closed when ctx ends or the DB is closed.
+func (db *DB) SubscribeTasks(ctx context.Context) (<-chan struct{}, error) {
+	return db.subscribe(ctx, &db.taskNotify)
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/kvgraph"
+)
+
+func (a *app) graphRemoveEdgeCommand() *ffcli.Command {
+	const (
+		path = "graph remove-edge"
+		want = "<from-type> <from-id> <to-type> <to-id> <edge-type>"
+	)
+	return a.command(spec{
+		path:  path,
+		args:  want,
+		short: "Remove an edge.",
+		long: `Removes the edge and prints how many edges were removed: 1, or 0 if there was
+no such edge (which is not an error, as for kv delete).`,
+		run: func(ctx context.Context, args []string) error {
+			if err := checkArgs(path, args, 5, 5, want); err != nil {
+				return err
+			}
+			from, to, edgeType, err := edgeArgs(path, args)
+			if err != nil {
+				return err
+			}
+			return a.withGraph(ctx, path, func(g *kvgraph.Graph) error {
+				_, ok, err := g.GetEdge(ctx, from, edgeType, to)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return a.printNumber(0)
+				}
+				if err := g.RemoveEdge(ctx, from, edgeType, to); err != nil {
+					return err
+				}
+				return a.printNumber(1)
+			})
+		},
+	})
+}
