@@ -78,8 +78,8 @@ func TestBinary(t *testing.T) {
 	if _, errOut, code := runKV("", "list", "x"); code != 2 || !strings.HasPrefix(errOut, "kv: ") {
 		t.Errorf("kv list x: exit %d, %q", code, errOut)
 	}
-	if _, errOut, code := runKV("", "task", "list"); code != 1 || !strings.Contains(errOut, "not built yet") {
-		t.Errorf("kv task list: exit %d, %q", code, errOut)
+	if out, errOut, code := runKV(`{"n": 1}`, "task", "new", "echo"); code != 0 || !strings.Contains(out, `"payload":{"n":1}`) {
+		t.Errorf("kv task new: exit %d, %q %q", code, out, errOut)
 	}
 	// Edge properties from a real stdin pipe.
 	if _, errOut, code := runKV(`{"since": "2024"}`, "graph", "add-edge", "User", "alice", "User", "bob", "follows"); code != 0 {

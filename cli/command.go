@@ -15,14 +15,13 @@ import (
 
 // spec describes one kv command.
 type spec struct {
-	path     string                                         // e.g. "get key"; "" for kv itself
-	args     string                                         // its positional arguments, e.g. "<key>"
-	short    string                                         // one line for the command list
-	long     string                                         // more help for --help
-	notBuilt bool                                           // listed, but not built yet
-	flags    func(fs *flag.FlagSet)                         // defines the command's own flags
-	run      func(ctx context.Context, args []string) error // nil for a group of subcommands
-	subs     []*ffcli.Command
+	path  string                                         // e.g. "get key"; "" for kv itself
+	args  string                                         // its positional arguments, e.g. "<key>"
+	short string                                         // one line for the command list
+	long  string                                         // more help for --help
+	flags func(fs *flag.FlagSet)                         // defines the command's own flags
+	run   func(ctx context.Context, args []string) error // nil for a group of subcommands
+	subs  []*ffcli.Command
 }
 
 // errNoCommand: kv was run without a command.

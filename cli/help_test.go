@@ -47,7 +47,8 @@ func TestUsageListsSeedCommands(t *testing.T) {
 		"consumer get <name>", "consumer stream <stream-name> <consumer-name>",
 		"consumer status <name>", "consumer commit <name> <last-seq>", "consumer delete <name>",
 		"lock acquire <name> <locked-by>", "lock release <name> <locked-by>", "lock status <name>",
-		"task new <name>", "task list", "task get <id>", "task cancel <id>", "task run",
+		"task new <name>", "task list [<offset> [<limit>]]", "task get <id>", "task cancel <id>", "task run",
+		"task schedule <name> <cron-spec> <task-name>", "task unschedule <name>", "task schedules",
 		"graph add-edge <from-type> <from-id> <to-type> <to-id> <edge-type> [<properties>]",
 		"graph get-edge <from-type> <from-id> <to-type> <to-id> <edge-type>",
 		"graph get-outgoing <entity-type> <entity-id> [<edge-type>]",
@@ -55,7 +56,7 @@ func TestUsageListsSeedCommands(t *testing.T) {
 		"graph remove-edge <from-type> <from-id> <to-type> <to-id> <edge-type>",
 		"graph find-path <from-type> <from-id> <to-type> <to-id> [<edge-type>]",
 		"graph view", "benchmark get [<x> [<n> [<w>]]]", "benchmark put [<n> [<w>]]",
-		"benchmark patch [<n> [<w>]]", "benchmark mixed [<x> [<n> [<w>]]]", "Not built yet", "JSON Lines",
+		"benchmark patch [<n> [<w>]]", "benchmark mixed [<x> [<n> [<w>]]]", "JSON Lines",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("kv --help does not mention %q", want)
@@ -107,45 +108,4 @@ func TestEveryCommandHasHelp(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// TestNotBuiltYet: the planned commands say so and exit 1, also with the
-// seed's flags.
-func TestNotBuiltYet(t *testing.T) {
-	conn, path := newDB(t)
-	n := 0
-	for _, p := range allPaths(t) {
-		w := strings.Fields(p)
-		switch w[0] {
-		case "task":
-		default:
-			continue
-		}
-		n++
-		args := append(w, conn)
-		if len(w) == 1 {
-			r := kv(t, "", args...)
-			if r.code != 2 || !strings.Contains(r.stderr, "missing subcommand") {
-				t.Errorf("kv %s: exit %d stderr %q", p, r.code, r.stderr)
-			}
-			continue
-		}
-		r := kv(t, "", args...)
-		if r.code != 1 || !strings.Contains(r.stderr, "kv: "+p+": not built yet") {
-			t.Errorf("kv %s: exit %d stderr %q", p, r.code, r.stderr)
-		}
-	}
-	if n < 6 {
-		t.Errorf("only %d planned commands", n)
-	}
-	for _, args := range [][]string{
-		{"task", "run", "--poll-interval=5s", "--lock-duration=2m"},
-	} {
-		if r := kv(t, "", append(args, conn)...); r.code != 1 || !strings.Contains(r.stderr, "not built yet") {
-			t.Errorf("kv %q: exit %d stderr %q", args, r.code, r.stderr)
-		}
-	}
-	if fileExists(path) {
-		t.Error("a command that is not built opened the database")
-	}
 }

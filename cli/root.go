@@ -48,12 +48,11 @@ file. The config file uses ff's plain format: one flag a line, "name value",
 e.g. "type sqlite" or "connection file:/var/lib/kv/data.db?mode=rwc";
 lines starting with # are comments.
 `)
-	// Built commands in one table, except that a group with long arguments
+	// Commands in one table, except that a group with long arguments
 	// (graph) gets a table of its own, so that it does not widen every
-	// line; the planned groups each in their own table too.
+	// line.
 	fmt.Fprintf(&b, "\nCommands:\n")
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	var planned []*ffcli.Command
 	var walk func(w io.Writer, cs []*ffcli.Command)
 	walk = func(w io.Writer, cs []*ffcli.Command) {
 		for _, c := range cs {
@@ -65,10 +64,6 @@ lines starting with # are comments.
 		}
 	}
 	for _, c := range a.root.Subcommands {
-		if isPlanned(a.specs, c) {
-			planned = append(planned, c)
-			continue
-		}
 		if widest(a.specs, c) > wideUsage {
 			tw.Flush()
 			fmt.Fprintln(&b)
@@ -81,15 +76,6 @@ lines starting with # are comments.
 		walk(tw, []*ffcli.Command{c})
 	}
 	tw.Flush()
-	fmt.Fprintf(&b, "\nNot built yet (planned; each exits with status 1 for now):\n")
-	for i, c := range planned {
-		if i > 0 {
-			fmt.Fprintln(&b)
-		}
-		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-		walk(tw, []*ffcli.Command{c})
-		tw.Flush()
-	}
 	fmt.Fprintf(&b, `
 Output: records are printed as JSON Lines, one JSON object a line:
 {"key":...,"version":...,"value":<the stored JSON>,"type":...,"created":...,
@@ -101,30 +87,19 @@ and consumer commands print stream records, also as JSON Lines:
 commands print edges, also as JSON Lines: {"from":{"type":...,"id":...},
 "to":{"type":...,"id":...},"type":...,"properties":{...},"created":...,
 "updated":...}, and find-path a path: {"nodes":[...],"edges":[...],
-"cost":...}. Counts, the number of records a delete (or edges a
-remove-edge) removed, and stream seqs are printed as a JSON number. put,
-patch, touch, init and graph add-edge print nothing. Benchmarks print a
-report (with --json, one JSON object). Errors go to stderr, prefixed "kv: ".
-Exit status: 0 success, 1 failure (including a key or edge not found, no
-path, a version mismatch, a lock held by another owner and a failed
-benchmark operation), 2 usage error.
+"cost":...}; task commands print tasks, also as JSON Lines: {"id":...,
+"name":...,"payload":<the JSON payload>,"status":...,"priority":...,...}.
+Counts, the number of records a delete (or edges a remove-edge) removed, and
+stream seqs are printed as a JSON number. put, patch, touch, init, graph
+add-edge and task unschedule print nothing. Benchmarks print a report (with
+--json, one JSON object). Errors go to stderr, prefixed "kv: ".
+Exit status: 0 success, 1 failure (including a key, edge, task or schedule
+not found, no path, a version mismatch, a lock held by another owner, a
+duplicate task unique key and a failed benchmark operation), 2 usage error.
 
 Run 'kv <command> --help' for more information on a command.
 `)
 	return b.String()
-}
-
-// isPlanned reports whether every command under c is not built yet.
-func isPlanned(specs map[*ffcli.Command]spec, c *ffcli.Command) bool {
-	if s := specs[c]; s.run != nil {
-		return s.notBuilt
-	}
-	for _, sub := range c.Subcommands {
-		if !isPlanned(specs, sub) {
-			return false
-		}
-	}
-	return len(c.Subcommands) > 0
 }
 
 // wideUsage is the longest "path args" of a command that shares the main

@@ -9,6 +9,7 @@ import (
 	"github.com/kvsuite/kv/kvlock"
 	"github.com/kvsuite/kv/kvstream"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+	"github.com/kvsuite/kv/kvtask"
 )
 
 // withBackend opens the configured store, makes sure its schema exists
@@ -68,6 +69,21 @@ func (a *app) withWrappedStream(ctx context.Context, wrap func(streamdriver.Stre
 			d = wrap(d)
 		}
 		s, err := kvstream.New(d, opts...)
+		if err != nil {
+			return err
+		}
+		return fn(s)
+	})
+}
+
+// withScheduler runs fn with the task scheduler of the configured store.
+func (a *app) withScheduler(ctx context.Context, fn func(s *kvtask.Scheduler) error) error {
+	return a.withBackend(ctx, func(b *open.Backend) error {
+		q, err := b.Queue()
+		if err != nil {
+			return err
+		}
+		s, err := kvtask.New(q)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
 // Types lists the backends that --type accepts, the default first.
@@ -22,7 +23,7 @@ var (
 	// ErrUnknownType: --type names no backend.
 	ErrUnknownType = errors.New("unknown store type")
 	// ErrNotSupported: the backend does not implement a feature (leases,
-	// the change stream) yet.
+	// the change stream, tasks) yet.
 	ErrNotSupported = errors.New("not supported by this backend yet")
 )
 
@@ -56,7 +57,7 @@ type Backend struct {
 	// Init is then neither needed nor possible.
 	ReadOnly bool
 	typ      string
-	db       any // the backend's *DB: its driver for kvcore, and for kvlock and kvstream if it implements them
+	db       any // the backend's *DB: its driver for kvcore, and for kvlock, kvstream and kvtask if it implements them
 	closers  []func() error
 }
 
@@ -76,6 +77,15 @@ func (b *Backend) Stream() (streamdriver.Stream, error) {
 		return s, nil
 	}
 	return nil, fmt.Errorf("the change stream (kv stream, kv consumer): %w (--type %s)", ErrNotSupported, b.typ)
+}
+
+// Queue returns the backend's task-queue driver (for kvtask.New), or
+// ErrNotSupported if the backend does not implement tasks yet.
+func (b *Backend) Queue() (taskdriver.Queue, error) {
+	if q, ok := b.db.(taskdriver.Queue); ok {
+		return q, nil
+	}
+	return nil, fmt.Errorf("tasks (kv task): %w (--type %s)", ErrNotSupported, b.typ)
 }
 
 // Close closes the store and the backend's connection. Calling it again

@@ -115,11 +115,17 @@ func TestDrivers(t *testing.T) {
 	if s, err := b.Stream(); err != nil || s == nil {
 		t.Errorf("sqlite Stream() = %v, %v", s, err)
 	}
+	if q, err := b.Queue(); err != nil || q == nil {
+		t.Errorf("sqlite Queue() = %v, %v", q, err)
+	}
 	none := &Backend{Store: b.Store, typ: "other", db: struct{}{}}
 	if _, err := none.Locker(); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "leases (kv lock): not supported by this backend yet (--type other)") {
 		t.Errorf("Locker() without leases = %v", err)
 	}
 	if _, err := none.Stream(); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "not supported by this backend yet") {
 		t.Errorf("Stream() without a stream = %v", err)
+	}
+	if _, err := none.Queue(); !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "tasks (kv task): not supported by this backend yet (--type other)") {
+		t.Errorf("Queue() without tasks = %v", err)
 	}
 }
