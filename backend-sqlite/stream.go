@@ -267,9 +267,15 @@ func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
 	if err := db.usable(ctx); err != nil {
 		return false, err
 	}
+	return db.deleteOne(ctx, "delete consumer", "DELETE FROM consumers WHERE name = ?", name)
+}
+
+// deleteOne runs a DELETE of at most one row through the writer and reports
+// whether it deleted one.
+func (db *DB) deleteOne(ctx context.Context, op, query string, args ...any) (bool, error) {
 	var deleted bool
 	err := db.submit(ctx, func(w *wtx) error {
-		r, err := w.tx.ExecContext(w.ctx, "DELETE FROM consumers WHERE name = ?", name)
+		r, err := w.tx.ExecContext(w.ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -278,7 +284,7 @@ func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
 		return err
 	})
 	if err != nil {
-		return false, db.dbError("delete consumer", err)
+		return false, db.dbError(op, err)
 	}
 	return deleted, nil
 }

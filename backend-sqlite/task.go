@@ -470,20 +470,7 @@ func (db *DB) DeleteSchedule(ctx context.Context, name string) (bool, error) {
 	if err := db.writable(ctx); err != nil {
 		return false, err
 	}
-	var deleted bool
-	err := db.submit(ctx, func(w *wtx) error {
-		r, err := w.tx.ExecContext(w.ctx, "DELETE FROM schedules WHERE name = ?", name)
-		if err != nil {
-			return err
-		}
-		n, err := r.RowsAffected()
-		deleted = n == 1
-		return err
-	})
-	if err != nil {
-		return false, db.dbError("delete schedule", err)
-	}
-	return deleted, nil
+	return db.deleteOne(ctx, "delete schedule", "DELETE FROM schedules WHERE name = ?", name)
 }
 
 // Schedules returns every schedule, ordered by name.

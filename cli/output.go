@@ -11,34 +11,15 @@ import (
 	"github.com/kvsuite/kv/kvstream"
 )
 
-// recordJSON is how kv prints a record: the value is the stored JSON itself
-// (not base64), times are RFC 3339 in UTC, and expires is null for a record
-// that never expires.
-type recordJSON struct {
-	Key     string          `json:"key"`
-	Version int64           `json:"version"`
-	Value   json.RawMessage `json:"value"`
-	Type    string          `json:"type"`
-	Created time.Time       `json:"created"`
-	Updated time.Time       `json:"updated"`
-	Expires *time.Time      `json:"expires"`
-}
-
-// printRecords writes records as JSON Lines: one compact JSON object a line.
+// printRecords writes records as JSON Lines: one compact JSON object a line
+// (kvcore.Record's JSON: the value is the stored JSON itself, not base64,
+// times are RFC 3339 in UTC, and expires is null for a record that never
+// expires).
 func (a *app) printRecords(rs ...kvcore.Record) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetEscapeHTML(false)
 	for _, r := range rs {
-		err := enc.Encode(recordJSON{
-			Key:     r.Key,
-			Version: r.Version,
-			Value:   r.Value,
-			Type:    r.Type,
-			Created: r.Created.UTC(),
-			Updated: r.Updated.UTC(),
-			Expires: r.Expires,
-		})
-		if err != nil {
+		if err := enc.Encode(r); err != nil {
 			return fmt.Errorf("write output: %w", err)
 		}
 	}

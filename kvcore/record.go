@@ -21,8 +21,9 @@ type Record struct {
 	Type    string    `json:"type"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
-	// Expires is when the record stops being visible; nil if it never does.
-	Expires *time.Time `json:"expires,omitempty"`
+	// Expires is when the record stops being visible; nil (JSON null) if it
+	// never does.
+	Expires *time.Time `json:"expires"`
 }
 
 // Decode unmarshals the record's value into v. Numbers decoded into an
