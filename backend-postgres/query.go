@@ -105,8 +105,11 @@ func (db *DB) queryKeys(ctx context.Context, sel driver.Selector, now time.Time)
 		rows, err = db.pool.Query(ctx, "SELECT "+recordColumns+" FROM "+db.records+
 			" WHERE namespace = $1 AND key = $2 AND "+live("$3"), sel.Namespace, sel.Keys[0], utc(now))
 	} else {
-		rows, err = db.pool.Query(ctx, "SELECT "+recordColumns+" FROM "+db.records+
-			" WHERE namespace = $1 AND key = ANY($2) AND "+live("$3"), sel.Namespace, sel.Keys, utc(now))
+		// A join with the unnested keys is planned as one index lookup per
+		// key even before the table has statistics; key = ANY($2) was
+		// planned as a sequential scan on a freshly loaded table.
+		rows, err = db.pool.Query(ctx, "SELECT "+recordColumns+" FROM unnest($2::text[]) AS k(k) JOIN "+db.records+
+			` ON namespace = $1 AND key = k.k COLLATE "C" WHERE `+live("$3"), sel.Namespace, sel.Keys, utc(now))
 	}
 	if err != nil {
 		return nil, db.mapError(err)
