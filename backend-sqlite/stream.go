@@ -159,18 +159,25 @@ func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer,
 	if err := db.usable(ctx); err != nil {
 		return streamdriver.Consumer{}, false, err
 	}
-	stmt, err := db.readStmt(ctx, "SELECT "+consumerColumns+" FROM consumers WHERE name = ?")
+	return readOne(ctx, db, "consumer", "SELECT "+consumerColumns+" FROM consumers WHERE name = ?", scanConsumer, name)
+}
+
+// readOne reads at most one row on the reader pool and scans it; a missing
+// row is (zero, false, nil).
+func readOne[T any](ctx context.Context, db *DB, op, query string, scan func(interface{ Scan(...any) error }) (T, error), args ...any) (T, bool, error) {
+	var zero T
+	stmt, err := db.readStmt(ctx, query)
 	if err != nil {
-		return streamdriver.Consumer{}, false, db.dbError("consumer", err)
+		return zero, false, db.dbError(op, err)
 	}
-	c, err := scanConsumer(stmt.QueryRowContext(ctx, name))
+	v, err := scan(stmt.QueryRowContext(ctx, args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return streamdriver.Consumer{}, false, nil
+		return zero, false, nil
 	}
 	if err != nil {
-		return streamdriver.Consumer{}, false, db.dbError("consumer", err)
+		return zero, false, db.dbError(op, err)
 	}
-	return c, true, nil
+	return v, true, nil
 }
 
 // Consumers returns every consumer, ordered by name.

@@ -152,18 +152,7 @@ func (db *DB) Get(ctx context.Context, id string) (taskdriver.Task, bool, error)
 	if err := db.usable(ctx); err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	stmt, err := db.readStmt(ctx, "SELECT "+taskColumns+" FROM tasks WHERE id = ?")
-	if err != nil {
-		return taskdriver.Task{}, false, db.dbError("get task", err)
-	}
-	t, err := scanTask(stmt.QueryRowContext(ctx, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return taskdriver.Task{}, false, nil
-	}
-	if err != nil {
-		return taskdriver.Task{}, false, db.dbError("get task", err)
-	}
-	return t, true, nil
+	return readOne(ctx, db, "get task", "SELECT "+taskColumns+" FROM tasks WHERE id = ?", scanTask, id)
 }
 
 // List returns the tasks f selects, oldest first (then by ID).

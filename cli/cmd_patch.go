@@ -34,26 +34,9 @@ Example:
 			fs.DurationVar(&ttl, "ttl", 0, "expire the record after this `duration` from now; 0 keeps its expiry")
 		},
 		run: func(ctx context.Context, args []string) error {
-			if err := checkArgs(path, args, 1, 1, "<key>"); err != nil {
-				return err
-			}
-			key := args[0]
-			if err := checkKey(path, key); err != nil {
-				return err
-			}
-			if err := checkVersion(path, version); err != nil {
-				return err
-			}
-			if ttl < 0 {
-				return usagef(path, "--ttl %v is negative", ttl)
-			}
-			patch, err := a.readJSON(path)
+			key, patch, opts, err := a.writeInput(path, args, version, ttl)
 			if err != nil {
 				return err
-			}
-			var opts []kvcore.WriteOption
-			if ttl > 0 {
-				opts = append(opts, kvcore.WithTTL(ttl))
 			}
 			return a.withStore(ctx, func(st *kvcore.Store) error {
 				return st.Patch(ctx, key, version, patch, opts...)

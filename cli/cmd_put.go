@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"time"
 
@@ -36,32 +37,44 @@ a "version mismatch" error and changes nothing.`,
 			fs.StringVar(&typ, "record-type", "", "the record's type `name` (as a Go caller's type name would be)")
 		},
 		run: func(ctx context.Context, args []string) error {
-			if err := checkArgs(path, args, 1, 1, "<key>"); err != nil {
-				return err
-			}
-			key := args[0]
-			if err := checkKey(path, key); err != nil {
-				return err
-			}
-			if err := checkVersion(path, version); err != nil {
-				return err
-			}
-			if ttl < 0 {
-				return usagef(path, "--ttl %v is negative", ttl)
-			}
-			value, err := a.readJSON(path)
+			key, value, opts, err := a.writeInput(path, args, version, ttl)
 			if err != nil {
 				return err
 			}
-			opts := []kvcore.WriteOption{kvcore.WithType(typ)}
-			if ttl > 0 {
-				opts = append(opts, kvcore.WithTTL(ttl))
-			}
+			opts = append(opts, kvcore.WithType(typ))
 			return a.withStore(ctx, func(st *kvcore.Store) error {
 				return st.Put(ctx, key, version, value, opts...)
 			})
 		},
 	})
+}
+
+// writeInput checks the <key> argument, --version and --ttl of put and
+// patch, reads the JSON document from stdin, and returns the key, the
+// document and the write options the TTL asks for.
+func (a *app) writeInput(path string, args []string, version int64, ttl time.Duration) (string, json.RawMessage, []kvcore.WriteOption, error) {
+	if err := checkArgs(path, args, 1, 1, "<key>"); err != nil {
+		return "", nil, nil, err
+	}
+	key := args[0]
+	if err := checkKey(path, key); err != nil {
+		return "", nil, nil, err
+	}
+	if err := checkVersion(path, version); err != nil {
+		return "", nil, nil, err
+	}
+	if ttl < 0 {
+		return "", nil, nil, usagef(path, "--ttl %v is negative", ttl)
+	}
+	doc, err := a.readJSON(path)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	var opts []kvcore.WriteOption
+	if ttl > 0 {
+		opts = append(opts, kvcore.WithTTL(ttl))
+	}
+	return key, doc, opts, nil
 }
 
 // checkVersion checks an expected version given with --version.

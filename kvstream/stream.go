@@ -39,6 +39,7 @@ type TrimmedError struct {
 	Start int64 // the first seq the stream can still return
 }
 
+// Error says which position was asked for and where the stream now starts.
 func (e *TrimmedError) Error() string {
 	return fmt.Sprintf("stream position %d was trimmed: the stream now starts at %d", e.From, e.Start)
 }

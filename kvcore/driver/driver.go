@@ -188,6 +188,7 @@ type OpError struct {
 	Err   error
 }
 
+// Error says which op failed and why.
 func (e *OpError) Error() string { return fmt.Sprintf("op %d: %v", e.Index, e.Err) }
 
 // Unwrap returns the cause.
