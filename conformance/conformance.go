@@ -101,6 +101,7 @@ func RunStore(t *testing.T, factory StoreFactory) {
 		{"Namespaces", testNamespaces},
 		{"Expiry", testExpiry},
 		{"Sweep", testSweep},
+		{"Restore", testRestore},
 		{"TimeZones", testTimeZones},
 		{"Fence", testFence},
 		{"Typed", testTyped},

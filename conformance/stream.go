@@ -44,6 +44,7 @@ func newStreamEnv(t *testing.T, f BackendFactory, opts ...kvstream.Option) strea
 func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("Entries", func(t *testing.T) { testStreamEntries(t, f) })
 	t.Run("ExpiredReplaced", func(t *testing.T) { testStreamExpiredReplaced(t, f) })
+	t.Run("Restore", func(t *testing.T) { testStreamRestore(t, f) })
 	t.Run("ReadFilters", func(t *testing.T) { testStreamRead(t, f) })
 	t.Run("Trim", func(t *testing.T) { testStreamTrim(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testStreamBadInput(t, f) })
@@ -146,6 +147,25 @@ func testStreamExpiredReplaced(t *testing.T, f BackendFactory) {
 		{"update", "k", 2, `2`},
 		{"delete", "k", 2, ``},
 		{"create", "k", 1, `3`},
+	}, entriesOf(readAll(t, e.stream)))
+}
+
+// testStreamRestore: a restored record appends a create entry with its own
+// version (after a delete entry for an expired record it replaces).
+func testStreamRestore(t *testing.T, f BackendFactory) {
+	ctx := context.Background()
+	e := newStreamEnv(t, f)
+	require.NoError(t, e.store.Put(ctx, "k", -1, 1, kvcore.WithTTL(time.Second)))
+	e.clock.Advance(time.Second)
+	at := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	require.NoError(t, e.store.Restore(ctx,
+		kvcore.Record{Key: "k", Version: 5, Value: json.RawMessage(`5`), Created: at, Updated: at},
+		kvcore.Record{Key: "n", Version: 2, Value: json.RawMessage(`2`), Created: at, Updated: at}))
+	require.Equal(t, []entry{
+		{"create", "k", 1, `1`},
+		{"delete", "k", 1, ``},
+		{"create", "k", 5, `5`},
+		{"create", "n", 2, `2`},
 	}, entriesOf(readAll(t, e.stream)))
 }
 

@@ -126,6 +126,12 @@ const (
 	// value or version, if Version holds. A missing key affects 0 rows
 	// (with Version > 0: a mismatch). It appends no stream entry.
 	OpTouch
+	// OpRestore writes Key exactly as a backup holds it: Value, Type,
+	// Expires, the version SetVersion and the times Created and Updated
+	// (not Now). Version is always 0: the key must be absent or expired,
+	// else the op is a mismatch. Like OpPut it appends a create entry (with
+	// SetVersion; after a delete entry if an expired record was there).
+	OpRestore
 )
 
 // String returns the op kind's name.
@@ -139,6 +145,8 @@ func (k OpKind) String() string {
 		return "delete-range"
 	case OpTouch:
 		return "touch"
+	case OpRestore:
+		return "restore"
 	}
 	return fmt.Sprintf("OpKind(%d)", int(k))
 }
@@ -154,8 +162,13 @@ type Op struct {
 	Version   int64
 	Value     []byte    // OpPut: compact JSON
 	Type      string    // OpPut
-	Expires   time.Time // OpPut, OpTouch: zero means no expiry
+	Expires   time.Time // OpPut, OpTouch, OpRestore: zero means no expiry
 	Sel       Selector  // OpDeleteRange
+
+	// OpRestore only: the version and the times to store.
+	SetVersion int64
+	Created    time.Time
+	Updated    time.Time
 }
 
 // Fence makes a batch conditional on a lease: it applies only if the lease
@@ -174,10 +187,10 @@ type Batch struct {
 
 // Result is the outcome of one Op.
 type Result struct {
-	// Rows is how many records the op changed: OpPut 1; OpDelete and
+	// Rows is how many records the op changed: OpPut and OpRestore 1; OpDelete and
 	// OpTouch 0 or 1; OpDeleteRange the number deleted.
 	Rows int64
-	// Version is the record's version after an OpPut or OpTouch, and the
+	// Version is the record's version after an OpPut, OpTouch or OpRestore, and the
 	// deleted version after an OpDelete that deleted a record.
 	Version int64
 }

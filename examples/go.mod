@@ -1,0 +1,3 @@
+module github.com/kvsuite/kv/examples
+
+go 1.26.0
