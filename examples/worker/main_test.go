@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The worker sends every queued email once, keeps the duplicate out, runs
+// the cron report at each tick and shuts down by itself after two reports.
+func TestWorkerRunsEmailsAndCronReports(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a safety net only
+	defer cancel()
+	var out bytes.Buffer
+	args := []string{"-db", filepath.Join(t.TempDir(), "worker.db"), "-emails", "3", "-every", "@every 1s", "-reports", "2"}
+	if err := run(ctx, args, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"email to user1@example.com is already queued: not added again\n",
+		"worker: 4 concurrent handlers, report schedule \"@every 1s\"\n",
+		"sent email to user1@example.com\n",
+		"sent email to user2@example.com\n",
+		"sent email to user3@example.com\n",
+		"report 1: ",
+		"report 2: ",
+		"stopped; tasks in the database:\n",
+		"  email completed: 3\n",
+		"  report completed: 2\n",
+	} {
+		if n := strings.Count(got, want); n != 1 {
+			t.Errorf("output has %q %d times, want once:\n%s", want, n, got)
+		}
+	}
+	if strings.Contains(got, "report 3:") {
+		t.Errorf("a third report ran after the worker was told to stop after two:\n%s", got)
+	}
+}
+
+// -duration ends the worker gracefully.
+func TestWorkerStopsAfterDuration(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"-emails", "1", "-every", "@hourly", "-duration", "500ms"}
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "sent email to user1@example.com\n") || !strings.Contains(out.String(), "  email completed: 1\n") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// Bad flags are clear errors and nothing runs.
+func TestWorkerBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-concurrency", "0"},
+		{"-emails", "-1"},
+		{"-duration", "-1s"},
+		{"-every", "not a cron spec"},
+		{"extra"},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), args, &out)
+		if err == nil {
+			t.Errorf("run %q: no error", args)
+			continue
+		}
+		if strings.Contains(out.String(), "sent email") {
+			t.Errorf("run %q ran tasks before failing: %s", args, out.String())
+		}
+	}
+}
