@@ -121,6 +121,8 @@ func (w *wtx) apply(b driver.Batch) ([]driver.Result, error) {
 		switch op.Kind {
 		case driver.OpPut:
 			r, err = w.put(op, now)
+		case driver.OpRestore:
+			r, err = w.restore(op, now)
 		case driver.OpDelete:
 			r, err = w.delete(op, now)
 		case driver.OpTouch:
@@ -158,7 +160,36 @@ func (w *wtx) checkFence(f *driver.Fence, now int64) error {
 	return nil
 }
 
+// put writes op's record if its expected version holds: a create (version
+// 1) over an absent or expired key, else an update of the live record.
 func (w *wtx) put(op driver.Op, now int64) (driver.Result, error) {
+	return w.write(op, now, func(st keyState) rowTimes {
+		if st.live {
+			return rowTimes{version: st.version + 1, created: st.created, updated: now}
+		}
+		return rowTimes{version: 1, created: now, updated: now}
+	})
+}
+
+// restore writes op's record with its own version and times (op.Version is
+// 0, so the key must be absent or expired): a put that creates, with the
+// version and times overridden.
+func (w *wtx) restore(op driver.Op, now int64) (driver.Result, error) {
+	return w.write(op, now, func(keyState) rowTimes {
+		return rowTimes{version: op.SetVersion, created: op.Created.UnixMicro(), updated: op.Updated.UnixMicro()}
+	})
+}
+
+// rowTimes is the version and times a write stores.
+type rowTimes struct {
+	version, created, updated int64
+}
+
+// write is the put path shared by OpPut and OpRestore: it checks op.Version
+// against the key's state, appends a delete entry for an expired record it
+// replaces, upserts the row with what next returns and appends the create or
+// update entry (stamped now).
+func (w *wtx) write(op driver.Op, now int64, next func(keyState) rowTimes) (driver.Result, error) {
 	st, err := w.state(op.Namespace, op.Key, now)
 	if err != nil {
 		return driver.Result{}, err
@@ -166,24 +197,25 @@ func (w *wtx) put(op driver.Op, now int64) (driver.Result, error) {
 	if !holds(op.Version, st.live, st.version) {
 		return driver.Result{}, driver.ErrVersionMismatch
 	}
-	version, created, action := int64(1), now, driver.ActionCreate
+	action := driver.ActionCreate
 	switch {
 	case st.live:
-		version, created, action = st.version+1, st.created, driver.ActionUpdate
+		action = driver.ActionUpdate
 	case st.exists:
-		// The put replaces an expired record: its removal is a change too.
+		// The write replaces an expired record: its removal is a change too.
 		if _, err := w.exec(sStream, op.Namespace, op.Key, driver.ActionDelete, st.version, st.typ, nil, now); err != nil {
 			return driver.Result{}, err
 		}
 	}
+	row := next(st)
 	value := string(op.Value)
-	if _, err := w.exec(sUpsert, op.Namespace, op.Key, version, op.Type, created, now, micros(op.Expires), value); err != nil {
+	if _, err := w.exec(sUpsert, op.Namespace, op.Key, row.version, op.Type, row.created, row.updated, micros(op.Expires), value); err != nil {
 		return driver.Result{}, err
 	}
-	if _, err := w.exec(sStream, op.Namespace, op.Key, action, version, op.Type, value, now); err != nil {
+	if _, err := w.exec(sStream, op.Namespace, op.Key, action, row.version, op.Type, value, now); err != nil {
 		return driver.Result{}, err
 	}
-	return driver.Result{Rows: 1, Version: version}, nil
+	return driver.Result{Rows: 1, Version: row.version}, nil
 }
 
 func (w *wtx) delete(op driver.Op, now int64) (driver.Result, error) {
@@ -280,17 +312,20 @@ func selectorWhere(sel driver.Selector, now int64) (string, []any) {
 		b.WriteString(" AND type = ?")
 		args = append(args, sel.Type)
 	}
-	if sel.From != "" {
+	// Only the tighter lower bound is written: given both key >= From and
+	// key > After, SQLite seeks on one of them and filters the rest, so a
+	// cursor deep in a prefix would step over every key before it.
+	switch {
+	case sel.HasAfter && sel.After >= sel.From:
+		b.WriteString(" AND key > ?")
+		args = append(args, sel.After)
+	case sel.From != "":
 		b.WriteString(" AND key >= ?")
 		args = append(args, sel.From)
 	}
 	if sel.HasTo {
 		b.WriteString(" AND key < ?")
 		args = append(args, sel.To)
-	}
-	if sel.HasAfter {
-		b.WriteString(" AND key > ?")
-		args = append(args, sel.After)
 	}
 	b.WriteString(" AND (expires IS NULL OR expires > ?)")
 	args = append(args, now)

@@ -64,6 +64,8 @@ type DB struct {
 
 	ws *writerStmts // prepared writer statements; used by the writer goroutine only
 
+	groups, grouped atomic.Int64 // transactions the writer ran, and the requests they held
+
 	notify     notifier // Subscribe's channels, signalled after each commit
 	taskNotify notifier // SubscribeTasks' channels, signalled after commits that make tasks claimable
 

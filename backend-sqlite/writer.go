@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/kvsuite/kv/kvcore/driver"
 )
@@ -53,11 +55,12 @@ func (db *DB) submit(ctx context.Context, fn func(*wtx) error) error {
 	}
 }
 
-// writeLoop is the single writer: it takes a request, drains the requests
-// already waiting (up to MaxBatch) and commits them together.
+// writeLoop is the single writer: it takes a request, gathers the requests
+// that arrive with it (up to MaxBatch) and commits them together.
 func (db *DB) writeLoop() {
 	defer db.writerWG.Done()
 	group := make([]*request, 0, db.opts.maxBatch)
+	var last groupStats
 	for {
 		select {
 		case <-db.closing:
@@ -70,18 +73,84 @@ func (db *DB) writeLoop() {
 		case <-db.closing:
 			return
 		}
-	drain:
-		for len(group) < db.opts.maxBatch {
-			select {
-			case r := <-db.reqs:
-				group = append(group, r)
-			default:
-				break drain
-			}
-		}
+		group = db.gather(group, last)
+		db.groups.Add(1)
+		db.grouped.Add(int64(len(group)))
+		start := time.Now()
 		db.runGroup(group)
+		last = groupStats{size: len(group), took: time.Since(start)}
 		clear(group)
 	}
+}
+
+// groupStats describes the writer's previous group.
+type groupStats struct {
+	size int           // requests in it
+	took time.Duration // how long it ran, commit included
+}
+
+// Bounds of gather's waiting.
+const (
+	maxYields = 8                    // times gather yields to the callers
+	maxLinger = 2 * time.Millisecond // longest wait for a group to fill
+	lingerDiv = 4                    // wait at most 1/lingerDiv of the last group's time
+)
+
+// gather adds to group the requests already waiting, up to MaxBatch, and
+// when the previous group showed concurrency (more than one request) it
+// waits a little for more: the callers that the previous commit answered
+// are about to submit again, and taking them now lets one commit (one
+// fsync) serve them all instead of splitting them into alternating smaller
+// groups. It first yields the processor while that brings requests, then,
+// if the group is still smaller than the previous one, waits for up to a
+// quarter of the previous group's time (at most maxLinger). A lone caller
+// never waits.
+func (db *DB) gather(group []*request, last groupStats) []*request {
+	limit := db.opts.maxBatch
+	group = db.drain(group)
+	if last.size <= 1 {
+		return group
+	}
+	for yields := 0; len(group) < limit && yields < maxYields; yields++ {
+		n := len(group)
+		runtime.Gosched()
+		if group = db.drain(group); len(group) == n {
+			break // nobody came
+		}
+	}
+	if len(group) >= min(last.size, limit) {
+		return group
+	}
+	linger := min(last.took/lingerDiv, maxLinger)
+	if linger <= 0 {
+		return group
+	}
+	timer := time.NewTimer(linger)
+	defer timer.Stop()
+	for len(group) < min(last.size, limit) {
+		select {
+		case r := <-db.reqs:
+			group = db.drain(append(group, r))
+		case <-timer.C:
+			return group
+		case <-db.closing:
+			return group
+		}
+	}
+	return group
+}
+
+// drain adds the requests already waiting to group, up to MaxBatch.
+func (db *DB) drain(group []*request) []*request {
+	for len(group) < db.opts.maxBatch {
+		select {
+		case r := <-db.reqs:
+			group = append(group, r)
+		default:
+			return group
+		}
+	}
+	return group
 }
 
 // runGroup runs a group of requests in one transaction.
