@@ -26,7 +26,8 @@ type Runner struct {
 	ID string
 	// PollInterval is how long an idle runner waits before looking for work
 	// again (default 1s). It looks again at once while work is waiting, and
-	// wakes early when the backend signals new tasks.
+	// wakes early when the backend signals new tasks. Due cron schedules are
+	// looked for at most once per PollInterval, busy or idle.
 	PollInterval time.Duration
 	// LockDuration is the lease on a claimed task (default 5m); the runner
 	// renews it every third of that while the handler runs. A task whose
@@ -173,9 +174,13 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 	var wg sync.WaitGroup
 	running := 0
 	wake := r.subscribe(ctx)
+	var fired time.Time // when this loop last looked for due schedules
 	for ctx.Err() == nil {
-		if _, err := r.s.FireDue(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("firing cron schedules failed", "err", err)
+		if fired.IsZero() || time.Since(fired) >= c.PollInterval {
+			fired = time.Now()
+			if _, err := r.s.FireDue(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("firing cron schedules failed", "err", err)
+			}
 		}
 		free := c.Concurrency - running
 		claimed := 0
