@@ -1,0 +1,305 @@
+package reliability_test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/reliability"
+
+	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
+	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
+)
+
+// checkTimeout bounds one porcupine check; Unknown (timed out) fails.
+const checkTimeout = 2 * time.Minute
+
+// TestLinearizability runs 8 concurrent clients doing reads, blind writes
+// and compare-and-set writes on a few shared keys against every backend,
+// and checks the recorded history with porcupine against RegisterModel.
+func TestLinearizability(t *testing.T) {
+	w := reliability.Workload{Clients: 8, Keys: 4, OpsPerClient: shortOrLong(150, 3000)}
+	t.Run("sqlite", func(t *testing.T) {
+		db, err := sqlitekv.Open(filepath.Join(t.TempDir(), "lin.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Init(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		checkStore(t, storeOf(t, db), w)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		needPostgres(t)
+		db, err := openPostgres(context.Background(), "lin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		checkStore(t, storeOf(t, db), w)
+	})
+	t.Run("rqlite-standin", func(t *testing.T) {
+		srv := rqlitetest.Start(t)
+		t.Log("rqlite: rqlitetest, the in-process STAND-IN for rqlite (not a real rqlite)")
+		checkStore(t, rqliteStore(t, srv.URL), w)
+	})
+	t.Run("rqlited", func(t *testing.T) {
+		bin := rqlitedBinary()
+		if bin == "" {
+			t.Skip("no real rqlite: rqlited is not on PATH and /tmp/rqlite-bin/rqlited does not exist")
+		}
+		url := startRqlited(t, bin)
+		checkStore(t, rqliteStore(t, url+"?level=linearizable"), w)
+	})
+}
+
+// storeOf returns a kvcore.Store over a backend DB, closed when t ends.
+func storeOf(t *testing.T, db interface {
+	Store(...kvcore.Option) (*kvcore.Store, error)
+}) *kvcore.Store {
+	t.Helper()
+	s, err := db.Store(kvcore.WithSweepInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func rqliteStore(t *testing.T, url string) *kvcore.Store {
+	t.Helper()
+	db, err := rqlitekv.Open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return storeOf(t, db)
+}
+
+// checkStore runs the workload on s, checks the history, and checks that
+// the checker accepts a correct read appended after the history and
+// rejects a stale one (so a pass is not a checker that accepts anything).
+func checkStore(t *testing.T, s *kvcore.Store, w reliability.Workload) {
+	ctx := context.Background()
+	history, err := reliability.RunWorkload(ctx, s, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := reliability.RegisterModel()
+	res, info := porcupine.CheckOperationsVerbose(model, history, checkTimeout)
+	if res != porcupine.Ok {
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("kv-linearizability-%s-%d.html", filepath.Base(t.Name()), time.Now().UnixNano()))
+		if err := porcupine.VisualizePath(model, info, path); err == nil {
+			t.Logf("porcupine's view of the history: %s", path)
+		}
+		dumpIllegal(t, model, history)
+		t.Fatalf("porcupine: %s for %d operations", res, len(history))
+	}
+	counts := map[reliability.OpKind]int{}
+	mismatches := 0
+	for _, op := range history {
+		counts[op.Input.(reliability.Input).Kind]++
+		if op.Output.(reliability.Output).Mismatch {
+			mismatches++
+		}
+	}
+	t.Logf("%s: porcupine checked %d operations (%d gets, %d puts, %d CAS of which %d refused): linearizable",
+		filepath.Base(t.Name()), len(history), counts[reliability.OpGet], counts[reliability.OpPut], counts[reliability.OpCAS], mismatches)
+
+	// Controls: a read after everything must see the final record.
+	key := w.KeyPrefix + "0"
+	if w.KeyPrefix == "" {
+		key = "lin/0"
+	}
+	final, err := s.GetRecord(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := history[0].Return
+	for _, op := range history {
+		end = max(end, op.Return)
+	}
+	read := func(version int64, value string) porcupine.Operation {
+		return porcupine.Operation{ClientId: w.Clients, Input: reliability.Input{Kind: reliability.OpGet, Key: key},
+			Call: end + 1, Output: reliability.Output{Found: true, Version: version, Value: value}, Return: end + 2}
+	}
+	good := append(history[:len(history):len(history)], read(final.Version, string(final.Value)))
+	if res := porcupine.CheckOperationsTimeout(model, good, checkTimeout); res != porcupine.Ok {
+		t.Fatalf("control: the history plus a read of the final record is %s, want Ok", res)
+	}
+	if final.Version < 2 {
+		t.Fatalf("key %s ends at version %d: the workload wrote too little to test a stale read", key, final.Version)
+	}
+	stale := append(history[:len(history):len(history)], read(final.Version-1, `"stale"`))
+	if res := porcupine.CheckOperationsTimeout(model, stale, checkTimeout); res != porcupine.Illegal {
+		t.Fatalf("control: the history plus a stale read is %s, want Illegal", res)
+	}
+}
+
+// op builds a history entry for the checker tests.
+func op(client int, call, ret int64, in reliability.Input, out reliability.Output) porcupine.Operation {
+	return porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret}
+}
+
+// TestCheckerCatchesViolations feeds the checker doctored histories and
+// asserts it reports each one illegal, and the undoctored ones legal.
+func TestCheckerCatchesViolations(t *testing.T) {
+	get := reliability.Input{Kind: reliability.OpGet, Key: "k"}
+	put := func(v string) reliability.Input {
+		return reliability.Input{Kind: reliability.OpPut, Key: "k", Value: v}
+	}
+	cas := func(ver int64, v string) reliability.Input {
+		return reliability.Input{Kind: reliability.OpCAS, Key: "k", Version: ver, Value: v}
+	}
+	saw := func(ver int64, v string) reliability.Output {
+		return reliability.Output{Found: true, Version: ver, Value: v}
+	}
+	ok := reliability.Output{}
+	refused := reliability.Output{Mismatch: true}
+	other := reliability.Input{Kind: reliability.OpPut, Key: "other", Value: `"x"`}
+
+	cases := []struct {
+		name    string
+		history []porcupine.Operation
+		want    porcupine.CheckResult
+	}{
+		{"read of the value written", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(1, 20, 30, get, saw(1, `"a"`))}, porcupine.Ok},
+		{"read of a value never written", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(1, 20, 30, get, saw(1, `"b"`))}, porcupine.Illegal},
+		{"stale read after a completed write", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(0, 20, 30, put(`"b"`), ok), op(1, 40, 50, get, saw(1, `"a"`))}, porcupine.Illegal},
+		{"read concurrent with a write may see either", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(0, 20, 50, put(`"b"`), ok), op(1, 30, 40, get, saw(1, `"a"`))}, porcupine.Ok},
+		{"read of a missing key after it was written", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(1, 20, 30, get, reliability.Output{})}, porcupine.Illegal},
+		{"two CAS from the same version both succeed", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(0, 20, 30, cas(1, `"b"`), ok), op(1, 40, 50, cas(1, `"c"`), ok)}, porcupine.Illegal},
+		{"CAS refused although its version held", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(1, 20, 30, cas(1, `"b"`), refused)}, porcupine.Illegal},
+		{"CAS refused, then the value unchanged", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(1, 20, 30, cas(7, `"b"`), refused), op(1, 40, 50, get, saw(1, `"a"`))}, porcupine.Ok},
+		{"version skipped", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(0, 20, 30, put(`"b"`), ok), op(1, 40, 50, get, saw(3, `"b"`))}, porcupine.Illegal},
+		{"a violation on one key among legal others", []porcupine.Operation{
+			op(2, 0, 5, other, ok), op(0, 0, 10, put(`"a"`), ok), op(0, 20, 30, put(`"b"`), ok), op(1, 40, 50, get, saw(1, `"a"`))}, porcupine.Illegal},
+	}
+	model := reliability.RegisterModel()
+	for _, c := range cases {
+		if got := porcupine.CheckOperationsTimeout(model, c.history, 10*time.Second); got != c.want {
+			t.Errorf("%s: porcupine says %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// rqlitedBinary returns the path of a real rqlited, or "".
+func rqlitedBinary() string {
+	if p, err := exec.LookPath("rqlited"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/tmp/rqlite-bin/rqlited"); err == nil {
+		return "/tmp/rqlite-bin/rqlited"
+	}
+	return ""
+}
+
+// startRqlited starts a single-node rqlited on loopback ports, stopped when
+// t ends, and returns its URL.
+func startRqlited(t *testing.T, bin string) string {
+	t.Helper()
+	freeAddr := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return l.Addr().String()
+	}
+	dir := t.TempDir()
+	httpAddr, raftAddr := freeAddr(), freeAddr()
+	logf, err := os.Create(filepath.Join(dir, "rqlited.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-node-id", "rel1", "-http-addr", httpAddr, "-raft-addr", raftAddr, filepath.Join(dir, "data"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logf.Close()
+	})
+	url := "http://" + httpAddr
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			t.Fatal(errors.New("rqlited exited before it was ready; see " + logf.Name()))
+		default:
+		}
+		if resp, err := c.Get(url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				t.Logf("rqlite: a real rqlited (%s) at %s", bin, url)
+				return url
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("rqlited not ready after 30s")
+	return ""
+}
+
+// dumpIllegal writes, for each key whose history porcupine rejects, that
+// key's operations in call order to a file in the temp directory, and logs
+// where.
+func dumpIllegal(t *testing.T, model porcupine.Model, history []porcupine.Operation) {
+	byKey := map[string][]porcupine.Operation{}
+	for _, op := range history {
+		k := op.Input.(reliability.Input).Key
+		byKey[k] = append(byKey[k], op)
+	}
+	for key, ops := range byKey {
+		if porcupine.CheckOperationsTimeout(model, ops, checkTimeout) == porcupine.Ok {
+			continue
+		}
+		slices.SortFunc(ops, func(a, b porcupine.Operation) int { return cmp.Compare(a.Call, b.Call) })
+		var b strings.Builder
+		for _, op := range ops {
+			fmt.Fprintf(&b, "%12d %12d c%d %s\n", op.Call, op.Return, op.ClientId, model.DescribeOperation(op.Input, op.Output))
+		}
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("kv-linearizability-%s-%s-%d.txt", filepath.Base(t.Name()), strings.ReplaceAll(key, "/", "_"), time.Now().UnixNano()))
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err == nil {
+			t.Logf("key %s is not linearizable; its %d operations (call, return, client, op) are in %s", key, len(ops), path)
+		}
+	}
+}
