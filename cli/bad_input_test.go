@@ -53,7 +53,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"negative ttl", `{}`, []string{"put", "k", "--ttl", "-1s"}, 2, "--ttl -1s is negative"},
 		{"bad ttl", `{}`, []string{"put", "k", "--ttl", "soon"}, 2, `invalid value "soon" for flag -ttl`},
 		{"unknown flag", "", []string{"list", "--bogus"}, 2, "flag provided but not defined: -bogus"},
-		{"unknown command", "", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown command", "", []string{"frobnicate"}, 2, `kv: frobnicate: unknown command`},
 		{"unknown subcommand", "", []string{"get", "everything"}, 2, `unknown subcommand "everything": want one of key, prefix, range, batch`},
 		{"missing subcommand", "", []string{"count"}, 2, "missing subcommand"},
 		{"namespace too long", "", []string{"list", "--namespace", long}, 2, "--namespace: invalid key"},

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"github.com/mattn/go-isatty"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/kvsuite/kv/cli/internal/redact"
@@ -131,7 +129,7 @@ func (a *app) runOps(ctx context.Context, name string, n, w int, op benchOp) ben
 		mu      sync.Mutex
 		res     = benchResult{all: opStats{hist: newHist()}, byKind: map[string]*opStats{}}
 	)
-	stop := a.progress(name, n, &settled)
+	stop := a.progress(func() string { return fmt.Sprintf("kv benchmark %s: %d/%d ops", name, settled.Load(), n) })
 	begin := time.Now()
 	var wg sync.WaitGroup
 	for range w {
@@ -188,31 +186,6 @@ func (a *app) runOps(ctx context.Context, name string, n, w int, op benchOp) ben
 	stop()
 	res.attempted = int(started.Load())
 	return res
-}
-
-// progress shows "<done>/<n> ops" on stderr while a run goes on, if stderr
-// is a terminal; the returned func stops it and clears the line.
-func (a *app) progress(name string, n int, settled *atomic.Int64) (stop func()) {
-	f, ok := a.stderr.(*os.File)
-	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(f, "\r\x1b[K")
-				return
-			case <-t.C:
-				fmt.Fprintf(f, "\rkv benchmark %s: %d/%d ops", name, settled.Load(), n)
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
 }
 
 // benchCheck is the check a benchmark makes of the store after its run.

@@ -46,7 +46,9 @@ A new consumer starts at the start of the stream. Only one instance of a
 consumer runs at a time: another one (or a kv consumer get) fails while this
 one holds the lease. Changes made by other processes are seen within
 --poll-interval (on SQLite; PostgreSQL also notifies). Delivery is at least
-once: records printed after the last commit are printed again by the next run.`,
+once: records printed after the last commit are printed again by the next run.
+It logs to stderr (taking the lease, a lost lease, failed commits; idle
+waits at debug level) per the global --log-format and --log-level.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&ofType, "of-type", "", "only records of this `type` (as put --record-type set it)")
 			fs.StringVar(&mode, "commit-mode", string(kvstream.CommitBatch), "when to commit the position: all, batch or none")
@@ -81,7 +83,7 @@ once: records printed after the last commit are printed again by the next run.`,
 					return err
 				}
 				return a.consume(ctx, c, w)
-			}, kvstream.WithMaxPoll(poll))
+			}, kvstream.WithMaxPoll(poll), kvstream.WithLogger(a.log))
 		},
 	})
 }

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/mattn/go-isatty"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/kvsuite/kv/kvcore"
@@ -124,7 +122,7 @@ func (a *app) readOptionalStdin() (string, error) {
 	if a.stdin == nil {
 		return "", nil
 	}
-	if f, ok := a.stdin.(*os.File); ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+	if _, ok := terminal(a.stdin); ok {
 		return "", nil
 	}
 	b, err := io.ReadAll(io.LimitReader(a.stdin, maxInput+1))

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -49,7 +48,8 @@ gives the rest back), or with --idle-exit until no task is left to run. It also
 fires the cron schedules of "kv task schedule". The handlers:
   echo  writes the task's payload to stdout as one JSON line
   log   logs the task's payload (with the runner's log, to stderr)
-Tasks for other names are left for other runners.`,
+Tasks for other names are left for other runners. The runner logs to stderr
+per the global --log-format and --log-level.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&runnerID, "runner-id", "", "name of this runner in the tasks it holds (default kv-<hostname>-<pid>)")
 			fs.DurationVar(&pollInterval, "poll-interval", 10*time.Second, "look for new tasks this often when idle (`duration`)")
@@ -91,7 +91,7 @@ Tasks for other names are left for other runners.`,
 			if len(types) == 0 {
 				return usagef(path, "--task-types is empty: want some of %s", strings.Join(builtinHandlers, ", "))
 			}
-			log := slog.New(slog.NewTextHandler(a.stderr, nil))
+			log := a.log
 			return a.withScheduler(ctx, func(s *kvtask.Scheduler) error {
 				r := kvtask.NewRunner(s, runnerID)
 				r.PollInterval = pollInterval

@@ -89,12 +89,12 @@ func (a *app) noSubcommand(c *ffcli.Command, s spec, args []string) error {
 		if len(args) == 0 {
 			return errNoCommand
 		}
-		return usagef("", "unknown command %q", args[0])
+		return usagef("", "kv %s: unknown command%s", shown(args[0]), didYouMean(c, args[0]))
 	}
 	if len(args) == 0 {
 		return usagef(s.path, "%s: missing subcommand: want one of %s", s.path, strings.Join(names, ", "))
 	}
-	return usagef(s.path, "%s: unknown subcommand %q: want one of %s", s.path, args[0], strings.Join(names, ", "))
+	return usagef(s.path, "%s: unknown subcommand %q%s: want one of %s", s.path, args[0], didYouMean(c, args[0]), strings.Join(names, ", "))
 }
 
 // usage returns the help text of c.

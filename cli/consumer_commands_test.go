@@ -138,7 +138,7 @@ func TestConsumerStream(t *testing.T) {
 	mustKV(t, `{"n":0}`, "put", "before", conn)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	stdout, _, wait := background(ctx, "consumer", "stream", "*", "c", "--idle-exit=1s", "--poll-interval=20ms", "--owner=runner", conn)
+	stdout, _, wait := background(ctx, "consumer", "stream", "*", "c", "--idle-exit=3s", "--poll-interval=20ms", "--owner=runner", conn)
 	eventually(t, "the consumer to hold its lease", func() bool {
 		return *lockStatus(t, conn, kvstream.LeasePrefix+"c").Held
 	})

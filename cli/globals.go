@@ -21,11 +21,14 @@ type globalFlags struct {
 	typ        string
 	connection string
 	namespace  string
+	namespaces []string // every --namespace given, in order (kv export)
 	config     string
+	logFormat  string
+	logLevel   string
 }
 
 // globalFlagNames are the names of the global flags, in the order of help.
-var globalFlagNames = []string{"type", "connection", "namespace", "config"}
+var globalFlagNames = []string{"type", "connection", "namespace", "config", "log-format", "log-level"}
 
 func isGlobalFlag(name string) bool {
 	for _, n := range globalFlagNames {
@@ -40,8 +43,27 @@ func isGlobalFlag(name string) bool {
 func defineGlobalFlags(fs *flag.FlagSet, g *globalFlags) {
 	fs.StringVar(&g.typ, "type", defaultType, "the type of KV store to use: sqlite, postgres or rqlite (env KV_TYPE)")
 	fs.StringVar(&g.connection, "connection", defaultConnection, "the connection string to use (env KV_CONNECTION)")
-	fs.StringVar(&g.namespace, "namespace", "", "the namespace (separate keyspace) to use; \"\" is the default one (env KV_NAMESPACE)")
+	fs.Var(namespaceFlag{g}, "namespace", "the namespace (separate keyspace) to use, a `string`; \"\" is the default one; kv export and kv status take several (env KV_NAMESPACE)")
 	fs.StringVar(&g.config, "config", "", "read global flags from this `file`: one \"name value\" per line, # starts a comment (env KV_CONFIG)")
+	fs.StringVar(&g.logFormat, "log-format", "text", "the `format` of the log on stderr (kv task run, kv consumer stream): text or json (env KV_LOG_FORMAT)")
+	fs.StringVar(&g.logLevel, "log-level", "info", "log messages of this `level` and above: debug, info, warn or error (env KV_LOG_LEVEL)")
+}
+
+// namespaceFlag is --namespace: the last one given is the namespace, and
+// every one given is kept in order for kv export.
+type namespaceFlag struct{ g *globalFlags }
+
+func (f namespaceFlag) String() string {
+	if f.g == nil {
+		return ""
+	}
+	return f.g.namespace
+}
+
+func (f namespaceFlag) Set(v string) error {
+	f.g.namespace = v
+	f.g.namespaces = append(f.g.namespaces, v)
+	return nil
 }
 
 // resolveGlobals settles the global settings: a flag given on the command
@@ -82,10 +104,21 @@ func (a *app) resolveGlobals() error {
 	if err := open.CheckType(g.typ); err != nil {
 		return usagef("", "--type: %v", err)
 	}
-	if g.namespace != "" {
-		if err := kvcore.ValidateKey(g.namespace); err != nil {
-			return usagef("", "--namespace: %v", err)
+	a.namespaces = []string{g.namespace}
+	if len(a.cl.namespaces) > 0 {
+		a.namespaces = a.cl.namespaces
+	}
+	for _, ns := range a.namespaces {
+		if ns != "" {
+			if err := kvcore.ValidateKey(ns); err != nil {
+				return usagef("", "--namespace: %v", err)
+			}
 		}
 	}
+	log, err := newLogger(a.stderr, g.logFormat, g.logLevel)
+	if err != nil {
+		return usagef("", "%v", err)
+	}
+	a.log = log
 	return nil
 }

@@ -43,7 +43,7 @@ func mustKV(t *testing.T, stdin string, args ...string) string {
 // clearEnv makes sure no KV_* variable of the test's environment leaks in.
 func clearEnv(t *testing.T) {
 	t.Helper()
-	for _, k := range []string{"KV_TYPE", "KV_CONNECTION", "KV_NAMESPACE", "KV_CONFIG"} {
+	for _, k := range []string{"KV_TYPE", "KV_CONNECTION", "KV_NAMESPACE", "KV_CONFIG", "KV_LOG_FORMAT", "KV_LOG_LEVEL"} {
 		t.Setenv(k, "")
 	}
 }

@@ -27,6 +27,11 @@ func (a *app) rootCommand() *ffcli.Command {
 			a.lockCommand(),
 			a.taskCommand(),
 			a.graphCommand(),
+			a.exportCommand(),
+			a.importCommand(),
+			a.statusCommand(),
+			a.versionCommand(),
+			a.completionCommand(),
 			a.benchmarkCommand(),
 		},
 	})
@@ -43,8 +48,8 @@ func (a *app) rootUsage() string {
 	writeFlags(&b, a.root.FlagSet, isGlobalFlag)
 	fmt.Fprintf(&b, `
 A global flag given on the command line wins over its environment variable
-(KV_TYPE, KV_CONNECTION, KV_NAMESPACE, KV_CONFIG), which wins over the config
-file. The config file uses ff's plain format: one flag a line, "name value",
+(KV_TYPE, KV_CONNECTION, KV_NAMESPACE, KV_CONFIG, KV_LOG_FORMAT, KV_LOG_LEVEL),
+which wins over the config file. The config file uses ff's plain format: one flag a line, "name value",
 e.g. "type sqlite" or "connection file:/var/lib/kv/data.db?mode=rwc";
 lines starting with # are comments.
 `)
@@ -92,7 +97,11 @@ commands print edges, also as JSON Lines: {"from":{"type":...,"id":...},
 Counts, the number of records a delete (or edges a remove-edge) removed, and
 stream seqs are printed as a JSON number. put, patch, touch, init, graph
 add-edge and task unschedule print nothing. Benchmarks print a report (with
---json, one JSON object). Errors go to stderr, prefixed "kv: ".
+--json, one JSON object). export writes the kv export format (JSON Lines,
+see kv export --help) and import prints its counts as one JSON object;
+status and version print text (with --json, one JSON object). Errors go to
+stderr, prefixed "kv: "; task run and consumer stream log to stderr
+(--log-format, --log-level).
 Exit status: 0 success, 1 failure (including a key, edge, task or schedule
 not found, no path, a version mismatch, a lock held by another owner, a
 duplicate task unique key and a failed benchmark operation), 2 usage error.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -29,13 +30,17 @@ type app struct {
 	stdout, stderr io.Writer
 	args           []string // the whole command line, for parseArgs
 
-	cl       globalFlags     // global flags as the command line set them
-	cfg      open.Config     // global settings after env and config file
-	flagSets []*flag.FlagSet // every command's flags, to find explicit globals
-	root     *ffcli.Command
-	paths    map[*ffcli.Command]string
-	specs    map[*ffcli.Command]spec
-	helpFor  *ffcli.Command // the last command whose usage was asked for
+	cl  globalFlags // global flags as the command line set them
+	cfg open.Config // global settings after env and config file
+	// namespaces are the namespaces kv export reads: every --namespace
+	// given, else the one namespace of cfg.
+	namespaces []string
+	log        *slog.Logger    // the log on stderr (--log-format, --log-level)
+	flagSets   []*flag.FlagSet // every command's flags, to find explicit globals
+	root       *ffcli.Command
+	paths      map[*ffcli.Command]string
+	specs      map[*ffcli.Command]spec
+	helpFor    *ffcli.Command // the last command whose usage was asked for
 }
 
 // run runs kv with args (without the program name) and returns the exit

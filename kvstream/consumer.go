@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"sync"
@@ -236,8 +237,15 @@ type Handler func(ctx context.Context, r Record) error
 // ctx ends (Run then returns nil), handle fails, or the lease is lost. When
 // there is nothing to read it waits for the backend's notification if it
 // has one, and polls with growing intervals (up to the stream's max poll)
-// otherwise. It releases the lease when it returns.
+// otherwise. It releases the lease when it returns. It logs to the stream's
+// logger (WithLogger): a take-over of a lease another instance did not
+// release (warn), a lost lease and a failed commit (error), stopping with an
+// error (warn), and taking the lease, batches read and idle waits (debug).
 func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
+	log := c.s.log.With("consumer", c.name, "owner", c.owner)
+	// A lease last held by another owner that never released it: taking
+	// it now is a take-over from an instance that died or hung.
+	prev, _, _ := c.s.locker.Status(ctx, c.leaseName())
 	hold, err := c.s.locker.Hold(ctx, c.leaseName(), c.owner, c.d)
 	if err != nil {
 		return fmt.Errorf("kv consumer %q: %w", c.name, err)
@@ -253,6 +261,19 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 	if err := c.took(ctx, hold.Token()); err != nil {
 		return err
 	}
+	if prev.Owner != "" && prev.Owner != c.owner {
+		log.WarnContext(ctx, "consumer took over the lease of an instance that did not release it",
+			"previous_owner", prev.Owner, "token", hold.Token(), "position", c.Position())
+	} else {
+		log.DebugContext(ctx, "consumer took its lease", "token", hold.Token(), "position", c.Position())
+	}
+	defer func() {
+		if err != nil {
+			log.WarnContext(ctx, "consumer stopped", "error", err)
+		} else {
+			log.DebugContext(ctx, "consumer stopped, releasing its lease", "position", c.Position())
+		}
+	}()
 	wake := c.subscribe(ctx)
 	const minWait = 10 * time.Millisecond
 	wait := minWait
@@ -261,6 +282,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 			return nil
 		}
 		if hold.Err() != nil {
+			log.ErrorContext(ctx, "consumer lost its lease", "error", hold.Err())
 			return fmt.Errorf("kv consumer %q: %w", c.name, hold.Err())
 		}
 		recs, err := c.next(ctx)
@@ -271,6 +293,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 			return err
 		}
 		if len(recs) == 0 {
+			log.DebugContext(ctx, "consumer idle: waiting", "wait", wait, "position", c.Position())
 			if !c.sleep(ctx, hold, wake, wait) {
 				continue
 			}
@@ -278,7 +301,8 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 			continue
 		}
 		wait = minWait
-		if err := c.handleBatch(ctx, recs, handle); err != nil {
+		log.DebugContext(ctx, "consumer read a batch", "records", len(recs), "first", recs[0].Seq, "last", recs[len(recs)-1].Seq)
+		if err := c.handleBatch(ctx, log, recs, handle); err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return nil
 			}
@@ -287,7 +311,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 	}
 }
 
-func (c *Consumer) handleBatch(ctx context.Context, recs []Record, handle Handler) error {
+func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, recs []Record, handle Handler) error {
 	for _, r := range recs {
 		if err := handle(ctx, r); err != nil {
 			return fmt.Errorf("kv consumer %q: record %d: %w", c.name, r.Seq, err)
@@ -295,6 +319,7 @@ func (c *Consumer) handleBatch(ctx context.Context, recs []Record, handle Handle
 		switch c.mode {
 		case CommitAll:
 			if err := c.Commit(ctx, r.Seq); err != nil {
+				logCommitError(ctx, log, r.Seq, err)
 				return err
 			}
 		default:
@@ -304,9 +329,21 @@ func (c *Consumer) handleBatch(ctx context.Context, recs []Record, handle Handle
 		}
 	}
 	if c.mode == CommitBatch {
-		return c.Commit(ctx, recs[len(recs)-1].Seq)
+		seq := recs[len(recs)-1].Seq
+		if err := c.Commit(ctx, seq); err != nil {
+			logCommitError(ctx, log, seq, err)
+			return err
+		}
 	}
 	return nil
+}
+
+// logCommitError logs a failed commit, unless it failed because ctx ended
+// (an interrupted consumer is not an error).
+func logCommitError(ctx context.Context, log *slog.Logger, seq int64, err error) {
+	if ctx.Err() == nil {
+		log.ErrorContext(ctx, "consumer commit failed", "seq", seq, "error", err)
+	}
 }
 
 // subscribe returns the backend's change signal, or nil if it has none.

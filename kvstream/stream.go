@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/kvsuite/kv/kvcore"
@@ -84,6 +85,7 @@ type Stream struct {
 	locker *kvlock.Locker
 	now    func() time.Time
 	poll   time.Duration
+	log    *slog.Logger
 }
 
 // Option configures New.
@@ -108,12 +110,22 @@ func WithMaxPoll(d time.Duration) Option {
 	}
 }
 
+// WithLogger sets the logger of continuous consumers (see Consumer.Run for
+// what they log). Default slog.Default(); nil keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Stream) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
+
 // New returns a Stream over a backend driver.
 func New(d driver.Stream, opts ...Option) (*Stream, error) {
 	if d == nil {
 		return nil, fmt.Errorf("%w: nil driver", ErrInvalidArgument)
 	}
-	s := &Stream{d: d, now: time.Now}
+	s := &Stream{d: d, now: time.Now, log: slog.Default()}
 	for _, opt := range opts {
 		opt(s)
 	}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
+)
+
+// fillExport writes records (several versions, types, an expiry, two
+// namespaces), a graph edge, a consumer position, tasks and a schedule.
+func fillExport(t *testing.T, conn string) {
+	t.Helper()
+	mustKV(t, `{"n":1}`, "put", "a", "--record-type", "User", conn)
+	mustKV(t, `{"n":2}`, "patch", "a", conn)
+	mustKV(t, `[1,2,"x"]`, "put", "b", "--ttl", "1h", conn)
+	mustKV(t, `"café \u2028 <&>"`, "put", "c/ü", conn)
+	mustKV(t, `{"deep":{"n":3.5e10}}`, "put", "d", "--record-type", "Post", "--namespace", "other", conn)
+	mustKV(t, `{"w":1}`, "graph", "add-edge", "user", "1", "user", "2", "follows", conn)
+	mustKV(t, "", "consumer", "commit", "c1", "3", conn)
+	mustKV(t, `{"p":1}`, "task", "new", "echo", "--priority", "5", "--unique-key", "u1", "--max-retries", "2", "--timeout", "30s", "--at", "2031-01-02T03:04:05Z", conn)
+	mustKV(t, `null`, "task", "new", "log", conn)
+	mustKV(t, `{"s":1}`, "task", "schedule", "nightly", "0 3 * * *", "echo", "--priority", "1", conn)
+}
+
+// exportBody is kv export --all's output without its header line (which
+// names the source backend and the time).
+func exportBody(t *testing.T, conn string, extra ...string) (header headerLine, body string) {
+	t.Helper()
+	args := append([]string{"export", "--all", "--namespace", "", "--namespace", "other", conn}, extra...)
+	out := mustKV(t, "", args...)
+	first, rest, _ := strings.Cut(out, "\n")
+	if err := json.Unmarshal([]byte(first), &header); err != nil || header.Kind != kindHeader {
+		t.Fatalf("export header %q: %v", first, err)
+	}
+	return header, rest
+}
+
+func TestExportImportSQLite(t *testing.T) {
+	src, _ := newDB(t)
+	fillExport(t, src)
+	h, body := exportBody(t, src)
+	if h.Format != exportFormat || h.Version != exportVersion || h.Source != "sqlite" || !h.Graph || !h.Consumers || !h.Tasks ||
+		strings.Join(h.Namespaces, ",") != ",other,kvgraph" {
+		t.Errorf("header %+v", h)
+	}
+	kinds := map[string]int{}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		var k struct{ Kind string }
+		if err := json.Unmarshal(sc.Bytes(), &k); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		kinds[k.Kind]++
+	}
+	// 3 records in "", 1 in other, 4 of the graph's edge.
+	if kinds[kindRecord] != 8 || kinds[kindConsumer] != 1 || kinds[kindTask] != 2 || kinds[kindSchedule] != 1 {
+		t.Errorf("kinds %v in\n%s", kinds, body)
+	}
+	for _, want := range []string{`"key":"a","version":2,"value":{"n":2},"type":"User"`, `"namespace":"other","key":"d"`,
+		`{"kind":"consumer","name":"c1","position":3}`, `"priority":5,"unique_key":"u1","scheduled_for":"2031-01-02T03:04:05Z","max_retries":2,"timeout_seconds":30}`,
+		`{"kind":"schedule","name":"nightly","spec":"0 3 * * *","template":{"name":"echo","payload":{"s":1},"priority":1,`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("export lacks %s:\n%s", want, body)
+		}
+	}
+	// Without flags: the one namespace only.
+	out := mustKV(t, "", "export", src)
+	if n := strings.Count(out, "\n"); n != 4 || strings.Contains(out, `"kind":"task"`) {
+		t.Errorf("plain export has %d lines:\n%s", n, out)
+	}
+
+	dst, _ := newDB(t)
+	file := filepath.Join(t.TempDir(), "e.jsonl")
+	if err := os.WriteFile(file, []byte(mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", src)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustKV(t, "", "import", "--dry-run", file, dst); got != `{"records":8,"consumers":1,"tasks":2,"schedules":1,"dry_run":true}`+"\n" {
+		t.Errorf("dry run: %s", got)
+	}
+	if _, b := exportBody(t, dst); strings.Contains(b, `"kind":"record"`) {
+		t.Fatalf("dry run wrote: %s", b)
+	}
+	if got := mustKV(t, "", "import", file, "--batch-size", "2", dst); got != `{"records":8,"consumers":1,"tasks":2,"schedules":1,"dry_run":false}`+"\n" {
+		t.Errorf("import: %s", got)
+	}
+	if _, got := exportBody(t, dst); got != body {
+		t.Errorf("export after import differs:\n%s\nwant\n%s", got, body)
+	}
+	// The graph works on the imported records.
+	if out := mustKV(t, "", "graph", "get-outgoing", "user", "1", dst); !strings.Contains(out, `"properties":{"w":1}`) {
+		t.Errorf("graph after import: %s", out)
+	}
+	// Importing again: every key exists; nothing changes.
+	r := kv(t, "", "import", file, dst)
+	if r.code != 1 || !strings.Contains(r.stderr, `key "a" exists in namespace ""`) {
+		t.Errorf("second import: exit %d stderr %s", r.code, r.stderr)
+	}
+}
+
+func TestImportBadInputChangesNothing(t *testing.T) {
+	src, _ := newDB(t)
+	fillExport(t, src)
+	good := mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", src)
+	lines := strings.Split(strings.TrimSuffix(good, "\n"), "\n")
+	with := func(i int, line string) string { // good with line i replaced
+		ls := append([]string{}, lines...)
+		ls[i] = line
+		return strings.Join(ls, "\n") + "\n"
+	}
+	last := len(lines) - 1
+	tests := []struct {
+		name, input, stderr string
+		code                int
+	}{
+		{"empty", "", "it is empty (no header line)", 1},
+		{"no header", strings.Join(lines[1:], "\n"), `line 1: not a valid kv export: the first line must be the header`, 1},
+		{"newer format", with(0, `{"kind":"header","format":"kv-export","version":9}`), "line 1: not a valid kv export: format version 9 is newer", 1},
+		{"malformed last line", with(last, `{"kind":"record",`), "line " + itoa(last+1) + ": not a valid kv export: unexpected end of JSON input", 1},
+		{"bad json mid-batch", with(2, `{"kind":"record","namespace":"","key":"b","version":1,"value":{x},"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null}`), "line 3: not a valid kv export", 1},
+		{"unknown field", with(1, `{"kind":"record","namespace":"","key":"a","version":1,"value":1,"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null,"color":"red"}`), `line 2: not a valid kv export: json: unknown field "color"`, 1},
+		{"version 0", with(1, `{"kind":"record","namespace":"","key":"a","version":0,"value":1,"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null}`), `line 2: not a valid kv export: record "a": version 0 is not positive`, 1},
+		{"no times", with(1, `{"kind":"record","namespace":"","key":"a","version":1,"value":1}`), `created and updated times are required`, 1},
+		{"duplicate key", with(2, lines[1]), `line 3: not a valid kv export: key "a" appears twice`, 1},
+		{"unknown kind", with(last, `{"kind":"widget"}`), `unknown kind "widget"`, 1},
+		{"finished task", with(last-1, strings.Replace(lines[last-1], `"status":"pending"`, `"status":"completed"`, 1)), `only pending and running tasks are imported`, 1},
+		{"second header", with(last, lines[0]), "a second header", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst, _ := newDB(t)
+			for _, args := range [][]string{{"import", dst}, {"import", "--dry-run", dst}} {
+				r := kv(t, tt.input, args...)
+				if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) || r.stdout != "" {
+					t.Errorf("kv %q: exit %d stdout %q stderr %q, want %d and %q", args, r.code, r.stdout, r.stderr, tt.code, tt.stderr)
+				}
+			}
+			if out := mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", dst); strings.Count(out, "\n") != 1 {
+				t.Errorf("a bad import wrote:\n%s", out)
+			}
+		})
+	}
+	if r := kv(t, good, "import", "--batch-size", "0", src); r.code != 2 || !strings.Contains(r.stderr, "--batch-size 0: want 1 to") {
+		t.Errorf("batch size 0: %d %s", r.code, r.stderr)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// postgresConn returns a --connection for a fresh database of the local
+// PostgreSQL server (KV_TEST_POSTGRES_URL or 127.0.0.1:5432), dropped at the
+// end, or skips the test if there is no server.
+func postgresConn(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("KV_TEST_POSTGRES_URL")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("KV_REQUIRE_POSTGRES=1 but no PostgreSQL server: %v", err)
+		}
+		t.Skipf("SKIP: no PostgreSQL server (set KV_TEST_POSTGRES_URL): %v", err)
+	}
+	defer c.Close(ctx)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "kvcli_test_" + hex.EncodeToString(b)
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg := c.Config()
+	return "--connection=postgres://" + cfg.User + "@" + cfg.Host + ":" + itoa(int(cfg.Port)) + "/" + name + "?sslmode=disable"
+}
+
+// TestExportImportAcrossBackends moves data SQLite -> PostgreSQL -> rqlite
+// (the rqlitetest stand-in) -> SQLite and checks that the last export equals
+// the first exactly.
+func TestExportImportAcrossBackends(t *testing.T) {
+	src, _ := newDB(t)
+	fillExport(t, src)
+	pg := postgresConn(t)
+	t.Log("rqlite: using rqlitetest, the in-process stand-in for an rqlite server")
+	rq := "--connection=" + rqlitetest.Start(t).URL
+	dst, _ := newDB(t)
+	hops := []struct{ typ, conn string }{{"sqlite", src}, {"postgres", pg}, {"rqlite", rq}, {"sqlite", dst}}
+	_, want := exportBody(t, src)
+	prev := hops[0]
+	for _, hop := range hops[1:] {
+		dump := mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", "--type", prev.typ, prev.conn)
+		mustKV(t, dump, "import", "--type", hop.typ, hop.conn)
+		h, got := exportBody(t, hop.conn, "--type", hop.typ)
+		if h.Source != hop.typ {
+			t.Errorf("header source %q, want %q", h.Source, hop.typ)
+		}
+		if got != want {
+			t.Fatalf("export from %s after import differs:\n%s\nwant\n%s", hop.typ, got, want)
+		}
+		prev = hop
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvtask"
+)
+
+// The kv export format: JSON Lines, one object a line, each with a "kind".
+// The first line is the header; then records (grouped by namespace, in key
+// order), consumers, tasks and schedules.
+const (
+	exportFormat  = "kv-export"
+	exportVersion = 1
+)
+
+// The kinds of line.
+const (
+	kindHeader   = "header"
+	kindRecord   = "record"
+	kindConsumer = "consumer"
+	kindTask     = "task"
+	kindSchedule = "schedule"
+)
+
+// headerLine opens an export: its format and version, the backend it came
+// from and what it holds.
+type headerLine struct {
+	Kind       string    `json:"kind"`
+	Format     string    `json:"format"`
+	Version    int       `json:"version"`
+	Source     string    `json:"source"` // the backend type: sqlite, postgres or rqlite
+	Exported   time.Time `json:"exported"`
+	Namespaces []string  `json:"namespaces"`
+	Graph      bool      `json:"graph"`
+	Consumers  bool      `json:"consumers"`
+	Tasks      bool      `json:"tasks"`
+}
+
+// recordLine is one record of a namespace: kvcore.Record's fields exactly
+// (key, version, value, type, created, updated, expires).
+type recordLine struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	kvcore.Record
+}
+
+// consumerLine is a consumer's committed position (a seq of the source's
+// stream).
+type consumerLine struct {
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Position int64  `json:"position"`
+}
+
+// taskLine is what an export keeps of a pending or running task: what it
+// takes to enqueue it again. Not kept: its created time, attempts, last
+// error, start time and lease.
+type taskLine struct {
+	Kind           string          `json:"kind,omitempty"`
+	ID             string          `json:"id,omitempty"`
+	Name           string          `json:"name"`
+	Payload        json.RawMessage `json:"payload"`
+	Status         kvtask.Status   `json:"status,omitempty"`
+	Priority       int             `json:"priority"`
+	UniqueKey      string          `json:"unique_key"`
+	ScheduledFor   *time.Time      `json:"scheduled_for,omitempty"`
+	MaxRetries     int             `json:"max_retries"`
+	TimeoutSeconds int             `json:"timeout_seconds"`
+}
+
+// scheduleLine is a cron schedule and the template of its tasks. Not kept:
+// its next tick, which the importing store computes from its own clock.
+type scheduleLine struct {
+	Kind     string   `json:"kind"`
+	Name     string   `json:"name"`
+	Spec     string   `json:"spec"`
+	Template taskLine `json:"template"`
+}
+
+func taskLineOf(t kvtask.Task) taskLine {
+	at := t.ScheduledFor.UTC()
+	return taskLine{Kind: kindTask, ID: t.ID, Name: t.Name, Payload: t.Payload, Status: t.Status,
+		Priority: t.Priority, UniqueKey: t.UniqueKey, ScheduledFor: &at, MaxRetries: t.MaxRetries,
+		TimeoutSeconds: t.TimeoutSeconds}
+}
+
+func templateLineOf(t kvtask.Task) taskLine {
+	return taskLine{Name: t.Name, Payload: t.Payload, Priority: t.Priority, UniqueKey: t.UniqueKey,
+		MaxRetries: t.MaxRetries, TimeoutSeconds: t.TimeoutSeconds}
+}
+
+// task returns the task to enqueue for l: pending, with l's id (if any),
+// payload, priority, unique key, run-at time, retries and timeout.
+func (l taskLine) task() kvtask.Task {
+	t := kvtask.Task{ID: l.ID, Name: l.Name, Payload: l.Payload, Priority: l.Priority,
+		UniqueKey: l.UniqueKey, MaxRetries: l.MaxRetries, TimeoutSeconds: l.TimeoutSeconds}
+	if l.ScheduledFor != nil {
+		t.ScheduledFor = *l.ScheduledFor
+	}
+	return t
+}
+
+// check validates a task (or template) line as kvtask would.
+func (l taskLine) check(template bool) error {
+	if !template {
+		if err := kvcore.ValidateName("task id", l.ID); err != nil {
+			return err
+		}
+		if l.Status != kvtask.StatusPending && l.Status != kvtask.StatusRunning {
+			return fmt.Errorf("task %q: status %q: only pending and running tasks are imported", l.ID, l.Status)
+		}
+		if l.ScheduledFor == nil {
+			return fmt.Errorf("task %q: no scheduled_for", l.ID)
+		}
+	}
+	if err := kvcore.ValidateName("task name", l.Name); err != nil {
+		return err
+	}
+	if l.UniqueKey != "" {
+		if err := kvcore.ValidateName("unique key", l.UniqueKey); err != nil {
+			return err
+		}
+	}
+	if len(l.Payload) > 0 && !json.Valid(l.Payload) {
+		return fmt.Errorf("task payload is not JSON")
+	}
+	if len(l.Payload) > kvtask.MaxPayloadSize {
+		return fmt.Errorf("task payload of %d bytes is over %d", len(l.Payload), kvtask.MaxPayloadSize)
+	}
+	if l.MaxRetries < 0 || l.TimeoutSeconds < 0 {
+		return fmt.Errorf("task max_retries %d and timeout_seconds %d must not be negative", l.MaxRetries, l.TimeoutSeconds)
+	}
+	return nil
+}
+
+// checkRecord validates a record line as kvcore.Store.Restore will.
+func checkRecord(l recordLine) error {
+	if l.Namespace != "" {
+		if err := kvcore.ValidateKey(l.Namespace); err != nil {
+			return fmt.Errorf("namespace: %w", err)
+		}
+	}
+	if err := kvcore.ValidateKey(l.Key); err != nil {
+		return err
+	}
+	switch {
+	case l.Version < 1:
+		return fmt.Errorf("record %q: version %d is not positive", l.Key, l.Version)
+	case len(l.Value) == 0 || !json.Valid(l.Value):
+		return fmt.Errorf("record %q: value is not a JSON document", l.Key)
+	case len(l.Value) > kvcore.DefaultMaxValueSize:
+		return fmt.Errorf("record %q: value of %d bytes is over %d", l.Key, len(l.Value), kvcore.DefaultMaxValueSize)
+	case l.Created.IsZero() || l.Updated.IsZero():
+		return fmt.Errorf("record %q: created and updated times are required", l.Key)
+	case l.Updated.Before(l.Created):
+		return fmt.Errorf("record %q: updated is before created", l.Key)
+	}
+	if l.Type != "" {
+		if err := kvcore.ValidateName("record type", l.Type); err != nil {
+			return err
+		}
+	}
+	return nil
+}
