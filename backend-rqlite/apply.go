@@ -88,15 +88,20 @@ var (
 	sqlExpiredStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
 		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg +
 		" AND key = " + textArg + " AND expires IS NOT NULL AND expires <= ?"
+	// The entry of a put: an update of the live record (its version + 1)
+	// or a create with the version a new record gets (the second ?
+	// parameter: 1 for OpPut, SetVersion for OpRestore).
 	sqlPutStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
-		"SELECT " + textArg + ", " + textArg + ", CASE WHEN cur.v IS NULL THEN 'create' ELSE 'update' END, coalesce(cur.v, 0) + 1, " + textArg + ", " + textArg + ", ? " +
+		"SELECT " + textArg + ", " + textArg + ", CASE WHEN cur.v IS NULL THEN 'create' ELSE 'update' END, coalesce(cur.v + 1, ?), " + textArg + ", " + textArg + ", ? " +
 		"FROM (SELECT (SELECT version FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live + ") AS v) AS cur"
-	// An expired row is replaced as if absent: version 1, a new created.
+	// A live row gets version + 1 and keeps its created time; a new row,
+	// or an expired one (replaced as if absent), gets the new record's
+	// version and created time. Its parameters after the value: now.
 	sqlPut = "INSERT INTO records (namespace, key, version, type, created, updated, expires, value) " +
-		"VALUES (" + textArg + ", " + textArg + ", 1, " + textArg + ", ?, ?, ?, " + textArg + ") " +
+		"VALUES (" + textArg + ", " + textArg + ", ?, " + textArg + ", ?, ?, ?, " + textArg + ") " +
 		"ON CONFLICT (namespace, key) DO UPDATE SET " +
-		"version = CASE WHEN records.expires IS NULL OR records.expires > excluded.updated THEN records.version + 1 ELSE 1 END, " +
-		"created = CASE WHEN records.expires IS NULL OR records.expires > excluded.updated THEN records.created ELSE excluded.created END, " +
+		"version = CASE WHEN records.expires IS NULL OR records.expires > ? THEN records.version + 1 ELSE excluded.version END, " +
+		"created = CASE WHEN records.expires IS NULL OR records.expires > ? THEN records.created ELSE excluded.created END, " +
 		"type = excluded.type, updated = excluded.updated, expires = excluded.expires, value = excluded.value"
 	sqlVersionOf = "SELECT CAST(version AS TEXT) FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 	sqlDelStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
@@ -110,8 +115,8 @@ var (
 		"(SELECT namespace, key FROM records WHERE expires <= ? ORDER BY expires, namespace, key LIMIT ?)"
 )
 
-// Apply runs b.Ops in one rqlite request, as one transaction: all of them
-// or none (see driver.Store).
+// Apply runs b.Ops in one rqlite transaction: all of them or none (see
+// driver.Store). Concurrent Applies share requests (see submit).
 func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error) {
 	if err := db.usable(ctx); err != nil {
 		return nil, err
@@ -119,20 +124,39 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	if len(b.Ops) == 0 {
 		return []driver.Result{}, nil
 	}
+	q, err := applyBatch(b)
+	if err != nil {
+		return nil, err
+	}
+	var res []gorqlite.RequestResult
+	if db.sendAlone {
+		res, err = db.send(ctx, "apply", q)
+	} else {
+		res, err = db.submit(ctx, q)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return applyResults(b, q, res)
+}
+
+// applyBatch builds the statements of b.
+func applyBatch(b driver.Batch) (*batch, error) {
 	now := b.Now.UnixMicro()
-	var q batch
+	q := &batch{}
 	if f := b.Fence; f != nil {
 		q.add(roleFence, -1, sqlFence, txt(f.Name), f.Token, now)
 	}
 	for i, op := range b.Ops {
-		if err := addOp(&q, i, op, now); err != nil {
+		if err := addOp(q, i, op, now); err != nil {
 			return nil, &driver.OpError{Index: i, Err: err}
 		}
 	}
-	res, err := db.send(ctx, "apply", &q)
-	if err != nil {
-		return nil, err
-	}
+	return q, nil
+}
+
+// applyResults reads b's results from rqlite's results of q.
+func applyResults(b driver.Batch, q *batch, res []gorqlite.RequestResult) ([]driver.Result, error) {
 	out := make([]driver.Result, len(b.Ops))
 	for j, r := range res {
 		i := q.ops[j]
@@ -159,7 +183,7 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 		}
 	}
 	for i, op := range b.Ops {
-		if op.Kind == driver.OpPut {
+		if op.Kind == driver.OpPut || op.Kind == driver.OpRestore {
 			out[i].Rows = 1
 		}
 	}
@@ -175,14 +199,20 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 		}
 	}
 	switch op.Kind {
-	case driver.OpPut:
+	case driver.OpPut, driver.OpRestore:
 		// The value is valid UTF-8: kvcore's front refuses anything else
 		// (kvcore.ErrInvalidValue), which rqlite's JSON API could not carry.
+		// A put creates version 1 at now; a restore (Version 0: its guard
+		// lets it only create) writes the version and times it was given.
 		val, typ := txt(string(op.Value)), txt(op.Type)
+		newVersion, created, updated := int64(1), now, now
+		if op.Kind == driver.OpRestore {
+			newVersion, created, updated = op.SetVersion, op.Created.UnixMicro(), op.Updated.UnixMicro()
+		}
 		guard()
 		q.add(roleOther, i, sqlExpiredStream, now, ns, key, now)
-		q.add(roleOther, i, sqlPutStream, ns, key, typ, val, now, ns, key, now)
-		q.add(roleOther, i, sqlPut, ns, key, typ, now, now, micros(op.Expires), val)
+		q.add(roleOther, i, sqlPutStream, ns, key, newVersion, typ, val, now, ns, key, now)
+		q.add(roleOther, i, sqlPut, ns, key, newVersion, typ, created, updated, micros(op.Expires), val, now, now)
 		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
 	case driver.OpDelete:
 		guard()
@@ -237,47 +267,67 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 // endpoint, so that reads inside the batch see its writes) and maps a
 // failed statement back to the op it belongs to.
 func (db *DB) send(ctx context.Context, op string, q *batch) ([]gorqlite.RequestResult, error) {
-	var res []gorqlite.RequestResult
-	err := db.retry(ctx, false, func() error {
+	res, failed, err := db.request(ctx, op, q.stmts)
+	if failed >= 0 {
+		return nil, db.statementError(op, q, res, failed)
+	}
+	return res, err
+}
+
+// request runs stmts as one request in one transaction. If rqlite reports
+// a failed statement, it returns rqlite's results and that statement's
+// index (and a nil error); otherwise failed is -1.
+func (db *DB) request(ctx context.Context, op string, stmts []gorqlite.ParameterizedStatement) (res []gorqlite.RequestResult, failed int, err error) {
+	err = db.retry(ctx, false, func() error {
 		var err error
-		res, err = db.conn.RequestParameterizedContext(ctx, q.stmts)
+		res, err = db.conn.RequestParameterizedContext(ctx, stmts)
 		return err
 	})
 	if err == nil {
-		if len(res) != len(q.stmts) {
-			return nil, fmt.Errorf("rqlitekv: %s: rqlite answered %d results for %d statements", op, len(res), len(q.stmts))
+		if len(res) != len(stmts) {
+			return nil, -1, fmt.Errorf("rqlitekv: %s: rqlite answered %d results for %d statements", op, len(res), len(stmts))
 		}
-		return res, nil
+		return res, -1, nil
 	}
 	if !isStatementErrors(err) {
-		return nil, db.ctxErr(ctx, op, err)
+		return nil, -1, db.ctxErr(ctx, op, err)
 	}
 	for j, r := range res {
-		if r.Err == nil {
-			continue
-		}
-		msg := db.scrub(r.Err.Error())
-		if j+1 < len(res) && anySucceeded(res) {
-			// rqlite went on after this statement: it could not be
-			// prepared, and rqlite does not abort a transaction for that.
-			// Only a damaged schema gets here.
-			return nil, fmt.Errorf("rqlitekv: %s: statement %d could not be prepared (%s) and rqlite went on: the batch may be partly applied: %w", op, j, msg, driver.ErrNotInitialized)
-		}
-		guardFailed := strings.Contains(msg, "guard")
-		switch {
-		case j < len(q.roles) && q.roles[j] == roleFence && guardFailed:
-			return nil, fmt.Errorf("rqlitekv: %s: %w", op, driver.ErrFenced)
-		case j < len(q.roles) && q.roles[j] == roleGuard && guardFailed:
-			return nil, &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
-		case strings.Contains(msg, "no such table"):
-			return nil, fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
-		case j < len(q.ops) && q.ops[j] >= 0 && op == "apply":
-			return nil, &driver.OpError{Index: q.ops[j], Err: errors.New("rqlitekv: " + msg)}
-		default:
-			return nil, fmt.Errorf("rqlitekv: %s: statement %d: %s", op, j, msg)
+		if r.Err != nil {
+			return res, j, nil
 		}
 	}
-	return nil, db.wrapErr(op, err)
+	return nil, -1, db.wrapErr(op, err)
+}
+
+// partlyApplied reports whether rqlite went on after the failed statement
+// j: it could not be prepared, and rqlite does not abort a transaction for
+// that. Only a damaged schema gets here.
+func partlyApplied(res []gorqlite.RequestResult, j int) bool {
+	return j+1 < len(res) && anySucceeded(res)
+}
+
+// statementError is the error for q's failed statement j (res holds
+// rqlite's results): ErrFenced, an *driver.OpError for the op it belongs
+// to, or ErrNotInitialized.
+func (db *DB) statementError(op string, q *batch, res []gorqlite.RequestResult, j int) error {
+	msg := db.scrub(res[j].Err.Error())
+	if partlyApplied(res, j) {
+		return fmt.Errorf("rqlitekv: %s: statement %d could not be prepared (%s) and rqlite went on: the batch may be partly applied: %w", op, j, msg, driver.ErrNotInitialized)
+	}
+	guardFailed := strings.Contains(msg, "guard")
+	switch {
+	case j < len(q.roles) && q.roles[j] == roleFence && guardFailed:
+		return fmt.Errorf("rqlitekv: %s: %w", op, driver.ErrFenced)
+	case j < len(q.roles) && q.roles[j] == roleGuard && guardFailed:
+		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
+	case strings.Contains(msg, "no such table"):
+		return fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
+	case j < len(q.ops) && q.ops[j] >= 0 && op == "apply":
+		return &driver.OpError{Index: q.ops[j], Err: errors.New("rqlitekv: " + msg)}
+	default:
+		return fmt.Errorf("rqlitekv: %s: statement %d: %s", op, j, msg)
+	}
 }
 
 // anySucceeded reports whether any statement of a request succeeded.
@@ -310,17 +360,20 @@ func selectorWhere(sel driver.Selector, now int64) (string, []any) {
 		b.WriteString(" AND type = " + textArg)
 		args = append(args, txt(sel.Type))
 	}
-	if sel.From != "" {
+	// Only the tighter lower bound is written: given both key >= From and
+	// key > After, SQLite seeks on one of them and filters the rest, so a
+	// cursor deep in a prefix would step over every key before it.
+	switch {
+	case sel.HasAfter && sel.After >= sel.From:
+		b.WriteString(" AND key > " + textArg)
+		args = append(args, txt(sel.After))
+	case sel.From != "":
 		b.WriteString(" AND key >= " + textArg)
 		args = append(args, txt(sel.From))
 	}
 	if sel.HasTo {
 		b.WriteString(" AND key < " + textArg)
 		args = append(args, txt(sel.To))
-	}
-	if sel.HasAfter {
-		b.WriteString(" AND key > " + textArg)
-		args = append(args, txt(sel.After))
 	}
 	b.WriteString(" AND " + live)
 	args = append(args, now)

@@ -106,6 +106,15 @@ func BenchmarkPut(b *testing.B) {
 				return s.Put(ctx, fmt.Sprintf("key/%d", i%1000), -1, []byte(benchValue))
 			})
 		})
+		b.Run(fmt.Sprintf("kv-alone/writers=%d", w), func(b *testing.B) {
+			// Each Put its own request, as before group commit.
+			s, db := benchStore(b)
+			db.sendAlone = true
+			ctx := context.Background()
+			runWorkers(b, w, func(i int) error {
+				return s.Put(ctx, fmt.Sprintf("key/%d", i%1000), -1, []byte(benchValue))
+			})
+		})
 		b.Run(fmt.Sprintf("raw/writers=%d", w), func(b *testing.B) {
 			_, db := benchStore(b)
 			runWorkers(b, w, func(i int) error {

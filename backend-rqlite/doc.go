@@ -28,6 +28,11 @@
 // driver maps it back to a *driver.OpError wrapping
 // driver.ErrVersionMismatch (with the op's index) or to driver.ErrFenced.
 //
+// Concurrent writes share requests (group commit): the batches of callers
+// waiting at the same time go in one request, and a caller whose batch
+// fails is answered without failing the others (see group.go and the
+// README).
+//
 // Leases and consumers follow the same rule: Acquire is a conditional upsert
 // and a read of the lease row in one transaction (the caller's lease if
 // granted, the holder's if not); a fenced consumer Commit checks the lease

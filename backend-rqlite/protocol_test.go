@@ -57,6 +57,15 @@ var protocolCases = []struct {
 		"INSERT INTO proto_g (failed) VALUES (1)",
 		"SELECT count(*) FROM proto_t"]`, false},
 	{"still there", "POST", "/db/query", `["SELECT count(*) FROM proto_t"]`, false},
+	// Group commit's shape: two callers' batches in one request; the
+	// second's guard sees the first's write and fails, the results end
+	// there and neither batch commits.
+	{"two batches, the second's guard fails", "POST", "/db/request?transaction", `[
+		["INSERT INTO proto_t (name) VALUES (?)", "batch1"],
+		"SELECT count(*) FROM proto_t WHERE name = 'batch1'",
+		["INSERT INTO proto_g (failed) SELECT ? WHERE (SELECT count(*) FROM proto_t WHERE name = 'batch1') > 0", 1],
+		"INSERT INTO proto_t (name) VALUES ('batch2')"]`, false},
+	{"neither batch committed", "POST", "/db/query", `["SELECT count(*) FROM proto_t WHERE name IN ('batch1', 'batch2')"]`, false},
 	{"execute returning", "POST", "/db/execute", `["INSERT INTO proto_t (name) VALUES ('ret') RETURNING id, name"]`, false},
 	{"empty result has columns", "POST", "/db/request", `["SELECT id, name FROM proto_t WHERE 0"]`, false},
 	{"request: a statement that cannot be prepared does not abort the tx", "POST", "/db/request?transaction", `[

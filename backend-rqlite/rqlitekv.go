@@ -134,6 +134,9 @@ type DB struct {
 	redacted   string // the connection string without the password
 	leaderWait time.Duration
 	closed     atomic.Bool
+	applies    chan *pending // to the sender (see group.go)
+	closing    chan struct{} // closed by Close: the sender stops
+	sendAlone  bool          // tests only: each Apply its own request (to measure what sharing buys)
 }
 
 var _ driver.Store = (*DB)(nil)
@@ -177,6 +180,8 @@ func Open(connString string, opts ...Option) (*DB, error) {
 		return nil, db.wrapErr("open "+db.redacted, err)
 	}
 	db.conn = conn
+	db.applies, db.closing = make(chan *pending), make(chan struct{})
+	go db.sendLoop()
 	return db, nil
 }
 
@@ -331,6 +336,7 @@ func (db *DB) Leader(ctx context.Context) (string, error) {
 // It is safe to call more than once.
 func (db *DB) Close() error {
 	if db.closed.CompareAndSwap(false, true) {
+		close(db.closing)
 		db.conn.Close()
 	}
 	return nil

@@ -170,7 +170,7 @@ func TestPasswordNeverInErrors(t *testing.T) {
 // HTTP request (a patch adds one read first).
 func TestOneRequestPerWrite(t *testing.T) {
 	srv := rqlitetest.Start(t)
-	db, err := Open(srv.URL)
+	db, err := Open(srv.URL, WithTimeout(2*time.Minute)) // a 200-op batch under -race on a loaded machine
 	require.NoError(t, err)
 	defer db.Close()
 	ctx := context.Background()

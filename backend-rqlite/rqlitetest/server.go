@@ -51,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -88,6 +89,7 @@ type Stats struct {
 	Query   int64 // GET or POST /db/query
 	Request int64 // POST /db/request
 	Status  int64 // GET /status and GET /nodes
+	Conns   int64 // TCP connections accepted (so a test can see whether clients reuse them)
 }
 
 // Server is a running stand-in rqlite node. Its methods are safe for
@@ -105,8 +107,8 @@ type Server struct {
 	seq  atomic.Int64
 	ro   map[string]bool // statement text -> read-only, under mu
 
-	nExecute, nQuery, nRequest, nStatus atomic.Int64
-	closeOnce                           sync.Once
+	nExecute, nQuery, nRequest, nStatus, nConns atomic.Int64
+	closeOnce                                   sync.Once
 }
 
 // New starts a server on a free port of 127.0.0.1 with an empty database.
@@ -132,7 +134,13 @@ func New(opts ...Option) (*Server, error) {
 	}
 	// rqlite enables foreign keys only on request; SQLite's default is off.
 	s.db, s.conn = db, conn
-	s.hs = httptest.NewServer(s)
+	s.hs = httptest.NewUnstartedServer(s)
+	s.hs.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.nConns.Add(1)
+		}
+	}
+	s.hs.Start()
 	s.URL = s.hs.URL
 	return s, nil
 }
@@ -168,6 +176,7 @@ func (s *Server) Stats() Stats {
 		Query:   s.nQuery.Load(),
 		Request: s.nRequest.Load(),
 		Status:  s.nStatus.Load(),
+		Conns:   s.nConns.Load(),
 	}
 }
 
