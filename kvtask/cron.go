@@ -3,6 +3,7 @@ package kvtask
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,12 +23,47 @@ type Schedule struct {
 	Next     time.Time `json:"next"`
 }
 
-func parseSpec(spec string) (cron.Schedule, error) {
-	cs, err := cron.ParseStandard(spec)
+func parseSpec(spec string) (cs cron.Schedule, err error) {
+	defer func() {
+		// robfig/cron v3.0.1 panics on some bad specs, such as "TZ=UTC"
+		// (a time zone with no fields after it).
+		if p := recover(); p != nil {
+			cs, err = nil, fmt.Errorf("%w: cron expression %q: cannot be parsed (want five fields or a descriptor such as @hourly, after an optional TZ=<zone> and a space)", ErrInvalidArgument, spec)
+		}
+	}()
+	cs, err = cron.ParseStandard(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%w: cron expression %q: %v", ErrInvalidArgument, spec, err)
 	}
 	return cs, nil
+}
+
+// checkSpec refuses a new schedule's spec that parses but makes no sense:
+// an @every interval under one second (cron rounds it up to one second, so
+// "@every -1m" would fire every second), or a spec with no tick after now
+// (such as February 30th, which would otherwise fire at every FireDue).
+func checkSpec(spec string, next time.Time) error {
+	if d, ok := everyInterval(spec); ok && d < time.Second {
+		return fmt.Errorf("%w: cron expression %q: the @every interval must be at least 1s", ErrInvalidArgument, spec)
+	}
+	if next.IsZero() {
+		return fmt.Errorf("%w: cron expression %q never fires", ErrInvalidArgument, spec)
+	}
+	return nil
+}
+
+// everyInterval returns the interval of an "@every <duration>" spec (after
+// an optional TZ= or CRON_TZ= prefix), and false for any other spec.
+func everyInterval(spec string) (time.Duration, bool) {
+	f := strings.Fields(spec)
+	if len(f) > 0 && (strings.HasPrefix(f[0], "TZ=") || strings.HasPrefix(f[0], "CRON_TZ=")) {
+		f = f[1:]
+	}
+	if len(f) != 2 || f[0] != "@every" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(f[1])
+	return d, err == nil
 }
 
 // Schedule creates or replaces the schedule name: template (its ID is
@@ -48,6 +84,9 @@ func (s *Scheduler) Schedule(ctx context.Context, name, spec string, template Ta
 		return err
 	}
 	next := cs.Next(now).UTC().Truncate(time.Microsecond)
+	if err := checkSpec(spec, next); err != nil {
+		return err
+	}
 	if err := s.q.PutSchedule(ctx, driver.Schedule{Name: name, Spec: spec, Template: dt, Next: next}); err != nil {
 		return fmt.Errorf("kv schedule %q: %w", name, err)
 	}
