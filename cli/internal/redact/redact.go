@@ -31,13 +31,23 @@ var secretParams = map[string]bool{
 // string ("host=db password='s e c' user=me"): a quoted or unquoted value.
 var keywordSecret = regexp.MustCompile(`(?i)\b(password|sslpassword|pass|passwd|pwd|secret|token)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
+// urlScheme matches the start of a URL: a scheme and "://". A keyword/value
+// string may hold "://" inside a value (a password, say) but never starts so.
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// isURL reports whether conn is to be read as a URL.
+func isURL(conn string) bool { return urlScheme.MatchString(conn) }
+
+// unquote undoes a keyword/value string's quoting of a value ('a b\'c').
+var unquote = strings.NewReplacer(`\'`, `'`, `\\`, `\`)
+
 // Connection returns conn with its secrets replaced by Mask: the password of
 // a URL's user info, the values of query parameters such as password or
 // token, and the password of a keyword/value string. A string it cannot
 // parse as a URL is treated as keyword/value text. The result is meant for
 // messages only.
 func Connection(conn string) string {
-	if !strings.Contains(conn, "://") {
+	if !isURL(conn) {
 		return keywordSecret.ReplaceAllString(conn, "${1}${2}"+Mask)
 	}
 	u, err := url.Parse(conn)
@@ -76,12 +86,13 @@ func Secrets(conn string) []string {
 			out = append(out, s)
 		}
 	}
-	if !strings.Contains(conn, "://") {
+	if !isURL(conn) {
 		for _, m := range keywordSecret.FindAllStringSubmatch(conn, -1) {
 			v := m[3]
 			add(v)
 			if strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) >= 2 {
 				add(v[1 : len(v)-1])
+				add(unquote.Replace(v[1 : len(v)-1]))
 			}
 		}
 		return out
