@@ -17,14 +17,15 @@ import (
 // Each op is one SQL statement that makes its own write conditional on its
 // expected version, appends its stream entry (a data-modifying CTE) and, if
 // the condition does not hold, raises an error (kv_fail) that aborts the
-// whole transaction. The fence check is one more statement in front; a put
-// that may find an expired record (version -1 or 0) is preceded by one that
-// removes it, recording its delete entry; a batch that may append stream
-// entries ends with the stream's pg_notify (unless WithoutNotify), which
-// PostgreSQL delivers at commit. All of them are sent as one pgx batch: one pipeline and one Sync, which PostgreSQL
-// runs as a single implicit transaction, so a batch costs one round trip
-// (once its statements are prepared on the connection) and commits all or
-// nothing.
+// batch. The fence check is one more statement in front; a put that may find
+// an expired record (version -1 or 0) is preceded by one that removes it,
+// recording its delete entry. A lone batch is sent as one pgx batch: one
+// pipeline and one Sync, which PostgreSQL runs as a single implicit
+// transaction, so it costs one round trip (once its statements are prepared
+// on the connection) and commits all or nothing. Batches of concurrent
+// callers share a transaction (group commit, see group.go). After the
+// commit, a batch that may have appended stream entries has the notifier
+// announce them (unless WithoutNotify).
 func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error) {
 	if err := db.check(); err != nil {
 		return nil, err
@@ -32,56 +33,105 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	if len(b.Ops) == 0 {
 		return []driver.Result{}, nil
 	}
-	now := utc(b.Now)
-	batch := &pgx.Batch{}
-	// opOf[j] is the op whose result statement j of the batch returns, or
-	// -1 for a statement that returns no result (the fence check, the
-	// removal of an expired record before a put, the notification).
-	var opOf []int
-	if b.Fence != nil {
-		batch.Queue(`WITH l AS (SELECT token FROM `+db.leases+` WHERE name = $1 AND token = $2 AND expires > $3 FOR SHARE)
-SELECT 0::bigint, coalesce((SELECT token FROM l), `+db.fail+`('fenced', -1))`, b.Fence.Name, b.Fence.Token, now)
-		opOf = append(opOf, -1)
+	r, err := db.newApplyReq(ctx, b)
+	if err != nil {
+		return nil, err
 	}
-	notify := false
+	var results []driver.Result
+	if db.maxCommitters > 0 {
+		results, err = db.commitGrouped(r)
+	} else {
+		err = db.runAlone(r)
+		results = r.results
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.notify && db.notify {
+		db.notifyCommitted(notifyStream)
+	}
+	return results, nil
+}
+
+// stmt is one statement of an Apply: its SQL, its arguments and the op
+// whose result it returns (-1: none).
+type stmt struct {
+	sql  string
+	args []any
+	op   int
+}
+
+// newApplyReq turns b into its statements.
+func (db *DB) newApplyReq(ctx context.Context, b driver.Batch) (*applyReq, error) {
+	now := utc(b.Now)
+	r := &applyReq{ctx: ctx, results: make([]driver.Result, len(b.Ops)), done: make(chan struct{})}
+	r.stmts = make([]stmt, 0, len(b.Ops)+1)
+	if b.Fence != nil {
+		r.stmts = append(r.stmts, stmt{`WITH l AS (SELECT token FROM ` + db.leases + ` WHERE name = $1 AND token = $2 AND expires > $3 FOR SHARE)
+SELECT 0::bigint, coalesce((SELECT token FROM l), ` + db.fail + `('fenced', -1))`, []any{b.Fence.Name, b.Fence.Token, now}, -1})
+	}
 	for i, op := range b.Ops {
 		sql, a, err := db.opStatement(i, op, now)
 		if err != nil {
 			return nil, err
 		}
-		if op.Kind == driver.OpPut && op.Version <= 0 {
-			// A put over an expired record: the record's removal is a
-			// change of its own, recorded before the put's create.
-			batch.Queue(`WITH w AS (DELETE FROM `+db.records+` WHERE namespace = $1 AND key = $2 AND expires <= $3
+		if (op.Kind == driver.OpPut || op.Kind == driver.OpRestore) && op.Version <= 0 {
+			// A put (or restore) over an expired record: the record's
+			// removal is a change of its own, recorded before the create.
+			r.stmts = append(r.stmts, stmt{`WITH w AS (DELETE FROM ` + db.records + ` WHERE namespace = $1 AND key = $2 AND expires <= $3
 	RETURNING key, version, type),
-`+db.deleteStreamInsert("$1", "$3")+`
-SELECT 0::bigint, 0::bigint`, op.Namespace, op.Key, now)
-			opOf = append(opOf, -1)
+` + db.deleteStreamInsert("$1", "$3") + `
+SELECT 0::bigint, 0::bigint`, []any{op.Namespace, op.Key, now}, -1})
 		}
-		batch.Queue(sql, a...)
-		opOf = append(opOf, i)
-		notify = notify || op.Kind != driver.OpTouch
+		r.stmts = append(r.stmts, stmt{sql, a, i})
+		r.notify = r.notify || op.Kind != driver.OpTouch
+		r.mayFail = r.mayFail || (op.Version >= 0 && op.Kind != driver.OpDeleteRange)
 	}
-	if notify && db.notify {
-		batch.Queue("SELECT 0::bigint, 0::bigint FROM pg_notify($1, '')", db.channel)
-		opOf = append(opOf, -1)
+	r.mayFail = r.mayFail || b.Fence != nil
+	first := b.Ops[0]
+	r.lockKey = first.Namespace + "\x00" + first.Key
+	if first.Kind == driver.OpDeleteRange {
+		r.lockKey = first.Namespace + "\x00" + first.Sel.From
 	}
-	br := db.pool.SendBatch(ctx, batch)
-	results := make([]driver.Result, len(b.Ops))
-	for _, i := range opOf {
-		var r driver.Result
-		if err := br.QueryRow().Scan(&r.Rows, &r.Version); err != nil {
-			_ = br.Close()
-			return nil, db.applyError(err, i)
+	return r, nil
+}
+
+// queue appends r's statements to batch.
+func (r *applyReq) queue(batch *pgx.Batch) {
+	for _, s := range r.stmts {
+		batch.Queue(s.sql, s.args...)
+	}
+}
+
+// read reads the results of r's statements from br. On an error it returns
+// the op of the statement that failed (-1: none) and the error.
+func (r *applyReq) read(br pgx.BatchResults) (int, error) {
+	var skip driver.Result
+	for _, s := range r.stmts {
+		dst := &skip
+		if s.op >= 0 {
+			dst = &r.results[s.op]
 		}
-		if i >= 0 {
-			results[i] = r
+		if err := br.QueryRow().Scan(&dst.Rows, &dst.Version); err != nil {
+			return s.op, err
 		}
+	}
+	return -1, nil
+}
+
+// runAlone runs r in an implicit transaction of its own.
+func (db *DB) runAlone(r *applyReq) error {
+	batch := &pgx.Batch{}
+	r.queue(batch)
+	br := db.pool.SendBatch(r.ctx, batch)
+	if op, err := r.read(br); err != nil {
+		_ = br.Close()
+		return db.applyError(err, op)
 	}
 	if err := br.Close(); err != nil {
-		return nil, db.applyError(err, -1)
+		return db.applyError(err, -1)
 	}
-	return results, nil
+	return nil
 }
 
 // applyError maps an error of statement index of a batch.
@@ -93,10 +143,12 @@ func (db *DB) applyError(err error, index int) error {
 	return db.mapError(err)
 }
 
-// streamInsert is the CTE that appends a put's stream entry from w.
-func (db *DB) streamInsert(ns, key, now string) string {
+// streamInsert is the CTE that appends a put's stream entry from w: a
+// create if w wrote the version first (the version a new record gets, 1 for
+// a put), else an update.
+func (db *DB) streamInsert(ns, key, first, now string) string {
 	return `s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
-	SELECT ` + ns + `, ` + key + `, CASE WHEN w.version = 1 THEN '` + driver.ActionCreate + `' ELSE '` + driver.ActionUpdate + `' END,
+	SELECT ` + ns + `, ` + key + `, CASE WHEN w.version = ` + first + ` THEN '` + driver.ActionCreate + `' ELSE '` + driver.ActionUpdate + `' END,
 	w.version, w.type, w.value, ` + now + ` FROM w)`
 }
 
@@ -117,10 +169,19 @@ func (db *DB) mustReturn(idx string) string {
 func (db *DB) opStatement(i int, op driver.Op, now time.Time) (string, []any, error) {
 	var a args
 	switch op.Kind {
-	case driver.OpPut:
+	case driver.OpPut, driver.OpRestore:
 		ns, key, val, typ, nowP, exp := a.add(op.Namespace), a.add(op.Key), a.add(op.Value), a.add(op.Type), a.add(now), a.add(expiry(op.Expires))
 		if op.Value == nil {
-			return "", nil, fmt.Errorf("postgreskv: op %d: put without a value", i)
+			return "", nil, fmt.Errorf("postgreskv: op %d: %v without a value", i, op.Kind)
+		}
+		// A new record's version and times: a put's are 1 and now; a
+		// restore's are the ones it carries, and it only creates.
+		first, created, updated := "1::bigint", nowP, nowP
+		if op.Kind == driver.OpRestore {
+			if op.Version != 0 || op.SetVersion < 1 || op.Created.IsZero() || op.Updated.IsZero() {
+				return "", nil, fmt.Errorf("postgreskv: op %d: restore needs version 0, a positive version to set and both times", i)
+			}
+			first, created, updated = a.add(op.SetVersion), a.add(utc(op.Created)), a.add(utc(op.Updated))
 		}
 		if op.Version > 0 {
 			ver := a.add(op.Version)
@@ -128,7 +189,7 @@ func (db *DB) opStatement(i int, op driver.Op, now time.Time) (string, []any, er
 				`, updated = ` + nowP + `, expires = ` + exp + `
 	WHERE namespace = ` + ns + ` AND key = ` + key + ` AND version = ` + ver + ` AND ` + live(nowP) + `
 	RETURNING version, type, value),
-` + db.streamInsert(ns, key, nowP) + `
+` + db.streamInsert(ns, key, "1", nowP) + `
 ` + db.mustReturn(a.add(int32(i))), a, nil
 		}
 		cond, final := "", "SELECT 1::bigint, version FROM w"
@@ -137,13 +198,13 @@ func (db *DB) opStatement(i int, op driver.Op, now time.Time) (string, []any, er
 			final = db.mustReturn(a.add(int32(i)))
 		}
 		return `WITH w AS (INSERT INTO ` + db.records + ` AS r (namespace, key, version, value, type, created, updated, expires)
-	VALUES (` + ns + `, ` + key + `, 1, ` + val + `, ` + typ + `, ` + nowP + `, ` + nowP + `, ` + exp + `)
+	VALUES (` + ns + `, ` + key + `, ` + first + `, ` + val + `, ` + typ + `, ` + created + `, ` + updated + `, ` + exp + `)
 	ON CONFLICT (namespace, key) DO UPDATE SET
-	version = CASE WHEN r.expires <= ` + nowP + ` THEN 1 ELSE r.version + 1 END,
+	version = CASE WHEN r.expires <= ` + nowP + ` THEN EXCLUDED.version ELSE r.version + 1 END,
 	created = CASE WHEN r.expires <= ` + nowP + ` THEN EXCLUDED.created ELSE r.created END,
 	value = EXCLUDED.value, type = EXCLUDED.type, updated = EXCLUDED.updated, expires = EXCLUDED.expires` + cond + `
 	RETURNING version, type, value),
-` + db.streamInsert(ns, key, nowP) + `
+` + db.streamInsert(ns, key, first, nowP) + `
 ` + final, a, nil
 
 	case driver.OpDelete, driver.OpTouch:
@@ -205,21 +266,13 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 	RETURNING namespace, key, version, type),
 s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
 	SELECT namespace, key, '` + driver.ActionDelete + `', version, type, NULL, $1 FROM w ORDER BY namespace, key)
-`
-	a := []any{utc(now), int64(limit)}
-	var n, notified int64
-	dest := []any{&n}
-	if db.notify {
-		// The notification only if something was removed; its count is
-		// selected so that the planner cannot drop it.
-		sql += `SELECT c.n, (SELECT count(*) FROM (SELECT pg_notify($3, '') WHERE c.n > 0) z) FROM (SELECT count(*) AS n FROM w) c`
-		a = append(a, db.channel)
-		dest = append(dest, &notified)
-	} else {
-		sql += `SELECT count(*) FROM w`
-	}
-	if err := db.pool.QueryRow(ctx, sql, a...).Scan(dest...); err != nil {
+SELECT count(*) FROM w`
+	var n int64
+	if err := db.pool.QueryRow(ctx, sql, utc(now), int64(limit)).Scan(&n); err != nil {
 		return 0, db.mapError(err)
+	}
+	if n > 0 && db.notify {
+		db.notifyCommitted(notifyStream)
 	}
 	return n, nil
 }

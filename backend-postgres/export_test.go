@@ -27,3 +27,20 @@ func ClaimSQL(db *DB, c taskdriver.Claim) (string, []any) {
 	sql, a := db.claimSQL(c)
 	return sql, a
 }
+
+// NotifyInterval is the least time between two sends of the notifier.
+const NotifyInterval = notifyInterval
+
+// NotifyStreamCommitted tells db's notifier that a stream write committed.
+func NotifyStreamCommitted(db *DB) { db.notifyCommitted(notifyStream) }
+
+// SetMaxCommitters sets how many groups db commits at once (0: no group
+// commit), for the benchmarks.
+func SetMaxCommitters(db *DB, n int) { db.maxCommitters = n }
+
+// Queued returns how many batches wait in db's group commit queue.
+func Queued(db *DB) int {
+	db.group.mu.Lock()
+	defer db.group.mu.Unlock()
+	return len(db.group.queue)
+}

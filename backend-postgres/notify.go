@@ -7,12 +7,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Writers that append stream entries send pg_notify(channel, '') in the
-// same transaction; PostgreSQL delivers it at commit (and drops it on
-// rollback). Task writes that make a task claimable (Insert, Fire, Finish
-// with a retry) do the same on taskChannel. The channels are derived from
-// the schema, so stores in different schemas of one database do not wake
-// each other.
+// Writes that append stream entries have the DB's notifier (notifier.go)
+// send pg_notify(channel, '') after they commit; task writes that make a
+// task claimable (Insert, Fire, Finish with a retry) notify taskChannel. The
+// channels are derived from the schema, so stores in different schemas of
+// one database do not wake each other.
 //
 // Subscribers of one DB, of either channel, share one listener: a goroutine
 // that holds a dedicated connection (made from the pool's config, outside

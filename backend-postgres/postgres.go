@@ -43,6 +43,14 @@ type DB struct {
 
 	lmu      sync.Mutex
 	listener *listener // the shared LISTEN connection, nil if none
+
+	notifier notifier // sends the notifications of committed writes
+
+	getOnce sync.Once
+	get     string // the statement of a single-key read (see getSQL)
+
+	maxCommitters int        // groups committed at once; 0: no group commit
+	group         committers // the group commit's queue
 }
 
 var _ driver.Store = (*DB)(nil)
@@ -51,9 +59,10 @@ var _ driver.Store = (*DB)(nil)
 type Option func(*config) error
 
 type config struct {
-	schema       string
-	noNotify     bool
-	noTaskNotify bool
+	schema        string
+	noNotify      bool
+	noTaskNotify  bool
+	noGroupCommit bool
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -72,11 +81,12 @@ func WithSchema(name string) Option {
 	}
 }
 
-// WithoutNotify stops writes from sending the stream's notification
-// (pg_notify at commit). PostgreSQL serializes the commits of notifying
-// transactions on one lock across the cluster, which caps write throughput
-// under many concurrent writers; without it, continuous consumers (see
-// Subscribe) wake only by polling, unless another process notifies.
+// WithoutNotify stops writes from sending the stream's notification. With
+// it (the default), the DB sends pg_notify after writes commit, from a
+// goroutine of its own and at most once every few milliseconds (see
+// notifier.go), so that continuous consumers (see Subscribe) in any process
+// wake promptly. Without it, they wake only by polling, unless another
+// process notifies.
 func WithoutNotify() Option {
 	return func(c *config) error {
 		c.noNotify = true
@@ -85,8 +95,8 @@ func WithoutNotify() Option {
 }
 
 // WithoutTaskNotify stops task writes (Insert, Fire, and Finish with a
-// retry) from sending the task queue's notification, for the same reason
-// as WithoutNotify; runners then find new tasks only by polling.
+// retry) from sending the task queue's notification; runners then find new
+// tasks only by polling.
 func WithoutTaskNotify() Option {
 	return func(c *config) error {
 		c.noTaskNotify = true
@@ -170,26 +180,35 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 		}
 		return pgx.Identifier{c.schema, name}.Sanitize()
 	}
+	committers := 0
+	if !c.noGroupCommit {
+		committers = 1
+		if pool != nil {
+			committers = min(max(1, int(pool.Config().MaxConns)/2), committersCap)
+		}
+	}
 	return &DB{
-		pool:        pool,
-		schema:      c.schema,
-		lockKey:     migrationLockKey(c.schema),
-		seqKey:      sequencerLockKey(c.schema),
-		channel:     channelName("kv_stream", c.schema),
-		taskChannel: channelName("kv_tasks", c.schema),
-		q:           q,
-		records:     q("kv_records"),
-		stream:      q("kv_stream"),
-		leases:      q("kv_leases"),
-		migrations:  q("kv_schema_migrations"),
-		fail:        q("kv_fail"),
-		streamMeta:  q("kv_stream_meta"),
-		consumers:   q("kv_consumers"),
-		sequence:    q("kv_sequence"),
-		tasks:       q("kv_tasks"),
-		schedules:   q("kv_schedules"),
-		notify:      !c.noNotify,
-		taskNotify:  !c.noTaskNotify,
+		maxCommitters: committers,
+		pool:          pool,
+		schema:        c.schema,
+		lockKey:       migrationLockKey(c.schema),
+		seqKey:        sequencerLockKey(c.schema),
+		channel:       channelName("kv_stream", c.schema),
+		taskChannel:   channelName("kv_tasks", c.schema),
+		q:             q,
+		records:       q("kv_records"),
+		stream:        q("kv_stream"),
+		leases:        q("kv_leases"),
+		migrations:    q("kv_schema_migrations"),
+		fail:          q("kv_fail"),
+		streamMeta:    q("kv_stream_meta"),
+		consumers:     q("kv_consumers"),
+		sequence:      q("kv_sequence"),
+		tasks:         q("kv_tasks"),
+		schedules:     q("kv_schedules"),
+		notify:        !c.noNotify,
+		taskNotify:    !c.noTaskNotify,
+		notifier:      notifier{wake: make(chan struct{}, 1)},
 	}
 }
 
@@ -219,6 +238,7 @@ func (db *DB) Close() error {
 	db.close.Do(func() {
 		db.closed.Store(true)
 		db.stopListener()
+		db.stopNotifier()
 		if db.ownsPool && db.pool != nil {
 			db.pool.Close()
 		}

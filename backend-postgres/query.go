@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/kvsuite/kv/kvcore/driver"
 )
@@ -99,27 +100,20 @@ func (db *DB) queryKeys(ctx context.Context, sel driver.Selector, now time.Time)
 	if len(sel.Keys) == 0 {
 		return []driver.Record{}, nil
 	}
-	var rows pgx.Rows
-	var err error
 	if len(sel.Keys) == 1 {
-		rows, err = db.pool.Query(ctx, "SELECT "+recordColumns+" FROM "+db.records+
-			" WHERE namespace = $1 AND key = $2 AND "+live("$3"), sel.Namespace, sel.Keys[0], utc(now))
-	} else {
-		// A join with the unnested keys is planned as one index lookup per
-		// key even before the table has statistics; key = ANY($2) was
-		// planned as a sequential scan on a freshly loaded table.
-		rows, err = db.pool.Query(ctx, "SELECT "+recordColumns+" FROM unnest($2::text[]) AS k(k) JOIN "+db.records+
-			` ON namespace = $1 AND key = k.k COLLATE "C" WHERE `+live("$3"), sel.Namespace, sel.Keys, utc(now))
+		return db.getOne(ctx, sel.Namespace, sel.Keys[0], now)
 	}
+	// A join with the unnested keys is planned as one index lookup per
+	// key even before the table has statistics; key = ANY($2) was
+	// planned as a sequential scan on a freshly loaded table.
+	rows, err := db.pool.Query(ctx, "SELECT "+recordColumns+" FROM unnest($2::text[]) AS k(k) JOIN "+db.records+
+		` ON namespace = $1 AND key = k.k COLLATE "C" WHERE `+live("$3"), sel.Namespace, sel.Keys, utc(now))
 	if err != nil {
 		return nil, db.mapError(err)
 	}
 	found, err := pgx.CollectRows(rows, scanRecord)
 	if err != nil {
 		return nil, db.mapError(err)
-	}
-	if len(sel.Keys) == 1 {
-		return found, nil
 	}
 	byKey := make(map[string]int, len(found))
 	for i, r := range found {
@@ -133,6 +127,53 @@ func (db *DB) queryKeys(ctx context.Context, sel driver.Selector, now time.Time)
 		}
 	}
 	return out, nil
+}
+
+// getSQL returns the statement that reads one live record: it selects
+// neither namespace nor key (the caller knows them), and is built once.
+func (db *DB) getSQL() string {
+	db.getOnce.Do(func() {
+		db.get = "SELECT version, value, type, created, updated, expires FROM " + db.records +
+			" WHERE namespace = $1 AND key = $2 AND " + live("$3")
+	})
+	return db.get
+}
+
+// getOne returns the live record key of namespace ns (none or one). It is
+// the path of every Get, so it allocates little: the statement is built
+// once, and the times are scanned into pgtype values (a *time.Time for the
+// expiry would cost a scan plan and an allocation per read).
+func (db *DB) getOne(ctx context.Context, ns, key string, now time.Time) ([]driver.Record, error) {
+	rows, err := db.pool.Query(ctx, db.getSQL(), ns, key, utc(now))
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, db.mapError(err)
+		}
+		return []driver.Record{}, nil
+	}
+	// One allocation holds the result and every scan target.
+	g := &struct {
+		out                       [1]driver.Record
+		created, updated, expires pgtype.Timestamptz
+	}{}
+	r := &g.out[0]
+	r.Namespace, r.Key = ns, key
+	if err := rows.Scan(&r.Version, &r.Value, &r.Type, &g.created, &g.updated, &g.expires); err != nil {
+		return nil, db.mapError(err)
+	}
+	r.Created, r.Updated = g.created.Time.UTC(), g.updated.Time.UTC()
+	if g.expires.Valid {
+		r.Expires = g.expires.Time.UTC()
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, db.mapError(err)
+	}
+	return g.out[:], nil
 }
 
 func scanRecord(row pgx.CollectableRow) (driver.Record, error) {

@@ -1,0 +1,221 @@
+package postgreskv_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/kvcore/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+)
+
+// applied is the outcome of one Apply.
+type applied struct {
+	results []driver.Result
+	err     error
+}
+
+// TestGroupCommit: batches queued behind a committer run as one group, each
+// with its own outcome: a version mismatch or a failed fence undoes only
+// its own batch's ops, a caller that gives up while queued gets its
+// context's error and writes nothing, and the stream numbers the committed
+// entries densely, in order.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	put := func(key string, version int64, value string) driver.Op {
+		return driver.Op{Kind: driver.OpPut, Key: key, Version: version, Value: []byte(value)}
+	}
+	apply := func(ctx context.Context, b driver.Batch) applied {
+		b.Now = now
+		rs, err := db.Apply(ctx, b)
+		return applied{rs, err}
+	}
+	for _, k := range []string{"cas", "hold"} {
+		require.NoError(t, apply(ctx, driver.Batch{Ops: []driver.Op{put(k, -1, `1`)}}).err)
+	}
+	lease, ok, err := db.Acquire(ctx, "L", "me", now, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	q := holdCommitter(t, db, "hold", driver.Batch{Ops: []driver.Op{put("hold", -1, `2`)}, Now: now})
+	enqueue := func(ctx context.Context, b driver.Batch) chan applied {
+		b.Now = now
+		return q.enqueue(ctx, b)
+	}
+	created := enqueue(ctx, driver.Batch{Ops: []driver.Op{put("a", 0, `"a"`)}})
+	casOK := enqueue(ctx, driver.Batch{Ops: []driver.Op{put("cas", 1, `2`)}})
+	casLost := enqueue(ctx, driver.Batch{Ops: []driver.Op{put("cas", 1, `3`)}})
+	partial := enqueue(ctx, driver.Batch{Ops: []driver.Op{put("b", -1, `"b"`), put("cas", 7, `4`)}})
+	fenced := enqueue(ctx, driver.Batch{Ops: []driver.Op{put("f", -1, `"f"`)}, Fence: &driver.Fence{Name: "L", Token: lease.Token + 1}})
+	inFence := enqueue(ctx, driver.Batch{Ops: []driver.Op{put("g", -1, `"g"`)}, Fence: &driver.Fence{Name: "L", Token: lease.Token}})
+	plain := enqueue(ctx, driver.Batch{Ops: []driver.Op{put("p", -1, `"p"`)}})
+	restored := enqueue(ctx, driver.Batch{Ops: []driver.Op{{Kind: driver.OpRestore, Key: "r", Value: []byte(`5`),
+		SetVersion: 5, Created: now.Add(-time.Hour), Updated: now.Add(-time.Minute)}}})
+	cctx, cancel := context.WithCancel(ctx)
+	gaveUp := enqueue(cctx, driver.Batch{Ops: []driver.Op{put("h", -1, `"h"`)}})
+	cancel()
+	require.ErrorIs(t, (<-gaveUp).err, context.Canceled)
+	q.queued--
+	require.Equal(t, q.queued, postgreskv.Queued(db))
+
+	require.NoError(t, q.release())
+	got := <-created
+	require.NoError(t, got.err)
+	require.Equal(t, []driver.Result{{Rows: 1, Version: 1}}, got.results)
+	got = <-casOK
+	require.NoError(t, got.err)
+	require.Equal(t, []driver.Result{{Rows: 1, Version: 2}}, got.results)
+	var oe *driver.OpError
+	got = <-casLost
+	require.ErrorAs(t, got.err, &oe)
+	require.Equal(t, 0, oe.Index)
+	require.ErrorIs(t, got.err, driver.ErrVersionMismatch)
+	got = <-partial
+	require.ErrorAs(t, got.err, &oe)
+	require.Equal(t, 1, oe.Index)
+	require.ErrorIs(t, (<-fenced).err, driver.ErrFenced)
+	require.NoError(t, (<-inFence).err)
+	require.NoError(t, (<-plain).err)
+	got = <-restored
+	require.NoError(t, got.err)
+	require.Equal(t, []driver.Result{{Rows: 1, Version: 5}}, got.results)
+	require.Equal(t, 0, postgreskv.Queued(db))
+
+	recs, err := db.Query(ctx, driver.Selector{Keys: []string{"a", "b", "cas", "f", "g", "h", "hold", "p", "r"}}, now)
+	require.NoError(t, err)
+	versions := map[string]int64{}
+	for _, r := range recs {
+		versions[r.Key] = r.Version
+	}
+	require.Equal(t, map[string]int64{"a": 1, "cas": 2, "g": 1, "hold": 2, "p": 1, "r": 5}, versions)
+
+	rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	require.NoError(t, err)
+	type entry struct {
+		key     string
+		version int64
+	}
+	var entries []entry
+	for i, r := range rs {
+		require.Equal(t, int64(i+1), r.Seq, "dense positions")
+		entries = append(entries, entry{r.Key, r.Version})
+	}
+	// The setup's two puts, the committer's, then the group in key order.
+	require.Equal(t, []entry{{"cas", 1}, {"hold", 1}, {"hold", 2}, {"a", 1}, {"cas", 2}, {"g", 1}, {"p", 1}, {"r", 5}}, entries)
+}
+
+// committerHeld is a DB whose only committer waits for a row lock that the
+// test holds, so that the batches it enqueues form the next group.
+type committerHeld struct {
+	t      *testing.T
+	db     *postgreskv.DB
+	tx     pgx.Tx
+	leader chan applied
+	queued int
+}
+
+// holdCommitter sets db to one committer, locks key's row and starts
+// first (which must write key): the committer then waits for the lock.
+func holdCommitter(t *testing.T, db *postgreskv.DB, key string, first driver.Batch) *committerHeld {
+	t.Helper()
+	ctx := context.Background()
+	postgreskv.SetMaxCommitters(db, 1)
+	tx, err := testPool.Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	_, err = tx.Exec(ctx, "SELECT 1 FROM "+pgx.Identifier{db.Schema(), "kv_records"}.Sanitize()+" WHERE key = $1 FOR UPDATE", key)
+	require.NoError(t, err)
+	h := &committerHeld{t: t, db: db, tx: tx}
+	h.leader = h.start(ctx, first)
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, testPool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n))
+		return n > 0
+	}, 10*time.Second, 10*time.Millisecond, "the committer waits for the row lock")
+	return h
+}
+
+// start runs b in a goroutine.
+func (h *committerHeld) start(ctx context.Context, b driver.Batch) chan applied {
+	ch := make(chan applied, 1)
+	go func() {
+		rs, err := h.db.Apply(ctx, b)
+		ch <- applied{rs, err}
+	}()
+	return ch
+}
+
+// enqueue starts b and waits until it is queued.
+func (h *committerHeld) enqueue(ctx context.Context, b driver.Batch) chan applied {
+	ch := h.start(ctx, b)
+	h.queued++
+	require.Eventually(h.t, func() bool { return postgreskv.Queued(h.db) == h.queued }, 10*time.Second, time.Millisecond)
+	return ch
+}
+
+// release lets the committer go and returns its batch's error.
+func (h *committerHeld) release() error {
+	require.NoError(h.t, h.tx.Commit(context.Background()))
+	return (<-h.leader).err
+}
+
+// TestGroupCommitUnexpectedFailure: a batch without a savepoint (a put
+// with version -1) that fails all the same gets its error; the batches
+// grouped with it are run again and commit.
+func TestGroupCommitUnexpectedFailure(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	put := func(key string, version int64) driver.Batch {
+		return driver.Batch{Ops: []driver.Op{{Kind: driver.OpPut, Key: key, Version: version, Value: []byte(`1`)}}, Now: now}
+	}
+	for _, k := range []string{"cas", "hold"} {
+		_, err := db.Apply(ctx, put(k, -1))
+		require.NoError(t, err)
+	}
+	q := holdCommitter(t, db, "hold", put("hold", -1))
+	// A key too large for the primary key's index: PostgreSQL refuses it.
+	huge := make([]byte, 12000)
+	_, _ = rand.Read(huge)
+	x := q.enqueue(ctx, put("x", -1))
+	bad := q.enqueue(ctx, put(base64.StdEncoding.EncodeToString(huge), -1))
+	cas := q.enqueue(ctx, put("cas", 1))
+	y := q.enqueue(ctx, put("y", -1))
+	require.NoError(t, q.release())
+	got := <-bad
+	require.Error(t, got.err)
+	require.NotErrorIs(t, got.err, driver.ErrVersionMismatch)
+	for _, ch := range []chan applied{x, cas, y} {
+		got := <-ch
+		require.NoError(t, got.err)
+		require.Len(t, got.results, 1)
+	}
+	recs, err := db.Query(ctx, driver.Selector{Keys: []string{"cas", "x", "y"}}, now)
+	require.NoError(t, err)
+	require.Len(t, recs, 3)
+	require.Equal(t, int64(2), recs[0].Version)
+}
+
+// TestGroupCommitOff: WithoutGroupCommit still applies batches, each in its
+// own transaction.
+func TestGroupCommitOff(t *testing.T) {
+	ctx := context.Background()
+	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)), postgreskv.WithoutGroupCommit())
+	require.NoError(t, db.Init(ctx))
+	s, _ := newStore(t, db)
+	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)))
+	require.ErrorIs(t, s.Put(ctx, "k", 5, json.RawMessage(`2`)), driver.ErrVersionMismatch)
+	r, err := s.GetRecord(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), r.Version)
+}
