@@ -1,6 +1,7 @@
 package kvcore
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -74,9 +75,30 @@ func TestMergePatch(t *testing.T) {
 		{`{"a":1}`, true, `"s"`, `"s"`},
 		{`{"n":1}`, true, `{"big":123456789012345678901234567890}`, `{"n":1,"big":123456789012345678901234567890}`},
 		{`{"a":[1,{"b":1}]}`, true, `{"a":[null,2]}`, `{"a":[null,2]}`},
-		// The library's one deviation from RFC 7396 (documented on Patch):
-		// null members of objects nested in a patch's arrays are dropped.
-		{`{"a":[1,{"b":1}]}`, true, `{"a":[{"c":null,"d":1}]}`, `{"a":[{"d":1}]}`},
+		// An array in the patch replaces the value as it is, nulls in it
+		// and in its objects included, whatever the target held.
+		{`{"a":[1,{"b":1}]}`, true, `{"a":[{"c":null,"d":1}]}`, `{"a":[{"c":null,"d":1}]}`},
+		{`{"a":{}}`, true, `{"a":[{"x":null}]}`, `{"a":[{"x":null}]}`},
+		{`{"a":[{"x":null}]}`, true, `{"a":[{"x":null}]}`, `{"a":[{"x":null}]}`},
+		{`{}`, true, `{"a":[{"x":null}]}`, `{"a":[{"x":null}]}`},
+		{``, false, `{"a":[[{"x":null}]]}`, `{"a":[[{"x":null}]]}`},
+		{`{"b":2,"a":1}`, true, `{"c":[null,{"y":null}]}`, `{"b":2,"a":1,"c":[null,{"y":null}]}`},
+		{`{"a":1}`, true, `[{"x":null}]`, `[{"x":null}]`},
+		{`{"a":1}`, true, `null`, `null`},
+		// Objects merge recursively; one patched onto a non-object (or no
+		// member) starts from {}, so its null members vanish.
+		{`{"a":{"b":{"c":1,"d":2}}}`, true, `{"a":{"b":{"c":null,"e":[null]}}}`, `{"a":{"b":{"d":2,"e":[null]}}}`},
+		{`{"a":[1]}`, true, `{"a":{"b":null,"c":{"d":null},"e":1}}`, `{"a":{"c":{},"e":1}}`},
+		{`{"a":null}`, true, `{"a":{"b":1}}`, `{"a":{"b":1}}`},
+		{`{"a":1}`, true, `{"x":null}`, `{"a":1}`},
+		// The value's members keep their order; new ones follow in the
+		// patch's order; names and numbers keep their text.
+		{`{"z":1,"y":2,"x":3}`, true, `{"e":5,"y":0,"d":4,"c":3,"z":null}`, `{"y":0,"x":3,"e":5,"d":4,"c":3}`},
+		{`{"\u0041":1.50}`, true, `{"A":2.0e0,"<\u00e9>":1E400}`, `{"\u0041":2.0e0,"<\u00e9>":1E400}`},
+		// Of duplicate names the last counts, at the first's place.
+		{`{"a":1,"b":2,"a":3}`, true, `{"c":1}`, `{"a":3,"b":2,"c":1}`},
+		{`{"a":1}`, true, `{"b":{"x":1},"c":0,"b":{"y":2}}`, `{"a":1,"b":{"y":2},"c":0}`},
+		{`{"a":1,"b":2}`, true, `{"b":3,"b":null}`, `{"a":1}`},
 	}
 	for _, c := range cases {
 		got, err := mergePatch([]byte(c.doc), c.exists, []byte(c.patch))
@@ -85,6 +107,17 @@ func TestMergePatch(t *testing.T) {
 		}
 		if string(got) != c.want {
 			t.Errorf("mergePatch(%s, %s) = %s; want %s", c.doc, c.patch, got, c.want)
+		}
+	}
+}
+
+// A value that is not JSON text (never stored by kvcore) is refused, not
+// half merged.
+func TestMergePatchBadValue(t *testing.T) {
+	for _, doc := range []string{`{"a":`, `{"a":1,}`, `{"a" 1}`, `{"a":1]`} {
+		got, err := mergePatch([]byte(doc), true, []byte(`{"b":1}`))
+		if !errors.Is(err, ErrInvalidValue) {
+			t.Errorf("mergePatch(%s, {\"b\":1}) = %s, %v; want ErrInvalidValue", doc, got, err)
 		}
 	}
 }
