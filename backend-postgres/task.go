@@ -18,14 +18,17 @@ import (
 // Every operation is one statement: Insert's dedupe is the partial unique
 // index on unique_key (pending or running) used as the ON CONFLICT arbiter;
 // Claim locks its candidates with FOR UPDATE SKIP LOCKED in a CTE and
-// updates them in the same statement; Heartbeat and Finish are updates
-// fenced by (id, runner, token, running); Fire updates the schedule and
-// inserts the task from the update's RETURNING, so a tick that another
-// runner fired inserts nothing. Times are the front's, never now().
+// updates them in the same statement; Heartbeat is an update fenced by
+// (id, runner, token, running), and FinishMany (Finish is FinishMany of
+// one) one update of many tasks, each fenced so; Fire updates the
+// schedule and inserts the task from the update's RETURNING, so a tick
+// that another runner fired inserts nothing. Times are the front's, never
+// now().
 
 var (
-	_ taskdriver.Queue    = (*DB)(nil)
-	_ taskdriver.Notifier = (*DB)(nil)
+	_ taskdriver.Queue         = (*DB)(nil)
+	_ taskdriver.Notifier      = (*DB)(nil)
+	_ taskdriver.BatchFinisher = (*DB)(nil)
 )
 
 // taskColumnList are the columns scanTask reads, in order.
@@ -312,46 +315,76 @@ WHERE id = $1 AND locked_by = $2 AND token = $3 AND status = 'running' RETURNING
 }
 
 // Finish records the outcome of the attempt runner holds on task id with
-// token; ErrLost if it does not hold it. A retry (pending again) sends the
-// queue's notification at commit.
+// token; ErrLost if it does not hold it. It is FinishMany of one.
 func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
+	return taskdriver.FinishOne(ctx, db, id, runner, token, o, now)
+}
+
+// FinishMany records the outcomes of many attempts in one statement (see
+// kvtask/driver.BatchFinisher): the completions are passed as arrays and
+// joined to their tasks under each one's fence (id, runner, token,
+// running); the matching rows are locked in id order (so two calls that
+// share tasks - a stalled runner's and the new holder's - cannot deadlock)
+// and then updated; the ids updated are returned and every other item is
+// ErrLost. A retry (pending again) sends the queue's notification at commit.
+func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
 	if err := db.check(); err != nil {
-		return err
+		return nil, err
+	}
+	if err := taskdriver.CheckCompletions(cs); err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	n := len(cs)
+	ids, runners, statuses, lastErrors := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	tokens, retryAt, giveBack := make([]int64, n), make([]time.Time, n), make([]bool, n)
+	retries := false
+	for i, c := range cs {
+		ids[i], runners[i], tokens[i] = c.ID, c.Runner, c.Token
+		statuses[i], lastErrors[i], giveBack[i] = string(c.Outcome.Status), cleanText(c.Outcome.LastError), c.Outcome.GiveBack
+		retryAt[i] = utc(now)
+		if c.Outcome.Status == taskdriver.Pending {
+			retries = true
+			if !c.Outcome.RetryAt.IsZero() {
+				retryAt[i] = utc(c.Outcome.RetryAt)
+			}
+		}
 	}
 	var a args
-	set := "status = " + a.add(string(o.Status)) + ", last_error = " + a.add(cleanText(o.LastError)) +
-		", locked_by = '', locked_until = NULL"
-	switch o.Status {
-	case taskdriver.Completed, taskdriver.Failed, taskdriver.Cancelled:
-		set += ", completed = " + a.add(utc(now))
-	case taskdriver.Pending:
-		at := o.RetryAt
-		if at.IsZero() {
-			at = now
-		}
-		set += ", scheduled_for = " + a.add(utc(at))
-		if o.GiveBack {
-			set += ", attempts = greatest(attempts - 1, 0)"
-		}
-	default:
-		return fmt.Errorf("%w: outcome status %q: want completed, failed, cancelled or pending", kvcore.ErrInvalidArgument, o.Status)
+	v := `unnest(` + a.add(ids) + `::text[], ` + a.add(runners) + `::text[], ` + a.add(tokens) + `::bigint[], ` +
+		a.add(statuses) + `::text[], ` + a.add(lastErrors) + `::text[], ` + a.add(retryAt) + `::timestamptz[], ` +
+		a.add(giveBack) + `::boolean[]) AS v(id, runner, token, status, last_error, retry_at, give_back)`
+	sql := `WITH l AS MATERIALIZED (SELECT t.id, v.runner, v.token, v.status, v.last_error, v.retry_at, v.give_back
+	FROM ` + db.tasks + ` t JOIN ` + v + ` ON t.id = v.id
+	WHERE t.locked_by = v.runner AND t.token = v.token AND t.status = 'running' ORDER BY t.id FOR UPDATE OF t),
+u AS (UPDATE ` + db.tasks + ` t SET status = l.status, last_error = l.last_error, locked_by = '', locked_until = NULL,
+	completed = CASE WHEN l.status = 'pending' THEN t.completed ELSE ` + a.add(utc(now)) + `::timestamptz END,
+	scheduled_for = CASE WHEN l.status = 'pending' THEN l.retry_at ELSE t.scheduled_for END,
+	attempts = CASE WHEN l.give_back THEN greatest(t.attempts - 1, 0) ELSE t.attempts END
+	FROM l WHERE t.id = l.id AND t.locked_by = l.runner AND t.token = l.token AND t.status = 'running'
+	RETURNING t.id, l.status)
+SELECT id, `
+	if retries {
+		sql += db.notifyTasks("(SELECT 1 FROM u WHERE status = 'pending' LIMIT 1) p", &a) + ` FROM u`
+	} else {
+		sql += `0::bigint FROM u`
 	}
-	notify := "0::bigint"
-	sql := `WITH u AS (UPDATE ` + db.tasks + ` SET ` + set + `
-	WHERE id = ` + a.add(id) + ` AND locked_by = ` + a.add(runner) + ` AND token = ` + a.add(token) + ` AND status = 'running'
-	RETURNING 1)
-`
-	if o.Status == taskdriver.Pending {
-		notify = db.notifyTasks("u", &a)
+	rows, err := db.pool.Query(ctx, sql, a...)
+	if err != nil {
+		return nil, db.mapError(err)
 	}
-	var n, notified int64
-	if err := db.pool.QueryRow(ctx, sql+`SELECT (SELECT count(*) FROM u), `+notify, a...).Scan(&n, &notified); err != nil {
-		return db.mapError(err)
+	done, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+		var id string
+		var notified int64
+		err := row.Scan(&id, &notified)
+		return id, err
+	})
+	if err != nil {
+		return nil, db.mapError(err)
 	}
-	if n == 0 {
-		return taskdriver.ErrLost
-	}
-	return nil
+	return taskdriver.Lost(cs, done), nil
 }
 
 // Cancel cancels a pending task, marks a running one CancelRequested, and

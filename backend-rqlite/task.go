@@ -16,7 +16,10 @@ import (
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
-var _ taskdriver.Queue = (*DB)(nil)
+var (
+	_ taskdriver.Queue         = (*DB)(nil)
+	_ taskdriver.BatchFinisher = (*DB)(nil)
+)
 
 // taskCols are the columns every task read returns, in scanTask's order;
 // integers come back as text so that they are exact.
@@ -314,44 +317,64 @@ func (db *DB) Heartbeat(ctx context.Context, id, runner string, token int64, now
 	return c != 0, nil
 }
 
-// Finish records the outcome of the attempt runner holds with token, in
-// one fenced statement (nothing matched: ErrLost).
+// Finish records the outcome of the attempt runner holds with token
+// (nothing matched: ErrLost). It is FinishMany of one.
 func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	if err := db.usable(ctx); err != nil {
-		return err
+	return taskdriver.FinishOne(ctx, db, id, runner, token, o, now)
+}
+
+// FinishMany records the outcomes of many attempts in one request, so in
+// one transaction (see kvtask/driver.BatchFinisher): one fenced statement
+// per item, and an item whose statement matched nothing is ErrLost.
+func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
+	if err := taskdriver.CheckCompletions(cs); err != nil {
+		return nil, fmt.Errorf("rqlitekv: finish: %w", err)
 	}
-	var completed any
-	retry, retryAt, giveBack := false, int64(0), 0
-	switch o.Status {
-	case taskdriver.Completed, taskdriver.Failed, taskdriver.Cancelled:
-		if o.GiveBack {
-			return fmt.Errorf("rqlitekv: finish: an attempt is given back only with status pending: %w", kvcore.ErrInvalidArgument)
+	for _, c := range cs {
+		for _, f := range []struct{ what, s string }{{"task id", c.ID}, {"runner", c.Runner}} {
+			if err := checkText(f.what, f.s); err != nil {
+				return nil, err
+			}
 		}
-		completed = now.UnixMicro()
-	case taskdriver.Pending:
-		retry = true
-		at := o.RetryAt
-		if at.IsZero() {
-			at = now
-		}
-		retryAt = at.UnixMicro()
-		if o.GiveBack {
-			giveBack = 1
-		}
-	default:
-		return fmt.Errorf("rqlitekv: finish: outcome status %q: %w", o.Status, kvcore.ErrInvalidArgument)
+	}
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	if err := db.usable(ctx); err != nil {
+		return nil, err
 	}
 	var q batch
-	q.add(roleRows, -1, sqlFinish, string(o.Status), txt(cleanError(o.LastError)), completed, retry, retryAt, giveBack,
-		txt(id), txt(runner), token)
-	res, err := db.send(ctx, "finish task", &q)
+	for _, c := range cs {
+		o := c.Outcome
+		var completed any
+		retry, retryAt, giveBack := false, int64(0), 0
+		if o.Status == taskdriver.Pending {
+			retry = true
+			at := o.RetryAt
+			if at.IsZero() {
+				at = now
+			}
+			retryAt = at.UnixMicro()
+			if o.GiveBack {
+				giveBack = 1
+			}
+		} else {
+			completed = now.UnixMicro()
+		}
+		q.add(roleRows, -1, sqlFinish, string(o.Status), txt(cleanError(o.LastError)), completed, retry, retryAt, giveBack,
+			txt(c.ID), txt(c.Runner), c.Token)
+	}
+	res, err := db.send(ctx, "finish tasks", &q)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if w := res[0].Write; w == nil || w.RowsAffected == 0 {
-		return fmt.Errorf("rqlitekv: finish task %q: %w", id, taskdriver.ErrLost)
+	var done []string
+	for i, c := range cs {
+		if w := res[i].Write; w != nil && w.RowsAffected == 1 {
+			done = append(done, c.ID)
+		}
 	}
-	return nil
+	return taskdriver.Lost(cs, done), nil
 }
 
 // Cancel cancels a pending task, flags a running one and leaves a terminal

@@ -16,8 +16,9 @@ import (
 
 // The kvtask SPIs a *DB implements.
 var (
-	_ taskdriver.Queue    = (*DB)(nil)
-	_ taskdriver.Notifier = (*DB)(nil)
+	_ taskdriver.Queue         = (*DB)(nil)
+	_ taskdriver.Notifier      = (*DB)(nil)
+	_ taskdriver.BatchFinisher = (*DB)(nil)
 )
 
 const taskColumns = `id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
@@ -314,57 +315,78 @@ WHERE id = ? AND locked_by = ? AND token = ? AND status = 'running' RETURNING ca
 }
 
 // Finish records the outcome of the attempt runner holds on task id with
-// token, in one fenced UPDATE; ErrLost if not held.
+// token; ErrLost if not held. It is FinishMany of one.
 func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	var q string
-	var args []any
-	switch o.Status {
-	case taskdriver.Completed, taskdriver.Failed, taskdriver.Cancelled:
-		q = `UPDATE tasks SET status = ?, completed = ?, last_error = ?, locked_by = '', locked_until = NULL
-WHERE id = ? AND locked_by = ? AND token = ? AND status = 'running'`
-		args = []any{string(o.Status), now.UnixMicro(), o.LastError, id, runner, token}
-	case taskdriver.Pending:
-		at := o.RetryAt
-		if at.IsZero() {
-			at = now
-		}
-		back := 0
-		if o.GiveBack {
-			back = 1
-		}
-		q = `UPDATE tasks SET status = 'pending', scheduled_for = ?, last_error = ?, attempts = max(attempts - ?, 0),
-locked_by = '', locked_until = NULL WHERE id = ? AND locked_by = ? AND token = ? AND status = 'running'`
-		args = []any{at.UnixMicro(), o.LastError, back, id, runner, token}
-	default:
-		return optionError("finish status %q: want completed, failed, cancelled or pending", o.Status)
+	return taskdriver.FinishOne(ctx, db, id, runner, token, o, now)
+}
+
+// sqlFinish records an outcome: status, last error, completed (NULL
+// unless terminal), whether to reschedule, the retry time and how many
+// attempts to give back, fenced by id, runner, token and running.
+const sqlFinish = `UPDATE tasks SET status = ?1, last_error = ?2, completed = coalesce(?3, completed),
+scheduled_for = CASE WHEN ?4 THEN ?5 ELSE scheduled_for END, attempts = max(attempts - ?6, 0),
+locked_by = '', locked_until = NULL WHERE id = ?7 AND locked_by = ?8 AND token = ?9 AND status = 'running'`
+
+// FinishMany records the outcomes of many attempts in one request to the
+// writer, so in one transaction (see kvtask/driver.BatchFinisher): one
+// fenced UPDATE per item, and an item that matches nothing is ErrLost
+// without undoing the others.
+func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
+	if err := taskdriver.CheckCompletions(cs); err != nil {
+		return nil, fmt.Errorf("sqlitekv: finish: %w", err)
+	}
+	if len(cs) == 0 {
+		return nil, nil
 	}
 	if err := db.writable(ctx); err != nil {
-		return err
+		return nil, err
 	}
+	var done []string
 	err := db.submit(ctx, func(w *wtx) error {
-		r, err := w.tx.ExecContext(w.ctx, q, args...)
+		done = done[:0] // the writer may run a request again
+		retried := false
+		st, err := w.tx.PrepareContext(w.ctx, sqlFinish)
 		if err != nil {
 			return err
 		}
-		n, err := r.RowsAffected()
-		if err != nil {
-			return err
+		defer st.Close()
+		for _, c := range cs {
+			o := c.Outcome
+			var completed any
+			at, back := o.RetryAt, 0
+			if o.Status == taskdriver.Pending {
+				if at.IsZero() {
+					at = now
+				}
+				if o.GiveBack {
+					back = 1
+				}
+			} else {
+				completed = now.UnixMicro()
+			}
+			r, err := st.ExecContext(w.ctx, string(o.Status), o.LastError, completed,
+				o.Status == taskdriver.Pending, at.UnixMicro(), back, c.ID, c.Runner, c.Token)
+			if err != nil {
+				return err
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				done = append(done, c.ID)
+				retried = retried || o.Status == taskdriver.Pending
+			}
 		}
-		if n == 0 {
-			return lost(id, runner, token)
-		}
-		if o.Status == taskdriver.Pending {
+		if retried {
 			w.tasks = true
 		}
 		return nil
 	})
-	if errors.Is(err, taskdriver.ErrLost) {
-		return err
-	}
 	if err != nil {
-		return db.dbError("finish task", err)
+		return nil, db.dbError("finish tasks", err)
 	}
-	return nil
+	return taskdriver.Lost(cs, done), nil
 }
 
 // Cancel cancels a pending task, marks a running one CancelRequested and

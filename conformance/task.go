@@ -37,8 +37,9 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 
 // RunQueue runs the kvtask suite: adding, listing and cancelling tasks,
 // atomic claims in priority order, leases that expire and are reclaimed,
-// fenced heartbeats and outcomes, retries, unique keys, cron schedules that
-// fire once per tick, and runners that complete every task exactly once.
+// fenced heartbeats and outcomes (one at a time and in batches, with
+// driver.BatchFinisher), retries, unique keys, cron schedules that fire
+// once per tick, and runners that complete every task exactly once.
 func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("NewGetList", func(t *testing.T) { testTaskNewGetList(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testTaskBadInput(t, f) })
@@ -47,6 +48,9 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("ClaimExclusive", func(t *testing.T) { testTaskClaimExclusive(t, f) })
 	t.Run("Reclaim", func(t *testing.T) { testTaskReclaim(t, f) })
 	t.Run("Outcomes", func(t *testing.T) { testTaskOutcomes(t, f) })
+	t.Run("FinishMany", func(t *testing.T) { testTaskFinishMany(t, f) })
+	t.Run("FinishManyBadInput", func(t *testing.T) { testTaskFinishManyBadInput(t, f) })
+	t.Run("FinishManyRaces", func(t *testing.T) { testTaskFinishManyRaces(t, f) })
 	t.Run("Cancel", func(t *testing.T) { testTaskCancel(t, f) })
 	t.Run("Cron", func(t *testing.T) { testTaskCron(t, f) })
 	t.Run("RunnerExactlyOnce", func(t *testing.T) { testRunnerExactlyOnce(t, f) })

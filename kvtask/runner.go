@@ -21,6 +21,13 @@ import (
 type Handler func(ctx context.Context, t Task) error
 
 // Runner claims tasks and runs their handlers. Set its fields before Run.
+//
+// It records each attempt's outcome after its handler returns. On a
+// backend that implements driver.BatchFinisher (all of kv's do) the
+// outcomes of handlers that end together are recorded in one call (one
+// statement or transaction): a lone outcome at once, those that end while
+// a call is under way in the next one. A handler's slot is free again
+// once its outcome is stored.
 type Runner struct {
 	// ID names the runner in the tasks it holds.
 	ID string
@@ -170,8 +177,18 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 	log := c.Logger.With("runner", c.ID)
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	freed := make(chan struct{}, c.Concurrency)
+	// freed receives counts of handler slots whose outcomes are stored:
+	// each send frees at least one of at most Concurrency, so it never
+	// blocks. wg counts the slots taken.
+	freed := make(chan int, c.Concurrency)
 	var wg sync.WaitGroup
+	comp := newCompleter(r.s, context.WithoutCancel(ctx), c.ID, func(n int) {
+		freed <- n
+		wg.Add(-n)
+	})
+	stopComp := make(chan struct{})
+	compDone := make(chan struct{})
+	go func() { defer close(compDone); comp.run(stopComp) }()
 	running := 0
 	wake := r.subscribe(ctx)
 	var fired time.Time // when this loop last looked for due schedules
@@ -190,14 +207,11 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 			if err != nil && ctx.Err() == nil {
 				log.Warn("claiming tasks failed", "err", err)
 			}
+			running += len(ts)
+			wg.Add(len(ts))
+			comp.started(len(ts))
 			for _, t := range ts {
-				running++
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					r.execute(work, c, log, t)
-					freed <- struct{}{}
-				}()
+				go r.execute(work, c, log, comp, t)
 			}
 			claimed = len(ts)
 		}
@@ -210,8 +224,8 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 		}
 		select {
 		case <-ctx.Done():
-		case <-freed:
-			running--
+		case n := <-freed:
+			running -= n
 		case <-wake:
 		case <-time.After(c.PollInterval):
 		}
@@ -228,6 +242,8 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 		stopWork()
 		<-done
 	}
+	close(stopComp)
+	<-compDone
 	if untilIdle && ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -242,12 +258,13 @@ func (r *Runner) retryAfter(t time.Time) bool {
 	return t.Before(r.retryDue)
 }
 
-func drain(ch chan struct{}) int {
+// drain returns the sum of the counts waiting in ch.
+func drain(ch chan int) int {
 	n := 0
 	for {
 		select {
-		case <-ch:
-			n++
+		case k := <-ch:
+			n += k
 		default:
 			return n
 		}
@@ -271,16 +288,11 @@ var (
 	errTimeout   = errors.New("task timed out")
 )
 
-// execute runs one claimed task and records its outcome.
-func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, t Task) {
+// execute runs one claimed task and hands its outcome to comp, which
+// records it and frees the task's slot.
+func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, comp *completer, t Task) {
 	log = log.With("task", t.ID, "name", t.Name, "attempt", t.Attempts)
-	finish := func(o driver.Outcome) {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(work), 30*time.Second)
-		defer cancel()
-		if err := r.s.Finish(fctx, t, c.ID, o); err != nil {
-			log.Warn("recording the outcome failed", "status", o.Status, "err", err)
-		}
-	}
+	finish := func(o driver.Outcome) { comp.finish(t, o, log) }
 	h := r.handler(t.Name)
 	switch {
 	case t.CancelRequested:
@@ -309,6 +321,7 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, t T
 	select {
 	case <-lost:
 		log.Warn("lost the task's lease; another runner may run it", "err", err)
+		comp.abandon()
 		return
 	default:
 	}

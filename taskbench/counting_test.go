@@ -9,8 +9,8 @@ import (
 )
 
 // countingQueue passes every call on to a backend's queue and counts the
-// calls a runner makes while draining (Claim, Finish, Heartbeat and
-// Schedules, the cron check): driver calls per task is a measure of kvtask's
+// calls a runner makes while draining (Claim, Finish, FinishMany, Heartbeat
+// and Schedules, the cron check): driver calls per task is a measure of kvtask's
 // cost that the machine's load does not blur. Backend round trips per call
 // differ (one statement on PostgreSQL, one request on rqlite, one write
 // transaction share on SQLite).
@@ -32,6 +32,20 @@ func (q *countingQueue) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdr
 func (q *countingQueue) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
 	q.calls.Add(1)
 	return q.Queue.Finish(ctx, id, runner, token, o, now)
+}
+
+// FinishMany is counted (one call however many outcomes it records). A
+// backend without it gets one Finish per outcome (every kv backend has it).
+func (q *countingQueue) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
+	q.calls.Add(1)
+	if b, ok := q.Queue.(taskdriver.BatchFinisher); ok {
+		return b.FinishMany(ctx, cs, now)
+	}
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		errs[i] = q.Queue.Finish(ctx, c.ID, c.Runner, c.Token, c.Outcome, now)
+	}
+	return errs, nil
 }
 
 // Heartbeat is counted.

@@ -1,0 +1,95 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kvsuite/kv/kvcore"
+)
+
+// Completion is one attempt's outcome for FinishMany: task ID, held by
+// Runner with the Token of its claim, ended with Outcome.
+type Completion struct {
+	ID      string
+	Runner  string
+	Token   int64
+	Outcome Outcome
+}
+
+// BatchFinisher is implemented by a Queue that records many outcomes in
+// one operation. Runners use it when the Queue has it (a wrapper that
+// embeds a Queue hides it, so the runner then calls Finish per task).
+type BatchFinisher interface {
+	// FinishMany records each completion exactly as Finish would, all at
+	// now in one atomic operation (one statement, transaction or request).
+	// Each item is fenced on its own: errs[i] is nil if completion i was
+	// recorded, or wraps ErrLost if its runner did not hold the task with
+	// its token (that item changes nothing; the others are recorded).
+	// A non-nil err means no item was recorded (CheckCompletions refused
+	// the input, wrapping kvcore.ErrInvalidArgument) or that the result
+	// is unknown (the connection failed); errs is then nil. An empty cs
+	// does nothing.
+	FinishMany(ctx context.Context, cs []Completion, now time.Time) (errs []error, err error)
+}
+
+// Check reports whether o is an outcome Finish accepts: a terminal status
+// or Pending, and GiveBack only with Pending.
+func (o Outcome) Check() error {
+	switch o.Status {
+	case Completed, Failed, Cancelled:
+		if o.GiveBack {
+			return fmt.Errorf("%w: outcome %q gives the attempt back: only a pending outcome can", kvcore.ErrInvalidArgument, o.Status)
+		}
+		return nil
+	case Pending:
+		return nil
+	}
+	return fmt.Errorf("%w: outcome status %q: want completed, failed, cancelled or pending", kvcore.ErrInvalidArgument, o.Status)
+}
+
+// CheckCompletions is FinishMany's input check: every outcome passes
+// Check and no task ID appears twice (one attempt has one outcome).
+func CheckCompletions(cs []Completion) error {
+	seen := make(map[string]struct{}, len(cs))
+	for i, c := range cs {
+		if err := c.Outcome.Check(); err != nil {
+			return fmt.Errorf("completion %d (task %q): %w", i, c.ID, err)
+		}
+		if _, dup := seen[c.ID]; dup {
+			return fmt.Errorf("%w: task %q is finished twice in one call", kvcore.ErrInvalidArgument, c.ID)
+		}
+		seen[c.ID] = struct{}{}
+	}
+	return nil
+}
+
+// FinishOne is Finish done with a BatchFinisher: a backend's Finish calls
+// it, so that one rule records an outcome, alone or in a batch.
+func FinishOne(ctx context.Context, b BatchFinisher, id, runner string, token int64, o Outcome, now time.Time) error {
+	errs, err := b.FinishMany(ctx, []Completion{{ID: id, Runner: runner, Token: token, Outcome: o}}, now)
+	if err != nil {
+		return err
+	}
+	if len(errs) != 1 {
+		return fmt.Errorf("kvtask driver: FinishMany answered %d results for 1 completion", len(errs))
+	}
+	return errs[0]
+}
+
+// Lost returns FinishMany's per-item errors when the ids in recorded were
+// recorded: nil for those, ErrLost (naming the task, runner and token) for
+// the others.
+func Lost(cs []Completion, recorded []string) []error {
+	got := make(map[string]struct{}, len(recorded))
+	for _, id := range recorded {
+		got[id] = struct{}{}
+	}
+	errs := make([]error, len(cs))
+	for i, c := range cs {
+		if _, ok := got[c.ID]; !ok {
+			errs[i] = fmt.Errorf("task %q runner %q token %d: %w", c.ID, c.Runner, c.Token, ErrLost)
+		}
+	}
+	return errs
+}
