@@ -108,15 +108,23 @@ func cleanText(s string) string {
 	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
-// notifyTasks returns an expression that sends the queue's notification
-// once per row of from (which yields at most a few rows) and counts them;
-// "0" without task notifications. It must be selected, or the planner may
-// leave it out.
-func (db *DB) notifyTasks(from string, a *args) string {
+// taskNotice returns an expression counting the rows of from (which yields
+// at most a few rows): the caller, once the write has committed, marks the
+// queue's notification pending if it is not 0 (notifier.go sends it outside
+// the write's transaction). It is "0" without task notifications.
+func (db *DB) taskNotice(from string) string {
 	if !db.taskNotify {
 		return "0::bigint"
 	}
-	return `(SELECT count(*) FROM (SELECT pg_notify(` + a.add(db.taskChannel) + `, '') FROM ` + from + `) z)`
+	return `(SELECT count(*) FROM ` + from + `)`
+}
+
+// noticeTasks marks the queue's notification pending if a committed write
+// counted by taskNotice made a task claimable.
+func (db *DB) noticeTasks(notified int64) {
+	if notified > 0 {
+		db.notifyCommitted(notifyTasks)
+	}
 }
 
 // newTaskValues returns the typed expressions of a new, pending task's row
@@ -163,7 +171,7 @@ func (db *DB) Insert(ctx context.Context, t taskdriver.Task) (taskdriver.Task, b
 	vals := newTaskValues(t, &a)
 	sql := `WITH ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `) VALUES (` + vals + `)
 	` + onUniqueConflict + ` RETURNING ` + taskColumns + `)
-SELECT ` + taskColumns + `, true, ` + db.notifyTasks("ins", &a) + ` FROM ins
+SELECT ` + taskColumns + `, true, ` + db.taskNotice("ins") + ` FROM ins
 UNION ALL
 SELECT ` + taskColumns + `, false, 0::bigint FROM ` + db.tasks + ` WHERE unique_key = ` + a.add(optText(t.UniqueKey)) + `::text
 	AND status IN ('pending', 'running') AND NOT EXISTS (SELECT 1 FROM ins)`
@@ -186,6 +194,7 @@ SELECT ` + taskColumns + `, false, 0::bigint FROM ` + db.tasks + ` WHERE unique_
 			return taskdriver.Task{}, false, db.taskError(err, t.ID)
 		}
 		if len(got) == 1 {
+			db.noticeTasks(notified)
 			return got[0], added, nil
 		}
 	}
@@ -367,7 +376,7 @@ u AS (UPDATE ` + db.tasks + ` t SET status = l.status, last_error = l.last_error
 	RETURNING t.id, l.status)
 SELECT id, `
 	if retries {
-		sql += db.notifyTasks("(SELECT 1 FROM u WHERE status = 'pending' LIMIT 1) p", &a) + ` FROM u`
+		sql += db.taskNotice("(SELECT 1 FROM u WHERE status = 'pending' LIMIT 1) p") + ` FROM u`
 	} else {
 		sql += `0::bigint FROM u`
 	}
@@ -375,15 +384,18 @@ SELECT id, `
 	if err != nil {
 		return nil, db.mapError(err)
 	}
+	var notified int64
 	done, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
 		var id string
-		var notified int64
-		err := row.Scan(&id, &notified)
+		var n int64
+		err := row.Scan(&id, &n)
+		notified += n
 		return id, err
 	})
 	if err != nil {
 		return nil, db.mapError(err)
 	}
+	db.noticeTasks(notified)
 	return taskdriver.Lost(cs, done), nil
 }
 
@@ -493,10 +505,11 @@ func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t tas
 	WHERE name = ` + a.add(name) + ` AND next = ` + a.add(utc(tick)) + ` RETURNING 1),
 ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `) SELECT ` + newTaskValues(t, &a) + ` FROM s
 	` + onUniqueConflict + ` RETURNING 1)
-SELECT (SELECT count(*) FROM s), ` + db.notifyTasks("ins", &a)
+SELECT (SELECT count(*) FROM s), ` + db.taskNotice("ins")
 	var fired, notified int64
 	if err := db.pool.QueryRow(ctx, sql, a...).Scan(&fired, &notified); err != nil {
 		return false, db.taskError(err, t.ID)
 	}
+	db.noticeTasks(notified)
 	return fired == 1, nil
 }
