@@ -41,6 +41,24 @@ func (q loggedQueue) Finish(ctx context.Context, id, runner string, token int64,
 	return err
 }
 
+// FinishMany forwards to the backend's batched finish (so the runner uses
+// it, as it would without this wrapper) and logs each accepted item.
+func (q loggedQueue) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
+	bf, ok := q.Queue.(taskdriver.BatchFinisher)
+	if !ok {
+		return nil, fmt.Errorf("queue %T has no FinishMany", q.Queue)
+	}
+	errs, err := bf.FinishMany(ctx, cs, now)
+	if err == nil {
+		for i, c := range cs {
+			if errs[i] == nil {
+				q.out.printf("fin %s %d %s", c.ID, c.Token, c.Outcome.Status)
+			}
+		}
+	}
+	return errs, err
+}
+
 // taskRunner is the child: a kvtask.Runner whose handler prints
 // "exec <id> <token> ok|fail" when it starts, works a few milliseconds and
 // then (mostly) succeeds. It runs until killed.

@@ -59,6 +59,27 @@ func (q countingQueue) Finish(ctx context.Context, id, runner string, token int6
 	return err
 }
 
+// FinishMany forwards to the backend's batched finish (so the runner uses
+// it, as it would without this wrapper) and counts each item as Finish does.
+func (q countingQueue) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
+	bf, ok := q.Queue.(taskdriver.BatchFinisher)
+	if !ok {
+		return nil, fmt.Errorf("queue %T has no FinishMany", q.Queue)
+	}
+	errs, err := bf.FinishMany(ctx, cs, now)
+	q.log.mu.Lock()
+	defer q.log.mu.Unlock()
+	for i, c := range cs {
+		switch {
+		case err != nil || errs[i] != nil:
+			q.log.finishErr++
+		case c.Outcome.Status == kvtask.StatusCompleted:
+			q.log.completes[c.ID]++
+		}
+	}
+	return errs, err
+}
+
 // SubscribeTasks passes on the queue's notifications.
 func (q countingQueue) SubscribeTasks(ctx context.Context) (<-chan struct{}, error) {
 	return q.n.SubscribeTasks(ctx)
