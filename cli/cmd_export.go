@@ -27,10 +27,11 @@ func (a *app) exportCommand() *ffcli.Command {
 	return a.command(spec{
 		path:  path,
 		short: "Write the store's data to stdout as JSON Lines (for kv import).",
-		long: `Writes every live record of the namespace(s) to stdout, one JSON object a
-line, streaming (it holds one page of records in memory at a time). The
-namespace is the global --namespace (default ""); give --namespace several
-times to export several. Namespaces cannot be listed: name each one.
+		long: `Writes every live record of every namespace that holds any (the graph's
+"kvgraph" included) to stdout, one JSON object a line, streaming (it holds
+one page of records in memory at a time). With the global --namespace (or
+KV_NAMESPACE, or namespace in the config file) it writes only the namespace
+named; give --namespace several times to export several.
 
 The lines, each with a "kind":
   {"kind":"header","format":"kv-export","version":1,"source":<backend type>,
@@ -44,12 +45,14 @@ The lines, each with a "kind":
 The header comes first, then records by namespace in key order, then
 consumers, tasks and schedules.
 
---graph adds the graph (the records of namespace "kvgraph"); --consumers the
-stream consumers' positions; --tasks the pending and running tasks and the
-cron schedules (finished tasks are not exported); --all all three.
+--graph adds the graph (the records of namespace "kvgraph") to the
+namespaces named with --namespace (without --namespace it is exported
+anyway); --consumers the stream consumers' positions; --tasks the pending
+and running tasks and the cron schedules (finished tasks are not exported);
+--all all three.
 A progress line is shown on stderr when stderr is a terminal.`,
 		flags: func(fs *flag.FlagSet) {
-			fs.BoolVar(&o.graph, "graph", false, "also export the graph (namespace \"kvgraph\")")
+			fs.BoolVar(&o.graph, "graph", false, "also export the graph (namespace \"kvgraph\") with --namespace")
 			fs.BoolVar(&o.consumers, "consumers", false, "also export the stream consumers' positions")
 			fs.BoolVar(&o.tasks, "tasks", false, "also export pending and running tasks and cron schedules")
 			fs.BoolVar(&o.all, "all", false, "export the graph, consumers and tasks too")
@@ -68,7 +71,10 @@ A progress line is shown on stderr when stderr is a terminal.`,
 
 // export writes the export of b to stdout.
 func (a *app) export(ctx context.Context, b *open.Backend, o exportOptions) error {
-	namespaces := a.selectedNamespaces(o.graph)
+	namespaces, err := a.readNamespaces(ctx, b, o.graph)
+	if err != nil {
+		return err
+	}
 	// Open what the options need before writing anything.
 	var (
 		stream *kvstream.Stream
@@ -92,9 +98,9 @@ func (a *app) export(ctx context.Context, b *open.Backend, o exportOptions) erro
 			return err
 		}
 	}
-	err := a.printJSON(headerLine{Kind: kindHeader, Format: exportFormat, Version: exportVersion,
+	err = a.printJSON(headerLine{Kind: kindHeader, Format: exportFormat, Version: exportVersion,
 		Source: a.cfg.Type, Exported: b.Store.Now().UTC(), Namespaces: namespaces,
-		Graph: o.graph, Consumers: o.consumers, Tasks: o.tasks})
+		Graph: slices.Contains(namespaces, kvgraph.DefaultNamespace), Consumers: o.consumers, Tasks: o.tasks})
 	if err != nil {
 		return err
 	}

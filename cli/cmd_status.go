@@ -20,11 +20,19 @@ type statusJSON struct {
 	Type       string            `json:"type"`
 	Connection string            `json:"connection"` // redacted
 	ReadOnly   bool              `json:"read_only"`
+	Schema     schemaJSON        `json:"schema"`
 	Namespaces []namespaceJSON   `json:"namespaces"`
 	Stream     *streamStatusJSON `json:"stream"`    // null if the backend has no stream
 	Consumers  []consumerRowJSON `json:"consumers"` // null likewise
 	Leases     []lockStatusJSON  `json:"leases"`
 	Tasks      map[string]int    `json:"tasks"` // by status; null if the backend has no tasks
+}
+
+// schemaJSON is the schema version applied to the database and the one
+// this kv needs (kv init migrates to it).
+type schemaJSON struct {
+	Version  int `json:"version"`
+	Required int `json:"required"`
 }
 
 // namespaceJSON is the number of live keys of a namespace.
@@ -53,21 +61,27 @@ type consumerRowJSON struct {
 func (a *app) statusCommand() *ffcli.Command {
 	const path = "status"
 	var (
-		asJSON bool
-		leases multiFlag
+		asJSON      bool
+		leases      multiFlag
+		leasePrefix string
 	)
 	return a.command(spec{
 		path:  path,
 		short: "Show the store's state: keys, stream, consumers, leases, tasks.",
 		long: `Shows the backend type and its connection (with any password replaced by
-xxxxx), the number of live keys in the namespace (the global --namespace;
-several --namespace for several) and in the graph's namespace "kvgraph", the
+xxxxx), the schema version applied to the database and the one this kv
+needs (kv init migrates to it), the number of live keys in every namespace that
+holds any (or, with the global --namespace, in the namespaces named - give
+it several times for several - and in the graph's namespace "kvgraph"), the
 change stream's first and last seq and its length, each consumer's
-position, lag and lease, the status of the leases named with --lease (leases
-cannot be listed; consumers' leases are shown with the consumers) and the
-number of tasks by status (counting pages of tasks: it reads every task).
+position, lag and lease, the leases held now (every one, or those whose
+names start with --lease-prefix; consumers' leases are named
+"kvstream/consumer/<name>"), then each lease named with --lease that is not
+held (its last token), and the number of tasks by status (counting pages of
+tasks: it reads every task).
 --json prints one JSON object:
 {"type":...,"connection":...,"read_only":...,
+ "schema":{"version":...,"required":...},
  "namespaces":[{"namespace":...,"keys":...}],
  "stream":{"first":...,"last":...,"length":...},
  "consumers":[{"name":...,"position":...,"lag":...,"held":...,"owner":...}],
@@ -75,7 +89,8 @@ number of tasks by status (counting pages of tasks: it reads every task).
  "tasks":{"pending":...,"running":...,"completed":...,"failed":...,"cancelled":...}}`,
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&asJSON, "json", false, "print one JSON object")
-			fs.Var(&leases, "lease", "also show the lease with this `name` (repeatable)")
+			fs.Var(&leases, "lease", "also show the lease with this `name`, held or not (repeatable)")
+			fs.StringVar(&leasePrefix, "lease-prefix", "", "show only the held leases whose names start with this `prefix` (default: every held lease)")
 		},
 		run: func(ctx context.Context, args []string) error {
 			if err := checkArgs(path, args, 0, 0, "no arguments"); err != nil {
@@ -86,8 +101,13 @@ number of tasks by status (counting pages of tasks: it reads every task).
 					return err
 				}
 			}
+			if leasePrefix != "" {
+				if err := checkName(path, "--lease-prefix", leasePrefix); err != nil {
+					return err
+				}
+			}
 			return a.withBackend(ctx, func(b *open.Backend) error {
-				st, err := a.status(ctx, b, leases)
+				st, err := a.status(ctx, b, leasePrefix, leases)
 				if err != nil {
 					return err
 				}
@@ -107,9 +127,18 @@ func (m *multiFlag) String() string     { return fmt.Sprint([]string(*m)) }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // status gathers what kv status shows.
-func (a *app) status(ctx context.Context, b *open.Backend, leases []string) (statusJSON, error) {
-	st := statusJSON{Type: a.cfg.Type, Connection: redact.Connection(a.cfg.Connection), ReadOnly: b.ReadOnly, Leases: []lockStatusJSON{}}
-	for _, ns := range a.selectedNamespaces(true) {
+func (a *app) status(ctx context.Context, b *open.Backend, leasePrefix string, leases []string) (statusJSON, error) {
+	st := statusJSON{Type: a.cfg.Type, Connection: redact.Connection(a.cfg.Connection), ReadOnly: b.ReadOnly,
+		Namespaces: []namespaceJSON{}, Leases: []lockStatusJSON{}}
+	var err error
+	if st.Schema.Version, st.Schema.Required, err = b.Store.SchemaVersion(ctx); err != nil {
+		return st, err
+	}
+	namespaces, err := a.readNamespaces(ctx, b, true)
+	if err != nil {
+		return st, err
+	}
+	for _, ns := range namespaces {
 		s, err := b.Store.Namespace(ns)
 		if err != nil {
 			return st, err
@@ -143,22 +172,8 @@ func (a *app) status(ctx context.Context, b *open.Backend, leases []string) (sta
 			st.Consumers = append(st.Consumers, row)
 		}
 	}
-	if len(leases) > 0 {
-		d, err := b.Locker()
-		if err != nil {
-			return st, err
-		}
-		l, err := kvlock.New(d)
-		if err != nil {
-			return st, err
-		}
-		for _, name := range leases {
-			le, held, err := l.Status(ctx, name)
-			if err != nil {
-				return st, err
-			}
-			st.Leases = append(st.Leases, lockStatusJSON{leaseOut(le), held})
-		}
+	if st.Leases, err = statusLeases(ctx, b, leasePrefix, leases); err != nil {
+		return st, err
 	}
 	if q, err := b.Queue(); err == nil {
 		s, err := kvtask.New(q)
@@ -170,6 +185,51 @@ func (a *app) status(ctx context.Context, b *open.Backend, leases []string) (sta
 		}
 	}
 	return st, nil
+}
+
+// readNamespaces returns the namespaces that kv status and kv export
+// read: those chosen with --namespace (and "kvgraph" if graph), or else
+// every namespace that holds a live record.
+func (a *app) readNamespaces(ctx context.Context, b *open.Backend, graph bool) ([]string, error) {
+	if a.namespaceChosen {
+		return a.selectedNamespaces(graph), nil
+	}
+	return b.Store.Namespaces(ctx)
+}
+
+// statusLeases returns the leases held now under prefix, by name, then
+// those of named that are not among them, in the order given.
+func statusLeases(ctx context.Context, b *open.Backend, prefix string, named []string) ([]lockStatusJSON, error) {
+	d, err := b.Locker()
+	if err != nil {
+		return nil, err
+	}
+	l, err := kvlock.New(d)
+	if err != nil {
+		return nil, err
+	}
+	held, err := l.Leases(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]lockStatusJSON, 0, len(held)+len(named))
+	listed := map[string]bool{}
+	for _, le := range held {
+		out = append(out, lockStatusJSON{leaseOut(le), true})
+		listed[le.Name] = true
+	}
+	for _, name := range named {
+		if listed[name] {
+			continue
+		}
+		le, isHeld, err := l.Status(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lockStatusJSON{leaseOut(le), isHeld})
+		listed[name] = true
+	}
+	return out, nil
 }
 
 // taskStatuses are the task statuses, in the order kv status shows them.
@@ -204,7 +264,19 @@ func (a *app) printStatus(st statusJSON) error {
 	if st.ReadOnly {
 		fmt.Fprintf(tw, "Read-only:\tyes\n")
 	}
-	fmt.Fprintf(tw, "\nNamespace\tKeys\n")
+	switch {
+	case st.Schema.Version < st.Schema.Required:
+		fmt.Fprintf(tw, "Schema:\tversion %d, this kv needs %d (run kv init)\n", st.Schema.Version, st.Schema.Required)
+	case st.Schema.Version > st.Schema.Required:
+		fmt.Fprintf(tw, "Schema:\tversion %d, newer than this kv's %d\n", st.Schema.Version, st.Schema.Required)
+	default:
+		fmt.Fprintf(tw, "Schema:\tversion %d\n", st.Schema.Version)
+	}
+	if len(st.Namespaces) == 0 {
+		fmt.Fprintf(tw, "\nNamespaces:\tnone with keys\n")
+	} else {
+		fmt.Fprintf(tw, "\nNamespace\tKeys\n")
+	}
 	for _, ns := range st.Namespaces {
 		fmt.Fprintf(tw, "%q\t%d\n", ns.Namespace, ns.Keys)
 	}
@@ -223,7 +295,9 @@ func (a *app) printStatus(st statusJSON) error {
 			}
 		}
 	}
-	if len(st.Leases) > 0 {
+	if len(st.Leases) == 0 {
+		fmt.Fprintf(tw, "\nLeases:\tnone held\n")
+	} else {
 		fmt.Fprintf(tw, "\nLease\tHeld by\tToken\tExpires\n")
 		for _, l := range st.Leases {
 			owner, expires := "-", "-"

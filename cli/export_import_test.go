@@ -74,10 +74,30 @@ func TestExportImportSQLite(t *testing.T) {
 			t.Errorf("export lacks %s:\n%s", want, body)
 		}
 	}
-	// Without flags: the one namespace only.
+	// Without flags: every namespace with records (the graph's too), no
+	// consumers or tasks.
 	out := mustKV(t, "", "export", src)
-	if n := strings.Count(out, "\n"); n != 4 || strings.Contains(out, `"kind":"task"`) {
+	if n := strings.Count(out, "\n"); n != 9 || strings.Contains(out, `"kind":"task"`) || strings.Contains(out, `"kind":"consumer"`) ||
+		!strings.Contains(out, `"namespaces":["","kvgraph","other"],"graph":true,"consumers":false`) {
 		t.Errorf("plain export has %d lines:\n%s", n, out)
+	}
+	// A chosen namespace: that one only (KV_NAMESPACE as --namespace).
+	for _, env := range []string{"", "other"} {
+		args := []string{"export", src}
+		if env == "" {
+			args = append(args, "--namespace", "other")
+		}
+		t.Setenv("KV_NAMESPACE", env)
+		out := mustKV(t, "", args...)
+		if n := strings.Count(out, "\n"); n != 2 || !strings.Contains(out, `"namespaces":["other"],"graph":false`) {
+			t.Errorf("export of namespace other (KV_NAMESPACE=%q) has %d lines:\n%s", env, n, out)
+		}
+	}
+	t.Setenv("KV_NAMESPACE", "")
+	// Every namespace of a store without records: just the header.
+	empty, _ := newDB(t)
+	if out := mustKV(t, "", "export", empty); strings.Count(out, "\n") != 1 || !strings.Contains(out, `"namespaces":[]`) {
+		t.Errorf("export of an empty store:\n%s", out)
 	}
 
 	dst, _ := newDB(t)

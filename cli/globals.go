@@ -43,7 +43,7 @@ func isGlobalFlag(name string) bool {
 func defineGlobalFlags(fs *flag.FlagSet, g *globalFlags) {
 	fs.StringVar(&g.typ, "type", defaultType, "the type of KV store to use: sqlite, postgres or rqlite (env KV_TYPE)")
 	fs.StringVar(&g.connection, "connection", defaultConnection, "the connection string to use (env KV_CONNECTION)")
-	fs.Var(namespaceFlag{g}, "namespace", "the namespace (separate keyspace) to use, a `string`; \"\" is the default one; kv export and kv status take several (env KV_NAMESPACE)")
+	fs.Var(namespaceFlag{g}, "namespace", "the namespace (separate keyspace) to use, a `string`; \"\" is the default one; kv export and kv status take several, and without it use every namespace (env KV_NAMESPACE)")
 	fs.StringVar(&g.config, "config", "", "read global flags from this `file`: one \"name value\" per line, # starts a comment (env KV_CONFIG)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "the `format` of the log on stderr (kv task run, kv consumer stream): text or json (env KV_LOG_FORMAT)")
 	fs.StringVar(&g.logLevel, "log-level", "info", "log messages of this `level` and above: debug, info, warn or error (env KV_LOG_LEVEL)")
@@ -105,6 +105,7 @@ func (a *app) resolveGlobals() error {
 		return usagef("", "--type: %v", err)
 	}
 	a.namespaces = []string{g.namespace}
+	a.namespaceChosen = len(g.namespaces) > 0 // ff sets it from the flag, env or file
 	if len(a.cl.namespaces) > 0 {
 		a.namespaces = a.cl.namespaces
 	}

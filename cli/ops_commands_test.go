@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -19,7 +20,7 @@ func TestStatusJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &fields); err != nil {
 		t.Fatalf("status --json %q: %v", out, err)
 	}
-	for _, f := range []string{"type", "connection", "read_only", "namespaces", "stream", "consumers", "leases", "tasks"} {
+	for _, f := range []string{"type", "connection", "read_only", "schema", "namespaces", "stream", "consumers", "leases", "tasks"} {
 		if _, ok := fields[f]; !ok {
 			t.Errorf("status --json has no %q: %s", f, out)
 		}
@@ -29,9 +30,11 @@ func TestStatusJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 7 writes to the stream: put, patch, put, put, put (other), and the
-	// graph edge's 4 records -> 9.
+	// graph edge's 4 records -> 9. Without --namespace: every namespace
+	// with keys, in byte order.
 	want := statusJSON{Type: "sqlite", Connection: strings.TrimPrefix(conn, "--connection="),
-		Namespaces: []namespaceJSON{{"", 3}, {"kvgraph", 4}},
+		Schema:     schemaJSON{Version: 3, Required: 3},
+		Namespaces: []namespaceJSON{{"", 3}, {"kvgraph", 4}, {"other", 1}},
 		Stream:     &streamStatusJSON{First: 1, Last: 9, Length: 9},
 		Consumers:  []consumerRowJSON{{Name: "c1", Position: 3, Lag: 6}},
 		Tasks:      map[string]int{"pending": 2, "running": 0, "completed": 0, "failed": 0, "cancelled": 0},
@@ -41,7 +44,8 @@ func TestStatusJSON(t *testing.T) {
 	if g, w := mustJSON(t, got), mustJSON(t, want); g != w {
 		t.Errorf("status\n%s\nwant\n%s", g, w)
 	}
-	if len(st.Leases) != 2 || st.Leases[0].Name != "jobs" || !st.Leases[0].Held || st.Leases[0].Owner != "me" || st.Leases[1].Held || st.Leases[1].Token != 0 {
+	// The held lease is listed; --lease adds "never", not held.
+	if len(st.Leases) != 2 || st.Leases[0].Name != "jobs" || !st.Leases[0].Held || st.Leases[0].Owner != "me" || st.Leases[1].Name != "never" || st.Leases[1].Held || st.Leases[1].Token != 0 {
 		t.Errorf("leases %+v", st.Leases)
 	}
 	// Two namespaces, and the text form.
@@ -52,11 +56,65 @@ func TestStatusJSON(t *testing.T) {
 	if mustJSON(t, st.Namespaces) != `[{"namespace":"other","keys":1},{"namespace":"","keys":3},{"namespace":"kvgraph","keys":4}]` {
 		t.Errorf("namespaces %s", mustJSON(t, st.Namespaces))
 	}
+	// KV_NAMESPACE chooses a namespace as --namespace does.
+	t.Setenv("KV_NAMESPACE", "other")
+	st = statusJSON{}
+	if err := json.Unmarshal([]byte(mustKV(t, "", "status", "--json", conn)), &st); err != nil {
+		t.Fatal(err)
+	}
+	if mustJSON(t, st.Namespaces) != `[{"namespace":"other","keys":1},{"namespace":"kvgraph","keys":4}]` {
+		t.Errorf("KV_NAMESPACE=other: namespaces %s", mustJSON(t, st.Namespaces))
+	}
+	t.Setenv("KV_NAMESPACE", "")
 	text := mustKV(t, "", "status", conn)
-	for _, w := range []string{"Backend:     sqlite", "first seq 1, last seq 9, 9 entries", "c1        3         6", "Tasks:  2 pending, 0 running"} {
+	for _, w := range []string{"Backend:     sqlite", "Schema:      version 3\n", `"other"    1`, "first seq 1, last seq 9, 9 entries", "c1        3         6",
+		"jobs   me       1", "Tasks:  2 pending, 0 running"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("status text lacks %q:\n%s", w, text)
 		}
+	}
+}
+
+// TestStatusLeases: every held lease by default, those under --lease-prefix
+// with it; released and expired leases are not held; an empty store.
+func TestStatusLeases(t *testing.T) {
+	conn, _ := newDB(t)
+	leases := func(args ...string) string {
+		t.Helper()
+		var st statusJSON
+		if err := json.Unmarshal([]byte(mustKV(t, "", append([]string{"status", "--json", conn}, args...)...)), &st); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range st.Leases {
+			names = append(names, fmt.Sprintf("%s:%s:%v", l.Name, l.Owner, l.Held))
+		}
+		return strings.Join(names, ",")
+	}
+	if got := leases(); got != "" {
+		t.Errorf("no leases: %q", got)
+	}
+	if text := mustKV(t, "", "status", conn); !strings.Contains(text, "Namespaces:  none with keys") || !strings.Contains(text, "Leases:  none held") {
+		t.Errorf("empty store:\n%s", text)
+	}
+	mustKV(t, "", "lock", "acquire", "job/b", "bob", conn)
+	mustKV(t, "", "lock", "acquire", "job/a", "alice", conn)
+	mustKV(t, "", "lock", "acquire", "web", "carol", conn)
+	mustKV(t, "", "lock", "acquire", "job/done", "dan", conn)
+	mustKV(t, "", "lock", "release", "job/done", "dan", conn)
+	mustKV(t, "", "lock", "acquire", "job/short", "erin", "--duration", "1ms", conn)
+	time.Sleep(5 * time.Millisecond)
+	if got := leases(); got != "job/a:alice:true,job/b:bob:true,web:carol:true" {
+		t.Errorf("every held lease: %q", got)
+	}
+	if got := leases("--lease-prefix", "job/"); got != "job/a:alice:true,job/b:bob:true" {
+		t.Errorf("--lease-prefix job/: %q", got)
+	}
+	if got := leases("--lease-prefix", "job/", "--lease", "web", "--lease", "job/done"); got != "job/a:alice:true,job/b:bob:true,web:carol:true,job/done::false" {
+		t.Errorf("--lease-prefix job/ --lease web --lease job/done: %q", got)
+	}
+	if r := kv(t, "", "status", "--lease-prefix", "a\x00", conn); r.code != 2 || !strings.Contains(r.stderr, "--lease-prefix") {
+		t.Errorf("bad --lease-prefix: exit %d stderr %q", r.code, r.stderr)
 	}
 }
 

@@ -41,6 +41,11 @@ type app struct {
 	paths      map[*ffcli.Command]string
 	specs      map[*ffcli.Command]spec
 	helpFor    *ffcli.Command // the last command whose usage was asked for
+
+	// namespaceChosen: a namespace was chosen (--namespace, KV_NAMESPACE or
+	// the config file), so kv export and kv status use namespaces rather
+	// than every namespace.
+	namespaceChosen bool
 }
 
 // run runs kv with args (without the program name) and returns the exit

@@ -99,6 +99,8 @@ func RunStore(t *testing.T, factory StoreFactory) {
 		{"MutateAll", testMutateAll},
 		{"MutateAllLarge", testMutateAllLarge},
 		{"Namespaces", testNamespaces},
+		{"NamespaceList", testNamespaceList},
+		{"SchemaVersion", testSchemaVersion},
 		{"Expiry", testExpiry},
 		{"Sweep", testSweep},
 		{"Restore", testRestore},

@@ -62,6 +62,7 @@ func RunLocker(t *testing.T, f BackendFactory) {
 	t.Run("FencedWrites", func(t *testing.T) { testLockFence(t, f) })
 	t.Run("Hold", func(t *testing.T) { testLockHold(t, f) })
 	t.Run("HoldLost", func(t *testing.T) { testLockHoldLost(t, f) })
+	t.Run("List", func(t *testing.T) { testLockList(t, f) })
 }
 
 func testLockAcquire(t *testing.T, f BackendFactory) {

@@ -54,6 +54,8 @@ func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("Status", func(t *testing.T) { testConsumerStatus(t, f) })
 	t.Run("GapFree", func(t *testing.T) { testStreamGapFree(t, f) })
 	t.Run("Run", func(t *testing.T) { testConsumerRun(t, f) })
+	t.Run("RunRetries", func(t *testing.T) { testConsumerRunRetries(t, f) })
+	t.Run("RunStops", func(t *testing.T) { testConsumerRunStops(t, f) })
 }
 
 type entry struct {

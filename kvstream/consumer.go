@@ -234,13 +234,21 @@ type Handler func(ctx context.Context, r Record) error
 
 // Run holds the consumer's lease (renewing it in the background) and calls
 // handle for each record in order, committing per the commit mode, until
-// ctx ends (Run then returns nil), handle fails, or the lease is lost. When
-// there is nothing to read it waits for the backend's notification if it
-// has one, and polls with growing intervals (up to the stream's max poll)
-// otherwise. It releases the lease when it returns. It logs to the stream's
-// logger (WithLogger): a take-over of a lease another instance did not
-// release (warn), a lost lease and a failed commit (error), stopping with an
-// error (warn), and taking the lease, batches read and idle waits (debug).
+// ctx ends (Run then returns nil), handle fails, the lease is lost, or a
+// read or commit fails permanently (see IsPermanent: a fenced commit, a
+// trimmed position, a deleted consumer, a closed store). A read or commit
+// that fails with a transient error (a dropped connection, a restarting
+// database) is retried with backoff (WithRetryBackoff) for as long as the
+// lease is held - its renewals retry too, so an outage longer than the
+// lease duration ends in a lost lease; a commit is retried without handling
+// its records again. Taking the lease at the start is not retried: its
+// error is returned. When there is nothing to read Run waits for the
+// backend's notification if it has one, and polls with growing intervals
+// (up to the stream's max poll) otherwise. It releases the lease when it
+// returns. It logs to the stream's logger (WithLogger): a take-over of a
+// lease another instance did not release and each transient failure
+// (warn), a lost lease and a failed commit (error), stopping with an error
+// (warn), and taking the lease, batches read and idle waits (debug).
 func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 	log := c.s.log.With("consumer", c.name, "owner", c.owner)
 	// A lease last held by another owner that never released it: taking
@@ -282,15 +290,15 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 			return nil
 		}
 		if hold.Err() != nil {
-			log.ErrorContext(ctx, "consumer lost its lease", "error", hold.Err())
-			return fmt.Errorf("kv consumer %q: %w", c.name, hold.Err())
+			return c.lost(ctx, log, hold)
 		}
-		recs, err := c.next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		var recs []Record
+		err := c.retry(ctx, log, hold, "read", func() (err error) {
+			recs, err = c.next(ctx)
 			return err
+		})
+		if err != nil {
+			return c.stopped(ctx, log, hold, err)
 		}
 		if len(recs) == 0 {
 			log.DebugContext(ctx, "consumer idle: waiting", "wait", wait, "position", c.Position())
@@ -302,24 +310,41 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 		}
 		wait = minWait
 		log.DebugContext(ctx, "consumer read a batch", "records", len(recs), "first", recs[0].Seq, "last", recs[len(recs)-1].Seq)
-		if err := c.handleBatch(ctx, log, recs, handle); err != nil {
+		if err := c.handleBatch(ctx, log, hold, recs, handle); err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 				return nil
 			}
-			return err
+			return c.stopped(ctx, log, hold, err)
 		}
 	}
 }
 
-func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, recs []Record, handle Handler) error {
+// lost is Run's result once the lease was lost.
+func (c *Consumer) lost(ctx context.Context, log *slog.Logger, hold *kvlock.Hold) error {
+	log.ErrorContext(ctx, "consumer lost its lease", "error", hold.Err())
+	return fmt.Errorf("kv consumer %q: %w", c.name, hold.Err())
+}
+
+// stopped is Run's result after a read, handler or commit error err: nil if
+// ctx ended, the lost lease's error if it was lost, else err.
+func (c *Consumer) stopped(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return nil
+	case errors.Is(err, errStop) && hold.Err() != nil:
+		return c.lost(ctx, log, hold)
+	}
+	return err
+}
+
+func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record, handle Handler) error {
 	for _, r := range recs {
 		if err := handle(ctx, r); err != nil {
 			return fmt.Errorf("kv consumer %q: record %d: %w", c.name, r.Seq, err)
 		}
 		switch c.mode {
 		case CommitAll:
-			if err := c.Commit(ctx, r.Seq); err != nil {
-				logCommitError(ctx, log, r.Seq, err)
+			if err := c.commitRetrying(ctx, log, hold, r.Seq); err != nil {
 				return err
 			}
 		default:
@@ -329,21 +354,20 @@ func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, recs []Rec
 		}
 	}
 	if c.mode == CommitBatch {
-		seq := recs[len(recs)-1].Seq
-		if err := c.Commit(ctx, seq); err != nil {
-			logCommitError(ctx, log, seq, err)
-			return err
-		}
+		return c.commitRetrying(ctx, log, hold, recs[len(recs)-1].Seq)
 	}
 	return nil
 }
 
-// logCommitError logs a failed commit, unless it failed because ctx ended
-// (an interrupted consumer is not an error).
-func logCommitError(ctx context.Context, log *slog.Logger, seq int64, err error) {
-	if ctx.Err() == nil {
+// commitRetrying commits seq, retrying transient failures, and logs a
+// commit that failed for good (unless ctx ended or the lease was lost,
+// which Run reports itself).
+func (c *Consumer) commitRetrying(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, seq int64) error {
+	err := c.retry(ctx, log, hold, "commit", func() error { return c.Commit(ctx, seq) })
+	if err != nil && !errors.Is(err, errStop) {
 		log.ErrorContext(ctx, "consumer commit failed", "seq", seq, "error", err)
 	}
+	return err
 }
 
 // subscribe returns the backend's change signal, or nil if it has none.

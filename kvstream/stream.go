@@ -86,7 +86,17 @@ type Stream struct {
 	now    func() time.Time
 	poll   time.Duration
 	log    *slog.Logger
+
+	retryMin, retryMax time.Duration // Consumer.Run's backoff after a transient error
 }
+
+// The longest idle wait of a continuous consumer, by default: short when
+// only polling finds other processes' writes, long (a safety net) when the
+// backend's notifications cover every writer.
+const (
+	pollWithoutNotify = 2 * time.Second
+	pollWithNotify    = 30 * time.Second
+)
 
 // Option configures New.
 type Option func(*Stream)
@@ -101,7 +111,11 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithMaxPoll sets the longest a continuous consumer waits between reads
-// when idle (default 2s; with a backend that notifies, 30s as a safety net).
+// when idle. The default is 2s, and 30s (a safety net) with a backend whose
+// notifications cover commits of every process (driver.NotifyScope:
+// PostgreSQL). SQLite's notifications cover only this process's commits, so
+// with it a consumer still polls every 2s at most to see other processes'
+// writes.
 func WithMaxPoll(d time.Duration) Option {
 	return func(s *Stream) {
 		if d > 0 {
@@ -125,14 +139,14 @@ func New(d driver.Stream, opts ...Option) (*Stream, error) {
 	if d == nil {
 		return nil, fmt.Errorf("%w: nil driver", ErrInvalidArgument)
 	}
-	s := &Stream{d: d, now: time.Now, log: slog.Default()}
+	s := &Stream{d: d, now: time.Now, log: slog.Default(), retryMin: defaultRetryMin, retryMax: defaultRetryMax}
 	for _, opt := range opts {
 		opt(s)
 	}
 	if s.poll == 0 {
-		s.poll = 2 * time.Second
-		if _, ok := d.(driver.Notifier); ok {
-			s.poll = 30 * time.Second
+		s.poll = pollWithoutNotify
+		if notifiesOthers(d) {
+			s.poll = pollWithNotify
 		}
 	}
 	l, err := kvlock.New(d, kvlock.WithClock(s.now))
@@ -141,6 +155,16 @@ func New(d driver.Stream, opts ...Option) (*Stream, error) {
 	}
 	s.locker = l
 	return s, nil
+}
+
+// notifiesOthers reports whether d signals new entries committed by any
+// process: it is a Notifier that declares so (driver.NotifyScope).
+func notifiesOthers(d driver.Stream) bool {
+	if _, ok := d.(driver.Notifier); !ok {
+		return false
+	}
+	sc, ok := d.(driver.NotifyScope)
+	return ok && sc.NotifiesOtherProcesses()
 }
 
 // Now returns the stream clock's reading, UTC at microsecond precision.

@@ -1,0 +1,128 @@
+package rqlitekv
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rqlite/gorqlite"
+
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+)
+
+// The optional driver interfaces a *DB implements (administration). It has
+// no Notifier, so no kvstream/driver.NotifyScope either: consumers poll.
+var (
+	_ coredriver.NamespaceLister = (*DB)(nil)
+	_ coredriver.SchemaVersioner = (*DB)(nil)
+	_ lockdriver.LeaseLister     = (*DB)(nil)
+)
+
+// sqlNamespaces walks the distinct namespaces of the primary key index, one
+// seek each (a loose index scan), and keeps those with a live record: one
+// read request.
+const sqlNamespaces = `WITH RECURSIVE ns(n) AS (
+    SELECT (SELECT namespace FROM records ORDER BY namespace LIMIT 1)
+    UNION ALL
+    SELECT (SELECT namespace FROM records WHERE namespace > ns.n ORDER BY namespace LIMIT 1) FROM ns WHERE ns.n IS NOT NULL
+)
+SELECT n FROM ns WHERE n IS NOT NULL
+    AND EXISTS (SELECT 1 FROM records WHERE namespace = ns.n AND ` + live + `)`
+
+// Namespaces returns the namespaces holding a record live at now (see
+// kvcore/driver.NamespaceLister), in byte order.
+func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	qr, err := db.queryOne(ctx, "namespaces", gorqlite.ParameterizedStatement{Query: sqlNamespaces, Arguments: []any{now.UnixMicro()}})
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for qr.Next() {
+		row, err := qr.Slice()
+		if err != nil {
+			return nil, fmt.Errorf("rqlitekv: namespaces: %w", err)
+		}
+		ns, ok := row[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("rqlitekv: namespaces: unexpected %T", row[0])
+		}
+		out = append(out, ns)
+	}
+	return out, nil
+}
+
+// SchemaVersion returns the newest migration applied (the highest version
+// in schema_migrations; 0 before Init) and the version this driver needs.
+func (db *DB) SchemaVersion(ctx context.Context) (applied, required int, err error) {
+	if err := db.usable(ctx); err != nil {
+		return 0, 0, err
+	}
+	applied, _, err = db.schemaVersion(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return applied, latestVersion(), nil
+}
+
+// HeldLeases returns the leases named in r that are held at now (see
+// kvlock/driver.LeaseLister): a range of the leases' primary key, one read
+// request.
+func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.Time) ([]lockdriver.Lease, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	q := "SELECT name, owner, CAST(token AS TEXT), CAST(expires AS TEXT) FROM leases WHERE name >= " + textArg +
+		" AND owner <> '' AND expires > ?"
+	args := []any{txt(r.From), now.UnixMicro()}
+	if r.HasTo {
+		q += " AND name < " + textArg
+		args = append(args, txt(r.To))
+	}
+	qr, err := db.queryOne(ctx, "leases", gorqlite.ParameterizedStatement{Query: q + " ORDER BY name", Arguments: args})
+	if err != nil {
+		return nil, err
+	}
+	out := []lockdriver.Lease{}
+	for qr.Next() {
+		row, err := qr.Slice()
+		if err != nil {
+			return nil, fmt.Errorf("rqlitekv: leases: %w", err)
+		}
+		le, err := heldLeaseRow(row)
+		if err != nil {
+			return nil, fmt.Errorf("rqlitekv: leases: %w", err)
+		}
+		out = append(out, le)
+	}
+	return out, nil
+}
+
+// heldLeaseRow reads a row of HeldLeases: name, owner, token and expiry
+// (Unix microseconds), the last two as text.
+func heldLeaseRow(row []any) (lockdriver.Lease, error) {
+	var le lockdriver.Lease
+	if len(row) != 4 {
+		return le, fmt.Errorf("lease row has %d columns, want 4", len(row))
+	}
+	var ok bool
+	if le.Name, ok = row[0].(string); !ok {
+		return le, fmt.Errorf("lease name: unexpected %T", row[0])
+	}
+	if le.Owner, ok = row[1].(string); !ok {
+		return le, fmt.Errorf("lease owner: unexpected %T", row[1])
+	}
+	var err error
+	if le.Token, err = intCol(row, 2); err != nil {
+		return le, fmt.Errorf("lease token: %w", err)
+	}
+	exp, err := intCol(row, 3)
+	if err != nil {
+		return le, fmt.Errorf("lease expiry: %w", err)
+	}
+	le.Expires = time.UnixMicro(exp).UTC()
+	return le, nil
+}

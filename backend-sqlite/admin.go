@@ -1,0 +1,115 @@
+package sqlitekv
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+)
+
+// The optional driver interfaces a *DB implements (administration).
+var (
+	_ coredriver.NamespaceLister = (*DB)(nil)
+	_ coredriver.SchemaVersioner = (*DB)(nil)
+	_ lockdriver.LeaseLister     = (*DB)(nil)
+	_ streamdriver.NotifyScope   = (*DB)(nil)
+)
+
+// qNamespaces walks the distinct namespaces of the primary key index, one
+// seek each (a loose index scan), and keeps those with a live record: the
+// EXISTS stops at the first one.
+const qNamespaces = `WITH RECURSIVE ns(n) AS (
+    SELECT (SELECT namespace FROM records ORDER BY namespace LIMIT 1)
+    UNION ALL
+    SELECT (SELECT namespace FROM records WHERE namespace > ns.n ORDER BY namespace LIMIT 1) FROM ns WHERE ns.n IS NOT NULL
+)
+SELECT n FROM ns WHERE n IS NOT NULL
+    AND EXISTS (SELECT 1 FROM records WHERE namespace = ns.n AND (expires IS NULL OR expires > ?))`
+
+// Namespaces returns the namespaces holding a record live at now (see
+// kvcore/driver.NamespaceLister), in byte order.
+func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	stmt, err := db.readStmt(ctx, qNamespaces)
+	if err != nil {
+		return nil, db.dbError("namespaces", err)
+	}
+	rows, err := stmt.QueryContext(ctx, now.UnixMicro())
+	if err != nil {
+		return nil, db.dbError("namespaces", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var ns string
+		if err := rows.Scan(&ns); err != nil {
+			return nil, db.dbError("namespaces", err)
+		}
+		out = append(out, ns)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.dbError("namespaces", err)
+	}
+	return out, nil
+}
+
+// SchemaVersion returns the newest migration applied (0: no schema yet,
+// before Init) and the version this driver needs. The applied version is
+// the highest row of schema_migrations.
+func (db *DB) SchemaVersion(ctx context.Context) (applied, required int, err error) {
+	if db.closed.Load() {
+		return 0, 0, coredriver.ErrClosed
+	}
+	applied, err = db.schemaVersion(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return applied, latestVersion(), nil
+}
+
+// HeldLeases returns the leases named in r that are held at now (see
+// kvlock/driver.LeaseLister): a range of the leases primary key.
+func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.Time) ([]lockdriver.Lease, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	q := "SELECT name, owner, token, expires FROM leases WHERE name >= ? AND owner != '' AND expires > ?"
+	args := []any{r.From, now.UnixMicro()}
+	if r.HasTo {
+		q += " AND name < ?"
+		args = append(args, r.To)
+	}
+	stmt, err := db.readStmt(ctx, q+" ORDER BY name")
+	if err != nil {
+		return nil, db.dbError("leases", err)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, db.dbError("leases", err)
+	}
+	defer rows.Close()
+	out := []lockdriver.Lease{}
+	for rows.Next() {
+		var le lockdriver.Lease
+		var expires sql.NullInt64
+		if err := rows.Scan(&le.Name, &le.Owner, &le.Token, &expires); err != nil {
+			return nil, db.dbError("leases", err)
+		}
+		le.Expires = time.UnixMicro(expires.Int64).UTC()
+		out = append(out, le)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.dbError("leases", err)
+	}
+	return out, nil
+}
+
+// NotifiesOtherProcesses reports false: Subscribe is signalled by this
+// DB's own commits only (another process's writes to the same file are not
+// seen until a consumer polls). See kvstream/driver.NotifyScope.
+func (db *DB) NotifiesOtherProcesses() bool { return false }
