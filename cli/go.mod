@@ -26,7 +26,6 @@ require (
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
-	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/kvsuite/kv/backend-postgres v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/backend-rqlite v0.0.0-00010101000000-000000000000

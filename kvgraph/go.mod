@@ -6,13 +6,13 @@ require github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
 
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
-	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000 // indirect
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000 // indirect
+	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect

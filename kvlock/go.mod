@@ -4,6 +4,4 @@ go 1.24
 
 require github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
 
-require github.com/evanphx/json-patch/v5 v5.9.11 // indirect
-
 replace github.com/kvsuite/kv/kvcore => ../kvcore

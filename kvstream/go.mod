@@ -7,8 +7,6 @@ require (
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
 )
 
-require github.com/evanphx/json-patch/v5 v5.9.11 // indirect
-
 replace github.com/kvsuite/kv/kvcore => ../kvcore
 
 replace github.com/kvsuite/kv/kvlock => ../kvlock

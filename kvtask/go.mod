@@ -8,6 +8,4 @@ require (
 	github.com/robfig/cron/v3 v3.0.1
 )
 
-require github.com/evanphx/json-patch/v5 v5.9.11 // indirect
-
 replace github.com/kvsuite/kv/kvcore => ../kvcore
