@@ -18,12 +18,13 @@ import (
 	"github.com/kvsuite/kv/kvlock"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 
+	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
 )
 
 // Environment variables that pass a child its settings.
 const (
-	envBackend = "KV_REL_BACKEND" // "sqlite" or "postgres"
+	envBackend = "KV_REL_BACKEND" // "sqlite", "postgres" or "rqlite"
 	envWhere   = "KV_REL_WHERE"   // the SQLite file, or the PostgreSQL schema
 	envPGURL   = "KV_REL_PG_URL"  // the PostgreSQL database
 	envName    = "KV_REL_NAME"    // the child's name (runner id, owner prefix)
@@ -73,8 +74,9 @@ type backend struct {
 	close  func()
 }
 
-// openBackend opens kind ("sqlite" or "postgres") at where (a file, or a
-// schema of this run's PostgreSQL database) and initialises it.
+// openBackend opens kind ("sqlite", "postgres" or "rqlite") at where (a
+// file, a schema of this run's PostgreSQL database, or an rqlite URL) and
+// initialises it.
 func openBackend(ctx context.Context, kind, where string) (*backend, error) {
 	type db interface {
 		Store(...kvcore.Option) (*kvcore.Store, error)
@@ -110,6 +112,21 @@ func openBackend(ctx context.Context, kind, where string) (*backend, error) {
 		locker, err = kvlock.New(p)
 		if err != nil {
 			p.Close()
+			return nil, err
+		}
+	case "rqlite":
+		r, err := rqlitekv.Open(where)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.Init(ctx); err != nil {
+			r.Close()
+			return nil, err
+		}
+		d, queue = r, r
+		locker, err = kvlock.New(r)
+		if err != nil {
+			r.Close()
 			return nil, err
 		}
 	default:

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 )
 
@@ -169,6 +170,17 @@ func TestLeaseContention(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		needPostgres(t)
 		testLeases(t, "postgres", "lease")
+	})
+	t.Run("rqlite-standin", func(t *testing.T) {
+		// The stand-in listens on loopback, so the child processes share it.
+		testLeases(t, "rqlite", rqlitetest.Start(t).URL)
+	})
+	t.Run("rqlited", func(t *testing.T) {
+		bin := rqlitedBinary()
+		if bin == "" {
+			t.Skip("no real rqlite: rqlited is not on PATH and /tmp/rqlite-bin/rqlited does not exist")
+		}
+		testLeases(t, "rqlite", startRqlited(t, bin))
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvtask"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
@@ -107,6 +108,17 @@ func TestTasksUnderKills(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		needPostgres(t)
 		testTasks(t, "postgres", "tasks")
+	})
+	t.Run("rqlite-standin", func(t *testing.T) {
+		// The stand-in listens on loopback, so the child processes share it.
+		testTasks(t, "rqlite", rqlitetest.Start(t).URL)
+	})
+	t.Run("rqlited", func(t *testing.T) {
+		bin := rqlitedBinary()
+		if bin == "" {
+			t.Skip("no real rqlite: rqlited is not on PATH and /tmp/rqlite-bin/rqlited does not exist")
+		}
+		testTasks(t, "rqlite", startRqlited(t, bin))
 	})
 }
 
