@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,13 +18,23 @@ import (
 // Group commit: concurrent Apply calls share one transaction, so that many
 // writers pay for one commit (and its WAL flush) instead of one each.
 //
-// An Apply that finds fewer than DB.maxCommitters groups in flight becomes a
-// committer at once: it takes the batches waiting in the queue (up to
-// maxGroupMembers), adds its own and commits them as one group. Otherwise
-// it queues its batch and waits. A lone Apply therefore never waits: it
-// runs alone, as one implicit transaction, exactly as without grouping. A
-// committer that finds batches queued when its group is done leaves a
-// goroutine to commit them, group after group, until the queue is empty.
+// An Apply that finds no group in flight becomes a committer at once: it
+// takes the batches waiting in the queue (up to maxGroupMembers), adds its
+// own and commits them as one group. Otherwise it queues its batch and
+// waits: the groups run one after the other, each taking what queued while
+// the one before it ran. A lone Apply therefore never waits: it runs alone,
+// as one implicit transaction, exactly as without grouping. A committer that
+// finds batches queued when its group is done leaves a goroutine to commit
+// them, group after group, until the queue is empty.
+//
+// One group at a time is what commits the most (groups are larger, and they
+// do not compete for the server's CPU and the same index pages; see
+// BenchmarkPut). A second group (up to DB.maxCommitters) starts only when
+// waiting in line would cost more than running beside: when a full group is
+// waiting, or when the newest group in flight has run for longer than
+// groupStall (waiting on a row lock, say, or a large batch), so that one
+// slow group does not hold up every writer. An Apply checks this when it
+// arrives and, while it waits in the queue, every groupStall.
 //
 // A group of several batches runs as BEGIN, the batches' statements, then
 // COMMIT: all sent as one pgx batch (one round trip). A batch that may fail
@@ -54,10 +65,11 @@ import (
 
 const (
 	// committersCap caps the groups in flight at once (also at most half
-	// the pool). More parallel groups mean smaller groups; with 16 writers
-	// on a 20-connection pool, 4 did best in BenchmarkPut (1, 2, 3, 4, 6
-	// and 10 tried).
+	// the pool). Beyond the first, a group starts only as described above.
 	committersCap = 4
+	// groupStall is how long the newest group in flight may run before an
+	// Apply that arrives starts a group of its own beside it.
+	groupStall = 20 * time.Millisecond
 	// maxGroupMembers caps the batches in one group. Each batch runs in a
 	// subtransaction; PostgreSQL caches 64 subtransaction ids per
 	// transaction, and every snapshot taken while one has more gets slower.
@@ -87,7 +99,8 @@ type applyReq struct {
 type committers struct {
 	mu     sync.Mutex
 	queue  []*applyReq
-	active int // groups in flight (committers running)
+	active int       // groups in flight (committers running)
+	newest time.Time // when the newest group in flight started
 }
 
 // WithoutGroupCommit makes every Apply run in a transaction of its own, as
@@ -105,7 +118,7 @@ func WithoutGroupCommit() Option {
 func (db *DB) commitGrouped(r *applyReq) ([]driver.Result, error) {
 	g := &db.group
 	g.mu.Lock()
-	if g.active < db.maxCommitters {
+	if g.mayStart(db.maxCommitters) {
 		g.active++
 		group := g.take(r)
 		g.mu.Unlock()
@@ -119,13 +132,34 @@ func (db *DB) commitGrouped(r *applyReq) ([]driver.Result, error) {
 	return db.awaitGroup(r)
 }
 
-// awaitGroup waits until r is done or its context ends.
+// awaitGroup waits until r is done or its context ends. While r is
+// queued, it checks every groupStall whether r may start a group of its
+// own (the groups in flight may be stuck) and if so commits it.
 func (db *DB) awaitGroup(r *applyReq) ([]driver.Result, error) {
 	g := &db.group
-	select {
-	case <-r.done:
-		return r.results, r.err
-	case <-r.ctx.Done():
+	stall := time.NewTimer(groupStall)
+	defer stall.Stop()
+wait:
+	for {
+		select {
+		case <-r.done:
+			return r.results, r.err
+		case <-r.ctx.Done():
+			break wait
+		case <-stall.C:
+		}
+		g.mu.Lock()
+		if i := slices.Index(g.queue, r); i >= 0 && g.mayStart(db.maxCommitters) {
+			g.queue = slices.Delete(g.queue, i, i+1)
+			g.active++
+			group := g.take(r)
+			g.mu.Unlock()
+			db.runGroupAndRequeue(group)
+			db.afterGroup()
+		} else {
+			g.mu.Unlock()
+		}
+		stall.Reset(groupStall)
 	}
 	g.mu.Lock()
 	i := slices.Index(g.queue, r)
@@ -140,6 +174,18 @@ func (db *DB) awaitGroup(r *applyReq) ([]driver.Result, error) {
 		// Queued: nothing ran. In flight: it may still commit.
 		return nil, r.ctx.Err()
 	}
+}
+
+// mayStart reports whether an Apply that arrives now starts a group of its
+// own rather than queueing for the groups in flight. g.mu is held.
+func (g *committers) mayStart(limit int) bool {
+	switch {
+	case g.active == 0:
+		return true
+	case g.active >= limit:
+		return false
+	}
+	return len(g.queue)+1 >= maxGroupMembers || time.Since(g.newest) > groupStall
 }
 
 // take removes from the queue the batches of the next group (after first,
@@ -161,6 +207,7 @@ func (g *committers) take(first *applyReq) []*applyReq {
 		n += len(next.stmts)
 	}
 	g.queue = slices.Delete(g.queue, 0, i)
+	g.newest = time.Now()
 	return group
 }
 

@@ -219,3 +219,29 @@ func TestGroupCommitOff(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), r.Version)
 }
+
+// TestGroupCommitStall: groups run one at a time, but a group stuck (here
+// on a row lock held elsewhere) does not hold up every writer: an Apply
+// that arrives while it is stuck starts a group beside it and commits.
+func TestGroupCommitStall(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	put := func(key string) driver.Batch {
+		return driver.Batch{Ops: []driver.Op{{Kind: driver.OpPut, Key: key, Version: -1, Value: []byte(`1`)}}, Now: time.Now()}
+	}
+	_, err := db.Apply(ctx, put("hold"))
+	require.NoError(t, err)
+	q := holdCommitter(t, db, "hold", put("hold"))
+	postgreskv.SetMaxCommitters(db, 2)
+
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	_, err = db.Apply(fctx, put("free"))
+	require.NoError(t, err, "a writer waits for a stuck group")
+	select {
+	case a := <-q.leader:
+		t.Fatalf("the stuck group finished while its row was locked: %v", a.err)
+	default:
+	}
+	require.NoError(t, q.release())
+}
