@@ -75,7 +75,7 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 	if err := db.usable(ctx); err != nil {
 		return nil, err
 	}
-	q := "SELECT name, owner, CAST(token AS TEXT), CAST(expires AS TEXT) FROM leases WHERE name >= " + textArg +
+	q := "SELECT name, " + leaseColumns + " FROM leases WHERE name >= " + textArg +
 		" AND owner <> '' AND expires > ?"
 	args := []any{txt(r.From), now.UnixMicro()}
 	if r.HasTo {
@@ -92,37 +92,18 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 		if err != nil {
 			return nil, fmt.Errorf("rqlitekv: leases: %w", err)
 		}
-		le, err := heldLeaseRow(row)
+		if len(row) != 4 {
+			return nil, fmt.Errorf("rqlitekv: leases: row has %d columns, want 4", len(row))
+		}
+		name, ok := row[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("rqlitekv: leases: name: unexpected %T", row[0])
+		}
+		le, err := leaseRow(name, row[1:])
 		if err != nil {
 			return nil, fmt.Errorf("rqlitekv: leases: %w", err)
 		}
 		out = append(out, le)
 	}
 	return out, nil
-}
-
-// heldLeaseRow reads a row of HeldLeases: name, owner, token and expiry
-// (Unix microseconds), the last two as text.
-func heldLeaseRow(row []any) (lockdriver.Lease, error) {
-	var le lockdriver.Lease
-	if len(row) != 4 {
-		return le, fmt.Errorf("lease row has %d columns, want 4", len(row))
-	}
-	var ok bool
-	if le.Name, ok = row[0].(string); !ok {
-		return le, fmt.Errorf("lease name: unexpected %T", row[0])
-	}
-	if le.Owner, ok = row[1].(string); !ok {
-		return le, fmt.Errorf("lease owner: unexpected %T", row[1])
-	}
-	var err error
-	if le.Token, err = intCol(row, 2); err != nil {
-		return le, fmt.Errorf("lease token: %w", err)
-	}
-	exp, err := intCol(row, 3)
-	if err != nil {
-		return le, fmt.Errorf("lease expiry: %w", err)
-	}
-	le.Expires = time.UnixMicro(exp).UTC()
-	return le, nil
 }

@@ -45,10 +45,11 @@ func (db *DB) ctxErr(ctx context.Context, op string, err error) error {
 
 // scrub removes the password, in every encoding a URL may give it, from msg.
 func (db *DB) scrub(msg string) string {
-	if db.secret == "" {
+	secret := db.cfg.password
+	if secret == "" {
 		return msg
 	}
-	for _, s := range []string{db.secret, url.QueryEscape(db.secret), url.PathEscape(db.secret), url.UserPassword("u", db.secret).String()[2:]} {
+	for _, s := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), url.UserPassword("u", secret).String()[2:]} {
 		if s != "" {
 			msg = strings.ReplaceAll(msg, s, "xxxxx")
 		}
@@ -104,7 +105,7 @@ func retryable(err error, read bool) bool {
 // retry runs call until it succeeds, fails in a way that cannot be
 // retried, ctx is done or the leader wait is over.
 func (db *DB) retry(ctx context.Context, read bool, call func() error) error {
-	deadline := time.Now().Add(db.leaderWait)
+	deadline := time.Now().Add(db.cfg.leaderWait)
 	wait := 20 * time.Millisecond
 	for {
 		err := call()

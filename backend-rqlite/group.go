@@ -183,9 +183,7 @@ func (db *DB) sendTogether(ctx context.Context, live []*pending) {
 		}
 		res, j, err := db.request(ctx, "apply", stmts)
 		if err != nil {
-			for _, p := range live {
-				p.done <- outcome{err: err}
-			}
+			answerAll(live, err)
 			return
 		}
 		if j < 0 {
@@ -197,10 +195,7 @@ func (db *DB) sendTogether(ctx context.Context, live []*pending) {
 			return
 		}
 		if partlyApplied(res, j) {
-			err := db.statementError("apply", &batch{stmts: stmts}, res, j)
-			for _, p := range live {
-				p.done <- outcome{err: err}
-			}
+			answerAll(live, db.statementError("apply", &batch{stmts: stmts}, res, j))
 			return
 		}
 		c := 0
@@ -214,5 +209,12 @@ func (db *DB) sendTogether(ctx context.Context, live []*pending) {
 		}
 		db.sendTogether(ctx, live[:c])
 		live = live[c:]
+	}
+}
+
+// answerAll fails every batch of live with err.
+func answerAll(live []*pending, err error) {
+	for _, p := range live {
+		p.done <- outcome{err: err}
 	}
 }

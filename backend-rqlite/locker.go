@@ -27,7 +27,7 @@ var (
 		"WHERE leases.owner = excluded.owner OR leases.owner = '' OR coalesce(leases.expires, 0) <= ?"
 	// sqlLease reads the lease as it stands (after sqlAcquire, in the same
 	// request: the owner is the caller's exactly when it was granted).
-	sqlLease = "SELECT owner, CAST(token AS TEXT), CAST(coalesce(expires, 0) AS TEXT) FROM leases WHERE name = " + textArg
+	sqlLease = "SELECT " + leaseColumns + " FROM leases WHERE name = " + textArg
 	// sqlRelease frees the lease if owner holds it at now.
 	sqlRelease = "UPDATE leases SET owner = '', expires = 0 WHERE name = " + textArg +
 		" AND owner = " + textArg + " AND owner <> '' AND expires > ?"
@@ -92,34 +92,45 @@ func (db *DB) Lease(ctx context.Context, name string) (lockdriver.Lease, bool, e
 	return le, ok, nil
 }
 
-// scanLease reads the row of sqlLease, if there is one. An expiry of 0 (a
-// released lease) is the zero time.
+// leaseColumns are the columns leaseRow reads: owner, token and expiry
+// (Unix microseconds, 0 for none), the last two as text.
+const leaseColumns = "owner, CAST(token AS TEXT), CAST(coalesce(expires, 0) AS TEXT)"
+
+// scanLease reads the row of sqlLease, if there is one.
 func scanLease(name string, qr *gorqlite.QueryResult) (lockdriver.Lease, bool, error) {
-	le := lockdriver.Lease{Name: name}
 	if qr == nil || !qr.Next() {
-		return le, false, nil
+		return lockdriver.Lease{Name: name}, false, nil
 	}
 	row, err := qr.Slice()
 	if err != nil {
-		return le, false, err
+		return lockdriver.Lease{Name: name}, false, err
 	}
+	le, err := leaseRow(name, row)
+	return le, err == nil, err
+}
+
+// leaseRow reads the lease name from a row of leaseColumns. An expiry of 0
+// (a released lease) is the zero time.
+func leaseRow(name string, row []any) (lockdriver.Lease, error) {
+	le := lockdriver.Lease{Name: name}
 	if len(row) != 3 {
-		return le, false, fmt.Errorf("lease row has %d columns, want 3", len(row))
+		return le, fmt.Errorf("lease row has %d columns, want 3", len(row))
 	}
 	owner, ok := row[0].(string)
 	if !ok {
-		return le, false, fmt.Errorf("lease owner: unexpected %T", row[0])
+		return le, fmt.Errorf("lease owner: unexpected %T", row[0])
 	}
 	le.Owner = owner
+	var err error
 	if le.Token, err = intCol(row, 1); err != nil {
-		return le, false, fmt.Errorf("lease token: %w", err)
+		return le, fmt.Errorf("lease token: %w", err)
 	}
 	exp, err := intCol(row, 2)
 	if err != nil {
-		return le, false, fmt.Errorf("lease expiry: %w", err)
+		return le, fmt.Errorf("lease expiry: %w", err)
 	}
 	if exp != 0 {
 		le.Expires = time.UnixMicro(exp).UTC()
 	}
-	return le, true, nil
+	return le, nil
 }

@@ -128,15 +128,13 @@ func WithHTTPClient(c *http.Client) Option {
 // DB is a connection to an rqlite cluster that implements driver.Store.
 // It is safe for concurrent use.
 type DB struct {
-	conn       *gorqlite.Connection
-	cfg        config
-	secret     string // the password, scrubbed from every error
-	redacted   string // the connection string without the password
-	leaderWait time.Duration
-	closed     atomic.Bool
-	applies    chan *pending // to the sender (see group.go)
-	closing    chan struct{} // closed by Close: the sender stops
-	sendAlone  bool          // tests only: each Apply its own request (to measure what sharing buys)
+	conn      *gorqlite.Connection
+	cfg       config
+	redacted  string // the connection string without the password
+	closed    atomic.Bool
+	applies   chan *pending // to the sender (see group.go)
+	closing   chan struct{} // closed by Close: the sender stops
+	sendAlone bool          // tests only: each Apply its own request (to measure what sharing buys)
 }
 
 var _ driver.Store = (*DB)(nil)
@@ -168,7 +166,7 @@ func Open(connString string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
-	db := &DB{cfg: cfg, secret: cfg.password, redacted: cfg.redactedString(), leaderWait: cfg.leaderWait}
+	db := &DB{cfg: cfg, redacted: cfg.redactedString()}
 	client := cfg.client
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -213,9 +211,7 @@ func parseConnString(s string) (config, error) {
 		host = "localhost:4001"
 	}
 	if _, port, err := net.SplitHostPort(host); err != nil || port == "" {
-		if strings.HasSuffix(host, ":") {
-			host = strings.TrimSuffix(host, ":")
-		}
+		host = strings.TrimSuffix(host, ":")
 		host = net.JoinHostPort(strings.Trim(host, "[]"), "4001")
 	}
 	cfg.host = host

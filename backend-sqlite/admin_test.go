@@ -10,16 +10,6 @@ import (
 
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
-	streamdriver "github.com/kvsuite/kv/kvstream/driver"
-)
-
-// The optional interfaces the conformance suites test (and would skip
-// without): a *DB must implement every one.
-var (
-	_ coredriver.NamespaceLister = (*DB)(nil)
-	_ coredriver.SchemaVersioner = (*DB)(nil)
-	_ lockdriver.LeaseLister     = (*DB)(nil)
-	_ streamdriver.NotifyScope   = (*DB)(nil)
 )
 
 // TestAdminSchemaVersion: 0 before Init (no schema yet, no error), the
@@ -67,29 +57,11 @@ func TestAdminPlans(t *testing.T) {
 	if err := db.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	plan := func(q string, args ...any) string {
-		t.Helper()
-		rows, err := db.wdb.Query("EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("explain: %v", err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, detail)
-		}
-		return strings.Join(lines, "\n")
-	}
-	p := plan(qNamespaces, 1)
+	p := queryPlan(t, db, qNamespaces, 1)
 	if !strings.Contains(p, "(namespace>?)") || !strings.Contains(p, "USING PRIMARY KEY (namespace=?)") {
 		t.Errorf("namespaces:\n%s", p)
 	}
-	p = plan("SELECT name, owner, token, expires FROM leases WHERE name >= ? AND owner != '' AND expires > ? AND name < ? ORDER BY name", "a", 1, "b")
+	p = queryPlan(t, db, "SELECT name, owner, token, expires FROM leases WHERE name >= ? AND owner != '' AND expires > ? AND name < ? ORDER BY name", "a", 1, "b")
 	if !strings.Contains(p, "SEARCH leases USING PRIMARY KEY (name>? AND name<?)") {
 		t.Errorf("leases:\n%s", p)
 	}

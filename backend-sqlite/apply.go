@@ -15,10 +15,7 @@ import (
 // Concurrent Apply calls share the writer's transactions (group commit);
 // each is isolated in its own savepoint.
 func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error) {
-	if db.readOnly {
-		return nil, ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return nil, err
 	}
 	if len(b.Ops) == 0 {
@@ -42,10 +39,7 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 	if limit <= 0 {
 		return 0, optionError("sweep limit %d must be positive", limit)
 	}
-	if db.readOnly {
-		return 0, ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return 0, err
 	}
 	var n int64

@@ -13,10 +13,7 @@ import (
 // row, released or expired) or already held by owner (an extension, keeping
 // the token); see kvlock/driver.Locker. It runs in the writer, atomically.
 func (db *DB) Acquire(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (lockdriver.Lease, bool, error) {
-	if db.readOnly {
-		return lockdriver.Lease{}, false, ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return lockdriver.Lease{}, false, err
 	}
 	var le lockdriver.Lease
@@ -54,10 +51,7 @@ ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token,
 // Release frees the lease if owner holds it at now, keeping its row and
 // token, and reports whether it did.
 func (db *DB) Release(ctx context.Context, name, owner string, now time.Time) (bool, error) {
-	if db.readOnly {
-		return false, ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return false, err
 	}
 	var released bool

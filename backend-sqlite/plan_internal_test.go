@@ -18,24 +18,6 @@ func TestClaimPlan(t *testing.T) {
 	if err := db.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	plan := func(q string, args ...any) string {
-		t.Helper()
-		rows, err := db.wdb.Query("EXPLAIN QUERY PLAN "+q, args...)
-		if err != nil {
-			t.Fatalf("explain: %v", err)
-		}
-		defer rows.Close()
-		var lines []string
-		for rows.Next() {
-			var id, parent, notused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, detail)
-		}
-		return strings.Join(lines, "\n")
-	}
 	for n := range 3 {
 		args := []any{1}
 		for range n {
@@ -46,13 +28,37 @@ func TestClaimPlan(t *testing.T) {
 			args = append(args, "x")
 		}
 		args = append(args, 2, 2, "r", 3, 1)
-		p := plan(claimSQL(n), args...)
+		p := queryPlan(t, db, claimSQL(n), args...)
 		if !strings.Contains(p, "INDEX tasks_pending\n") || !strings.Contains(p, "USING INDEX tasks_running (locked_until<?)") || strings.Contains(p, "tasks_by_status") {
 			t.Errorf("claim with %d names:\n%s", n, p)
 		}
 	}
-	p := plan("SELECT "+taskColumns+" FROM tasks WHERE unique_key = ? AND status IN ('pending', 'running')", "k")
+	p := queryPlan(t, db, "SELECT "+taskColumns+" FROM tasks WHERE unique_key = ? AND status IN ('pending', 'running')", "k")
 	if !strings.Contains(p, "USING INDEX tasks_unique (unique_key=?)") {
 		t.Errorf("unique key lookup:\n%s", p)
 	}
+}
+
+// queryPlan returns SQLite's EXPLAIN QUERY PLAN for q on the writer
+// connection, one detail line per step.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.wdb.Query("EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	defer rows.Close()
+	var lines []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -332,6 +332,15 @@ func (db *DB) usable(ctx context.Context) error {
 	return nil
 }
 
+// writable is the check every write starts with: ErrReadOnly on a
+// database opened with mode=ro, then usable.
+func (db *DB) writable(ctx context.Context) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
+	return db.usable(ctx)
+}
+
 // dbError turns an error from database/sql or SQLite into the driver's
 // error values where one applies, and names the operation.
 func (db *DB) dbError(op string, err error) error {

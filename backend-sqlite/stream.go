@@ -98,10 +98,7 @@ func (db *DB) Bounds(ctx context.Context) (trimmed, last int64, err error) {
 // assigned, and with keepConsumers none above the lowest consumer position)
 // and returns the watermark, which never decreases.
 func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, error) {
-	if db.readOnly {
-		return 0, ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return 0, err
 	}
 	var mark int64
@@ -208,10 +205,7 @@ func (db *DB) Consumers(ctx context.Context) ([]streamdriver.Consumer, error) {
 // it is below it) if it does not exist, and returns the stored consumer
 // either way.
 func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, now time.Time) (streamdriver.Consumer, error) {
-	if db.readOnly {
-		return streamdriver.Consumer{}, ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return streamdriver.Consumer{}, err
 	}
 	var c streamdriver.Consumer
@@ -236,10 +230,7 @@ VALUES (?, max(?, (SELECT trimmed FROM stream_meta WHERE id = 1)), ?) ON CONFLIC
 // fence's lease is held with its token at now (checked in the same
 // transaction).
 func (db *DB) Commit(ctx context.Context, name string, position int64, fence *coredriver.Fence, now time.Time) error {
-	if db.readOnly {
-		return ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return err
 	}
 	err := db.submit(ctx, func(w *wtx) error {
@@ -268,10 +259,7 @@ func (db *DB) Commit(ctx context.Context, name string, position int64, fence *co
 
 // DeleteConsumer deletes a consumer and reports whether it existed.
 func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
-	if db.readOnly {
-		return false, ErrReadOnly
-	}
-	if err := db.usable(ctx); err != nil {
+	if err := db.writable(ctx); err != nil {
 		return false, err
 	}
 	return db.deleteOne(ctx, "delete consumer", "DELETE FROM consumers WHERE name = ?", name)

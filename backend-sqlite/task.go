@@ -89,14 +89,6 @@ func normalTask(t taskdriver.Task) taskdriver.Task {
 	return t
 }
 
-// writable is the check every write starts with.
-func (db *DB) writable(ctx context.Context) error {
-	if db.readOnly {
-		return ErrReadOnly
-	}
-	return db.usable(ctx)
-}
-
 // Insert stores t as pending unless t.UniqueKey is held by a pending or
 // running task, which it then returns with false. It runs in the writer:
 // the check and the insert are one step (the partial unique index
@@ -343,13 +335,7 @@ func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now ti
 	}
 	var done []string
 	err := db.submit(ctx, func(w *wtx) error {
-		done = done[:0] // the writer may run a request again
 		retried := false
-		st, err := w.tx.PrepareContext(w.ctx, sqlFinish)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
 		for _, c := range cs {
 			o := c.Outcome
 			var completed any
@@ -364,7 +350,7 @@ func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now ti
 			} else {
 				completed = now.UnixMicro()
 			}
-			r, err := st.ExecContext(w.ctx, string(o.Status), o.LastError, completed,
+			r, err := w.exec(sFinish, string(o.Status), o.LastError, completed,
 				o.Status == taskdriver.Pending, at.UnixMicro(), back, c.ID, c.Runner, c.Token)
 			if err != nil {
 				return err

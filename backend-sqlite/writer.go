@@ -265,6 +265,7 @@ const (
 	sTouch
 	sStream
 	sFence
+	sFinish
 	sSavepoint
 	sRelease
 	sRollbackTo
@@ -281,6 +282,7 @@ created = excluded.created, updated = excluded.updated, expires = excluded.expir
 	sTouch:      `UPDATE records SET expires = ? WHERE namespace = ? AND key = ?`,
 	sStream:     `INSERT INTO stream (namespace, key, action, version, type, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	sFence:      `SELECT count(*) FROM leases WHERE name = ? AND token = ? AND expires > ?`,
+	sFinish:     sqlFinish,
 	sSavepoint:  `SAVEPOINT kv_request`,
 	sRelease:    `RELEASE kv_request`,
 	sRollbackTo: `ROLLBACK TO kv_request`,

@@ -438,9 +438,8 @@ func readStatements(r *http.Request) ([]statement, error) {
 }
 
 func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request, qp queryParams) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if r.Method != http.MethodPost {
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w)
 		return
 	}
 	stmts, err := readStatements(r)
@@ -448,23 +447,10 @@ func (s *Server) handleExecute(w http.ResponseWriter, r *http.Request, qp queryP
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	start := time.Now()
-	results, err := s.run(r.Context(), stmts, qp.has("transaction"), qp.has("timings"), modeExecute)
-	resp := response{Results: results}
-	if err != nil {
-		resp.Error = err.Error()
-	}
-	if qp.has("queue") {
-		resp = response{Results: []result{}, SequenceNumber: s.seq.Add(1)}
-	}
-	if qp.has("timings") {
-		resp.Time = time.Since(start).Seconds()
-	}
-	writeJSON(w, resp)
+	s.respond(w, r, qp, stmts, modeExecute)
 }
 
 func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, qp queryParams) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	var stmts []statement
 	switch r.Method {
 	case http.MethodGet:
@@ -476,25 +462,15 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request, qp queryPar
 			return
 		}
 	default:
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w)
 		return
 	}
-	start := time.Now()
-	results, err := s.run(r.Context(), stmts, qp.has("transaction"), qp.has("timings"), modeQuery)
-	resp := response{Results: results}
-	if err != nil {
-		resp.Error = err.Error()
-	}
-	if qp.has("timings") {
-		resp.Time = time.Since(start).Seconds()
-	}
-	writeJSON(w, resp)
+	s.respond(w, r, qp, stmts, modeQuery)
 }
 
 func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, qp queryParams) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if r.Method != http.MethodPost {
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		methodNotAllowed(w)
 		return
 	}
 	stmts, err := parseStatements(r.Body)
@@ -502,11 +478,29 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request, qp queryP
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.respond(w, r, qp, stmts, modeRequest)
+}
+
+// methodNotAllowed answers a request the endpoint does not take, as
+// rqlite does: 405 with an empty body.
+func methodNotAllowed(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+}
+
+// respond runs stmts as endpoint m and writes rqlite's JSON response: the
+// results (or, for a queued execute, only a sequence number), the request's
+// error and, with the timings parameter, its time.
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, qp queryParams, stmts []statement, m mode) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	start := time.Now()
-	results, err := s.run(r.Context(), stmts, qp.has("transaction"), qp.has("timings"), modeRequest)
+	results, err := s.run(r.Context(), stmts, qp.has("transaction"), qp.has("timings"), m)
 	resp := response{Results: results}
 	if err != nil {
 		resp.Error = err.Error()
+	}
+	if m == modeExecute && qp.has("queue") {
+		resp = response{Results: []result{}, SequenceNumber: s.seq.Add(1)}
 	}
 	if qp.has("timings") {
 		resp.Time = time.Since(start).Seconds()
