@@ -4,6 +4,7 @@ import (
 	"flag"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kvsuite/kv/kvcore"
@@ -135,6 +136,13 @@ func checkLimit(path, flag string, n int) error {
 	}
 	return nil
 }
+
+// stringsFlag is a string flag that may be given many times: each value is
+// kept, in order. Empty, it shows no default in help.
+type stringsFlag []string
+
+func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
+func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 
 // allNamespaces is the stream name that follows every namespace.
 const allNamespaces = "*"

@@ -113,18 +113,16 @@ func (s *opStats) merge(o *opStats) {
 
 // benchResult is what a run measured.
 type benchResult struct {
-	attempted int
-	wall      time.Duration
-	all       opStats
-	byKind    map[string]*opStats
-	firstErr  error
+	wall     time.Duration
+	all      opStats
+	byKind   map[string]*opStats
+	firstErr error
 }
 
 // runOps runs n operations on w workers and measures them.
 func (a *app) runOps(ctx context.Context, name string, n, w int, op benchOp) benchResult {
 	var (
 		next    atomic.Int64
-		started atomic.Int64
 		settled atomic.Int64
 		mu      sync.Mutex
 		res     = benchResult{all: opStats{hist: newHist()}, byKind: map[string]*opStats{}}
@@ -144,7 +142,6 @@ func (a *app) runOps(ctx context.Context, name string, n, w int, op benchOp) ben
 				if i >= n {
 					break
 				}
-				started.Add(1)
 				t0 := time.Now()
 				kind, err := op(ctx, i, rng)
 				us := min(max(time.Since(t0).Microseconds(), 1), maxLatencyUS)
@@ -184,7 +181,6 @@ func (a *app) runOps(ctx context.Context, name string, n, w int, op benchOp) ben
 	wg.Wait()
 	res.wall = time.Since(begin)
 	stop()
-	res.attempted = int(started.Load())
 	return res
 }
 

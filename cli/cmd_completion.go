@@ -54,7 +54,7 @@ func (a *app) bashCompletion() string {
 			ws = append(ws, sub.Name)
 		}
 		c.FlagSet.VisitAll(func(f *flag.Flag) { ws = append(ws, "--"+f.Name) })
-		fmt.Fprintf(&b, "  words[%q]=%q\n", strings.TrimSpace("kv "+a.paths[c]), strings.Join(ws, " "))
+		fmt.Fprintf(&b, "  words[%q]=%q\n", strings.TrimSpace("kv "+a.specs[c].path), strings.Join(ws, " "))
 		for _, sub := range c.Subcommands {
 			walk(sub)
 		}

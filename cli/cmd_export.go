@@ -81,20 +81,12 @@ func (a *app) export(ctx context.Context, b *open.Backend, o exportOptions) erro
 		sched  *kvtask.Scheduler
 	)
 	if o.consumers {
-		d, err := b.Stream()
-		if err != nil {
-			return err
-		}
-		if stream, err = kvstream.New(d); err != nil {
+		if stream, err = streamOf(b, nil); err != nil {
 			return err
 		}
 	}
 	if o.tasks {
-		q, err := b.Queue()
-		if err != nil {
-			return err
-		}
-		if sched, err = kvtask.New(q); err != nil {
+		if sched, err = schedulerOf(b); err != nil {
 			return err
 		}
 	}

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"unicode/utf8"
 
@@ -87,8 +85,15 @@ func graphNode(path, what, typ, id string) (kvgraph.NodeRef, error) {
 	return kvgraph.NewNodeRef(id, typ), nil
 }
 
-// edgeArgs reads <from-type> <from-id> <to-type> <to-id> <edge-type>.
-func edgeArgs(path string, args []string) (from, to kvgraph.NodeRef, edgeType string, err error) {
+// edgeWant are the arguments that name an edge.
+const edgeWant = "<from-type> <from-id> <to-type> <to-id> <edge-type>"
+
+// edgeArgs checks that the command at path got 5 to max arguments (want
+// says which) and reads the edge the first 5 name (edgeWant).
+func edgeArgs(path, want string, args []string, max int) (from, to kvgraph.NodeRef, edgeType string, err error) {
+	if err = checkArgs(path, args, 5, max, want); err != nil {
+		return
+	}
 	if from, err = graphNode(path, "from", args[0], args[1]); err != nil {
 		return
 	}
@@ -108,12 +113,17 @@ func edgeName(from kvgraph.NodeRef, edgeType string, to kvgraph.NodeRef) string 
 // printEdges writes edges as JSON Lines, with times in UTC.
 func (a *app) printEdges(es ...kvgraph.Edge) error {
 	for _, e := range es {
-		e.Created, e.Updated = e.Created.UTC(), e.Updated.UTC()
-		if err := a.printJSON(e); err != nil {
+		if err := a.printJSON(utcEdge(e)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// utcEdge is e with its times in UTC, as kv prints them.
+func utcEdge(e kvgraph.Edge) kvgraph.Edge {
+	e.Created, e.Updated = e.Created.UTC(), e.Updated.UTC()
+	return e
 }
 
 // readOptionalStdin reads stdin for an optional document: nothing when
@@ -125,12 +135,6 @@ func (a *app) readOptionalStdin() (string, error) {
 	if _, ok := terminal(a.stdin); ok {
 		return "", nil
 	}
-	b, err := io.ReadAll(io.LimitReader(a.stdin, maxInput+1))
-	if err != nil {
-		return "", fmt.Errorf("read stdin: %w", err)
-	}
-	if len(b) > maxInput {
-		return "", fmt.Errorf("stdin: more than %d bytes (the largest value is %d bytes)", maxInput, kvcore.DefaultMaxValueSize)
-	}
-	return string(bytes.TrimSpace(b)), nil
+	b, err := a.readStdin()
+	return string(b), err
 }

@@ -13,7 +13,7 @@ import (
 func (a *app) graphAddEdgeCommand() *ffcli.Command {
 	const (
 		path = "graph add-edge"
-		want = "<from-type> <from-id> <to-type> <to-id> <edge-type> [<properties>]"
+		want = edgeWant + " [<properties>]"
 	)
 	return a.command(spec{
 		path:  path,
@@ -27,10 +27,7 @@ Example:
 
   echo '{"since": "2024-01-01"}' | kv graph add-edge User alice User bob follows`,
 		run: func(ctx context.Context, args []string) error {
-			if err := checkArgs(path, args, 5, 6, want); err != nil {
-				return err
-			}
-			from, to, edgeType, err := edgeArgs(path, args)
+			from, to, edgeType, err := edgeArgs(path, want, args, 6)
 			if err != nil {
 				return err
 			}

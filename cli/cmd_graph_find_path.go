@@ -56,8 +56,8 @@ No path is an error (exit status 1).`,
 				if p.Edges == nil {
 					p.Edges = []kvgraph.Edge{}
 				}
-				for i := range p.Edges {
-					p.Edges[i].Created, p.Edges[i].Updated = p.Edges[i].Created.UTC(), p.Edges[i].Updated.UTC()
+				for i, e := range p.Edges {
+					p.Edges[i] = utcEdge(e)
 				}
 				return a.printJSON(p)
 			})

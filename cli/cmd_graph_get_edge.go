@@ -10,20 +10,14 @@ import (
 )
 
 func (a *app) graphGetEdgeCommand() *ffcli.Command {
-	const (
-		path = "graph get-edge"
-		want = "<from-type> <from-id> <to-type> <to-id> <edge-type>"
-	)
+	const path = "graph get-edge"
 	return a.command(spec{
 		path:  path,
-		args:  want,
+		args:  edgeWant,
 		short: "Get a specific edge.",
 		long:  `Prints the edge as one JSON object. A missing edge is an error (exit status 1).`,
 		run: func(ctx context.Context, args []string) error {
-			if err := checkArgs(path, args, 5, 5, want); err != nil {
-				return err
-			}
-			from, to, edgeType, err := edgeArgs(path, args)
+			from, to, edgeType, err := edgeArgs(path, edgeWant, args, 5)
 			if err != nil {
 				return err
 			}

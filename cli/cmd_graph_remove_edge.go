@@ -9,21 +9,15 @@ import (
 )
 
 func (a *app) graphRemoveEdgeCommand() *ffcli.Command {
-	const (
-		path = "graph remove-edge"
-		want = "<from-type> <from-id> <to-type> <to-id> <edge-type>"
-	)
+	const path = "graph remove-edge"
 	return a.command(spec{
 		path:  path,
-		args:  want,
+		args:  edgeWant,
 		short: "Remove an edge.",
 		long: `Removes the edge and prints how many edges were removed: 1, or 0 if there was
 no such edge (which is not an error, as for kv delete).`,
 		run: func(ctx context.Context, args []string) error {
-			if err := checkArgs(path, args, 5, 5, want); err != nil {
-				return err
-			}
-			from, to, edgeType, err := edgeArgs(path, args)
+			from, to, edgeType, err := edgeArgs(path, edgeWant, args, 5)
 			if err != nil {
 				return err
 			}

@@ -15,12 +15,6 @@ import (
 // imageFormats are the --format values that Graphviz renders.
 var imageFormats = []string{"svg", "png", "pdf"}
 
-// stringsFlag is a flag that may be given many times.
-type stringsFlag []string
-
-func (s *stringsFlag) String() string     { return strings.Join(*s, ",") }
-func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
-
 func (a *app) graphViewCommand() *ffcli.Command {
 	const (
 		path = "graph view"

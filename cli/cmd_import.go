@@ -354,26 +354,22 @@ type importTarget struct {
 
 func (t *importTarget) getStream() (*kvstream.Stream, error) {
 	if t.stream == nil {
-		d, err := t.b.Stream()
+		s, err := streamOf(t.b, nil)
 		if err != nil {
 			return nil, err
 		}
-		if t.stream, err = kvstream.New(d); err != nil {
-			return nil, err
-		}
+		t.stream = s
 	}
 	return t.stream, nil
 }
 
 func (t *importTarget) getScheduler() (*kvtask.Scheduler, error) {
 	if t.sched == nil {
-		q, err := t.b.Queue()
+		s, err := schedulerOf(t.b)
 		if err != nil {
 			return nil, err
 		}
-		if t.sched, err = kvtask.New(q); err != nil {
-			return nil, err
-		}
+		t.sched = s
 	}
 	return t.sched, nil
 }

@@ -22,18 +22,13 @@ unless the connection is read-only.`,
 			if err := checkArgs(path, args, 0, 0, "no arguments"); err != nil {
 				return err
 			}
-			b, err := open.Open(ctx, a.cfg)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
-			if b.ReadOnly {
-				return fmt.Errorf("init: %w (mode=ro): init needs a connection that can write", errReadOnly)
-			}
-			if err := b.Store.Init(ctx); err != nil {
-				return err
-			}
-			return b.Close()
+			// withBackend does the work: it runs Init unless read-only.
+			return a.withBackend(ctx, func(b *open.Backend) error {
+				if b.ReadOnly {
+					return fmt.Errorf("init: %w (mode=ro): init needs a connection that can write", errReadOnly)
+				}
+				return nil
+			})
 		},
 	})
 }

@@ -2,16 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/kvsuite/kv/cli/internal/open"
 	"github.com/kvsuite/kv/cli/internal/redact"
-	"github.com/kvsuite/kv/kvlock"
-	"github.com/kvsuite/kv/kvstream"
 	"github.com/kvsuite/kv/kvtask"
 )
 
@@ -62,7 +62,7 @@ func (a *app) statusCommand() *ffcli.Command {
 	const path = "status"
 	var (
 		asJSON      bool
-		leases      multiFlag
+		leases      stringsFlag
 		leasePrefix string
 	)
 	return a.command(spec{
@@ -120,12 +120,6 @@ tasks: it reads every task).
 	})
 }
 
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return fmt.Sprint([]string(*m)) }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
 // status gathers what kv status shows.
 func (a *app) status(ctx context.Context, b *open.Backend, leasePrefix string, leases []string) (statusJSON, error) {
 	st := statusJSON{Type: a.cfg.Type, Connection: redact.Connection(a.cfg.Connection), ReadOnly: b.ReadOnly,
@@ -149,17 +143,18 @@ func (a *app) status(ctx context.Context, b *open.Backend, leasePrefix string, l
 		}
 		st.Namespaces = append(st.Namespaces, namespaceJSON{ns, n})
 	}
-	if d, err := b.Stream(); err == nil {
-		s, err := kvstream.New(d)
-		if err != nil {
-			return st, err
-		}
-		first, last, err := s.Bounds(ctx)
+	// A backend without the stream (or tasks) shows null for them.
+	stream, err := streamOf(b, nil)
+	if err != nil && !errors.Is(err, open.ErrNotSupported) {
+		return st, err
+	}
+	if stream != nil {
+		first, last, err := stream.Bounds(ctx)
 		if err != nil {
 			return st, err
 		}
 		st.Stream = &streamStatusJSON{First: first, Last: last, Length: max(0, last-first+1)}
-		cs, err := s.Consumers(ctx)
+		cs, err := stream.Consumers(ctx)
 		if err != nil {
 			return st, err
 		}
@@ -175,12 +170,12 @@ func (a *app) status(ctx context.Context, b *open.Backend, leasePrefix string, l
 	if st.Leases, err = statusLeases(ctx, b, leasePrefix, leases); err != nil {
 		return st, err
 	}
-	if q, err := b.Queue(); err == nil {
-		s, err := kvtask.New(q)
-		if err != nil {
-			return st, err
-		}
-		if st.Tasks, err = countTasks(ctx, s); err != nil {
+	sched, err := schedulerOf(b)
+	if err != nil && !errors.Is(err, open.ErrNotSupported) {
+		return st, err
+	}
+	if sched != nil {
+		if st.Tasks, err = countTasks(ctx, sched); err != nil {
 			return st, err
 		}
 	}
@@ -200,11 +195,7 @@ func (a *app) readNamespaces(ctx context.Context, b *open.Backend, graph bool) (
 // statusLeases returns the leases held now under prefix, by name, then
 // those of named that are not among them, in the order given.
 func statusLeases(ctx context.Context, b *open.Backend, prefix string, named []string) ([]lockStatusJSON, error) {
-	d, err := b.Locker()
-	if err != nil {
-		return nil, err
-	}
-	l, err := kvlock.New(d)
+	l, err := lockerOf(b)
 	if err != nil {
 		return nil, err
 	}
@@ -303,7 +294,7 @@ func (a *app) printStatus(st statusJSON) error {
 			owner, expires := "-", "-"
 			if l.Held {
 				owner = l.Owner
-				expires = l.Expires.Format("2006-01-02T15:04:05Z07:00")
+				expires = l.Expires.Format(time.RFC3339)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", l.Name, owner, l.Token, expires)
 		}

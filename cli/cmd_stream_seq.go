@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -25,10 +24,7 @@ stream is empty).`,
 				if err != nil {
 					return err
 				}
-				if _, err := fmt.Fprintln(a.stdout, n); err != nil {
-					return fmt.Errorf("write output: %w", err)
-				}
-				return nil
+				return a.printJSON(n)
 			})
 		},
 	})

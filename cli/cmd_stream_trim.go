@@ -43,8 +43,8 @@ and says on stderr where it stopped and why. Trimming never goes back: a
 				if err != nil {
 					return err
 				}
-				if _, err := fmt.Fprintln(a.stdout, n); err != nil {
-					return fmt.Errorf("write output: %w", err)
+				if err := a.printJSON(n); err != nil {
+					return err
 				}
 				if n >= upTo {
 					return nil

@@ -57,7 +57,6 @@ func (a *app) command(s spec) *ffcli.Command {
 		a.helpFor = c
 		return ""
 	}
-	a.paths[c] = s.path
 	a.specs[c] = s
 	c.Exec = func(ctx context.Context, args []string) error {
 		a.helpFor = c
@@ -99,7 +98,7 @@ func (a *app) noSubcommand(c *ffcli.Command, s spec, args []string) error {
 
 // usage returns the help text of c.
 func (a *app) usage(c *ffcli.Command) string {
-	if c == nil || a.paths[c] == "" {
+	if c == nil || a.specs[c].path == "" {
 		return a.rootUsage()
 	}
 	s := a.specs[c]

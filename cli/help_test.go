@@ -11,13 +11,13 @@ import (
 // allPaths returns the path of every command in kv's tree.
 func allPaths(t *testing.T) []string {
 	t.Helper()
-	a := &app{stdout: io.Discard, stderr: io.Discard, paths: map[*ffcli.Command]string{}, specs: map[*ffcli.Command]spec{}}
+	a := &app{stdout: io.Discard, stderr: io.Discard, specs: map[*ffcli.Command]spec{}}
 	a.rootCommand()
 	var out []string
 	var walk func(cs []*ffcli.Command)
 	walk = func(cs []*ffcli.Command) {
 		for _, c := range cs {
-			out = append(out, a.paths[c])
+			out = append(out, a.specs[c].path)
 			walk(c.Subcommands)
 		}
 	}
@@ -89,6 +89,10 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		}
 		if !strings.Contains(r.stdout, "--connection string") {
 			t.Errorf("kv %s --help: no global flags", p)
+		}
+		// A repeatable flag given no value has no default to show.
+		if strings.Contains(r.stdout, `(default "[]")`) {
+			t.Errorf("kv %s --help shows an empty list as a default:\n%s", p, r.stdout)
 		}
 	}
 	// --help after arguments, and -h before them.

@@ -18,14 +18,10 @@ func (a *app) readJSON(path string) (json.RawMessage, error) {
 	if a.stdin == nil {
 		return nil, fmt.Errorf("%s reads a JSON document from stdin, but there is no stdin", path)
 	}
-	b, err := io.ReadAll(io.LimitReader(a.stdin, maxInput+1))
+	b, err := a.readStdin()
 	if err != nil {
-		return nil, fmt.Errorf("read stdin: %w", err)
+		return nil, err
 	}
-	if len(b) > maxInput {
-		return nil, fmt.Errorf("stdin: more than %d bytes (the largest value is %d bytes)", maxInput, kvcore.DefaultMaxValueSize)
-	}
-	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return nil, fmt.Errorf("stdin is empty: %s reads a JSON document from stdin (e.g. echo '{\"hello\": \"world\"}' | kv %s ...)", path, path)
 	}
@@ -38,4 +34,17 @@ func (a *app) readJSON(path string) (json.RawMessage, error) {
 		return nil, fmt.Errorf("stdin is not a JSON document: %v", err)
 	}
 	return json.RawMessage(b), nil
+}
+
+// readStdin reads all of stdin (at most maxInput bytes; more is an error)
+// and returns it without leading and trailing white space.
+func (a *app) readStdin() ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(a.stdin, maxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	if len(b) > maxInput {
+		return nil, fmt.Errorf("stdin: more than %d bytes (the largest value is %d bytes)", maxInput, kvcore.DefaultMaxValueSize)
+	}
+	return bytes.TrimSpace(b), nil
 }

@@ -16,11 +16,9 @@ import (
 // times are RFC 3339 in UTC, and expires is null for a record that never
 // expires).
 func (a *app) printRecords(rs ...kvcore.Record) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetEscapeHTML(false)
 	for _, r := range rs {
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("write output: %w", err)
+		if err := a.printJSON(r); err != nil {
+			return err
 		}
 	}
 	return nil

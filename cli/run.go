@@ -38,9 +38,8 @@ type app struct {
 	log        *slog.Logger    // the log on stderr (--log-format, --log-level)
 	flagSets   []*flag.FlagSet // every command's flags, to find explicit globals
 	root       *ffcli.Command
-	paths      map[*ffcli.Command]string
-	specs      map[*ffcli.Command]spec
-	helpFor    *ffcli.Command // the last command whose usage was asked for
+	specs      map[*ffcli.Command]spec // every command's spec (its path, args, help)
+	helpFor    *ffcli.Command          // the last command whose usage was asked for
 
 	// namespaceChosen: a namespace was chosen (--namespace, KV_NAMESPACE or
 	// the config file), so kv export and kv status use namespaces rather
@@ -58,7 +57,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		stdout: out,
 		stderr: stderr,
 		args:   args,
-		paths:  map[*ffcli.Command]string{},
 		specs:  map[*ffcli.Command]spec{},
 	}
 	root := a.rootCommand()
@@ -69,7 +67,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if n, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok && negativeNumber.MatchString(n) {
 			msg = fmt.Sprintf("%s is negative: offsets, limits and seqs must be 0 or more (a key that starts with \"-\" goes after --)", n)
 		}
-		err = &usageError{path: a.paths[a.helpFor], msg: msg}
+		err = &usageError{path: a.specs[a.helpFor].path, msg: msg}
 	}
 	if err == nil {
 		err = root.Run(ctx)

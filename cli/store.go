@@ -40,16 +40,21 @@ func (a *app) withStore(ctx context.Context, fn func(st *kvcore.Store) error) er
 // withLocker runs fn with leases over the configured store.
 func (a *app) withLocker(ctx context.Context, fn func(l *kvlock.Locker) error) error {
 	return a.withBackend(ctx, func(b *open.Backend) error {
-		d, err := b.Locker()
-		if err != nil {
-			return err
-		}
-		l, err := kvlock.New(d)
+		l, err := lockerOf(b)
 		if err != nil {
 			return err
 		}
 		return fn(l)
 	})
+}
+
+// lockerOf returns leases over b (open.ErrNotSupported if it has none).
+func lockerOf(b *open.Backend) (*kvlock.Locker, error) {
+	d, err := b.Locker()
+	if err != nil {
+		return nil, err
+	}
+	return kvlock.New(d)
 }
 
 // withStream runs fn with the change stream of the configured store.
@@ -61,14 +66,7 @@ func (a *app) withStream(ctx context.Context, fn func(s *kvstream.Stream) error,
 // by wrap (if not nil).
 func (a *app) withWrappedStream(ctx context.Context, wrap func(streamdriver.Stream) streamdriver.Stream, fn func(s *kvstream.Stream) error, opts ...kvstream.Option) error {
 	return a.withBackend(ctx, func(b *open.Backend) error {
-		d, err := b.Stream()
-		if err != nil {
-			return err
-		}
-		if wrap != nil {
-			d = wrap(d)
-		}
-		s, err := kvstream.New(d, opts...)
+		s, err := streamOf(b, wrap, opts...)
 		if err != nil {
 			return err
 		}
@@ -76,19 +74,38 @@ func (a *app) withWrappedStream(ctx context.Context, wrap func(streamdriver.Stre
 	})
 }
 
+// streamOf returns the change stream of b (open.ErrNotSupported if it has
+// none), its driver wrapped by wrap if wrap is not nil.
+func streamOf(b *open.Backend, wrap func(streamdriver.Stream) streamdriver.Stream, opts ...kvstream.Option) (*kvstream.Stream, error) {
+	d, err := b.Stream()
+	if err != nil {
+		return nil, err
+	}
+	if wrap != nil {
+		d = wrap(d)
+	}
+	return kvstream.New(d, opts...)
+}
+
 // withScheduler runs fn with the task scheduler of the configured store.
 func (a *app) withScheduler(ctx context.Context, fn func(s *kvtask.Scheduler) error) error {
 	return a.withBackend(ctx, func(b *open.Backend) error {
-		q, err := b.Queue()
-		if err != nil {
-			return err
-		}
-		s, err := kvtask.New(q)
+		s, err := schedulerOf(b)
 		if err != nil {
 			return err
 		}
 		return fn(s)
 	})
+}
+
+// schedulerOf returns the task scheduler of b (open.ErrNotSupported if it
+// has no tasks).
+func schedulerOf(b *open.Backend) (*kvtask.Scheduler, error) {
+	q, err := b.Queue()
+	if err != nil {
+		return nil, err
+	}
+	return kvtask.New(q)
 }
 
 // errReadOnly: a write or init on a read-only connection.

@@ -102,12 +102,21 @@ func (b *Backend) Close() error {
 	return errors.Join(errs...)
 }
 
-// storeOptions are the kvcore options every backend gets.
-func storeOptions(cfg Config) []kvcore.Option {
-	return []kvcore.Option{
-		kvcore.WithNamespace(cfg.Namespace),
-		kvcore.WithSweepInterval(0),
+// backendDB is what every backend's *DB offers: a store over it, and Close.
+type backendDB interface {
+	Store(opts ...kvcore.Option) (*kvcore.Store, error)
+	Close() error
+}
+
+// newBackend binds a store in cfg's namespace, with no background sweeper,
+// to db; if that fails it closes db.
+func newBackend(db backendDB, cfg Config) (*Backend, error) {
+	st, err := db.Store(kvcore.WithNamespace(cfg.Namespace), kvcore.WithSweepInterval(0))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
 	}
+	return &Backend{Store: st, db: db, closers: []func() error{db.Close, st.Close}}, nil
 }
 
 // Open opens the store that cfg describes. It does not call Init. Errors

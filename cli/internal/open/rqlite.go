@@ -12,10 +12,5 @@ func openRQLite(_ context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := db.Store(storeOptions(cfg)...)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return &Backend{Store: st, db: db, closers: []func() error{db.Close, st.Close}}, nil
+	return newBackend(db, cfg)
 }

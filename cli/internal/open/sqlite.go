@@ -15,17 +15,12 @@ func openSQLite(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := db.Store(storeOptions(cfg)...)
+	b, err := newBackend(db, cfg)
 	if err != nil {
-		_ = db.Close()
 		return nil, err
 	}
-	return &Backend{
-		Store:    st,
-		db:       db,
-		ReadOnly: sqliteReadOnly(cfg.Connection),
-		closers:  []func() error{db.Close, st.Close},
-	}, nil
+	b.ReadOnly = sqliteReadOnly(cfg.Connection)
+	return b, nil
 }
 
 // sqliteReadOnly reports whether a SQLite connection string opens the

@@ -3,8 +3,10 @@
 package redact
 
 import (
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -28,8 +30,12 @@ var secretParams = map[string]bool{
 }
 
 // keywordSecret matches a secret in a PostgreSQL keyword/value connection
-// string ("host=db password='s e c' user=me"): a quoted or unquoted value.
-var keywordSecret = regexp.MustCompile(`(?i)\b(password|sslpassword|pass|passwd|pwd|secret|token)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+// string ("host=db password='s e c' user=me"): one of secretParams, then a
+// quoted or unquoted value.
+var keywordSecret = func() *regexp.Regexp {
+	names := slices.Sorted(maps.Keys(secretParams))
+	return regexp.MustCompile(`(?i)\b(` + strings.Join(names, "|") + `)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+}()
 
 // urlScheme matches the start of a URL: a scheme and "://". A keyword/value
 // string may hold "://" inside a value (a password, say) but never starts so.

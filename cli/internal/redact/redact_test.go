@@ -21,6 +21,7 @@ func TestConnection(t *testing.T) {
 		{"keyword quoted", "host=db password='s e c' dbname=x", "host=db password=xxxxx dbname=x"},
 		{"keyword spaces", "host=db PASSWORD = hunter2", "host=db PASSWORD = xxxxx"},
 		{"unparseable url", "postgres://user:p%zz@host/db", "postgres://xxxxx"},
+		{"keyword api key", "host=db api_key=k1 AuthToken='t 2'", "host=db api_key=xxxxx AuthToken=xxxxx"},
 		{"keyword password holding ://", "host=db user=me password=hunter2://x dbname=app", "host=db user=me password=xxxxx dbname=app"},
 	}
 	for _, tt := range tests {
