@@ -61,6 +61,19 @@ func sqliteStore(t testing.TB) *kvcore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	return initStore(t, db)
+}
+
+// backendDB is what initStore needs of a backend's DB.
+type backendDB interface {
+	Init(ctx context.Context) error
+	Store(opts ...kvcore.Option) (*kvcore.Store, error)
+}
+
+// initStore creates db's tables and returns a store on it (no background
+// sweeps), closed when t ends.
+func initStore(t testing.TB, db backendDB) *kvcore.Store {
+	t.Helper()
 	if err := db.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -83,15 +96,7 @@ func TestSQLiteMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = db.Close() })
-		if err := db.Init(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		s, err := db.Store(kvcore.WithSweepInterval(0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
+		return initStore(t, db)
 	})
 }
 
@@ -148,16 +153,7 @@ func postgresStore(t testing.TB) *kvcore.Store {
 			t.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
-	db := postgreskv.New(pool, postgreskv.WithSchema(schema))
-	if err := db.Init(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	s, err := db.Store(kvcore.WithSweepInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return initStore(t, postgreskv.New(pool, postgreskv.WithSchema(schema)))
 }
 
 func TestPostgres(t *testing.T) {
@@ -176,14 +172,6 @@ func TestRqlite(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = db.Close() })
-		if err := db.Init(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		s, err := db.Store(kvcore.WithSweepInterval(0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
+		return initStore(t, db)
 	})
 }

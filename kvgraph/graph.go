@@ -84,7 +84,6 @@ func NewEdge(from, to NodeRef, edgeType string, properties json.RawMessage) Edge
 type Graph struct {
 	s         *kvcore.Store // bound to the graph's namespace
 	batchSize int
-	retries   int
 }
 
 // Option configures New.
@@ -138,7 +137,7 @@ func New(store *kvcore.Store, opts ...Option) (*Graph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kvgraph: %w", err)
 	}
-	return &Graph{s: ns, batchSize: c.batchSize, retries: 100}, nil
+	return &Graph{s: ns, batchSize: c.batchSize}, nil
 }
 
 // Store returns the namespaced store that holds the graph's records.
@@ -252,6 +251,10 @@ func (g *Graph) AddEdges(ctx context.Context, edges ...Edge) error {
 	})
 }
 
+// maxWriteRetries is how many times a write is rebuilt after meeting a
+// concurrent write before it fails with ErrContention.
+const maxWriteRetries = 100
+
 // retry builds a batch from fresh reads and applies it, again from fresh
 // reads if a concurrent writer changed a record that the batch depends on.
 func (g *Graph) retry(ctx context.Context, op string, build func() ([]kvcore.Mutation, error)) error {
@@ -270,7 +273,7 @@ func (g *Graph) retry(ctx context.Context, op string, build func() ([]kvcore.Mut
 		if !errors.Is(err, kvcore.ErrVersionMismatch) {
 			return fmt.Errorf("kvgraph %s: %w", op, err)
 		}
-		if attempt >= g.retries {
+		if attempt >= maxWriteRetries {
 			return fmt.Errorf("kvgraph %s: %w (%d attempts)", op, ErrContention, attempt+1)
 		}
 		d := time.Duration(attempt+1) * 500 * time.Microsecond
@@ -601,10 +604,15 @@ func edgeTypePrefixes(base string, edgeTypes []string) ([]string, error) {
 
 // allTypes reports whether an edge-type filter means every type.
 func allTypes(edgeTypes []string) bool {
-	if len(edgeTypes) == 0 {
-		return true
+	return len(edgeTypes) == 0 || slices.ContainsFunc(edgeTypes, func(t string) bool { return named(t) == "" })
+}
+
+// named returns s, or "" if s is "" or "*" (which mean any name).
+func named(s string) string {
+	if s == "*" {
+		return ""
 	}
-	return slices.Contains(edgeTypes, "") || slices.Contains(edgeTypes, "*")
+	return s
 }
 
 // GetOutgoing iterates over the edges out of node, of the given edge types

@@ -270,17 +270,7 @@ type ViewOptions struct {
 // ParseViewNode turns command-line node arguments into ViewOptions fields:
 // "*" or "" means any.
 func ParseViewNode(nodeType, nodeID string) (ViewOptions, error) {
-	isAny := func(s string) bool { return s == "" || s == "*" }
-	v := ViewOptions{}
-	if !isAny(nodeType) {
-		v.NodeType = nodeType
-	}
-	if !isAny(nodeID) {
-		if v.NodeType == "" {
-			return v, invalid("a node id (%q) needs a node type", nodeID)
-		}
-		v.NodeID = nodeID
-	}
+	v := ViewOptions{NodeType: named(nodeType), NodeID: named(nodeID)}
 	return v, v.check()
 }
 
@@ -291,16 +281,17 @@ func (v ViewOptions) check() error {
 	if v.MaxEdges < 0 {
 		return invalid("max edges %d is negative", v.MaxEdges)
 	}
-	if v.NodeType != "" && v.NodeType != "*" {
-		if err := checkName("node type", v.NodeType); err != nil {
+	nodeType, nodeID := named(v.NodeType), named(v.NodeID)
+	if nodeType != "" {
+		if err := checkName("node type", nodeType); err != nil {
 			return err
 		}
 	}
-	if v.NodeID != "" && v.NodeID != "*" {
-		if v.NodeType == "" || v.NodeType == "*" {
-			return invalid("a node id (%q) needs a node type", v.NodeID)
+	if nodeID != "" {
+		if nodeType == "" {
+			return invalid("a node id (%q) needs a node type", nodeID)
 		}
-		if err := checkName("node id", v.NodeID); err != nil {
+		if err := checkName("node id", nodeID); err != nil {
 			return err
 		}
 	}
@@ -325,8 +316,7 @@ func (g *Graph) Subgraph(ctx context.Context, v ViewOptions) (Subgraph, error) {
 		}
 		return nil
 	}
-	nodeType := strings.TrimPrefix(v.NodeType, "*")
-	nodeID := strings.TrimPrefix(v.NodeID, "*")
+	nodeType, nodeID := named(v.NodeType), named(v.NodeID)
 	switch {
 	case nodeType == "":
 		seqs := []func(yield func(Edge, error) bool){g.All(ctx)}

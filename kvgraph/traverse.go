@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -350,35 +351,43 @@ func (g *Graph) ShortestPath(ctx context.Context, from, to NodeRef, opts Travers
 	}
 }
 
-// buildPath joins the two halves of a bidirectional search at meet.
+// buildPath joins the two halves of a bidirectional search at meetNode.
 func (g *Graph) buildPath(ctx context.Context, fwd, bwd *side, meetNode, from, to NodeRef) (Path, bool, error) {
-	// Walk back from meet to the start: each node has its own parent
-	// pointer, so paths that share a prefix never share storage.
-	var head []NodeRef
-	var headEdges []EdgeRef
-	for n := meetNode; nodeKey(n) != nodeKey(from); {
-		s := fwd.parent[nodeKey(n)]
-		head = append(head, n)
-		headEdges = append(headEdges, s.edge)
-		n = s.prev
-	}
-	nodes := []NodeRef{from}
-	var refs []EdgeRef
-	for i := len(head) - 1; i >= 0; i-- {
-		nodes = append(nodes, head[i])
-		refs = append(refs, headEdges[i])
-	}
+	nodes, refs := pathTo(fwd.parent, from, meetNode)
 	for n := meetNode; nodeKey(n) != nodeKey(to); {
 		s := bwd.parent[nodeKey(n)]
 		refs = append(refs, s.edge)
 		n = s.prev
 		nodes = append(nodes, n)
 	}
+	return g.readPath(ctx, nodes, refs, float64(len(refs)))
+}
+
+// pathTo follows parent pointers back from end to start and returns the
+// nodes from start to end and the edges between them. Each node has its own
+// parent pointer, so paths that share a prefix never share storage.
+func pathTo(parent map[string]step, start, end NodeRef) ([]NodeRef, []EdgeRef) {
+	nodes := []NodeRef{end}
+	var refs []EdgeRef
+	for n := end; nodeKey(n) != nodeKey(start); {
+		s := parent[nodeKey(n)]
+		refs = append(refs, s.edge)
+		n = s.prev
+		nodes = append(nodes, n)
+	}
+	slices.Reverse(nodes)
+	slices.Reverse(refs)
+	return nodes, refs
+}
+
+// readPath returns the path through nodes along refs, with the edges read
+// from the store.
+func (g *Graph) readPath(ctx context.Context, nodes []NodeRef, refs []EdgeRef, cost float64) (Path, bool, error) {
 	edges, err := g.fetchEdges(ctx, refs)
 	if err != nil {
 		return Path{}, false, err
 	}
-	return Path{Nodes: nodes, Edges: edges, Cost: float64(len(edges))}, true, nil
+	return Path{Nodes: nodes, Edges: edges, Cost: cost}, true, nil
 }
 
 // fetchEdges reads the edges refs name (in batches) and returns them in
@@ -474,7 +483,8 @@ func (g *Graph) WeightedShortestPath(ctx context.Context, from, to NodeRef, w We
 			return Path{}, false, fmt.Errorf("%w: settled %d nodes (MaxNodes %d) without reaching the target", ErrTraversalLimit, len(settled), opts.MaxNodes)
 		}
 		if it.key == tk {
-			return g.buildWeighted(ctx, parent, from, to, dist[tk])
+			path, refs := pathTo(parent, from, to)
+			return g.readPath(ctx, path, refs, dist[tk])
 		}
 		if _, ok := loaded[it.key]; !ok {
 			batch := []NodeRef{nodes[it.key]}
@@ -573,28 +583,6 @@ func weightOf(props json.RawMessage, w WeightOptions) (float64, error) {
 		return 0, fmt.Errorf("property %q is %s: negative weights are not allowed", w.Property, s)
 	}
 	return f, nil
-}
-
-func (g *Graph) buildWeighted(ctx context.Context, parent map[string]step, from, to NodeRef, cost float64) (Path, bool, error) {
-	var rev []NodeRef
-	var revEdges []EdgeRef
-	for n := to; nodeKey(n) != nodeKey(from); {
-		s := parent[nodeKey(n)]
-		rev = append(rev, n)
-		revEdges = append(revEdges, s.edge)
-		n = s.prev
-	}
-	nodes := []NodeRef{from}
-	refs := make([]EdgeRef, 0, len(revEdges))
-	for i := len(rev) - 1; i >= 0; i-- {
-		nodes = append(nodes, rev[i])
-		refs = append(refs, revEdges[i])
-	}
-	edges, err := g.fetchEdges(ctx, refs)
-	if err != nil {
-		return Path{}, false, err
-	}
-	return Path{Nodes: nodes, Edges: edges, Cost: cost}, true, nil
 }
 
 type pqItem struct {

@@ -52,7 +52,7 @@ type completer struct {
 	kick  chan struct{} // has room for one signal: the queue is not empty
 }
 
-// newCompleter returns the completer of runner; start runs its goroutine.
+// newCompleter returns the completer of runner; run is its goroutine.
 func newCompleter(s *Scheduler, base context.Context, runner string, release func(n int)) *completer {
 	c := &completer{s: s, base: base, runner: runner, release: release, kick: make(chan struct{}, 1)}
 	c.batch, _ = s.q.(driver.BatchFinisher)

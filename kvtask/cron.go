@@ -17,10 +17,13 @@ import (
 // of Spec, a cron expression (five fields, or a descriptor such as @hourly
 // or @every 10m), evaluated in UTC.
 type Schedule struct {
-	Name     string    `json:"name"`
-	Spec     string    `json:"spec"`
-	Template Task      `json:"template"`
-	Next     time.Time `json:"next"`
+	Name string `json:"name"`
+	Spec string `json:"spec"`
+	// Template is the task added at each tick (with a new ID each time).
+	Template Task `json:"template"`
+	// Next is the next tick: the schedule fires at the first FireDue at or
+	// after it.
+	Next time.Time `json:"next"`
 }
 
 func parseSpec(spec string) (cs cron.Schedule, err error) {

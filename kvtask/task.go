@@ -79,12 +79,19 @@ type Task struct {
 	Attempts   int `json:"attempts"`
 	MaxRetries int `json:"max_retries"`
 	// TimeoutSeconds bounds each attempt (0: no limit).
-	TimeoutSeconds  int        `json:"timeout_seconds,omitempty"`
-	LastError       string     `json:"last_error,omitempty"`
-	LockedBy        string     `json:"locked_by,omitempty"`
-	LockedUntil     *time.Time `json:"locked_until,omitempty"`
-	Token           int64      `json:"token,omitempty"`
-	CancelRequested bool       `json:"cancel_requested,omitempty"`
+	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+	// LastError is the error of the latest failed attempt.
+	LastError string `json:"last_error,omitempty"`
+	// LockedBy is the runner holding a running task, and LockedUntil the
+	// end of its lease (renewed by heartbeats).
+	LockedBy    string     `json:"locked_by,omitempty"`
+	LockedUntil *time.Time `json:"locked_until,omitempty"`
+	// Token grows with every claim; Heartbeat and Finish must pass the
+	// token of the claim they belong to (a stale claim gets ErrLost).
+	Token int64 `json:"token,omitempty"`
+	// CancelRequested: Cancel was called on the running task; its handler's
+	// context ends at the runner's next heartbeat.
+	CancelRequested bool `json:"cancel_requested,omitempty"`
 }
 
 // NewTask returns a task for handler name with payload (JSON; nil is null),
@@ -106,13 +113,6 @@ func ptrTime(t time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-func valTime(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
 }
 
 func taskFrom(d driver.Task) Task {

@@ -2,6 +2,7 @@ package taskbench
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 // transaction share on SQLite).
 type countingQueue struct {
 	taskdriver.Queue
+	batch taskdriver.BatchFinisher // the Queue's
 	calls atomic.Int64
 }
 
@@ -34,18 +36,10 @@ func (q *countingQueue) Finish(ctx context.Context, id, runner string, token int
 	return q.Queue.Finish(ctx, id, runner, token, o, now)
 }
 
-// FinishMany is counted (one call however many outcomes it records). A
-// backend without it gets one Finish per outcome (every kv backend has it).
+// FinishMany is counted (one call however many outcomes it records).
 func (q *countingQueue) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
 	q.calls.Add(1)
-	if b, ok := q.Queue.(taskdriver.BatchFinisher); ok {
-		return b.FinishMany(ctx, cs, now)
-	}
-	errs := make([]error, len(cs))
-	for i, c := range cs {
-		errs[i] = q.Queue.Finish(ctx, c.ID, c.Runner, c.Token, c.Outcome, now)
-	}
-	return errs, nil
+	return q.batch.FinishMany(ctx, cs, now)
 }
 
 // Heartbeat is counted.
@@ -73,10 +67,16 @@ func (q notifyingCountingQueue) SubscribeTasks(ctx context.Context) (<-chan stru
 }
 
 // counted wraps q in a countingQueue, keeping its Notifier if it has one.
-func counted(q taskdriver.Queue) (taskdriver.Queue, *countingQueue) {
-	c := &countingQueue{Queue: q}
-	if n, ok := q.(taskdriver.Notifier); ok {
-		return notifyingCountingQueue{countingQueue: c, n: n}, c
+// q must be a BatchFinisher, as every kv backend is: the runner then
+// records outcomes in batches as it does on the bare backend.
+func counted(q taskdriver.Queue) (taskdriver.Queue, *countingQueue, error) {
+	b, ok := q.(taskdriver.BatchFinisher)
+	if !ok {
+		return nil, nil, fmt.Errorf("%T is not a kvtask/driver.BatchFinisher", q)
 	}
-	return c, c
+	c := &countingQueue{Queue: q, batch: b}
+	if n, ok := q.(taskdriver.Notifier); ok {
+		return notifyingCountingQueue{countingQueue: c, n: n}, c, nil
+	}
+	return c, c, nil
 }

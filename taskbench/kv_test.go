@@ -44,7 +44,10 @@ func kvDrainer(open func(testing.TB) (taskdriver.Queue, error)) drainer {
 func drainKV(q taskdriver.Queue, sc scenario) ([]string, result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	q, counter := counted(q)
+	q, counter, err := counted(q)
+	if err != nil {
+		return nil, result{}, err
+	}
 	s, err := kvtask.New(q)
 	if err != nil {
 		return nil, result{}, err

@@ -1098,4 +1098,12 @@ func testSubgraph(t *testing.T, h *harness) {
 	var buf strings.Builder
 	must(t, h.g.View(ctx, &buf, kvgraph.FormatMermaid, kvgraph.ViewOptions{EdgeTypes: []string{"authored"}}))
 	equal(t, "mermaid view", buf.String(), "flowchart LR\n  n0[\"Post:1\"]\n  n1[\"User:alice\"]\n  n1 -->|\"authored\"| n0\n")
+	// Only "*" itself means any: a name that starts with "*" is a name.
+	star := n("*User", "alice")
+	h.add(t, e(star, alice, "mirrors", ""))
+	for _, v := range []kvgraph.ViewOptions{{NodeType: "*User"}, {NodeType: "*User", NodeID: "alice"}} {
+		sg, err = h.g.Subgraph(ctx, v)
+		must(t, err)
+		equal(t, fmt.Sprintf("view %+v", v), names(sg.Edges), []string{"*User:alice -mirrors-> User:alice"})
+	}
 }
