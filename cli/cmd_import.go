@@ -299,6 +299,9 @@ func scanImport(r io.Reader, name string, batch int, lines *atomic.Int64, fn fun
 			if err := kvcore.ValidateName("schedule name", sl.Name); err != nil {
 				return counts, bad("%v", err)
 			}
+			if err := kvtask.ValidateSpec(sl.Spec); err != nil {
+				return counts, bad("schedule %q: %v", sl.Name, err)
+			}
 			if err := sl.Template.check(true); err != nil {
 				return counts, bad("schedule %q: %v", sl.Name, err)
 			}

@@ -155,6 +155,7 @@ func TestImportBadInputChangesNothing(t *testing.T) {
 		{"unknown kind", with(last, `{"kind":"widget"}`), `unknown kind "widget"`, 1},
 		{"finished task", with(last-1, strings.Replace(lines[last-1], `"status":"pending"`, `"status":"completed"`, 1)), `only pending and running tasks are imported`, 1},
 		{"second header", with(last, lines[0]), "a second header", 1},
+		{"bad cron spec", with(last, strings.Replace(lines[last], `"spec":"0 3 * * *"`, `"spec":"bogus spec"`, 1)), "line " + itoa(last+1) + `: not a valid kv export: schedule "nightly": invalid argument: cron expression "bogus spec"`, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package kvtask
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,18 +42,31 @@ func parseSpec(spec string) (cs cron.Schedule, err error) {
 	return cs, nil
 }
 
-// checkSpec refuses a new schedule's spec that parses but makes no sense:
-// an @every interval under one second (cron rounds it up to one second, so
-// "@every -1m" would fire every second), or a spec with no tick after now
-// (such as February 30th, which would otherwise fire at every FireDue).
-func checkSpec(spec string, next time.Time) error {
+// ValidateSpec reports whether spec is a cron expression Schedule accepts,
+// with an error wrapping ErrInvalidArgument that says why not.
+func ValidateSpec(spec string) error {
+	_, _, err := specNext(spec, time.Now())
+	return err
+}
+
+// specNext parses spec and returns it with its first tick after now. It
+// refuses a spec that parses but makes no sense: an @every interval under
+// one second (cron rounds it up to one second, so "@every -1m" would fire
+// every second), or a spec with no tick after now (such as February 30th,
+// which would otherwise fire at every FireDue).
+func specNext(spec string, now time.Time) (cron.Schedule, time.Time, error) {
+	cs, err := parseSpec(spec)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	if d, ok := everyInterval(spec); ok && d < time.Second {
-		return fmt.Errorf("%w: cron expression %q: the @every interval must be at least 1s", ErrInvalidArgument, spec)
+		return nil, time.Time{}, fmt.Errorf("%w: cron expression %q: the @every interval must be at least 1s", ErrInvalidArgument, spec)
 	}
+	next := cs.Next(now).UTC().Truncate(time.Microsecond)
 	if next.IsZero() {
-		return fmt.Errorf("%w: cron expression %q never fires", ErrInvalidArgument, spec)
+		return nil, time.Time{}, fmt.Errorf("%w: cron expression %q never fires", ErrInvalidArgument, spec)
 	}
-	return nil
+	return cs, next, nil
 }
 
 // everyInterval returns the interval of an "@every <duration>" spec (after
@@ -76,18 +90,14 @@ func (s *Scheduler) Schedule(ctx context.Context, name, spec string, template Ta
 	if err := kvcore.ValidateName("schedule name", name); err != nil {
 		return err
 	}
-	cs, err := parseSpec(spec)
+	now := s.Now()
+	_, next, err := specNext(spec, now)
 	if err != nil {
 		return err
 	}
-	now := s.Now()
 	template.ID = "template"
 	dt, err := prepare(template, now)
 	if err != nil {
-		return err
-	}
-	next := cs.Next(now).UTC().Truncate(time.Microsecond)
-	if err := checkSpec(spec, next); err != nil {
 		return err
 	}
 	if err := s.q.PutSchedule(ctx, driver.Schedule{Name: name, Spec: spec, Template: dt, Next: next}); err != nil {
@@ -124,7 +134,9 @@ func (s *Scheduler) Schedules(ctx context.Context) ([]Schedule, error) {
 // FireDue adds the task of every schedule whose tick has come and moves the
 // schedule to its next tick after now (ticks missed while no runner was up
 // fire once, not once each). Any number of schedulers may call it at once:
-// each tick fires once. It returns how many schedules this call fired.
+// each tick fires once. It returns how many schedules this call fired. A
+// stored schedule whose spec no longer parses does not stop the others: its
+// error is joined to the result.
 func (s *Scheduler) FireDue(ctx context.Context) (int, error) {
 	ds, err := s.q.Schedules(ctx)
 	if err != nil {
@@ -132,13 +144,15 @@ func (s *Scheduler) FireDue(ctx context.Context) (int, error) {
 	}
 	now := s.Now()
 	fired := 0
+	var bad []error
 	for _, d := range ds {
 		if d.Next.After(now) {
 			continue
 		}
 		cs, err := parseSpec(d.Spec)
 		if err != nil {
-			return fired, fmt.Errorf("kv schedule %q: %w", d.Name, err)
+			bad = append(bad, fmt.Errorf("kv schedule %q: %w", d.Name, err))
+			continue
 		}
 		t := d.Template
 		t.ID = uuid.NewString()
@@ -153,5 +167,5 @@ func (s *Scheduler) FireDue(ctx context.Context) (int, error) {
 			fired++
 		}
 	}
-	return fired, nil
+	return fired, errors.Join(bad...)
 }
