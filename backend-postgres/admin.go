@@ -33,19 +33,8 @@ func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
 	SELECT (SELECT namespace FROM ` + db.records + ` WHERE namespace > ns.n ORDER BY namespace LIMIT 1) FROM ns WHERE ns.n IS NOT NULL
 )
 SELECT n FROM ns WHERE n IS NOT NULL
-	AND EXISTS (SELECT 1 FROM ` + db.records + ` r WHERE r.namespace = ns.n AND (r.expires IS NULL OR r.expires > $1))`
-	rows, err := db.pool.Query(ctx, sql, utc(now))
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	if out == nil {
-		out = []string{}
-	}
-	return out, nil
+	AND EXISTS (SELECT 1 FROM ` + db.records + ` r WHERE r.namespace = ns.n AND ` + live("$1") + `)`
+	return queryRows(ctx, db, pgx.RowTo[string], sql, utc(now))
 }
 
 // SchemaVersion returns the newest migration applied (the highest version
@@ -55,12 +44,7 @@ func (db *DB) SchemaVersion(ctx context.Context) (applied, required int, err err
 	if err := db.check(); err != nil {
 		return 0, 0, err
 	}
-	conn, err := db.pool.Acquire(ctx)
-	if err != nil {
-		return 0, 0, db.mapError(err)
-	}
-	defer conn.Release()
-	applied, err = db.schemaVersion(ctx, conn.Conn())
+	applied, err = db.schemaVersion(ctx, db.pool)
 	if err != nil {
 		return 0, 0, db.mapError(err)
 	}
@@ -79,23 +63,12 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 		sql += ` AND name < $3`
 		args = append(args, r.To)
 	}
-	rows, err := db.pool.Query(ctx, sql+` ORDER BY name`, args...)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (lockdriver.Lease, error) {
+	return queryRows(ctx, db, func(row pgx.CollectableRow) (lockdriver.Lease, error) {
 		var le lockdriver.Lease
 		err := row.Scan(&le.Name, &le.Owner, &le.Token, &le.Expires)
 		le.Expires = le.Expires.UTC()
 		return le, err
-	})
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	if out == nil {
-		out = []lockdriver.Lease{}
-	}
-	return out, nil
+	}, sql+` ORDER BY name`, args...)
 }
 
 // NotifiesOtherProcesses reports whether Subscribe's signals cover every

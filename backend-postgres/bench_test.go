@@ -111,24 +111,21 @@ func BenchmarkPut(b *testing.B) {
 	ctx := context.Background()
 	value := json.RawMessage(`{"name":"Alice","age":30,"tags":["a","b"]}`)
 	for _, writers := range []int{1, 4, 16} {
-		b.Run(fmt.Sprintf("kv/writers=%d", writers), func(b *testing.B) {
-			e := newBenchEnv(b)
-			parallel(b, writers, func(g, i int) error {
-				return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
+		for _, kv := range []struct {
+			name string
+			opts []postgreskv.Option
+		}{
+			{"kv", nil},
+			{"kv-nogroup", []postgreskv.Option{postgreskv.WithoutGroupCommit()}},
+			{"kv-nonotify", []postgreskv.Option{postgreskv.WithoutNotify()}},
+		} {
+			b.Run(fmt.Sprintf("%s/writers=%d", kv.name, writers), func(b *testing.B) {
+				e := newBenchEnv(b, kv.opts...)
+				parallel(b, writers, func(g, i int) error {
+					return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
+				})
 			})
-		})
-		b.Run(fmt.Sprintf("kv-nogroup/writers=%d", writers), func(b *testing.B) {
-			e := newBenchEnv(b, postgreskv.WithoutGroupCommit())
-			parallel(b, writers, func(g, i int) error {
-				return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
-			})
-		})
-		b.Run(fmt.Sprintf("kv-nonotify/writers=%d", writers), func(b *testing.B) {
-			e := newBenchEnv(b, postgreskv.WithoutNotify())
-			parallel(b, writers, func(g, i int) error {
-				return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
-			})
-		})
+		}
 		b.Run(fmt.Sprintf("raw/writers=%d", writers), func(b *testing.B) {
 			e := newBenchEnv(b)
 			sql := fmt.Sprintf(rawUpsert, e.raw)
@@ -206,12 +203,18 @@ func BenchmarkStreamRead(b *testing.B) {
 			require.NoError(b, err)
 		}
 	}
-	b.Run("idle", func(b *testing.B) {
+	// setup fills a fresh store with n entries, gives them positions and
+	// returns the last.
+	setup := func(b *testing.B) (*benchEnv, int64) {
 		e := newBenchEnv(b)
 		fill(b, e, "k", n)
 		_, last, err := e.db.Bounds(ctx)
 		require.NoError(b, err)
 		b.ResetTimer()
+		return e, last
+	}
+	b.Run("idle", func(b *testing.B) {
+		e, last := setup(b)
 		for i := 0; i < b.N; i++ {
 			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: last, Limit: 100})
 			require.NoError(b, err)
@@ -219,11 +222,7 @@ func BenchmarkStreamRead(b *testing.B) {
 		}
 	})
 	b.Run("catchup", func(b *testing.B) {
-		e := newBenchEnv(b)
-		fill(b, e, "k", n)
-		_, _, err := e.db.Bounds(ctx)
-		require.NoError(b, err)
-		b.ResetTimer()
+		e, _ := setup(b)
 		for i := 0; i < b.N; i++ {
 			after := int64(i*100) % (n - 100)
 			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: after, Limit: 100})
@@ -232,11 +231,7 @@ func BenchmarkStreamRead(b *testing.B) {
 		}
 	})
 	b.Run("fresh", func(b *testing.B) {
-		e := newBenchEnv(b)
-		fill(b, e, "k", n)
-		_, last, err := e.db.Bounds(ctx)
-		require.NoError(b, err)
-		b.ResetTimer()
+		e, last := setup(b)
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
 			fill(b, e, fmt.Sprintf("f%d", i), 100)

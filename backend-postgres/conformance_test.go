@@ -1,14 +1,8 @@
 package postgreskv_test
 
 import (
-	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/require"
-
-	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	"github.com/kvsuite/kv/conformance"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
@@ -24,17 +18,8 @@ func TestConformance(t *testing.T) {
 // simple query protocol (as behind PgBouncer in transaction mode), where a
 // batch is one multi-statement query string: still one implicit transaction.
 func TestConformanceSimpleProtocol(t *testing.T) {
-	needServer(t)
-	cfg := testBase.Copy()
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	conformance.RunStore(t, func(t *testing.T) driver.Store {
-		db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
-		require.NoError(t, db.Init(context.Background()))
-		return db
-	})
+	pool := newPool(t, simpleProtocol)
+	conformance.RunStore(t, func(t *testing.T) driver.Store { return newDBOn(t, pool) })
 }
 
 // backend is the conformance factory over fresh schemas of the test
@@ -68,16 +53,9 @@ func TestConformanceStream(t *testing.T) {
 // simple-protocol pool: the sequencer's batch is then one multi-statement
 // query string.
 func TestConformanceSimpleProtocolStream(t *testing.T) {
-	needServer(t)
-	cfg := testBase.Copy()
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := newPool(t, simpleProtocol)
 	f := func(t *testing.T) conformance.Backend {
-		db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
-		require.NoError(t, db.Init(context.Background()))
-		t.Cleanup(func() { _ = db.Close() })
+		db := newDBOn(t, pool)
 		return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
 	}
 	t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, f) })

@@ -15,8 +15,9 @@
 //
 // Keys, namespaces and types are stored as text with the "C" collation, so
 // ordering and range scans are byte order (UTF-8 code point order); values
-// are stored as bytea, byte for byte as the front gave them. Every write runs
-// as one implicit transaction sent in one round trip (a pgx pipeline batch):
-// its version conditions, fence check and stream entries commit together or
-// not at all.
+// are stored as bytea, byte for byte as the front gave them. Every write's
+// version conditions, fence check and stream entries commit together or not
+// at all: a lone write runs as one implicit transaction sent in one round
+// trip (a pgx pipeline batch), and concurrent writes share a transaction
+// (group commit, see group.go), each with its own outcome.
 package postgreskv

@@ -35,7 +35,8 @@ const NotifyInterval = notifyInterval
 func NotifyStreamCommitted(db *DB) { db.notifyCommitted(notifyStream) }
 
 // SetMaxCommitters sets how many groups db commits at once (0: no group
-// commit), for the benchmarks.
+// commit), for the group commit tests. Call it while no Apply of db is
+// starting (it is read without a lock).
 func SetMaxCommitters(db *DB, n int) { db.maxCommitters = n }
 
 // Queued returns how many batches wait in db's group commit queue.

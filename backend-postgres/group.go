@@ -118,18 +118,26 @@ func WithoutGroupCommit() Option {
 func (db *DB) commitGrouped(r *applyReq) ([]driver.Result, error) {
 	g := &db.group
 	g.mu.Lock()
-	if g.mayStart(db.maxCommitters) {
-		g.active++
-		group := g.take(r)
-		g.mu.Unlock()
-		db.runGroupAndRequeue(group)
-		db.afterGroup()
+	if g.mayStart(db.maxCommitters, len(g.queue)+1) {
+		db.lead(r)
 		// r is done, unless it lost a deadlock and was queued again.
 	} else {
 		g.queue = append(g.queue, r)
 		g.mu.Unlock()
 	}
 	return db.awaitGroup(r)
+}
+
+// lead makes the caller a committer: it commits r and the batches queued
+// behind it as a group, then ends its turn (see afterGroup). g.mu is held
+// on entry; lead releases it.
+func (db *DB) lead(r *applyReq) {
+	g := &db.group
+	g.active++
+	group := g.take(r)
+	g.mu.Unlock()
+	db.runGroupAndRequeue(group)
+	db.afterGroup()
 }
 
 // awaitGroup waits until r is done or its context ends. While r is
@@ -149,13 +157,9 @@ wait:
 		case <-stall.C:
 		}
 		g.mu.Lock()
-		if i := slices.Index(g.queue, r); i >= 0 && g.mayStart(db.maxCommitters) {
+		if i := slices.Index(g.queue, r); i >= 0 && g.mayStart(db.maxCommitters, len(g.queue)) {
 			g.queue = slices.Delete(g.queue, i, i+1)
-			g.active++
-			group := g.take(r)
-			g.mu.Unlock()
-			db.runGroupAndRequeue(group)
-			db.afterGroup()
+			db.lead(r)
 		} else {
 			g.mu.Unlock()
 		}
@@ -176,16 +180,17 @@ wait:
 	}
 }
 
-// mayStart reports whether an Apply that arrives now starts a group of its
-// own rather than queueing for the groups in flight. g.mu is held.
-func (g *committers) mayStart(limit int) bool {
+// mayStart reports whether an Apply starts a group of its own now rather
+// than waiting in the queue for the groups in flight, given how many
+// batches (its own included) would wait. g.mu is held.
+func (g *committers) mayStart(limit, waiting int) bool {
 	switch {
 	case g.active == 0:
 		return true
 	case g.active >= limit:
 		return false
 	}
-	return len(g.queue)+1 >= maxGroupMembers || time.Since(g.newest) > groupStall
+	return waiting >= maxGroupMembers || time.Since(g.newest) > groupStall
 }
 
 // take removes from the queue the batches of the next group (after first,

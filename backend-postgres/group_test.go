@@ -210,8 +210,7 @@ func TestGroupCommitUnexpectedFailure(t *testing.T) {
 // own transaction.
 func TestGroupCommitOff(t *testing.T) {
 	ctx := context.Background()
-	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)), postgreskv.WithoutGroupCommit())
-	require.NoError(t, db.Init(ctx))
+	db := newDBOn(t, testPool, postgreskv.WithoutGroupCommit())
 	s, _ := newStore(t, db)
 	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)))
 	require.ErrorIs(t, s.Put(ctx, "k", 5, json.RawMessage(`2`)), driver.ErrVersionMismatch)

@@ -154,8 +154,35 @@ func newSchemaName(t testing.TB) string {
 // database, on the shared pool.
 func newDB(t testing.TB) *postgreskv.DB {
 	t.Helper()
-	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
+	return newDBOn(t, testPool)
+}
+
+// newDBOn returns an empty, initialised DB with opts in a fresh schema of
+// the test database, on pool; it is closed when t ends.
+func newDBOn(t testing.TB, pool *pgxpool.Pool, opts ...postgreskv.Option) *postgreskv.DB {
+	t.Helper()
+	db := postgreskv.New(pool, append([]postgreskv.Option{postgreskv.WithSchema(newSchemaName(t))}, opts...)...)
 	require.NoError(t, db.Init(context.Background()))
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// newPool returns a pool of its own on the test database, with the config
+// that tune changes; it is closed when t ends.
+func newPool(t testing.TB, tune func(*pgxpool.Config)) *pgxpool.Pool {
+	t.Helper()
+	needServer(t)
+	cfg := testBase.Copy()
+	tune(cfg)
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// simpleProtocol sets a pool to the simple query protocol (as behind
+// PgBouncer in transaction mode), where a batch is one multi-statement
+// query string.
+func simpleProtocol(c *pgxpool.Config) {
+	c.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 }

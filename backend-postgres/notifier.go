@@ -83,9 +83,7 @@ func (db *DB) runNotifier(ctx context.Context, done chan<- struct{}) {
 	var conn *pgx.Conn
 	defer func() {
 		if conn != nil {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = conn.Close(cctx)
+			closeConn(conn, 5*time.Second)
 		}
 	}()
 	n := &db.notifier
@@ -132,7 +130,7 @@ func (db *DB) runNotifier(ctx context.Context, done chan<- struct{}) {
 // an error it closes *conn and sets it to nil.
 func (db *DB) sendNotifications(ctx context.Context, conn **pgx.Conn, bits uint32) error {
 	if *conn == nil {
-		c, err := pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig)
+		c, err := db.connect(ctx)
 		if err != nil {
 			return err
 		}
@@ -147,9 +145,7 @@ func (db *DB) sendNotifications(ctx context.Context, conn **pgx.Conn, bits uint3
 	}
 	_, err := (*conn).Exec(ctx, "SELECT pg_notify(c, '') FROM unnest($1::text[]) c", channels)
 	if err != nil {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = (*conn).Close(cctx)
-		cancel()
+		closeConn(*conn, time.Second)
 		*conn = nil
 	}
 	return err

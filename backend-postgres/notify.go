@@ -150,16 +150,11 @@ func (db *DB) listen(ctx context.Context, l *listener) {
 // listenOnce connects, listens and forwards notifications until the
 // connection fails or ctx ends. It reports whether LISTEN succeeded.
 func (db *DB) listenOnce(ctx context.Context, l *listener) bool {
-	cfg := db.pool.Config().ConnConfig
-	conn, err := pgx.ConnectConfig(ctx, cfg)
+	conn, err := db.connect(ctx)
 	if err != nil {
 		return false
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
-	}()
+	defer closeConn(conn, 5*time.Second)
 	for _, name := range []string{db.channel, db.taskChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{name}.Sanitize()); err != nil {
 			return false

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -46,8 +47,7 @@ type DB struct {
 
 	notifier notifier // sends the notifications of committed writes
 
-	getOnce sync.Once
-	get     string // the statement of a single-key read (see getSQL)
+	get string // the statement of a single-key read (see getOne)
 
 	maxCommitters int        // groups committed at once; 0: no group commit
 	group         committers // the group commit's queue
@@ -160,6 +160,7 @@ func New(pool *pgxpool.Pool, opts ...Option) *DB {
 	return db
 }
 
+// buildConfig applies opts (nil ones skipped) to a zero config.
 func buildConfig(opts []Option) (config, error) {
 	var c config
 	for _, opt := range opts {
@@ -173,6 +174,7 @@ func buildConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
+// newDB returns a DB over pool configured by c.
 func newDB(pool *pgxpool.Pool, c config) *DB {
 	q := func(name string) string {
 		if c.schema == "" {
@@ -187,6 +189,7 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 			committers = min(max(1, int(pool.Config().MaxConns)/2), committersCap)
 		}
 	}
+	records := q("kv_records")
 	return &DB{
 		maxCommitters: committers,
 		pool:          pool,
@@ -196,7 +199,7 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 		channel:       channelName("kv_stream", c.schema),
 		taskChannel:   channelName("kv_tasks", c.schema),
 		q:             q,
-		records:       q("kv_records"),
+		records:       records,
 		stream:        q("kv_stream"),
 		leases:        q("kv_leases"),
 		migrations:    q("kv_schema_migrations"),
@@ -209,9 +212,27 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 		notify:        !c.noNotify,
 		taskNotify:    !c.noTaskNotify,
 		notifier:      notifier{wake: make(chan struct{}, 1)},
+		// getOne's statement selects neither namespace nor key (the
+		// caller knows them).
+		get: "SELECT version, value, type, created, updated, expires FROM " + records +
+			" WHERE namespace = $1 AND key = $2 AND " + live("$3"),
 	}
 }
 
+// connect opens a connection of the DB's own, outside the pool, from the
+// pool's config (the listener's and the notifier's).
+func (db *DB) connect(ctx context.Context) (*pgx.Conn, error) {
+	return pgx.ConnectConfig(ctx, db.pool.Config().ConnConfig)
+}
+
+// closeConn closes conn, waiting at most d for the server to hear it.
+func closeConn(conn *pgx.Conn, d time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
+// hostPort names the server of c in messages.
 func hostPort(c *pgxpool.Config) string {
 	return fmt.Sprintf("%s:%d", c.ConnConfig.Host, c.ConnConfig.Port)
 }

@@ -2,6 +2,7 @@ package postgreskv
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ const recordColumns = "namespace, key, version, value, type, created, updated, e
 // args collects SQL parameters and hands out their placeholders.
 type args []any
 
+// add appends v and returns its placeholder.
 func (a *args) add(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
@@ -85,17 +87,10 @@ func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]
 	}
 	var a args
 	sql := "SELECT " + recordColumns + " FROM " + db.records + " WHERE " + where(sel, now, &a) + pageClause(sel, &a)
-	rows, err := db.pool.Query(ctx, sql, a...)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	out, err := pgx.CollectRows(rows, scanRecord)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	return out, nil
+	return queryRows(ctx, db, scanRecord, sql, a...)
 }
 
+// queryKeys returns the live records of sel.Keys, in the order of the keys.
 func (db *DB) queryKeys(ctx context.Context, sel driver.Selector, now time.Time) ([]driver.Record, error) {
 	if len(sel.Keys) == 0 {
 		return []driver.Record{}, nil
@@ -106,14 +101,10 @@ func (db *DB) queryKeys(ctx context.Context, sel driver.Selector, now time.Time)
 	// A join with the unnested keys is planned as one index lookup per
 	// key even before the table has statistics; key = ANY($2) was
 	// planned as a sequential scan on a freshly loaded table.
-	rows, err := db.pool.Query(ctx, "SELECT "+recordColumns+" FROM unnest($2::text[]) AS k(k) JOIN "+db.records+
+	found, err := queryRows(ctx, db, scanRecord, "SELECT "+recordColumns+" FROM unnest($2::text[]) AS k(k) JOIN "+db.records+
 		` ON namespace = $1 AND key = k.k COLLATE "C" WHERE `+live("$3"), sel.Namespace, sel.Keys, utc(now))
 	if err != nil {
-		return nil, db.mapError(err)
-	}
-	found, err := pgx.CollectRows(rows, scanRecord)
-	if err != nil {
-		return nil, db.mapError(err)
+		return nil, err
 	}
 	byKey := make(map[string]int, len(found))
 	for i, r := range found {
@@ -129,22 +120,11 @@ func (db *DB) queryKeys(ctx context.Context, sel driver.Selector, now time.Time)
 	return out, nil
 }
 
-// getSQL returns the statement that reads one live record: it selects
-// neither namespace nor key (the caller knows them), and is built once.
-func (db *DB) getSQL() string {
-	db.getOnce.Do(func() {
-		db.get = "SELECT version, value, type, created, updated, expires FROM " + db.records +
-			" WHERE namespace = $1 AND key = $2 AND " + live("$3")
-	})
-	return db.get
-}
-
 // getOne returns the live record key of namespace ns (none or one). It is
-// the path of every Get, so it allocates little: the statement is built
-// once, and the times are scanned into pgtype values (a *time.Time for the
-// expiry would cost a scan plan and an allocation per read).
+// the path of every Get, so it allocates little: its statement (DB.get) is
+// built once, and one allocation holds the result and every scan target.
 func (db *DB) getOne(ctx context.Context, ns, key string, now time.Time) ([]driver.Record, error) {
-	rows, err := db.pool.Query(ctx, db.getSQL(), ns, key, utc(now))
+	rows, err := db.pool.Query(ctx, db.get, ns, key, utc(now))
 	if err != nil {
 		return nil, db.mapError(err)
 	}
@@ -155,20 +135,16 @@ func (db *DB) getOne(ctx context.Context, ns, key string, now time.Time) ([]driv
 		}
 		return []driver.Record{}, nil
 	}
-	// One allocation holds the result and every scan target.
 	g := &struct {
-		out                       [1]driver.Record
-		created, updated, expires pgtype.Timestamptz
+		out [1]driver.Record
+		t   recordTimes
 	}{}
 	r := &g.out[0]
 	r.Namespace, r.Key = ns, key
-	if err := rows.Scan(&r.Version, &r.Value, &r.Type, &g.created, &g.updated, &g.expires); err != nil {
+	if err := rows.Scan(&r.Version, &r.Value, &r.Type, &g.t.created, &g.t.updated, &g.t.expires); err != nil {
 		return nil, db.mapError(err)
 	}
-	r.Created, r.Updated = g.created.Time.UTC(), g.updated.Time.UTC()
-	if g.expires.Valid {
-		r.Expires = g.expires.Time.UTC()
-	}
+	g.t.set(r)
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, db.mapError(err)
@@ -176,17 +152,61 @@ func (db *DB) getOne(ctx context.Context, ns, key string, now time.Time) ([]driv
 	return g.out[:], nil
 }
 
+// recordTimes are the scan targets of a record's times: pgtype values,
+// since a *time.Time for the expiry would cost a scan plan and an
+// allocation per row.
+type recordTimes struct {
+	created, updated, expires pgtype.Timestamptz
+}
+
+// set stores the scanned times in r, in UTC (no expiry: the zero time).
+func (t *recordTimes) set(r *driver.Record) {
+	r.Created, r.Updated = t.created.Time.UTC(), t.updated.Time.UTC()
+	if t.expires.Valid {
+		r.Expires = t.expires.Time.UTC()
+	}
+}
+
+// scanRecord reads a row of recordColumns.
 func scanRecord(row pgx.CollectableRow) (driver.Record, error) {
 	var r driver.Record
-	var expires *time.Time
-	if err := row.Scan(&r.Namespace, &r.Key, &r.Version, &r.Value, &r.Type, &r.Created, &r.Updated, &expires); err != nil {
+	var t recordTimes
+	if err := row.Scan(&r.Namespace, &r.Key, &r.Version, &r.Value, &r.Type, &t.created, &t.updated, &t.expires); err != nil {
 		return r, err
 	}
-	r.Created, r.Updated = r.Created.UTC(), r.Updated.UTC()
-	if expires != nil {
-		r.Expires = expires.UTC()
-	}
+	t.set(&r)
 	return r, nil
+}
+
+// queryRows runs sql on the pool and returns its rows, each read by scan.
+func queryRows[T any](ctx context.Context, db *DB, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	out, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, db.mapError(err)
+	}
+	return out, nil
+}
+
+// queryOne runs sql on the pool and returns its one row, read by scan, and
+// whether there was one.
+func queryOne[T any](ctx context.Context, db *DB, scan pgx.RowToFunc[T], sql string, args ...any) (T, bool, error) {
+	var zero T
+	rows, err := db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return zero, false, db.mapError(err)
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, scan)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return zero, false, nil
+	}
+	if err != nil {
+		return zero, false, db.mapError(err)
+	}
+	return v, true, nil
 }
 
 // Count returns how many live records sel selects (see driver.Store).

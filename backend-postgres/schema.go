@@ -207,8 +207,13 @@ func (db *DB) Init(ctx context.Context) error {
 	return nil
 }
 
+// rowQuerier runs a query that returns one row: a *pgx.Conn or the pool.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
 // schemaVersion returns the newest migration applied (0 if none).
-func (db *DB) schemaVersion(ctx context.Context, conn *pgx.Conn) (int, error) {
+func (db *DB) schemaVersion(ctx context.Context, conn rowQuerier) (int, error) {
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", db.migrations).Scan(&exists); err != nil {
 		return 0, err
@@ -223,10 +228,7 @@ func (db *DB) schemaVersion(ctx context.Context, conn *pgx.Conn) (int, error) {
 
 // discard closes a pooled connection instead of returning it to the pool.
 func discard(c *pgxpool.Conn) {
-	conn := c.Hijack()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = conn.Close(ctx)
+	closeConn(c.Hijack(), 5*time.Second)
 }
 
 // migrate brings the schema up to version target.

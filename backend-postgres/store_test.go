@@ -442,15 +442,11 @@ func (c *countingTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatc
 // pipeline, one implicit transaction) and is all or nothing.
 func TestMutateAllBatching(t *testing.T) {
 	ctx := context.Background()
-	cfg := testBase.Copy()
 	tracer := &countingTracer{}
-	cfg.ConnConfig.Tracer = tracer
-	cfg.MaxConns = 1 // one connection: statements are prepared once
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	defer pool.Close()
-	db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
-	require.NoError(t, db.Init(ctx))
+	db := newDBOn(t, newPool(t, func(c *pgxpool.Config) {
+		c.ConnConfig.Tracer = tracer
+		c.MaxConns = 1 // one connection: statements are prepared once
+	}))
 	s, _ := newStore(t, db)
 
 	muts := func(v int64) []kvcore.Mutation {
@@ -655,13 +651,8 @@ func TestFenceRacesTakeover(t *testing.T) {
 // no time.
 func TestSessionTimeZone(t *testing.T) {
 	ctx := context.Background()
-	cfg := testBase.Copy()
-	cfg.ConnConfig.RuntimeParams["timezone"] = "Pacific/Chatham"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	defer pool.Close()
-	db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
-	require.NoError(t, db.Init(ctx))
+	pool := newPool(t, func(c *pgxpool.Config) { c.ConnConfig.RuntimeParams["timezone"] = "Pacific/Chatham" })
+	db := newDBOn(t, pool)
 	s, clock := newStore(t, db)
 	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`), kvcore.WithTTL(time.Hour)))
 	r, err := s.GetRecord(ctx, "k")

@@ -2,7 +2,6 @@ package postgreskv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -182,6 +181,7 @@ SELECT trimmed FROM m`, upTo, keepConsumers)
 // consumerColumns are the columns scanConsumer reads.
 const consumerColumns = "name, position, updated"
 
+// scanConsumer reads a row of consumerColumns.
 func scanConsumer(row pgx.CollectableRow) (streamdriver.Consumer, error) {
 	var c streamdriver.Consumer
 	err := row.Scan(&c.Name, &c.Position, &c.Updated)
@@ -194,18 +194,7 @@ func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer,
 	if err := db.check(); err != nil {
 		return streamdriver.Consumer{}, false, err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+consumerColumns+" FROM "+db.consumers+" WHERE name = $1", name)
-	if err != nil {
-		return streamdriver.Consumer{}, false, db.mapError(err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, scanConsumer)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return streamdriver.Consumer{}, false, nil
-	}
-	if err != nil {
-		return streamdriver.Consumer{}, false, db.mapError(err)
-	}
-	return c, true, nil
+	return queryOne(ctx, db, scanConsumer, "SELECT "+consumerColumns+" FROM "+db.consumers+" WHERE name = $1", name)
 }
 
 // Consumers returns every consumer, ordered by name (byte order).
@@ -213,15 +202,7 @@ func (db *DB) Consumers(ctx context.Context) ([]streamdriver.Consumer, error) {
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+consumerColumns+" FROM "+db.consumers+" ORDER BY name")
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	out, err := pgx.CollectRows(rows, scanConsumer)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	return out, nil
+	return queryRows(ctx, db, scanConsumer, "SELECT "+consumerColumns+" FROM "+db.consumers+" ORDER BY name")
 }
 
 // CreateConsumer creates name at position unless it exists, and returns the

@@ -506,13 +506,9 @@ func TestStreamMigration(t *testing.T) {
 // fails with a serialization error).
 func TestStreamRepeatableReadDefault(t *testing.T) {
 	ctx := context.Background()
-	cfg := testBase.Copy()
-	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
-	require.NoError(t, db.Init(ctx))
+	db := newDBOn(t, newPool(t, func(c *pgxpool.Config) {
+		c.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
+	}))
 	s, _ := newStore(t, db)
 	const writers, puts, readers = 4, 20, 4
 	var wg sync.WaitGroup

@@ -81,12 +81,14 @@ func (r *taskRow) task() taskdriver.Task {
 	return t
 }
 
+// scanTask reads a row of taskColumns.
 func scanTask(row pgx.CollectableRow) (taskdriver.Task, error) {
 	var r taskRow
 	err := row.Scan(r.dest()...)
 	return r.task(), err
 }
 
+// optTime is a nullable time in UTC, the zero time for NULL.
 func optTime(t *time.Time) time.Time {
 	if t == nil {
 		return time.Time{}
@@ -206,18 +208,7 @@ func (db *DB) Get(ctx context.Context, id string) (taskdriver.Task, bool, error)
 	if err := db.check(); err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+taskColumns+" FROM "+db.tasks+" WHERE id = $1", id)
-	if err != nil {
-		return taskdriver.Task{}, false, db.mapError(err)
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, scanTask)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return taskdriver.Task{}, false, nil
-	}
-	if err != nil {
-		return taskdriver.Task{}, false, db.mapError(err)
-	}
-	return t, true, nil
+	return queryOne(ctx, db, scanTask, "SELECT "+taskColumns+" FROM "+db.tasks+" WHERE id = $1", id)
 }
 
 // List returns the tasks f selects, ordered by created then id.
@@ -247,15 +238,7 @@ func (db *DB) List(ctx context.Context, f taskdriver.Filter) ([]taskdriver.Task,
 	if f.Offset > 0 {
 		sql += " OFFSET " + a.add(int64(f.Offset))
 	}
-	rows, err := db.pool.Query(ctx, sql, a...)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	out, err := pgx.CollectRows(rows, scanTask)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	return out, nil
+	return queryRows(ctx, db, scanTask, sql, a...)
 }
 
 // Claim takes up to c.Limit claimable tasks for c.Runner in one statement:
@@ -274,15 +257,7 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 		return nil, fmt.Errorf("%w: lease %v must be positive", kvcore.ErrInvalidArgument, c.Lease)
 	}
 	sql, a := db.claimSQL(c)
-	rows, err := db.pool.Query(ctx, sql, a...)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	out, err := pgx.CollectRows(rows, scanTask)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	return out, nil
+	return queryRows(ctx, db, scanTask, sql, a...)
 }
 
 // claimSQL returns Claim's statement and its arguments.
@@ -380,20 +355,16 @@ SELECT id, `
 	} else {
 		sql += `0::bigint FROM u`
 	}
-	rows, err := db.pool.Query(ctx, sql, a...)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
 	var notified int64
-	done, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (string, error) {
+	done, err := queryRows(ctx, db, func(row pgx.CollectableRow) (string, error) {
 		var id string
 		var n int64
 		err := row.Scan(&id, &n)
 		notified += n
 		return id, err
-	})
+	}, sql, a...)
 	if err != nil {
-		return nil, db.mapError(err)
+		return nil, err
 	}
 	db.noticeTasks(notified)
 	return taskdriver.Lost(cs, done), nil
@@ -407,27 +378,17 @@ func (db *DB) Cancel(ctx context.Context, id string, now time.Time) (taskdriver.
 	if err := db.check(); err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	rows, err := db.pool.Query(ctx, `UPDATE `+db.tasks+` SET
+	return queryOne(ctx, db, scanTask, `UPDATE `+db.tasks+` SET
 	status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
 	completed = CASE WHEN status = 'pending' THEN $2 ELSE completed END,
 	cancel_requested = cancel_requested OR status = 'running'
 WHERE id = $1 RETURNING `+taskColumns, id, utc(now))
-	if err != nil {
-		return taskdriver.Task{}, false, db.mapError(err)
-	}
-	t, err := pgx.CollectExactlyOneRow(rows, scanTask)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return taskdriver.Task{}, false, nil
-	}
-	if err != nil {
-		return taskdriver.Task{}, false, db.mapError(err)
-	}
-	return t, true, nil
 }
 
 // scheduleColumns are the columns scanSchedule reads.
 const scheduleColumns = "name, spec, next, task_name, payload, priority, unique_key, max_retries, timeout_us"
 
+// scanSchedule reads a row of scheduleColumns.
 func scanSchedule(row pgx.CollectableRow) (taskdriver.Schedule, error) {
 	var s taskdriver.Schedule
 	var unique *string
@@ -479,15 +440,7 @@ func (db *DB) Schedules(ctx context.Context) ([]taskdriver.Schedule, error) {
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+scheduleColumns+" FROM "+db.schedules+" ORDER BY name")
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	out, err := pgx.CollectRows(rows, scanSchedule)
-	if err != nil {
-		return nil, db.mapError(err)
-	}
-	return out, nil
+	return queryRows(ctx, db, scanSchedule, "SELECT "+scheduleColumns+" FROM "+db.schedules+" ORDER BY name")
 }
 
 // Fire, in one statement, moves schedule name from tick to next if its

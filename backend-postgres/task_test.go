@@ -53,6 +53,10 @@ func TestSubscribeTasks(t *testing.T) {
 	require.NoError(t, err)
 	stream, err := db.Subscribe(sctx)
 	require.NoError(t, err)
+	// The listener, started by the first subscriber, signals every
+	// subscriber once it listens: wait for that, however slow the
+	// connection, so that it is not taken for a notification below.
+	require.True(t, received(tasks, 10*time.Second), "the listener signals once it listens")
 	drainSignals(tasks)
 	drainSignals(stream)
 
