@@ -20,6 +20,11 @@ func testRestore(t *testing.T, f StoreFactory) {
 	created := time.Date(2021, 3, 4, 5, 6, 7, 891011000, time.UTC)
 	updated := created.Add(36 * time.Hour)
 	expires := s.clock.Now().Add(time.Hour)
+	// rec is a plain record to restore: value 1, created and updated at
+	// created.
+	rec := func(key string, version int64) kvcore.Record {
+		return kvcore.Record{Key: key, Version: version, Value: json.RawMessage(`1`), Created: created, Updated: created}
+	}
 	in := []kvcore.Record{
 		{Key: "a", Version: 7, Value: json.RawMessage(`{"n":1}`), Type: "T", Created: created, Updated: updated},
 		{Key: "b", Version: 1, Value: json.RawMessage(`"x"`), Created: created, Updated: created, Expires: &expires},
@@ -36,9 +41,7 @@ func testRestore(t *testing.T, f StoreFactory) {
 	require.Equal(t, created, r.Created)
 
 	// A live key fails the whole batch and changes nothing.
-	err = s.Restore(ctx,
-		kvcore.Record{Key: "c", Version: 3, Value: json.RawMessage(`1`), Created: created, Updated: created},
-		kvcore.Record{Key: "a", Version: 1, Value: json.RawMessage(`1`), Created: created, Updated: created})
+	err = s.Restore(ctx, rec("c", 3), rec("a", 1))
 	require.ErrorIs(t, err, kvcore.ErrVersionMismatch)
 	require.Contains(t, err.Error(), `"a"`)
 	requireVisible(t, s.Store, "c", false)
@@ -54,20 +57,15 @@ func testRestore(t *testing.T, f StoreFactory) {
 	requireVisible(t, s.Store, "gone", false)
 
 	// Bad records are refused before anything is written.
-	bad := []kvcore.Record{
-		{Key: "", Version: 1, Value: json.RawMessage(`1`), Created: created, Updated: created},
-		{Key: "v0", Version: 0, Value: json.RawMessage(`1`), Created: created, Updated: created},
-		{Key: "badjson", Version: 1, Value: json.RawMessage(`{`), Created: created, Updated: created},
-		{Key: "notimes", Version: 1, Value: json.RawMessage(`1`)},
-		{Key: "backwards", Version: 1, Value: json.RawMessage(`1`), Created: updated, Updated: created},
-	}
-	for _, b := range bad {
-		err := s.Restore(ctx, kvcore.Record{Key: "ok", Version: 1, Value: json.RawMessage(`1`), Created: created, Updated: created}, b)
+	badJSON, noTimes, backwards := rec("badjson", 1), rec("notimes", 1), rec("backwards", 1)
+	badJSON.Value = json.RawMessage(`{`)
+	noTimes.Created, noTimes.Updated = time.Time{}, time.Time{}
+	backwards.Created, backwards.Updated = updated, created
+	for _, b := range []kvcore.Record{rec("", 1), rec("v0", 0), badJSON, noTimes, backwards} {
+		err := s.Restore(ctx, rec("ok", 1), b)
 		require.Error(t, err, "record %q", b.Key)
 		requireVisible(t, s.Store, "ok", false)
 	}
-	err = s.Restore(ctx,
-		kvcore.Record{Key: "d", Version: 1, Value: json.RawMessage(`1`), Created: created, Updated: created},
-		kvcore.Record{Key: "d", Version: 2, Value: json.RawMessage(`1`), Created: created, Updated: created})
+	err = s.Restore(ctx, rec("d", 1), rec("d", 2))
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
 }

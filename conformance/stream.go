@@ -351,6 +351,29 @@ func testConsumerModes(t *testing.T, f BackendFactory) {
 	st, err = e.stream.ConsumerStatus(ctx, "mid")
 	require.NoError(t, err)
 	require.Equal(t, int64(0), st.Position)
+
+	// Filters: a consumer gets only matching entries, batch after batch.
+	other, err := e.store.Namespace("other")
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, other.Put(ctx, fmt.Sprintf("o%d", i), -1, i))
+		require.NoError(t, e.store.Put(ctx, fmt.Sprintf("d%d", i), -1, i))
+	}
+	filtered, err := e.stream.Consumer("filtered", kvstream.Filters(kvstream.InNamespace("other")), kvstream.BatchSize(2))
+	require.NoError(t, err)
+	var keys []string
+	for {
+		got, err := filtered.Get(ctx)
+		require.NoError(t, err)
+		if len(got) == 0 {
+			break
+		}
+		require.LessOrEqual(t, len(got), 2)
+		for _, r := range got {
+			keys = append(keys, r.Namespace+"/"+r.Key)
+		}
+	}
+	require.Equal(t, []string{"other/o0", "other/o1", "other/o2"}, keys)
 }
 
 func testConsumerExclusive(t *testing.T, f BackendFactory) {

@@ -39,7 +39,8 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 // atomic claims in priority order, leases that expire and are reclaimed,
 // fenced heartbeats and outcomes (one at a time and in batches, with
 // driver.BatchFinisher), retries, unique keys, cron schedules that fire
-// once per tick, and runners that complete every task exactly once.
+// once per tick, runners that complete every task exactly once, and (with
+// driver.Notifier) signals that wake idle runners.
 func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("NewGetList", func(t *testing.T) { testTaskNewGetList(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testTaskBadInput(t, f) })
@@ -56,6 +57,8 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("RunnerExactlyOnce", func(t *testing.T) { testRunnerExactlyOnce(t, f) })
 	t.Run("RunnerRetries", func(t *testing.T) { testRunnerRetries(t, f) })
 	t.Run("RunnerTimeoutCancelPanic", func(t *testing.T) { testRunnerTimeoutCancel(t, f) })
+	t.Run("Notify", func(t *testing.T) { testTaskNotify(t, f) })
+	t.Run("RunnerWakes", func(t *testing.T) { testRunnerWakes(t, f) })
 }
 
 func mustTask(t *testing.T, s *kvtask.Scheduler, id string) kvtask.Task {

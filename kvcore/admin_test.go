@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
@@ -66,22 +65,5 @@ func TestOptionalFeatures(t *testing.T) {
 	}
 	if _, _, err := s.SchemaVersion(ctx); err == nil || err.Error() != "kv schema version: boom" {
 		t.Errorf("SchemaVersion error: %v", err)
-	}
-}
-
-// TestPrefixEnd: the end of a prefix's range is above every string with the
-// prefix and below every string after them.
-func TestPrefixEnd(t *testing.T) {
-	for _, tt := range []struct {
-		prefix, end string
-		ok          bool
-	}{
-		{"", "", false}, {"a", "b", true}, {"job/", "job0", true}, {"\u00e9", "\u00ea", true},
-		{"a\U0010FFFF", "b", true}, {"\U0010FFFF", "", false}, {"\ud7ff", "\ue000", true},
-	} {
-		end, ok := kvcore.PrefixEnd(tt.prefix)
-		if end != tt.end || ok != tt.ok || (ok && !utf8.ValidString(end)) {
-			t.Errorf("PrefixEnd(%q) = %q, %v; want %q, %v", tt.prefix, end, ok, tt.end, tt.ok)
-		}
 	}
 }

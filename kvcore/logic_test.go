@@ -15,6 +15,8 @@ func TestPrefixEnd(t *testing.T) {
 		{"", "", false},
 		{"a", "b", true},
 		{"a_", "a`", true},
+		{"job/", "job0", true},
+		{"\U0010FFFF", "", false},
 		{"ab\u00bf", "ab\u00c0", true},
 		{"x\ud7ff", "x\ue000", true},
 		{"x\U0010FFFF", "y", true},

@@ -560,11 +560,8 @@ func mergePatch(doc []byte, exists bool, patch []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: merge patch: %v", ErrInvalidValue, err)
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, mergeValues(target, p).appendTo(nil)); err != nil {
-		return nil, fmt.Errorf("%w: merge patch: %v", ErrInvalidValue, err)
-	}
-	return buf.Bytes(), nil
+	// Both documents are compact (encode made them so), so the merge is.
+	return mergeValues(target, p).appendTo(nil), nil
 }
 
 // mergeValues is RFC 7396's MergePatch(target, patch): null deletes a

@@ -52,6 +52,7 @@ type Consumer struct {
 	batch   int
 	mode    CommitMode
 	filters []Filter
+	q       driver.Query // the read: filters and batch applied, After set per read
 	atEnd   bool
 
 	mu       sync.Mutex
@@ -108,9 +109,11 @@ func (s *Stream) Consumer(name string, opts ...ConsumerOption) (*Consumer, error
 	if _, err := ParseCommitMode(string(c.mode)); err != nil {
 		return nil, err
 	}
-	if _, err := query(0, c.batch, c.filters); err != nil {
+	q, err := query(0, c.batch, c.filters)
+	if err != nil {
 		return nil, err
 	}
+	c.q = q
 	return c, nil
 }
 
@@ -168,10 +171,8 @@ func (c *Consumer) took(ctx context.Context, token int64) error {
 
 // next reads the batch after the instance's position.
 func (c *Consumer) next(ctx context.Context) ([]Record, error) {
-	q, err := query(c.Position(), c.batch, c.filters)
-	if err != nil {
-		return nil, err
-	}
+	q := c.q
+	q.After = c.Position()
 	recs, err := c.s.read(ctx, q, true)
 	if err != nil {
 		return nil, fmt.Errorf("kv consumer %q: %w", c.name, err)
@@ -311,9 +312,6 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 		wait = minWait
 		log.DebugContext(ctx, "consumer read a batch", "records", len(recs), "first", recs[0].Seq, "last", recs[len(recs)-1].Seq)
 		if err := c.handleBatch(ctx, log, hold, recs, handle); err != nil {
-			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return nil
-			}
 			return c.stopped(ctx, log, hold, err)
 		}
 	}
@@ -383,8 +381,8 @@ func (c *Consumer) subscribe(ctx context.Context) <-chan struct{} {
 	return ch
 }
 
-// sleep waits for a signal, the timer, the end of ctx or the loss of the
-// lease. It reports whether the timer (not a signal) ended the wait.
+// sleep waits d for a signal (none if wake is nil), the timer, the end of
+// ctx or the loss of the lease. It reports whether the timer ended the wait.
 func (c *Consumer) sleep(ctx context.Context, hold *kvlock.Hold, wake <-chan struct{}, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -81,14 +81,7 @@ func (c *Consumer) retry(ctx context.Context, log *slog.Logger, hold *kvlock.Hol
 			return err
 		}
 		log.WarnContext(ctx, "consumer "+what+" failed: retrying", "attempt", attempt, "wait", wait, "error", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-		case <-hold.Lost():
-		case <-t.C:
-		}
-		t.Stop()
-		if ctx.Err() != nil || hold.Err() != nil {
+		if !c.sleep(ctx, hold, nil, wait) {
 			return fmt.Errorf("%w: %w", errStop, err)
 		}
 		wait = min(wait*2, c.s.retryMax)
