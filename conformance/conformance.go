@@ -104,6 +104,7 @@ func RunStore(t *testing.T, factory StoreFactory) {
 		{"Expiry", testExpiry},
 		{"Sweep", testSweep},
 		{"Restore", testRestore},
+		{"LiteralText", testLiteralText},
 		{"TimeZones", testTimeZones},
 		{"Fence", testFence},
 		{"Typed", testTyped},
