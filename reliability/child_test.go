@@ -16,8 +16,10 @@ import (
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvlock"
+	lockdriver "github.com/kvsuite/kv/kvlock/driver"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 
+	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
 )
@@ -74,70 +76,49 @@ type backend struct {
 	close  func()
 }
 
+// backendDB is what every backend's *DB offers that the tests use.
+type backendDB interface {
+	Init(context.Context) error
+	Store(...kvcore.Option) (*kvcore.Store, error)
+	Close() error
+	lockdriver.Locker
+	taskdriver.Queue
+}
+
 // openBackend opens kind ("sqlite", "postgres" or "rqlite") at where (a
 // file, a schema of this run's PostgreSQL database, or an rqlite URL) and
 // initialises it.
 func openBackend(ctx context.Context, kind, where string) (*backend, error) {
-	type db interface {
-		Store(...kvcore.Option) (*kvcore.Store, error)
-		Close() error
-	}
 	var (
-		d      db
-		locker *kvlock.Locker
-		queue  taskdriver.Queue
+		d   backendDB
+		err error
 	)
 	switch kind {
 	case "sqlite":
-		s, err := sqlitekv.Open(where)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.Init(ctx); err != nil {
-			s.Close()
-			return nil, err
-		}
-		d, queue = s, s
-		locker, err = kvlock.New(s)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
+		d, err = sqlitekv.Open(where)
 	case "postgres":
-		p, err := openPostgres(ctx, where)
-		if err != nil {
-			return nil, err
-		}
-		d, queue = p, p
-		locker, err = kvlock.New(p)
-		if err != nil {
-			p.Close()
-			return nil, err
-		}
+		d, err = postgreskv.Open(ctx, pgURL, postgreskv.WithSchema(where))
 	case "rqlite":
-		r, err := rqlitekv.Open(where)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.Init(ctx); err != nil {
-			r.Close()
-			return nil, err
-		}
-		d, queue = r, r
-		locker, err = kvlock.New(r)
-		if err != nil {
-			r.Close()
-			return nil, err
-		}
+		d, err = rqlitekv.Open(where)
 	default:
-		return nil, fmt.Errorf("unknown backend %q", kind)
+		err = fmt.Errorf("unknown backend %q", kind)
 	}
-	store, err := d.Store(kvcore.WithSweepInterval(0))
+	if err != nil {
+		return nil, err
+	}
+	locker, err := kvlock.New(d)
+	if err == nil {
+		err = d.Init(ctx)
+	}
+	var store *kvcore.Store
+	if err == nil {
+		store, err = d.Store(kvcore.WithSweepInterval(0))
+	}
 	if err != nil {
 		d.Close()
 		return nil, err
 	}
-	return &backend{store: store, locker: locker, queue: queue, close: func() { store.Close(); d.Close() }}, nil
+	return &backend{store: store, locker: locker, queue: d, close: func() { store.Close(); d.Close() }}, nil
 }
 
 // childBackend opens the backend that the child's environment names.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvstream"
+	"github.com/kvsuite/kv/reliability/internal/reltest"
 
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
 )
@@ -160,7 +161,7 @@ func (l *crashLedger) addRound(t *testing.T, round int64, lines []string) int {
 // checks that every acknowledged write survived, that SQLite's
 // integrity_check is ok, and that the change stream agrees with the data.
 func TestCrashSafetySQLite(t *testing.T) {
-	kills := shortOrLong(10, 120)
+	kills := reltest.ShortOrLong(10, 120)
 	path := filepath.Join(t.TempDir(), "crash.db")
 	ledger := newCrashLedger()
 	var children []*child

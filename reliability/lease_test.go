@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
 
 // Lease contention settings.
@@ -164,26 +163,10 @@ func runContenders(ctx context.Context, b *backend, prefix string, n int, until 
 // ErrFenced, and the fenced counter equals the number of fenced writes that
 // succeeded (no lost update).
 func TestLeaseContention(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		testLeases(t, "sqlite", filepath.Join(t.TempDir(), "lease.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		needPostgres(t)
-		testLeases(t, "postgres", "lease")
-	})
-	t.Run("rqlite-standin", func(t *testing.T) {
-		// The stand-in listens on loopback, so the child processes share it.
-		testLeases(t, "rqlite", rqlitetest.Start(t).URL)
-	})
-	t.Run("rqlited", func(t *testing.T) {
-		bin := rqlitedBinary()
-		if bin == "" {
-			t.Skip("no real rqlite: rqlited is not on PATH and /tmp/rqlite-bin/rqlited does not exist")
-		}
-		testLeases(t, "rqlite", startRqlited(t, bin))
-	})
+	forEachBackend(t, "lease", testLeases)
 }
 
+// testLeases runs TestLeaseContention on one backend.
 func testLeases(t *testing.T, kind, where string) {
 	ctx := context.Background()
 	b, err := openBackend(ctx, kind, where)
@@ -192,7 +175,7 @@ func testLeases(t *testing.T, kind, where string) {
 	}
 	defer b.close()
 	const procs, perProc, local = 2, 3, 4
-	until := time.Now().Add(shortOrLong(5*time.Second, 60*time.Second))
+	until := time.Now().Add(reltest.ShortOrLong(5*time.Second, 60*time.Second))
 	var children []*child
 	stopChildren(t, &children)
 	for p := range procs {

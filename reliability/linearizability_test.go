@@ -3,16 +3,11 @@ package reliability_test
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,10 +15,7 @@ import (
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/reliability"
-
-	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
-	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
+	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
 
 // checkTimeout bounds one porcupine check; Unknown (timed out) fails.
@@ -33,71 +25,24 @@ const checkTimeout = 2 * time.Minute
 // and compare-and-set writes on a few shared keys against every backend,
 // and checks the recorded history with porcupine against RegisterModel.
 func TestLinearizability(t *testing.T) {
-	w := reliability.Workload{Clients: 8, Keys: 4, OpsPerClient: shortOrLong(150, 3000)}
-	t.Run("sqlite", func(t *testing.T) {
-		db, err := sqlitekv.Open(filepath.Join(t.TempDir(), "lin.db"))
+	w := reliability.Workload{Clients: 8, Keys: 4, OpsPerClient: reltest.ShortOrLong(150, 3000), KeyPrefix: "lin/"}
+	forEachBackend(t, "lin", func(t *testing.T, kind, where string) {
+		if kind == "rqlite" {
+			where += "?level=linearizable" // the strongest read level (the stand-in accepts it too)
+		}
+		b, err := openBackend(context.Background(), kind, where)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		if err := db.Init(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		checkStore(t, storeOf(t, db), w)
+		t.Cleanup(b.close)
+		checkStore(t, b.store, w)
 	})
-	t.Run("postgres", func(t *testing.T) {
-		needPostgres(t)
-		db, err := openPostgres(context.Background(), "lin")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		checkStore(t, storeOf(t, db), w)
-	})
-	t.Run("rqlite-standin", func(t *testing.T) {
-		srv := rqlitetest.Start(t)
-		t.Log("rqlite: rqlitetest, the in-process STAND-IN for rqlite (not a real rqlite)")
-		checkStore(t, rqliteStore(t, srv.URL), w)
-	})
-	t.Run("rqlited", func(t *testing.T) {
-		bin := rqlitedBinary()
-		if bin == "" {
-			t.Skip("no real rqlite: rqlited is not on PATH and /tmp/rqlite-bin/rqlited does not exist")
-		}
-		url := startRqlited(t, bin)
-		checkStore(t, rqliteStore(t, url+"?level=linearizable"), w)
-	})
-}
-
-// storeOf returns a kvcore.Store over a backend DB, closed when t ends.
-func storeOf(t *testing.T, db interface {
-	Store(...kvcore.Option) (*kvcore.Store, error)
-}) *kvcore.Store {
-	t.Helper()
-	s, err := db.Store(kvcore.WithSweepInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func rqliteStore(t *testing.T, url string) *kvcore.Store {
-	t.Helper()
-	db, err := rqlitekv.Open(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Init(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return storeOf(t, db)
 }
 
 // checkStore runs the workload on s, checks the history, and checks that
 // the checker accepts a correct read appended after the history and
 // rejects a stale one (so a pass is not a checker that accepts anything).
+// w.KeyPrefix must be set.
 func checkStore(t *testing.T, s *kvcore.Store, w reliability.Workload) {
 	ctx := context.Background()
 	history, err := reliability.RunWorkload(ctx, s, w)
@@ -127,9 +72,6 @@ func checkStore(t *testing.T, s *kvcore.Store, w reliability.Workload) {
 
 	// Controls: a read after everything must see the final record.
 	key := w.KeyPrefix + "0"
-	if w.KeyPrefix == "" {
-		key = "lin/0"
-	}
 	final, err := s.GetRecord(ctx, key)
 	if err != nil {
 		t.Fatal(err)
@@ -209,74 +151,6 @@ func TestCheckerCatchesViolations(t *testing.T) {
 			t.Errorf("%s: porcupine says %s, want %s", c.name, got, c.want)
 		}
 	}
-}
-
-// rqlitedBinary returns the path of a real rqlited, or "".
-func rqlitedBinary() string {
-	if p, err := exec.LookPath("rqlited"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/tmp/rqlite-bin/rqlited"); err == nil {
-		return "/tmp/rqlite-bin/rqlited"
-	}
-	return ""
-}
-
-// startRqlited starts a single-node rqlited on loopback ports, stopped when
-// t ends, and returns its URL.
-func startRqlited(t *testing.T, bin string) string {
-	t.Helper()
-	freeAddr := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
-	}
-	dir := t.TempDir()
-	httpAddr, raftAddr := freeAddr(), freeAddr()
-	logf, err := os.Create(filepath.Join(dir, "rqlited.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-node-id", "rel1", "-http-addr", httpAddr, "-raft-addr", raftAddr, filepath.Join(dir, "data"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logf.Close()
-	})
-	url := "http://" + httpAddr
-	c := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			t.Fatal(errors.New("rqlited exited before it was ready; see " + logf.Name()))
-		default:
-		}
-		if resp, err := c.Get(url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				t.Logf("rqlite: a real rqlited (%s) at %s", bin, url)
-				return url
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("rqlited not ready after 30s")
-	return ""
 }
 
 // dumpIllegal writes, for each key whose history porcupine rejects, that

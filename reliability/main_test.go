@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
 
 // childEnv selects a helper mode: the test binary re-executes itself with
@@ -25,8 +26,6 @@ const childEnv = "KV_RELIABILITY_CHILD"
 const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 var (
-	// long selects the long form (KV_RELIABILITY_LONG=1).
-	long = os.Getenv("KV_RELIABILITY_LONG") == "1"
 	// pgSkip is why the PostgreSQL parts skip ("" if a server answers).
 	pgSkip string
 	// pgURL names this run's own database, rel_<random>.
@@ -39,15 +38,6 @@ func TestMain(m *testing.M) {
 	}
 	flag.Parse()
 	os.Exit(run(m))
-}
-
-// shortOrLong returns the short-form value, or the long one with
-// KV_RELIABILITY_LONG=1.
-func shortOrLong[T any](short, longForm T) T {
-	if long {
-		return longForm
-	}
-	return short
 }
 
 // run creates this run's PostgreSQL database (if a server answers), runs
@@ -92,7 +82,7 @@ func run(m *testing.M) int {
 	if cfg.Password != "" {
 		pgURL += " password='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(cfg.Password) + "'"
 	}
-	fmt.Printf("reliability: PostgreSQL at %s:%d (from %s), database %s; long form: %t\n", cfg.Host, cfg.Port, source, name, long)
+	fmt.Printf("reliability: PostgreSQL at %s:%d (from %s), database %s; long form: %t\n", cfg.Host, cfg.Port, source, name, reltest.Long)
 	return m.Run()
 }
 
@@ -102,17 +92,4 @@ func needPostgres(t testing.TB) {
 	if pgSkip != "" {
 		t.Skip(pgSkip)
 	}
-}
-
-// openPostgres opens this run's database with kv's tables in schema.
-func openPostgres(ctx context.Context, schema string) (*postgreskv.DB, error) {
-	db, err := postgreskv.Open(ctx, pgURL, postgreskv.WithSchema(schema))
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Init(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	return db, nil
 }

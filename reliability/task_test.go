@@ -8,15 +8,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvtask"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
 
 // Task test settings.
@@ -102,29 +101,13 @@ func taskRunner() error {
 // attempt in a process that was killed, or an attempt whose lease was lost.
 // Execution is at least once; completion is exactly once.
 func TestTasksUnderKills(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		testTasks(t, "sqlite", filepath.Join(t.TempDir(), "tasks.db"))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		needPostgres(t)
-		testTasks(t, "postgres", "tasks")
-	})
-	t.Run("rqlite-standin", func(t *testing.T) {
-		// The stand-in listens on loopback, so the child processes share it.
-		testTasks(t, "rqlite", rqlitetest.Start(t).URL)
-	})
-	t.Run("rqlited", func(t *testing.T) {
-		bin := rqlitedBinary()
-		if bin == "" {
-			t.Skip("no real rqlite: rqlited is not on PATH and /tmp/rqlite-bin/rqlited does not exist")
-		}
-		testTasks(t, "rqlite", startRqlited(t, bin))
-	})
+	forEachBackend(t, "tasks", testTasks)
 }
 
+// testTasks runs TestTasksUnderKills on one backend.
 func testTasks(t *testing.T, kind, where string) {
 	ctx := context.Background()
-	n := shortOrLong(1000, 10000)
+	n := reltest.ShortOrLong(1000, 10000)
 	b, err := openBackend(ctx, kind, where)
 	if err != nil {
 		t.Fatal(err)
@@ -153,9 +136,9 @@ func testTasks(t *testing.T, kind, where string) {
 		runners[i] = start()
 	}
 	kills := 0
-	maxKills := shortOrLong(8, 1000)
+	maxKills := reltest.ShortOrLong(8, 1000)
 	began := time.Now()
-	deadline := began.Add(shortOrLong(4*time.Minute, 30*time.Minute))
+	deadline := began.Add(reltest.ShortOrLong(4*time.Minute, 30*time.Minute))
 	for {
 		time.Sleep(time.Duration(300+rand.IntN(900)) * time.Millisecond)
 		if done(t, s) {

@@ -95,8 +95,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer store.Close()
 	// An idle consumer wakes at once for this process's writes (SQLite's
 	// in-process signal) and polls for other processes' writes, with waits
-	// growing up to the max poll: 30s by default with a notifying backend,
-	// one second here.
+	// growing up to the max poll: 2s by default on SQLite (30s on
+	// PostgreSQL, whose notifications reach every process), one second here.
 	stream, err := kvstream.New(db, kvstream.WithMaxPoll(time.Second))
 	if err != nil {
 		return err

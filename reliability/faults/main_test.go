@@ -7,18 +7,6 @@ import (
 	"time"
 )
 
-// long selects the long form (KV_RELIABILITY_LONG=1).
-var long = os.Getenv("KV_RELIABILITY_LONG") == "1"
-
-// shortOrLong returns the short-form value, or the long one with
-// KV_RELIABILITY_LONG=1.
-func shortOrLong[T any](short, longForm T) T {
-	if long {
-		return longForm
-	}
-	return short
-}
-
 // skipOrFail skips t with reason, or fails it if the environment variable
 // require is "1" (the part must run there).
 func skipOrFail(t *testing.T, require, reason string) {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
 
 // pgServer is a private PostgreSQL instance in a temporary directory,
@@ -201,7 +203,7 @@ func (s *pgServer) logTail() string {
 
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort() (int, error) {
-	addr, err := freeAddr()
+	addr, err := reltest.FreeAddr()
 	if err != nil {
 		return 0, err
 	}

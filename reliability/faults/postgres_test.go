@@ -14,6 +14,7 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvstream"
 	"github.com/kvsuite/kv/kvtask"
+	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
 
 // Settings of the PostgreSQL fault test.
@@ -27,7 +28,7 @@ const (
 
 // pgWritesBetween is how many writes are acknowledged before each fault
 // and after the last.
-var pgWritesBetween = shortOrLong(100, 400)
+var pgWritesBetween = reltest.ShortOrLong(100, 400)
 
 // pgFault is one fault injected into the private server.
 type pgFault struct {
@@ -42,7 +43,7 @@ type pgFault struct {
 // pgFaultPlan is the faults of one run: one restart and one kill round in
 // the short form, several of each in the long form.
 func pgFaultPlan() []string {
-	return shortOrLong(
+	return reltest.ShortOrLong(
 		[]string{"restart fast", "terminate"},
 		slices.Repeat([]string{"restart fast", "terminate", "restart immediate", "terminate", "restart fast",
 			"terminate", "restart immediate", "terminate", "restart fast", "restart immediate"}, 2))

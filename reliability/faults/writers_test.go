@@ -19,8 +19,15 @@ type writeLog struct {
 	writes    int               // acknowledged writes (creates and updates)
 	retried   int               // writes acknowledged on a retry after a failed attempt
 	ambiguous int               // failed attempts later found to have committed
-	errs      errorLog
-	lastAck   time.Time
+	// resent says the client may send a write again by itself after a
+	// lost answer (gorqlite does, to the next node, after a timeout): a
+	// first attempt's version mismatch is then resolved by reading back,
+	// like a retry's, and counted in hiddenResends when the key holds the
+	// value written.
+	resent        bool
+	hiddenResends int
+	errs          errorLog
+	lastAck       time.Time
 }
 
 func newWriteLog() *writeLog { return &writeLog{acked: map[string]string{}} }
@@ -90,7 +97,7 @@ func writeResolved(s *kvcore.Store, key string, version int64, value string, log
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := s.Put(ctx, key, version, value)
-		if errors.Is(err, kvcore.ErrVersionMismatch) && !firstFailure.IsZero() {
+		if errors.Is(err, kvcore.ErrVersionMismatch) && (!firstFailure.IsZero() || log.resent) {
 			// An earlier attempt may have committed without its answer
 			// arriving: the key then holds this value.
 			var got string
@@ -100,7 +107,12 @@ func writeResolved(s *kvcore.Store, key string, version int64, value string, log
 				log.errs.add("get", gerr)
 			case ok && got == value:
 				cancel()
-				log.ack(key, value, true, true)
+				if firstFailure.IsZero() {
+					log.mu.Lock()
+					log.hiddenResends++
+					log.mu.Unlock()
+				}
+				log.ack(key, value, !firstFailure.IsZero(), !firstFailure.IsZero())
 				return nil
 			default:
 				cancel()

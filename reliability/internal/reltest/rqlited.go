@@ -1,4 +1,4 @@
-package faults_test
+package reltest
 
 import (
 	"errors"
@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// rqlitedPath finds an rqlited binary: $KV_RQLITED, /tmp/rqlite-bin/rqlited
+// RqlitedPath finds an rqlited binary: $KV_RQLITED, /tmp/rqlite-bin/rqlited
 // (once /tmp/rqlite-bin/READY says its build is done), or rqlited on PATH.
-func rqlitedPath() (string, error) {
+func RqlitedPath() (string, error) {
 	if p := os.Getenv("KV_RQLITED"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("KV_RQLITED: %w", err)
@@ -33,39 +33,46 @@ func rqlitedPath() (string, error) {
 	return "", errors.New("no rqlited binary (not in $KV_RQLITED, /tmp/rqlite-bin with READY, or on PATH)")
 }
 
-// rqNode is one rqlited process of a test cluster.
-type rqNode struct {
-	bin, id, dir   string
-	httpAddr, raft string
-	join           string // the Raft address it joined ("" for the first node)
-	cmd            *exec.Cmd
-	done           chan struct{}
-	log            *os.File
+// RQNode is one rqlited process: a single node, or one node of a cluster.
+type RQNode struct {
+	// ID is the node's Raft id.
+	ID string
+	// HTTPAddr is the host:port of its HTTP API (what rqlite reports as a
+	// leader's address).
+	HTTPAddr string
+	// RaftAddr is the host:port other nodes join.
+	RaftAddr string
+
+	bin, dir string
+	join     string // the Raft address it joined ("" for the first node)
+	cmd      *exec.Cmd
+	done     chan struct{}
+	log      *os.File
 }
 
-// url is the node's HTTP API.
-func (n *rqNode) url() string { return "http://" + n.httpAddr }
-
-// startRQNode starts rqlited on free loopback ports with its data under
+// StartRQNode starts rqlited bin on free loopback ports with its data under
 // dir/id, joining the node with Raft address join ("" for a new cluster),
 // and waits until it is ready.
-func startRQNode(bin, dir, id, join string) (*rqNode, error) {
-	h, err := freeAddr()
+func StartRQNode(bin, dir, id, join string) (*RQNode, error) {
+	h, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	r, err := freeAddr()
+	r, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	n := &rqNode{bin: bin, id: id, dir: filepath.Join(dir, id), httpAddr: h, raft: r, join: join}
-	return n, n.start()
+	n := &RQNode{ID: id, HTTPAddr: h, RaftAddr: r, bin: bin, dir: filepath.Join(dir, id), join: join}
+	return n, n.Start()
 }
 
-// start runs the node's process (again, after stop or kill, with the same
+// URL is the node's HTTP API.
+func (n *RQNode) URL() string { return "http://" + n.HTTPAddr }
+
+// Start runs the node's process (again, after Stop or Kill, with the same
 // data and addresses) and waits until it is ready.
-func (n *rqNode) start() error {
-	args := []string{"-node-id", n.id, "-http-addr", n.httpAddr, "-raft-addr", n.raft}
+func (n *RQNode) Start() error {
+	args := []string{"-node-id", n.ID, "-http-addr", n.HTTPAddr, "-raft-addr", n.RaftAddr}
 	if n.join != "" {
 		args = append(args, "-join", n.join)
 	}
@@ -83,41 +90,35 @@ func (n *rqNode) start() error {
 	n.done = make(chan struct{})
 	go func() { _ = n.cmd.Wait(); close(n.done) }()
 	if err := n.waitReady(30 * time.Second); err != nil {
-		n.stop()
-		return fmt.Errorf("rqlited %s: %w (log: %s)", n.id, err, n.logTail())
+		n.Stop()
+		return fmt.Errorf("rqlited %s: %w (log: %s)", n.ID, err, n.logTail())
 	}
 	return nil
 }
 
-// waitReady polls /readyz until the node answers 200.
-func (n *rqNode) waitReady(d time.Duration) error {
+// waitReady polls /readyz until the node answers 200, exits, or d passes.
+func (n *RQNode) waitReady(d time.Duration) error {
 	c := &http.Client{Timeout: time.Second}
-	ok := waitFor(d, 100*time.Millisecond, func() bool {
-		select {
-		case <-n.done:
-			return true
-		default:
+	deadline := time.Now().Add(d)
+	for {
+		if !n.running() {
+			return errors.New("rqlited exited")
 		}
-		resp, err := c.Get(n.url() + "/readyz")
-		if err != nil {
-			return false
+		if resp, err := c.Get(n.URL() + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	select {
-	case <-n.done:
-		return errors.New("rqlited exited")
-	default:
+		if time.Now().After(deadline) {
+			return errors.New("not ready in time")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if !ok {
-		return errors.New("not ready in time")
-	}
-	return nil
 }
 
 // running reports whether the node's process is running.
-func (n *rqNode) running() bool {
+func (n *RQNode) running() bool {
 	if n.cmd == nil {
 		return false
 	}
@@ -129,8 +130,8 @@ func (n *rqNode) running() bool {
 	}
 }
 
-// kill ends the node at once (SIGKILL), as a crash would.
-func (n *rqNode) kill() {
+// Kill ends the node at once (SIGKILL), as a crash would.
+func (n *RQNode) Kill() {
 	if n.running() {
 		_ = n.cmd.Process.Kill()
 		<-n.done
@@ -138,8 +139,8 @@ func (n *rqNode) kill() {
 	n.log.Close()
 }
 
-// stop ends the node with SIGTERM, then SIGKILL after 10s.
-func (n *rqNode) stop() {
+// Stop ends the node with SIGTERM, then SIGKILL after 10s.
+func (n *RQNode) Stop() {
 	if n.running() {
 		_ = n.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -153,7 +154,7 @@ func (n *rqNode) stop() {
 }
 
 // logTail returns the end of the node's log.
-func (n *rqNode) logTail() string {
+func (n *RQNode) logTail() string {
 	b, _ := os.ReadFile(n.dir + ".log")
 	if len(b) > 2000 {
 		b = b[len(b)-2000:]
@@ -161,8 +162,8 @@ func (n *rqNode) logTail() string {
 	return strings.TrimSpace(string(b))
 }
 
-// freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address whose port was free a moment ago.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
