@@ -17,9 +17,19 @@ import (
 // Each op is one SQL statement that makes its own write conditional on its
 // expected version, appends its stream entry (a data-modifying CTE) and, if
 // the condition does not hold, raises an error (kv_fail) that aborts the
-// batch. The fence check is one more statement in front; a put that may find
-// an expired record (version -1 or 0) is preceded by one that removes it,
-// recording its delete entry. A lone batch is sent as one pgx batch: one
+// batch. The fence check is one more statement in front.
+//
+// A put with version -1 or 0 may find an expired record that no sweep has
+// removed yet. Its removal is a change of its own, recorded in the stream
+// (a delete entry with the old version and type) before the create; but
+// PostgreSQL's INSERT ... ON CONFLICT cannot return the row it replaced. So
+// such a put is first sent as one statement that raises an error (kv_fail
+// 'expired') if it meets an expired record; the batch then fails as a whole,
+// having written nothing, and is sent again with a statement in front of
+// each such put that removes the expired record and records its delete
+// entry. Puts with an expiry of their own (a cache's writes, which are the
+// ones likely to meet expired records) and restores get that statement from
+// the start. A lone batch is sent as one pgx batch: one
 // pipeline and one Sync, which PostgreSQL runs as a single implicit
 // transaction, so it costs one round trip (once its statements are prepared
 // on the connection) and commits all or nothing. Batches of concurrent
@@ -33,16 +43,16 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	if len(b.Ops) == 0 {
 		return []driver.Result{}, nil
 	}
-	r, err := db.newApplyReq(ctx, b)
+	r, err := db.newApplyReq(ctx, b, false)
 	if err != nil {
 		return nil, err
 	}
-	var results []driver.Result
-	if db.maxCommitters > 0 {
-		results, err = db.commitGrouped(r)
-	} else {
-		err = db.runAlone(r)
-		results = r.results
+	results, err := db.commit(r)
+	if errors.Is(err, errFoundExpired) {
+		if r, err = db.newApplyReq(ctx, b, true); err != nil {
+			return nil, err
+		}
+		results, err = db.commit(r)
 	}
 	if err != nil {
 		return nil, err
@@ -53,6 +63,16 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	return results, nil
 }
 
+// commit runs r (in a group, unless WithoutGroupCommit) and returns its
+// results.
+func (db *DB) commit(r *applyReq) ([]driver.Result, error) {
+	if db.maxCommitters > 0 {
+		return db.commitGrouped(r)
+	}
+	err := db.runAlone(r)
+	return r.results, err
+}
+
 // stmt is one statement of an Apply: its SQL, its arguments and the op
 // whose result it returns (-1: none).
 type stmt struct {
@@ -61,8 +81,10 @@ type stmt struct {
 	op   int
 }
 
-// newApplyReq turns b into its statements.
-func (db *DB) newApplyReq(ctx context.Context, b driver.Batch) (*applyReq, error) {
+// newApplyReq turns b into its statements. With removeExpired, every put
+// with version -1 or 0 is preceded by the statement that removes an expired
+// record (see Apply).
+func (db *DB) newApplyReq(ctx context.Context, b driver.Batch, removeExpired bool) (*applyReq, error) {
 	now := utc(b.Now)
 	r := &applyReq{ctx: ctx, results: make([]driver.Result, len(b.Ops)), done: make(chan struct{})}
 	r.stmts = make([]stmt, 0, len(b.Ops)+1)
@@ -71,11 +93,13 @@ func (db *DB) newApplyReq(ctx context.Context, b driver.Batch) (*applyReq, error
 SELECT 0::bigint, coalesce((SELECT token FROM l), ` + db.fail + `('fenced', -1))`, []any{b.Fence.Name, b.Fence.Token, now}, -1})
 	}
 	for i, op := range b.Ops {
-		sql, a, err := db.opStatement(i, op, now)
+		remove := (op.Kind == driver.OpPut || op.Kind == driver.OpRestore) && op.Version <= 0 &&
+			(removeExpired || op.Kind == driver.OpRestore || !op.Expires.IsZero())
+		sql, a, err := db.opStatement(i, op, now, remove)
 		if err != nil {
 			return nil, err
 		}
-		if (op.Kind == driver.OpPut || op.Kind == driver.OpRestore) && op.Version <= 0 {
+		if remove {
 			// A put (or restore) over an expired record: the record's
 			// removal is a change of its own, recorded before the create.
 			r.stmts = append(r.stmts, stmt{`WITH w AS (DELETE FROM ` + db.records + ` WHERE namespace = $1 AND key = $2 AND expires <= $3
@@ -140,6 +164,9 @@ func (db *DB) applyError(err error, index int) error {
 	if errors.As(err, &pe) && pe.Code == codeMismatch && index >= 0 {
 		return &driver.OpError{Index: index, Err: driver.ErrVersionMismatch}
 	}
+	if errors.As(err, &pe) && pe.Code == codeExpired {
+		return errFoundExpired
+	}
 	return db.mapError(err)
 }
 
@@ -165,8 +192,10 @@ func (db *DB) mustReturn(idx string) string {
 }
 
 // opStatement returns the SQL and arguments of op, the i-th op of a batch.
-// Each statement returns one row: rows affected and version.
-func (db *DB) opStatement(i int, op driver.Op, now time.Time) (string, []any, error) {
+// Each statement returns one row: rows affected and version. A put with
+// version -1 or 0 that is not preceded by the removal of an expired record
+// (removed false) fails with kv_fail 'expired' if it meets one.
+func (db *DB) opStatement(i int, op driver.Op, now time.Time, removed bool) (string, []any, error) {
 	var a args
 	switch op.Kind {
 	case driver.OpPut, driver.OpRestore:
@@ -192,6 +221,14 @@ func (db *DB) opStatement(i int, op driver.Op, now time.Time) (string, []any, er
 ` + db.streamInsert(ns, key, "1", nowP) + `
 ` + db.mustReturn(a.add(int32(i))), a, nil
 		}
+		// An expired record is replaced, as if it were not there: a race
+		// with a removal that has just run, or (unless removed) an error.
+		setVersion, setCreated := "CASE WHEN r.expires <= "+nowP+" THEN EXCLUDED.version ELSE r.version + 1 END",
+			"CASE WHEN r.expires <= "+nowP+" THEN EXCLUDED.created ELSE r.created END"
+		if !removed {
+			setVersion, setCreated = "CASE WHEN r.expires <= "+nowP+" THEN "+db.fail+"('expired', "+a.add(int32(i))+") ELSE r.version + 1 END",
+				"r.created"
+		}
 		cond, final := "", "SELECT 1::bigint, version FROM w"
 		if op.Version == 0 {
 			cond = "\n\tWHERE r.expires <= " + nowP
@@ -199,9 +236,7 @@ func (db *DB) opStatement(i int, op driver.Op, now time.Time) (string, []any, er
 		}
 		return `WITH w AS (INSERT INTO ` + db.records + ` AS r (namespace, key, version, value, type, created, updated, expires)
 	VALUES (` + ns + `, ` + key + `, ` + first + `, ` + val + `, ` + typ + `, ` + created + `, ` + updated + `, ` + exp + `)
-	ON CONFLICT (namespace, key) DO UPDATE SET
-	version = CASE WHEN r.expires <= ` + nowP + ` THEN EXCLUDED.version ELSE r.version + 1 END,
-	created = CASE WHEN r.expires <= ` + nowP + ` THEN EXCLUDED.created ELSE r.created END,
+	ON CONFLICT (namespace, key) DO UPDATE SET version = ` + setVersion + `, created = ` + setCreated + `,
 	value = EXCLUDED.value, type = EXCLUDED.type, updated = EXCLUDED.updated, expires = EXCLUDED.expires` + cond + `
 	RETURNING version, type, value),
 ` + db.streamInsert(ns, key, first, nowP) + `

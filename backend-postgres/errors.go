@@ -17,7 +17,13 @@ import (
 const (
 	codeMismatch = "KVV01"
 	codeFenced   = "KVF01"
+	codeExpired  = "KVE01"
 )
+
+// errFoundExpired is a batch's error when a put's single statement found an
+// expired record: nothing of the batch was written, and it is run again
+// with the statements that record the removal first (see Apply).
+var errFoundExpired = errors.New("postgreskv: a put found an expired record")
 
 // redacted replaces a password in error messages.
 const redacted = "xxxxx"

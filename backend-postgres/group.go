@@ -21,28 +21,38 @@ import (
 // An Apply that finds no group in flight becomes a committer at once: it
 // takes the batches waiting in the queue (up to maxGroupMembers), adds its
 // own and commits them as one group. Otherwise it queues its batch and
-// waits: the groups run one after the other, each taking what queued while
-// the one before it ran. A lone Apply therefore never waits: it runs alone,
-// as one implicit transaction, exactly as without grouping. A committer that
-// finds batches queued when its group is done leaves a goroutine to commit
-// them, group after group, until the queue is empty.
+// waits for a group to take it. A lone Apply therefore never waits: it runs
+// alone, as one implicit transaction, exactly as without grouping.
 //
-// One group at a time is what commits the most (groups are larger, and they
-// do not compete for the server's CPU and the same index pages; see
-// BenchmarkPut). A second group (up to DB.maxCommitters) starts only when
-// waiting in line would cost more than running beside: when a full group is
-// waiting, or when the newest group in flight has run for longer than
-// groupStall (waiting on a row lock, say, or a large batch), so that one
-// slow group does not hold up every writer. An Apply checks this when it
-// arrives and, while it waits in the queue, every groupStall.
+// Groups are pipelined. One group executes its statements at a time; once
+// it has sent its COMMIT it only waits for the WAL flush, which takes no
+// CPU, and the next group may start executing beside it (up to
+// DB.maxCommitters groups in flight). That next group starts as soon as as
+// many batches wait as the groups in flight hold (with steady writers: the
+// batches of the group before, which come back once their commit is done),
+// or else when a group ends. So groups stay large (each pays one round trip,
+// one BEGIN and one COMMIT) while the server works on one group and the disk
+// flushes the one before. Every group that ends, and every group that sends
+// its COMMIT, starts the next one if it may (from a goroutine of its own:
+// a caller returns once its own group is done).
 //
-// A group of several batches runs as BEGIN, the batches' statements, then
-// COMMIT: all sent as one pgx batch (one round trip). A batch that may fail
+// Executing one group at a time is what commits the most (groups are
+// larger, and they do not compete for the server's CPU and the same index
+// pages; see BenchmarkPut). A second group executes beside the first only
+// when waiting in line would cost more than running beside: when a full
+// group is waiting, or when the newest group in flight has run for longer
+// than groupStall (waiting on a row lock, say, or a large batch), so that
+// one slow group does not hold up every writer. An Apply checks this when
+// it arrives and, while it waits in the queue, every groupStall.
+//
+// A group of several batches runs as BEGIN and the batches' statements,
+// sent as one pgx batch (one round trip), then COMMIT (a second one: the
+// point where the next group may start). A batch that may fail
 // by its own conditions (an expected version, a fence) runs inside a
 // SAVEPOINT. If such a batch fails, PostgreSQL skips the rest of the
 // pipeline; the committer rolls back to that batch's savepoint, which
 // undoes only its ops, hands the batch its own error, and sends the batches
-// after it, with the COMMIT, in two more round trips (the rollback first:
+// after it in two more round trips (the rollback first:
 // until it has run, PostgreSQL does not even prepare statements). Each batch
 // gets its own results, or the commit's error if the COMMIT fails. A batch
 // that cannot fail by its conditions (a put with version -1, say) runs
@@ -97,10 +107,12 @@ type applyReq struct {
 
 // committers is the queue of a DB's group commit.
 type committers struct {
-	mu     sync.Mutex
-	queue  []*applyReq
-	active int       // groups in flight (committers running)
-	newest time.Time // when the newest group in flight started
+	mu        sync.Mutex
+	queue     []*applyReq
+	active    int       // groups in flight (committers running)
+	executing int       // groups in flight that have not sent their COMMIT
+	members   int       // batches in the groups in flight
+	newest    time.Time // when the newest group in flight started
 }
 
 // WithoutGroupCommit makes every Apply run in a transaction of its own, as
@@ -129,15 +141,11 @@ func (db *DB) commitGrouped(r *applyReq) ([]driver.Result, error) {
 }
 
 // lead makes the caller a committer: it commits r and the batches queued
-// behind it as a group, then ends its turn (see afterGroup). g.mu is held
-// on entry; lead releases it.
+// behind it as a group. g.mu is held on entry; lead releases it.
 func (db *DB) lead(r *applyReq) {
-	g := &db.group
-	g.active++
-	group := g.take(r)
-	g.mu.Unlock()
-	db.runGroupAndRequeue(group)
-	db.afterGroup()
+	group := db.group.start(r)
+	db.group.mu.Unlock()
+	db.commitGroup(group)
 }
 
 // awaitGroup waits until r is done or its context ends. While r is
@@ -180,17 +188,31 @@ wait:
 	}
 }
 
-// mayStart reports whether an Apply starts a group of its own now rather
-// than waiting in the queue for the groups in flight, given how many
-// batches (its own included) would wait. g.mu is held.
+// mayStart reports whether a group starts now rather than waiting in the
+// queue for the groups in flight, given how many batches (the new group's
+// first included) would wait. g.mu is held.
 func (g *committers) mayStart(limit, waiting int) bool {
 	switch {
 	case g.active == 0:
 		return true
 	case g.active >= limit:
 		return false
+	case g.executing == 0 && waiting >= g.members:
+		// The groups in flight only wait for their commits, and as many
+		// batches wait as they hold: start a group as large.
+		return true
 	}
 	return waiting >= maxGroupMembers || time.Since(g.newest) > groupStall
+}
+
+// start counts a new group in flight and returns its batches: first (if not
+// nil) and the queue's first ones. g.mu is held.
+func (g *committers) start(first *applyReq) []*applyReq {
+	g.active++
+	g.executing++
+	group := g.take(first)
+	g.members += len(group)
+	return group
 }
 
 // take removes from the queue the batches of the next group (after first,
@@ -216,51 +238,57 @@ func (g *committers) take(first *applyReq) []*applyReq {
 	return group
 }
 
-// afterGroup ends a committer's turn: if batches are queued, a goroutine
-// takes over its place and commits them; else it leaves.
-func (db *DB) afterGroup() {
-	g := &db.group
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.queue) == 0 {
-		g.active--
-		return
+// next starts the next group if batches are queued and one may start, and
+// returns its batches (nil if none). g.mu is held.
+func (g *committers) next(limit int) []*applyReq {
+	if len(g.queue) == 0 || !g.mayStart(limit, len(g.queue)) {
+		return nil
 	}
-	go db.drainGroups()
+	return g.start(nil)
 }
 
-// drainGroups commits queued batches, group after group, until none is left.
-func (db *DB) drainGroups() {
+// commitGroup commits group (counted in flight by start). Then, if a group
+// may start, a goroutine commits it; so does one when group has sent its
+// COMMIT (see executed).
+func (db *DB) commitGroup(group []*applyReq) {
 	g := &db.group
-	for {
-		g.mu.Lock()
-		if len(g.queue) == 0 {
-			g.active--
-			g.mu.Unlock()
-			return
-		}
-		group := g.take(nil)
-		g.mu.Unlock()
-		db.runGroupAndRequeue(group)
-	}
-}
-
-// runGroupAndRequeue runs group and queues again, in front, the batches that
-// lost a deadlock.
-func (db *DB) runGroupAndRequeue(group []*applyReq) {
-	again := db.runGroup(group)
-	if len(again) == 0 {
-		return
-	}
-	g := &db.group
+	running := true // group has not sent its COMMIT
+	size := len(group)
+	again := db.runGroup(group, func() {
+		running = false
+		db.executed()
+	})
 	g.mu.Lock()
-	g.queue = append(again, g.queue...)
+	g.queue = append(again, g.queue...) // deadlock losers go first
+	if running {
+		g.executing--
+	}
+	g.active--
+	g.members -= size
+	next := g.next(db.maxCommitters)
 	g.mu.Unlock()
+	if next != nil {
+		go db.commitGroup(next)
+	}
+}
+
+// executed is called when a group has run its statements and sent its
+// COMMIT: the next group may start executing while the commit is flushed.
+func (db *DB) executed() {
+	g := &db.group
+	g.mu.Lock()
+	g.executing--
+	group := g.next(db.maxCommitters)
+	g.mu.Unlock()
+	if group != nil {
+		go db.commitGroup(group)
+	}
 }
 
 // runGroup commits group in one transaction, closes the done channel of
 // each batch whose outcome is final, and returns the others (to run again).
-func (db *DB) runGroup(group []*applyReq) []*applyReq {
+// It calls executed (at most once) when only the COMMIT is left to run.
+func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 	if len(group) == 1 {
 		r := group[0]
 		r.err = db.runAlone(r)
@@ -322,13 +350,16 @@ func (db *DB) runGroup(group []*applyReq) []*applyReq {
 				batch.Queue("RELEASE SAVEPOINT kv_batch")
 			}
 		}
-		batch.Queue("COMMIT")
 		br := conn.SendBatch(ctx, batch)
 		failed, op, err := readGroup(br, begin, rest)
 		if err == nil {
 			err = br.Close()
 		} else {
 			_ = br.Close()
+		}
+		if err == nil {
+			executed()
+			_, err = conn.Exec(ctx, "COMMIT", pgx.QueryExecModeSimpleProtocol)
 		}
 		if err == nil {
 			for _, r := range append(ok, rest...) {
@@ -341,7 +372,7 @@ func (db *DB) runGroup(group []*applyReq) []*applyReq {
 		}
 		var pe *pgconn.PgError
 		if failed < 0 || !errors.As(err, &pe) || conn.Conn().PgConn().TxStatus() != 'E' {
-			// Not one batch's failure (the COMMIT's, say), or the
+			// Not one batch's failure (the BEGIN's or the COMMIT's), or the
 			// transaction is gone: every batch gets the error.
 			failAll(db.mapError(err), rest)
 			return again
@@ -387,10 +418,9 @@ func (db *DB) runGroup(group []*applyReq) []*applyReq {
 }
 
 // readGroup reads a group's results from br: the BEGIN (if begin), then
-// each batch of rest (in its savepoint if it may fail), then the COMMIT. On
-// an error it returns the index in rest of the batch that failed (-1 if
-// none did: the BEGIN or the COMMIT), the op of the statement that failed,
-// and the error.
+// each batch of rest (in its savepoint if it may fail). On an error it
+// returns the index in rest of the batch that failed (-1 if none did: the
+// BEGIN), the op of the statement that failed, and the error.
 func readGroup(br pgx.BatchResults, begin bool, rest []*applyReq) (int, int, error) {
 	if begin {
 		if _, err := br.Exec(); err != nil {
@@ -412,8 +442,7 @@ func readGroup(br pgx.BatchResults, begin bool, rest []*applyReq) (int, int, err
 			}
 		}
 	}
-	_, err := br.Exec()
-	return -1, -1, err
+	return -1, -1, nil
 }
 
 // groupContext returns the context a group's transaction runs under: it

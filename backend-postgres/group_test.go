@@ -244,3 +244,56 @@ func TestGroupCommitStall(t *testing.T) {
 	}
 	require.NoError(t, q.release())
 }
+
+// TestGroupCommitExpiredRecord: a put that meets an expired record in a
+// group (one that may fail by its condition and one that may not) is run
+// again with the removal in front; the batches grouped with it commit once,
+// and the stream records each change once, in order.
+func TestGroupCommitExpiredRecord(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	put := func(key string, version int64, expires time.Time) driver.Batch {
+		return driver.Batch{Ops: []driver.Op{{Kind: driver.OpPut, Key: key, Version: version, Value: []byte(`1`), Expires: expires}}, Now: now}
+	}
+	for _, k := range []string{"cas", "hold", "old", "old0"} {
+		var exp time.Time
+		if k == "old" || k == "old0" {
+			exp = now.Add(-time.Second)
+		}
+		_, err := db.Apply(ctx, put(k, -1, exp))
+		require.NoError(t, err)
+	}
+	q := holdCommitter(t, db, "hold", put("hold", -1, time.Time{}))
+	x := q.enqueue(ctx, put("x", -1, time.Time{}))
+	old := q.enqueue(ctx, put("old", -1, time.Time{}))
+	cas := q.enqueue(ctx, put("cas", 1, time.Time{}))
+	old0 := q.enqueue(ctx, put("old0", 0, time.Time{}))
+	y := q.enqueue(ctx, put("y", -1, time.Time{}))
+	require.NoError(t, q.release())
+	for _, ch := range []chan applied{x, old, cas, old0, y} {
+		got := <-ch
+		require.NoError(t, got.err)
+		require.Len(t, got.results, 1)
+	}
+	rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	require.NoError(t, err)
+	actions := map[string][]string{}
+	for i, r := range rs {
+		require.Equal(t, int64(i+1), r.Seq, "dense positions")
+		actions[r.Key] = append(actions[r.Key], r.Action)
+	}
+	// The setup's puts, the committer's, then each grouped change once: the
+	// expired records' removal before their new creation.
+	require.Equal(t, map[string][]string{
+		"cas": {"create", "update"}, "hold": {"create", "update"}, "x": {"create"}, "y": {"create"},
+		"old": {"create", "delete", "create"}, "old0": {"create", "delete", "create"},
+	}, actions)
+	recs, err := db.Query(ctx, driver.Selector{Keys: []string{"cas", "old", "old0"}}, now)
+	require.NoError(t, err)
+	versions := map[string]int64{}
+	for _, r := range recs {
+		versions[r.Key] = r.Version
+	}
+	require.Equal(t, map[string]int64{"cas": 2, "old": 1, "old0": 1}, versions)
+}

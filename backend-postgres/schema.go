@@ -158,10 +158,26 @@ CREATE TABLE {schedules} (
 	timeout_us  bigint NOT NULL
 );
 `,
+	// 4: kv_fail learns 'expired': a put's single statement found an
+	// expired record, whose removal it cannot record (see apply.go).
+	`
+CREATE OR REPLACE FUNCTION {fail}(what text, op integer) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF what = 'fenced' THEN
+		RAISE EXCEPTION 'kv: fenced: lease not held with that token' USING ERRCODE = 'KVF01';
+	END IF;
+	IF what = 'expired' THEN
+		RAISE EXCEPTION 'kv: op % found an expired record' , op USING ERRCODE = 'KVE01';
+	END IF;
+	RAISE EXCEPTION 'kv: version mismatch (op %)', op USING ERRCODE = 'KVV01';
+END
+$$;
+`,
 }
 
 // SchemaVersion is the schema version this driver creates.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
 // migrates it to the newest version. It is idempotent and safe to run from

@@ -44,6 +44,7 @@ func newStreamEnv(t *testing.T, f BackendFactory, opts ...kvstream.Option) strea
 func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("Entries", func(t *testing.T) { testStreamEntries(t, f) })
 	t.Run("ExpiredReplaced", func(t *testing.T) { testStreamExpiredReplaced(t, f) })
+	t.Run("ExpiredReplacedInBatch", func(t *testing.T) { testStreamExpiredReplacedInBatch(t, f) })
 	t.Run("Restore", func(t *testing.T) { testStreamRestore(t, f) })
 	t.Run("ReadFilters", func(t *testing.T) { testStreamRead(t, f) })
 	t.Run("Trim", func(t *testing.T) { testStreamTrim(t, f) })
@@ -150,6 +151,35 @@ func testStreamExpiredReplaced(t *testing.T, f BackendFactory) {
 		{"delete", "k", 2, ``},
 		{"create", "k", 1, `3`},
 	}, entriesOf(readAll(t, e.stream)))
+}
+
+// testStreamExpiredReplacedInBatch: a create (version 0) over an expired
+// record, and a batch whose later put meets one after an earlier op has
+// written, record each change once, in order.
+func testStreamExpiredReplacedInBatch(t *testing.T, f BackendFactory) {
+	ctx := context.Background()
+	e := newStreamEnv(t, f)
+	require.NoError(t, e.store.Put(ctx, "c", -1, 1, kvcore.WithTTL(time.Second)))
+	require.NoError(t, e.store.Put(ctx, "m", -1, 1, kvcore.WithTTL(time.Second)))
+	e.clock.Advance(time.Second)
+	require.NoError(t, e.store.Put(ctx, "c", 0, 2))
+	_, err := e.store.MutateAll(ctx, kvcore.Put("a", -1, 1), kvcore.Put("m", 0, 2), kvcore.Put("z", -1, 3))
+	require.NoError(t, err)
+	require.Equal(t, []entry{
+		{"create", "c", 1, `1`},
+		{"create", "m", 1, `1`},
+		{"delete", "c", 1, ``},
+		{"create", "c", 1, `2`},
+		{"create", "a", 1, `1`},
+		{"delete", "m", 1, ``},
+		{"create", "m", 1, `2`},
+		{"create", "z", 1, `3`},
+	}, entriesOf(readAll(t, e.stream)))
+	for _, key := range []string{"a", "c", "m", "z"} {
+		r, err := e.store.GetRecord(ctx, key)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), r.Version, key)
+	}
 }
 
 // testStreamRestore: a restored record appends a create entry with its own
