@@ -113,6 +113,10 @@ SELECT 0::bigint, 0::bigint`, []any{op.Namespace, op.Key, now}, -1})
 	}
 	r.mayFail = r.mayFail || b.Fence != nil
 	first := b.Ops[0]
+	if len(b.Ops) == 1 && b.Fence == nil && first.Kind == driver.OpPut && first.Version < 0 &&
+		first.Expires.IsZero() && !removeExpired {
+		r.put = &plainPut{first.Namespace, first.Key, first.Value, first.Type, now}
+	}
 	r.lockKey = first.Namespace + "\x00" + first.Key
 	if first.Kind == driver.OpDeleteRange {
 		r.lockKey = first.Namespace + "\x00" + first.Sel.From
@@ -141,6 +145,94 @@ func (r *applyReq) read(br pgx.BatchResults) (int, error) {
 		}
 	}
 	return -1, nil
+}
+
+// plainPut is a put with version -1 and no expiry, alone in its batch:
+// several of them, of different keys, are written by one statement
+// (putManyStatement) when they are in one group.
+type plainPut struct {
+	namespace, key string
+	value          []byte
+	typ            string
+	now            time.Time
+}
+
+// putManyStatement is the statement that writes plain puts: one array
+// parameter per field, one row per put, in order, with the same effect as
+// each put's own statement (opStatement); it returns each put's namespace,
+// key and new version.
+func (db *DB) putManyStatement() string {
+	return `WITH w AS (INSERT INTO ` + db.records + ` AS r (namespace, key, version, value, type, created, updated)
+	SELECT namespace, key, 1, value, type, now, now
+	FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS i(namespace, key, value, type, now, n)
+	ORDER BY n
+	ON CONFLICT (namespace, key) DO UPDATE SET
+	version = CASE WHEN r.expires <= EXCLUDED.updated THEN ` + db.fail + `('expired', 0) ELSE r.version + 1 END,
+	value = EXCLUDED.value, type = EXCLUDED.type, updated = EXCLUDED.updated, expires = NULL
+	RETURNING namespace, key, version, type, value, updated),
+s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
+	SELECT namespace, key, CASE WHEN version = 1 THEN '` + driver.ActionCreate + `' ELSE '` + driver.ActionUpdate + `' END,
+	version, type, value, updated FROM w)
+SELECT namespace, key, version FROM w`
+}
+
+// splitPlainPuts returns the batches of group that one statement of plain
+// puts writes (nil unless there are two or more, each of a different key)
+// and the others, in group's order.
+func splitPlainPuts(group []*applyReq) (set, rest []*applyReq) {
+	seen := make(map[string]bool, len(group))
+	for _, r := range group {
+		if r.put != nil && !r.noSet && !seen[r.lockKey] {
+			seen[r.lockKey] = true
+			set = append(set, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	if len(set) < 2 {
+		return nil, group
+	}
+	return set, rest
+}
+
+// plainPutArgs returns the arguments of putManyStatement for set.
+func plainPutArgs(set []*applyReq) []any {
+	ns, keys, values, types, nows := make([]string, len(set)), make([]string, len(set)),
+		make([][]byte, len(set)), make([]string, len(set)), make([]time.Time, len(set))
+	for i, r := range set {
+		p := r.put
+		ns[i], keys[i], values[i], types[i], nows[i] = p.namespace, p.key, p.value, p.typ, p.now
+	}
+	return []any{ns, keys, values, types, nows}
+}
+
+// readPlainPuts reads the result of putManyStatement for set into each
+// batch's result.
+func readPlainPuts(br pgx.BatchResults, set []*applyReq) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	byKey := make(map[string]*applyReq, len(set))
+	for _, r := range set {
+		byKey[r.lockKey] = r
+	}
+	n := 0
+	var ns, key string
+	var version int64
+	_, err = pgx.ForEachRow(rows, []any{&ns, &key, &version}, func() error {
+		r := byKey[ns+"\x00"+key]
+		if r == nil {
+			return fmt.Errorf("postgreskv: plain puts: unexpected row for key %q", key)
+		}
+		r.results[0] = driver.Result{Rows: 1, Version: version}
+		n++
+		return nil
+	})
+	if err == nil && n != len(set) {
+		err = fmt.Errorf("postgreskv: plain puts: %d rows for %d puts", n, len(set))
+	}
+	return err
 }
 
 // runAlone runs r in an implicit transaction of its own.

@@ -97,9 +97,11 @@ type applyReq struct {
 	ctx     context.Context
 	stmts   []stmt
 	results []driver.Result
-	notify  bool   // it may append stream entries
-	mayFail bool   // it has a fence or a condition that may not hold
-	lockKey string // namespace and first key it writes: the group's order
+	notify  bool      // it may append stream entries
+	mayFail bool      // it has a fence or a condition that may not hold
+	lockKey string    // namespace and first key it writes: the group's order
+	put     *plainPut // its one op, if a group may write it with others in one statement
+	noSet   bool      // write it with its own statements (a shared one failed)
 	retries int
 	err     error
 	done    chan struct{} // closed when results and err are final
@@ -335,11 +337,14 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 	}
 	defer conn.Release() // the pool drops it if a failure left it in a transaction
 	begin := true
-	rest := group
+	set, rest := splitPlainPuts(group)
 	for {
 		batch := &pgx.Batch{}
 		if begin {
 			batch.Queue("BEGIN")
+			if set != nil {
+				batch.Queue(db.putMany, plainPutArgs(set)...)
+			}
 		}
 		for _, r := range rest {
 			if r.mayFail {
@@ -351,7 +356,10 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			}
 		}
 		br := conn.SendBatch(ctx, batch)
-		failed, op, err := readGroup(br, begin, rest)
+		failed, op, err := readGroup(br, begin, set, rest)
+		if failed != setFailed {
+			ok, set = append(ok, set...), nil // they ran (until the commit)
+		}
 		if err == nil {
 			err = br.Close()
 		} else {
@@ -371,6 +379,19 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			return again
 		}
 		var pe *pgconn.PgError
+		if failed == setFailed && errors.As(err, &pe) && conn.Conn().PgConn().TxStatus() == 'E' {
+			// Which put failed is not known: roll back and run every
+			// batch again, those puts with statements of their own.
+			if _, err := conn.Exec(ctx, "ROLLBACK", pgx.QueryExecModeSimpleProtocol); err != nil {
+				failAll(db.mapError(err), append(set, rest...))
+				return again
+			}
+			for _, r := range set {
+				clear(r.results)
+				r.noSet = true
+			}
+			return append(append(again, set...), rest...)
+		}
 		if failed < 0 || !errors.As(err, &pe) || conn.Conn().PgConn().TxStatus() != 'E' {
 			// Not one batch's failure (the BEGIN's or the COMMIT's), or the
 			// transaction is gone: every batch gets the error.
@@ -417,14 +438,23 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 	}
 }
 
-// readGroup reads a group's results from br: the BEGIN (if begin), then
-// each batch of rest (in its savepoint if it may fail). On an error it
-// returns the index in rest of the batch that failed (-1 if none did: the
-// BEGIN), the op of the statement that failed, and the error.
-func readGroup(br pgx.BatchResults, begin bool, rest []*applyReq) (int, int, error) {
+// setFailed is readGroup's index of a failed statement of plain puts.
+const setFailed = -2
+
+// readGroup reads a group's results from br: the BEGIN and the statement of
+// set's plain puts (if begin), then each batch of rest (in its savepoint if
+// it may fail). On an error it returns the index in rest of the batch that
+// failed (-1 if none did: the BEGIN; setFailed: set's statement), the op of
+// the statement that failed, and the error.
+func readGroup(br pgx.BatchResults, begin bool, set, rest []*applyReq) (int, int, error) {
 	if begin {
 		if _, err := br.Exec(); err != nil {
 			return -1, -1, err
+		}
+		if set != nil {
+			if err := readPlainPuts(br, set); err != nil {
+				return setFailed, -1, err
+			}
 		}
 	}
 	for i, r := range rest {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -296,4 +297,49 @@ func TestGroupCommitExpiredRecord(t *testing.T) {
 		versions[r.Key] = r.Version
 	}
 	require.Equal(t, map[string]int64{"cas": 2, "old": 1, "old0": 1}, versions)
+}
+
+// TestGroupCommitPlainPuts: puts with version -1 and no expiry, grouped,
+// are written by one statement (the first of each key; a second put of a
+// key runs after it): each gets its own version, and the stream records
+// each change once.
+func TestGroupCommitPlainPuts(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	put := func(key, value string) driver.Batch {
+		return driver.Batch{Ops: []driver.Op{{Kind: driver.OpPut, Key: key, Version: -1, Value: []byte(value), Type: "T" + value}}, Now: now}
+	}
+	for _, k := range []string{"c", "hold"} {
+		_, err := db.Apply(ctx, put(k, `0`))
+		require.NoError(t, err)
+	}
+	q := holdCommitter(t, db, "hold", put("hold", `1`))
+	a1 := q.enqueue(ctx, put("a", `1`))
+	b := q.enqueue(ctx, put("b", `1`))
+	a2 := q.enqueue(ctx, put("a", `2`))
+	c := q.enqueue(ctx, put("c", `1`))
+	require.NoError(t, q.release())
+	for ch, want := range map[chan applied]int64{a1: 1, b: 1, a2: 2, c: 2} {
+		got := <-ch
+		require.NoError(t, got.err)
+		require.Equal(t, []driver.Result{{Rows: 1, Version: want}}, got.results)
+	}
+	recs, err := db.Query(ctx, driver.Selector{Keys: []string{"a", "b", "c"}}, now)
+	require.NoError(t, err)
+	require.Len(t, recs, 3)
+	for _, r := range recs {
+		want := map[string]string{"a": `2`, "b": `1`, "c": `1`}[r.Key]
+		require.Equal(t, want, string(r.Value), r.Key)
+		require.Equal(t, "T"+want, r.Type, r.Key)
+		require.Equal(t, now, r.Updated.UTC(), r.Key)
+	}
+	rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	require.NoError(t, err)
+	var entries []string
+	for _, r := range rs {
+		entries = append(entries, fmt.Sprintf("%s %s %d %s", r.Key, r.Action, r.Version, r.Value))
+	}
+	require.Equal(t, []string{"c create 1 0", "hold create 1 0", "hold update 2 1",
+		"a create 1 1", "b create 1 1", "c update 2 1", "a update 2 2"}, entries)
 }

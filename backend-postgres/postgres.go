@@ -47,7 +47,8 @@ type DB struct {
 
 	notifier notifier // sends the notifications of committed writes
 
-	get string // the statement of a single-key read (see getOne)
+	get     string // the statement of a single-key read (see getOne)
+	putMany string // the statement of a group's plain puts (see putManyStatement)
 
 	maxCommitters int        // groups committed at once; 0: no group commit
 	group         committers // the group commit's queue
@@ -190,7 +191,7 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 		}
 	}
 	records := q("kv_records")
-	return &DB{
+	db := &DB{
 		maxCommitters: committers,
 		pool:          pool,
 		schema:        c.schema,
@@ -217,6 +218,8 @@ func newDB(pool *pgxpool.Pool, c config) *DB {
 		get: "SELECT version, value, type, created, updated, expires FROM " + records +
 			" WHERE namespace = $1 AND key = $2 AND " + live("$3"),
 	}
+	db.putMany = db.putManyStatement()
+	return db
 }
 
 // connect opens a connection of the DB's own, outside the pool, from the
