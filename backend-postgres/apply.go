@@ -83,10 +83,22 @@ type stmt struct {
 
 // newApplyReq turns b into its statements. With removeExpired, every put
 // with version -1 or 0 is preceded by the statement that removes an expired
-// record (see Apply).
+// record (see Apply). A plain put's statements are only made if it does not
+// run in a group's statement of plain puts (see statements).
 func (db *DB) newApplyReq(ctx context.Context, b driver.Batch, removeExpired bool) (*applyReq, error) {
 	now := utc(b.Now)
 	r := &applyReq{ctx: ctx, results: make([]driver.Result, len(b.Ops)), done: make(chan struct{})}
+	first := b.Ops[0]
+	r.lockKey = first.Namespace + "\x00" + first.Key
+	if first.Kind == driver.OpDeleteRange {
+		r.lockKey = first.Namespace + "\x00" + first.Sel.From
+	}
+	if len(b.Ops) == 1 && b.Fence == nil && first.Kind == driver.OpPut && first.Version < 0 &&
+		first.Value != nil && first.Expires.IsZero() && !removeExpired {
+		r.put = &plainPut{first.Namespace, first.Key, first.Value, first.Type, now}
+		r.notify = true
+		return r, nil
+	}
 	r.stmts = make([]stmt, 0, len(b.Ops)+1)
 	if b.Fence != nil {
 		r.stmts = append(r.stmts, stmt{`WITH l AS (SELECT token FROM ` + db.leases + ` WHERE name = $1 AND token = $2 AND expires > $3 FOR SHARE)
@@ -112,21 +124,23 @@ SELECT 0::bigint, 0::bigint`, []any{op.Namespace, op.Key, now}, -1})
 		r.mayFail = r.mayFail || (op.Version >= 0 && op.Kind != driver.OpDeleteRange)
 	}
 	r.mayFail = r.mayFail || b.Fence != nil
-	first := b.Ops[0]
-	if len(b.Ops) == 1 && b.Fence == nil && first.Kind == driver.OpPut && first.Version < 0 &&
-		first.Expires.IsZero() && !removeExpired {
-		r.put = &plainPut{first.Namespace, first.Key, first.Value, first.Type, now}
-	}
-	r.lockKey = first.Namespace + "\x00" + first.Key
-	if first.Kind == driver.OpDeleteRange {
-		r.lockKey = first.Namespace + "\x00" + first.Sel.From
-	}
 	return r, nil
 }
 
+// statements returns r's statements, making a plain put's on first use.
+func (db *DB) statements(r *applyReq) []stmt {
+	if r.stmts == nil {
+		p := r.put
+		op := driver.Op{Kind: driver.OpPut, Namespace: p.namespace, Key: p.key, Version: -1, Value: p.value, Type: p.typ}
+		sql, a, _ := db.opStatement(0, op, p.now, false) // a plain put is valid
+		r.stmts = []stmt{{sql, a, 0}}
+	}
+	return r.stmts
+}
+
 // queue appends r's statements to batch.
-func (r *applyReq) queue(batch *pgx.Batch) {
-	for _, s := range r.stmts {
+func (db *DB) queue(batch *pgx.Batch, r *applyReq) {
+	for _, s := range db.statements(r) {
 		batch.Queue(s.sql, s.args...)
 	}
 }
@@ -238,7 +252,7 @@ func readPlainPuts(br pgx.BatchResults, set []*applyReq) error {
 // runAlone runs r in an implicit transaction of its own.
 func (db *DB) runAlone(r *applyReq) error {
 	batch := &pgx.Batch{}
-	r.queue(batch)
+	db.queue(batch, r)
 	br := db.pool.SendBatch(r.ctx, batch)
 	if op, err := r.read(br); err != nil {
 		_ = br.Close()

@@ -95,7 +95,7 @@ const (
 // applyReq is one Apply on its way to a commit.
 type applyReq struct {
 	ctx     context.Context
-	stmts   []stmt
+	stmts   []stmt // nil for a plain put until made (see DB.statements)
 	results []driver.Result
 	notify  bool      // it may append stream entries
 	mayFail bool      // it has a fence or a condition that may not hold
@@ -106,6 +106,9 @@ type applyReq struct {
 	err     error
 	done    chan struct{} // closed when results and err are final
 }
+
+// size is how many statements r counts for in a group.
+func (r *applyReq) size() int { return max(1, len(r.stmts)) }
 
 // committers is the queue of a DB's group commit.
 type committers struct {
@@ -224,16 +227,16 @@ func (g *committers) take(first *applyReq) []*applyReq {
 	n := 0
 	if first != nil {
 		group = append(group, first)
-		n = len(first.stmts)
+		n = first.size()
 	}
 	i := 0
 	for ; i < len(g.queue) && len(group) < maxGroupMembers; i++ {
 		next := g.queue[i]
-		if len(group) > 0 && n+len(next.stmts) > maxGroupStatements {
+		if len(group) > 0 && n+next.size() > maxGroupStatements {
 			break
 		}
 		group = append(group, next)
-		n += len(next.stmts)
+		n += next.size()
 	}
 	g.queue = slices.Delete(g.queue, 0, i)
 	g.newest = time.Now()
@@ -350,7 +353,7 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			if r.mayFail {
 				batch.Queue("SAVEPOINT kv_batch")
 			}
-			r.queue(batch)
+			db.queue(batch, r)
 			if r.mayFail {
 				batch.Queue("RELEASE SAVEPOINT kv_batch")
 			}
