@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -60,16 +58,8 @@ func (a *app) withGraph(ctx context.Context, path string, fn func(g *kvgraph.Gra
 // checkGraphName checks a node type, node id or edge type by kvgraph's rule
 // (before the store is opened, so that bad input changes nothing).
 func checkGraphName(path, what, s string) error {
-	escaped := len(s) + 2*strings.Count(s, "%") + 2*strings.Count(s, "/")
-	switch {
-	case s == "":
-		return usagef(path, "%s: %s is empty", path, what)
-	case !utf8.ValidString(s):
-		return usagef(path, "%s: %s %q is not valid UTF-8", path, what, s)
-	case strings.IndexByte(s, 0) >= 0:
-		return usagef(path, "%s: %s %q contains a NUL byte", path, what, s)
-	case escaped > kvgraph.MaxNameLen:
-		return usagef(path, "%s: %s is too long (%d bytes, where %% and / count 3; at most %d)", path, what, escaped, kvgraph.MaxNameLen)
+	if err := kvgraph.ValidateName(what, s); err != nil {
+		return usagef(path, "%s: %v", path, err)
 	}
 	return nil
 }

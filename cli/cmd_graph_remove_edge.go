@@ -22,15 +22,12 @@ no such edge (which is not an error, as for kv delete).`,
 				return err
 			}
 			return a.withGraph(ctx, path, func(g *kvgraph.Graph) error {
-				_, ok, err := g.GetEdge(ctx, from, edgeType, to)
+				removed, err := g.RemoveEdge(ctx, from, edgeType, to)
 				if err != nil {
 					return err
 				}
-				if !ok {
+				if !removed {
 					return a.printNumber(0)
-				}
-				if err := g.RemoveEdge(ctx, from, edgeType, to); err != nil {
-					return err
 				}
 				return a.printNumber(1)
 			})

@@ -117,7 +117,7 @@ func (a *app) importFile(ctx context.Context, b *open.Backend, file string, batc
 	t := &importTarget{ctx: ctx, b: b}
 	var lines atomic.Int64
 	stop := a.progress(func() string { return fmt.Sprintf("kv import: checking line %d", lines.Load()) })
-	counts, err := scanImport(src, name, batch, &lines, t.check)
+	counts, err := scanImport(src, name, batch, b.Store, &lines, t.check)
 	stop()
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func (a *app) importFile(ctx context.Context, b *open.Backend, file string, batc
 	total := lines.Load()
 	lines.Store(0)
 	stop = a.progress(func() string { return fmt.Sprintf("kv import: line %d/%d", lines.Load(), total) })
-	_, err = scanImport(src, name, batch, &lines, t.write)
+	_, err = scanImport(src, name, batch, b.Store, &lines, t.write)
 	stop()
 	if err != nil {
 		return err
@@ -185,10 +185,11 @@ type importUnit struct {
 	schedule    *scheduleLine
 }
 
-// scanImport reads an export from r, checks each line, and calls fn with
-// records in batches of at most batch (of one namespace, no key twice) and
-// with every other line on its own, in order. lines counts the lines read.
-func scanImport(r io.Reader, name string, batch int, lines *atomic.Int64, fn func(importUnit) error) (importCounts, error) {
+// scanImport reads an export from r, checks each line (records as st's
+// Restore will), and calls fn with records in batches of at most batch (of
+// one namespace, no key twice) and with every other line on its own, in
+// order. lines counts the lines read.
+func scanImport(r io.Reader, name string, batch int, st *kvcore.Store, lines *atomic.Int64, fn func(importUnit) error) (importCounts, error) {
 	var (
 		counts  importCounts
 		cur     importUnit
@@ -248,7 +249,7 @@ func scanImport(r io.Reader, name string, batch int, lines *atomic.Int64, fn fun
 			if err := strictJSON(line, &rl); err != nil {
 				return counts, bad("%v", err)
 			}
-			if err := checkRecord(rl); err != nil {
+			if err := checkRecord(st, rl); err != nil {
 				return counts, bad("%v", err)
 			}
 			if len(cur.records) > 0 && (rl.Namespace != cur.namespace || len(cur.records) >= batch || size >= maxBatchBytes) {

@@ -137,32 +137,11 @@ func (l taskLine) check(template bool) error {
 	return nil
 }
 
-// checkRecord validates a record line as kvcore.Store.Restore will.
-func checkRecord(l recordLine) error {
-	if l.Namespace != "" {
-		if err := kvcore.ValidateKey(l.Namespace); err != nil {
-			return fmt.Errorf("namespace: %w", err)
-		}
-	}
-	if err := kvcore.ValidateKey(l.Key); err != nil {
+// checkRecord checks a record line as st's Restore will, in the line's
+// namespace.
+func checkRecord(st *kvcore.Store, l recordLine) error {
+	if _, err := st.Namespace(l.Namespace); err != nil {
 		return err
 	}
-	switch {
-	case l.Version < 1:
-		return fmt.Errorf("record %q: version %d is not positive", l.Key, l.Version)
-	case len(l.Value) == 0 || !json.Valid(l.Value):
-		return fmt.Errorf("record %q: value is not a JSON document", l.Key)
-	case len(l.Value) > kvcore.DefaultMaxValueSize:
-		return fmt.Errorf("record %q: value of %d bytes is over %d", l.Key, len(l.Value), kvcore.DefaultMaxValueSize)
-	case l.Created.IsZero() || l.Updated.IsZero():
-		return fmt.Errorf("record %q: created and updated times are required", l.Key)
-	case l.Updated.Before(l.Created):
-		return fmt.Errorf("record %q: updated is before created", l.Key)
-	}
-	if l.Type != "" {
-		if err := kvcore.ValidateName("record type", l.Type); err != nil {
-			return err
-		}
-	}
-	return nil
+	return st.ValidateRecord(l.Record)
 }

@@ -54,7 +54,20 @@ func (s *Store) Restore(ctx context.Context, records ...Record) error {
 	return wrap("restore", err)
 }
 
-// restoreOp validates one exported record and turns it into an OpRestore.
+// ValidateRecord reports whether Restore accepts r, by the check Restore
+// makes of each record: a valid key, a version of at least 1, a valid type
+// name or none, created and updated times with updated not before created,
+// and a value that is a UTF-8 JSON document within the store's value size
+// limit. It reads nothing: whether the key exists, whether the record has
+// expired and whether a batch holds a key twice are Restore's to find. The
+// error wraps ErrInvalidKey, ErrInvalidArgument or ErrInvalidValue.
+func (s *Store) ValidateRecord(r Record) error {
+	_, err := s.restoreOp(r)
+	return err
+}
+
+// restoreOp validates one exported record (ValidateRecord) and turns it into
+// an OpRestore.
 func (s *Store) restoreOp(r Record) (driver.Op, error) {
 	if err := ValidateKey(r.Key); err != nil {
 		return driver.Op{}, err

@@ -175,7 +175,7 @@ func checkEdge(e Edge) error {
 	if err := checkNode("to", e.To); err != nil {
 		return err
 	}
-	return checkName("edge type", e.Type)
+	return ValidateName("edge type", e.Type)
 }
 
 // AddEdge stores edge. If the edge (same from, type and to) exists, its
@@ -451,17 +451,20 @@ func edgeFromRecord(r kvcore.Record) (Edge, error) {
 }
 
 // RemoveEdge removes the edge from -> to of type edgeType, in one
-// transaction. Removing an edge that does not exist is not an error.
-func (g *Graph) RemoveEdge(ctx context.Context, from NodeRef, edgeType string, to NodeRef) error {
+// transaction, and reports whether there was one to remove. Removing an
+// edge that does not exist is not an error.
+func (g *Graph) RemoveEdge(ctx context.Context, from NodeRef, edgeType string, to NodeRef) (bool, error) {
 	if err := checkEdge(Edge{From: from, To: to, Type: edgeType}); err != nil {
-		return err
+		return false, err
 	}
 	ok, ik := outKey(from, edgeType, to), inKey(from, edgeType, to)
-	return g.retry(ctx, "remove edge", func() ([]kvcore.Mutation, error) {
+	var removed bool
+	err := g.retry(ctx, "remove edge", func() ([]kvcore.Mutation, error) {
 		recs, err := g.getMap(ctx, []string{ok, ik, adjOutKey(from), adjInKey(to)})
 		if err != nil {
 			return nil, err
 		}
+		removed = recs[ok].Version > 0 // the edge is its out-record (GetEdge)
 		var ms []kvcore.Mutation
 		for _, k := range []string{ok, ik} {
 			if v := recs[k].Version; v > 0 {
@@ -477,6 +480,10 @@ func (g *Graph) RemoveEdge(ctx context.Context, from NodeRef, edgeType string, t
 		}
 		return append(ms, adj.mutations()...), nil
 	})
+	if err != nil {
+		return false, err
+	}
+	return removed, nil
 }
 
 // RemoveNode removes every edge into or out of node in one transaction and
@@ -593,7 +600,7 @@ func edgeTypePrefixes(base string, edgeTypes []string) ([]string, error) {
 	}
 	var ps []string
 	for _, t := range edgeTypes {
-		if err := checkName("edge type", t); err != nil {
+		if err := ValidateName("edge type", t); err != nil {
 			return nil, err
 		}
 		ps = append(ps, base+escape(t)+"/")
@@ -727,7 +734,7 @@ func (g *Graph) All(ctx context.Context) iter.Seq2[Edge, error] {
 // AllOfType iterates over every edge of type edgeType, in the order of All.
 // It reads the store's type index, not the whole graph.
 func (g *Graph) AllOfType(ctx context.Context, edgeType string) iter.Seq2[Edge, error] {
-	if err := checkName("edge type", edgeType); err != nil {
+	if err := ValidateName("edge type", edgeType); err != nil {
 		return func(yield func(Edge, error) bool) { yield(Edge{}, err) }
 	}
 	return g.scanRecords(g.s.AllType(ctx, edgeTypePrefx+edgeType))
@@ -736,7 +743,7 @@ func (g *Graph) AllOfType(ctx context.Context, edgeType string) iter.Seq2[Edge, 
 // AllFromType iterates over the edges out of nodes of type nodeType, in the
 // order of All.
 func (g *Graph) AllFromType(ctx context.Context, nodeType string) iter.Seq2[Edge, error] {
-	if err := checkName("node type", nodeType); err != nil {
+	if err := ValidateName("node type", nodeType); err != nil {
 		return func(yield func(Edge, error) bool) { yield(Edge{}, err) }
 	}
 	return g.scanRecords(g.s.AllPrefix(ctx, prefixOut+escape(nodeType)+"/"))
@@ -745,7 +752,7 @@ func (g *Graph) AllFromType(ctx context.Context, nodeType string) iter.Seq2[Edge
 // AllToType iterates over the edges into nodes of type nodeType, ordered by
 // target id, edge type, source type and source id.
 func (g *Graph) AllToType(ctx context.Context, nodeType string) iter.Seq2[Edge, error] {
-	if err := checkName("node type", nodeType); err != nil {
+	if err := ValidateName("node type", nodeType); err != nil {
 		return func(yield func(Edge, error) bool) { yield(Edge{}, err) }
 	}
 	return g.scanRecords(g.s.AllPrefix(ctx, prefixIn+escape(nodeType)+"/"))

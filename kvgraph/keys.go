@@ -127,8 +127,11 @@ func parseEdgeKey(key string) (from NodeRef, edgeType string, to NodeRef, err er
 // makes (five names) fits in kvcore.MaxKeyLen.
 const MaxNameLen = 200
 
-// checkName validates a node type, node id or edge type.
-func checkName(what, s string) error {
+// ValidateName reports whether s is acceptable as a node type, node id or
+// edge type: non-empty UTF-8 without NUL, at most MaxNameLen bytes after
+// escaping. what names s in the error, which wraps
+// kvcore.ErrInvalidArgument.
+func ValidateName(what, s string) error {
 	switch {
 	case s == "":
 		return invalid("%s is empty", what)
@@ -143,10 +146,10 @@ func checkName(what, s string) error {
 }
 
 func checkNode(what string, n NodeRef) error {
-	if err := checkName(what+" type", n.Type); err != nil {
+	if err := ValidateName(what+" type", n.Type); err != nil {
 		return err
 	}
-	return checkName(what+" id", n.ID)
+	return ValidateName(what+" id", n.ID)
 }
 
 // invalid builds an error that wraps kvcore.ErrInvalidArgument.

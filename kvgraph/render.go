@@ -283,7 +283,7 @@ func (v ViewOptions) check() error {
 	}
 	nodeType, nodeID := named(v.NodeType), named(v.NodeID)
 	if nodeType != "" {
-		if err := checkName("node type", nodeType); err != nil {
+		if err := ValidateName("node type", nodeType); err != nil {
 			return err
 		}
 	}
@@ -291,7 +291,7 @@ func (v ViewOptions) check() error {
 		if nodeType == "" {
 			return invalid("a node id (%q) needs a node type", nodeID)
 		}
-		if err := checkName("node id", nodeID); err != nil {
+		if err := ValidateName("node id", nodeID); err != nil {
 			return err
 		}
 	}

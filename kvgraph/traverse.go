@@ -81,7 +81,7 @@ func (o TraversalOptions) check() (map[string]bool, error) {
 	}
 	types := map[string]bool{}
 	for _, t := range o.EdgeTypes {
-		if err := checkName("edge type", t); err != nil {
+		if err := ValidateName("edge type", t); err != nil {
 			return nil, err
 		}
 		types[t] = true

@@ -426,14 +426,20 @@ func testOutgoingIncoming(t *testing.T, h *harness) {
 func testRemoveEdge(t *testing.T, h *harness) {
 	a, b, c := n("N", "a"), n("N", "b"), n("N", "c")
 	h.add(t, e(a, b, "t", ""), e(b, c, "t", ""), e(a, b, "u", ""))
-	must(t, h.g.RemoveEdge(ctx, a, "t", b))
+	remove := func(from kvgraph.NodeRef, edgeType string, to kvgraph.NodeRef, want bool) {
+		t.Helper()
+		removed, err := h.g.RemoveEdge(ctx, from, edgeType, to)
+		must(t, err)
+		equal(t, "removed "+from.String()+" -"+edgeType+"-> "+to.String(), removed, want)
+	}
+	remove(a, "t", b, true)
 	if _, ok, _ := h.g.GetEdge(ctx, a, "t", b); ok {
 		t.Fatal("edge still there")
 	}
 	equal(t, "incoming of b", names(collect(t, h.g.GetIncoming(ctx, b))), []string{"N:a -u-> N:b"})
-	// Removing a missing edge is no error and changes nothing.
-	must(t, h.g.RemoveEdge(ctx, a, "t", b))
-	must(t, h.g.RemoveEdge(ctx, c, "t", a))
+	// Removing a missing edge is no error, reports false and changes nothing.
+	remove(a, "t", b, false)
+	remove(c, "t", a, false)
 	_, ok, err := h.g.FindShortestPath(ctx, a, c, "t")
 	must(t, err)
 	if ok {
@@ -444,12 +450,40 @@ func testRemoveEdge(t *testing.T, h *harness) {
 	if !ok || p.Len() != 2 || p.Edges[0].Type != "u" {
 		t.Fatalf("path via u: %v %+v", ok, p)
 	}
-	must(t, h.g.RemoveEdge(ctx, a, "u", b))
-	must(t, h.g.RemoveEdge(ctx, b, "t", c))
+	remove(a, "u", b, true)
+	remove(b, "t", c, true)
 	// Nothing is left in the graph's namespace.
 	left, err := h.g.Store().Count(ctx)
 	must(t, err)
 	equal(t, "records left", left, 0)
+	// Removers racing for one edge: exactly one of them removes it.
+	h.add(t, e(a, b, "t", ""))
+	const racers = 4
+	var wg sync.WaitGroup
+	var wins atomic.Int64
+	errs := make(chan error, racers)
+	for range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			removed, err := h.g.RemoveEdge(ctx, a, "t", b)
+			if err != nil {
+				errs <- err
+			} else if removed {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	equal(t, "racers that removed the edge", wins.Load(), int64(1))
+	// A bad argument is an error, and nothing was removed.
+	if removed, err := h.g.RemoveEdge(ctx, a, "", b); !errors.Is(err, kvcore.ErrInvalidArgument) || removed {
+		t.Fatalf("RemoveEdge with an empty edge type: %v, %v", removed, err)
+	}
 }
 
 func testRemoveNode(t *testing.T, h *harness) {
@@ -525,8 +559,8 @@ func testConcurrentWrites(t *testing.T, h *harness) {
 				// Half the workers also take edges away again, racing
 				// with the adds on the same adjacency records.
 				if w%2 == 1 && i%2 == 1 {
-					if err := h.g.RemoveEdge(ctx, hub, "t", to); err != nil {
-						errs <- err
+					if removed, err := h.g.RemoveEdge(ctx, hub, "t", to); err != nil || !removed {
+						errs <- fmt.Errorf("remove %s: %v, %w", to, removed, err)
 						return
 					}
 				}
