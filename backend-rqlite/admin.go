@@ -40,19 +40,13 @@ func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []string{}
-	for qr.Next() {
-		row, err := qr.Slice()
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: namespaces: %w", err)
-		}
+	return scanRows("namespaces", qr, 1, func(row []any) (string, error) {
 		ns, ok := row[0].(string)
 		if !ok {
-			return nil, fmt.Errorf("rqlitekv: namespaces: unexpected %T", row[0])
+			return "", fmt.Errorf("namespace: unexpected %T", row[0])
 		}
-		out = append(out, ns)
-	}
-	return out, nil
+		return ns, nil
+	})
 }
 
 // SchemaVersion returns the newest migration applied (the highest version
@@ -86,24 +80,11 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 	if err != nil {
 		return nil, err
 	}
-	out := []lockdriver.Lease{}
-	for qr.Next() {
-		row, err := qr.Slice()
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: leases: %w", err)
-		}
-		if len(row) != 4 {
-			return nil, fmt.Errorf("rqlitekv: leases: row has %d columns, want 4", len(row))
-		}
+	return scanRows("leases", qr, 4, func(row []any) (lockdriver.Lease, error) {
 		name, ok := row[0].(string)
 		if !ok {
-			return nil, fmt.Errorf("rqlitekv: leases: name: unexpected %T", row[0])
+			return lockdriver.Lease{}, fmt.Errorf("name: unexpected %T", row[0])
 		}
-		le, err := leaseRow(name, row[1:])
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: leases: %w", err)
-		}
-		out = append(out, le)
-	}
-	return out, nil
+		return leaseRow(name, row[1:])
+	})
 }

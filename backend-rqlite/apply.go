@@ -11,6 +11,7 @@ import (
 
 	"github.com/rqlite/gorqlite"
 
+	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
 
@@ -169,17 +170,17 @@ func applyResults(b driver.Batch, q *batch, res []gorqlite.RequestResult) ([]dri
 				out[i].Rows = r.Write.RowsAffected
 			}
 		case roleVersion:
-			if r.Query != nil && r.Query.Next() {
-				row, err := r.Query.Slice()
-				if err != nil {
-					return nil, fmt.Errorf("rqlitekv: apply: op %d: %w", i, err)
-				}
+			v, _, err := scanOne("apply", r.Query, 1, func(row []any) (int64, error) {
 				v, err := intCol(row, 0)
 				if err != nil {
-					return nil, fmt.Errorf("rqlitekv: apply: op %d: version: %w", i, err)
+					return 0, fmt.Errorf("op %d: version: %w", i, err)
 				}
-				out[i].Version = v
+				return v, nil
+			})
+			if err != nil {
+				return nil, err
 			}
+			out[i].Version = v
 		}
 	}
 	for i, op := range b.Ops {
@@ -235,7 +236,7 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 		q.add(roleRows, i, "DELETE FROM records WHERE namespace = "+textArg+" AND key IN (SELECT key FROM records WHERE "+where+page+")",
 			append([]any{txt(sel.Namespace)}, args...)...)
 	default:
-		return fmt.Errorf("unknown op kind %v", op.Kind)
+		return fmt.Errorf("unknown op kind %v: %w", op.Kind, kvcore.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -247,7 +248,7 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 		return 0, err
 	}
 	if limit <= 0 {
-		return 0, fmt.Errorf("rqlitekv: sweep: limit %d must be positive", limit)
+		return 0, invalidArg("sweep", "limit %d must be positive", limit)
 	}
 	n := now.UnixMicro()
 	var q batch
@@ -279,10 +280,17 @@ func (db *DB) send(ctx context.Context, op string, q *batch) ([]gorqlite.Request
 // index (and a nil error); otherwise failed is -1.
 func (db *DB) request(ctx context.Context, op string, stmts []gorqlite.ParameterizedStatement) (res []gorqlite.RequestResult, failed int, err error) {
 	err = db.retry(ctx, false, func() error {
+		sctx, once := withSendOnce(ctx)
 		var err error
-		res, err = db.conn.RequestParameterizedContext(ctx, stmts)
+		res, err = db.conn.RequestParameterizedContext(sctx, stmts)
+		if err != nil && once.unknown.Load() && ctx.Err() == nil {
+			return fmt.Errorf("rqlitekv: %s: %w; it was not sent again (%s)", op, ErrOutcomeUnknown, strings.TrimSpace(db.scrub(err.Error())))
+		}
 		return err
 	})
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return nil, -1, err
+	}
 	if err == nil {
 		if len(res) != len(stmts) {
 			return nil, -1, fmt.Errorf("rqlitekv: %s: rqlite answered %d results for %d statements", op, len(res), len(stmts))

@@ -79,7 +79,9 @@
 // leader first and then each other node in turn; a follower forwards the
 // request to the leader. While a cluster has no leader (an election after
 // the leader failed) the driver retries requests that rqlite refused
-// without applying them, for up to WithLeaderWait. A request that timed out
-// cannot be known to have failed and is not retried by the driver (gorqlite
-// itself tries the next node after any failure, see the README).
+// without applying them, for up to WithLeaderWait. A write that timed out,
+// or whose connection broke before the answer, may have been applied: it is
+// not sent again, to this node or another (gorqlite would try the next node
+// after any failure; the driver's HTTP transport stops it), and the call
+// fails with an error wrapping ErrOutcomeUnknown.
 package rqlitekv

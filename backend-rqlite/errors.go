@@ -10,6 +10,7 @@ import (
 
 	"github.com/rqlite/gorqlite"
 
+	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
 
@@ -32,6 +33,12 @@ func (db *DB) wrapErr(op string, err error) error {
 		return fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
 	}
 	return fmt.Errorf("rqlitekv: %s: %s", op, msg)
+}
+
+// invalidArg is the error of op for an argument the driver refuses: it
+// wraps kvcore.ErrInvalidArgument.
+func invalidArg(op, format string, args ...any) error {
+	return fmt.Errorf("rqlitekv: %s: %s: %w", op, fmt.Sprintf(format, args...), kvcore.ErrInvalidArgument)
 }
 
 // ctxErr reports a canceled or expired context as the error of a request
@@ -70,16 +77,15 @@ func isStatementErrors(err error) bool {
 // answers with an error of its own. A write is retried only if it was
 // refused in a way that proves it was not applied: no connection (to the
 // node, or from the node to the leader it knew), or rqlite's 503 "leader
-// not found" (an election is under way). A read is also retried after
-// timeouts and broken connections.
+// not found" (an election is under way): see notApplied. A read is also
+// retried after timeouts and broken connections.
 func retryable(err error, read bool) bool {
-	safe := []string{"connection refused", "leader not found", "503 Service Unavailable", "not leader"}
-	if read {
-		safe = append(safe, "EOF", "connection reset", "Client.Timeout", "i/o timeout")
-	}
 	isSafe := func(line string) bool {
-		for _, s := range safe {
-			if strings.Contains(line, s) {
+		if notApplied(line) {
+			return true
+		}
+		for _, s := range []string{"EOF", "connection reset", "Client.Timeout", "i/o timeout"} {
+			if read && strings.Contains(line, s) {
 				return true
 			}
 		}
@@ -109,7 +115,8 @@ func (db *DB) retry(ctx context.Context, read bool, call func() error) error {
 	wait := 20 * time.Millisecond
 	for {
 		err := call()
-		if err == nil || isStatementErrors(err) || ctx.Err() != nil || !retryable(err, read) || !time.Now().Add(wait).Before(deadline) {
+		if err == nil || isStatementErrors(err) || errors.Is(err, ErrOutcomeUnknown) || ctx.Err() != nil ||
+			!retryable(err, read) || !time.Now().Add(wait).Before(deadline) {
 			return err
 		}
 		t := time.NewTimer(wait)

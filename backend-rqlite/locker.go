@@ -51,9 +51,9 @@ func (db *DB) Acquire(ctx context.Context, name, owner string, now time.Time, tt
 	if err != nil {
 		return lockdriver.Lease{}, false, err
 	}
-	le, ok, err := scanLease(name, res[1].Query)
+	le, ok, err := scanLease("acquire lease", name, res[1].Query)
 	if err != nil {
-		return lockdriver.Lease{}, false, fmt.Errorf("rqlitekv: acquire lease: %w", err)
+		return lockdriver.Lease{}, false, err
 	}
 	if !ok {
 		return lockdriver.Lease{}, false, fmt.Errorf("rqlitekv: acquire lease: no lease row after the upsert")
@@ -85,37 +85,27 @@ func (db *DB) Lease(ctx context.Context, name string) (lockdriver.Lease, bool, e
 	if err != nil {
 		return lockdriver.Lease{}, false, err
 	}
-	le, ok, err := scanLease(name, qr)
-	if err != nil {
-		return lockdriver.Lease{}, false, fmt.Errorf("rqlitekv: lease: %w", err)
-	}
-	return le, ok, nil
+	return scanLease("lease", name, qr)
 }
 
 // leaseColumns are the columns leaseRow reads: owner, token and expiry
 // (Unix microseconds, 0 for none), the last two as text.
 const leaseColumns = "owner, CAST(token AS TEXT), CAST(coalesce(expires, 0) AS TEXT)"
 
-// scanLease reads the row of sqlLease, if there is one.
-func scanLease(name string, qr *gorqlite.QueryResult) (lockdriver.Lease, bool, error) {
-	if qr == nil || !qr.Next() {
-		return lockdriver.Lease{Name: name}, false, nil
+// scanLease reads the row of sqlLease, if there is one (if not: the
+// lease's name alone and false).
+func scanLease(op, name string, qr *gorqlite.QueryResult) (lockdriver.Lease, bool, error) {
+	le, ok, err := scanOne(op, qr, 3, func(row []any) (lockdriver.Lease, error) { return leaseRow(name, row) })
+	if !ok {
+		le = lockdriver.Lease{Name: name}
 	}
-	row, err := qr.Slice()
-	if err != nil {
-		return lockdriver.Lease{Name: name}, false, err
-	}
-	le, err := leaseRow(name, row)
-	return le, err == nil, err
+	return le, ok, err
 }
 
-// leaseRow reads the lease name from a row of leaseColumns. An expiry of 0
-// (a released lease) is the zero time.
+// leaseRow reads the lease name from the 3 columns of leaseColumns. An
+// expiry of 0 (a released lease) is the zero time.
 func leaseRow(name string, row []any) (lockdriver.Lease, error) {
 	le := lockdriver.Lease{Name: name}
-	if len(row) != 3 {
-		return le, fmt.Errorf("lease row has %d columns, want 3", len(row))
-	}
 	owner, ok := row[0].(string)
 	if !ok {
 		return le, fmt.Errorf("lease owner: unexpected %T", row[0])

@@ -213,20 +213,20 @@ func (db *DB) schemaVersion(ctx context.Context) (int, bool, error) {
 		}
 		return 0, false, err
 	}
-	if !qr.Next() {
-		return 0, false, nil
+	type state struct {
+		version int
+		guard   bool
 	}
-	row, err := qr.Slice()
-	if err != nil {
-		return 0, false, fmt.Errorf("rqlitekv: init: %w", err)
-	}
-	v, err := intCol(row, 0)
-	if err != nil {
-		return 0, false, fmt.Errorf("rqlitekv: init: schema version: %w", err)
-	}
-	g, err := intCol(row, 1)
-	if err != nil {
-		return 0, false, fmt.Errorf("rqlitekv: init: guard table: %w", err)
-	}
-	return int(v), g > 0, nil
+	st, _, err := scanOne("init", qr, 2, func(row []any) (state, error) {
+		v, err := intCol(row, 0)
+		if err != nil {
+			return state{}, fmt.Errorf("schema version: %w", err)
+		}
+		g, err := intCol(row, 1)
+		if err != nil {
+			return state{}, fmt.Errorf("guard table: %w", err)
+		}
+		return state{int(v), g > 0}, nil
+	})
+	return st.version, st.guard, err
 }

@@ -3,6 +3,7 @@ package rqlitekv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,17 +61,9 @@ func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]
 	if err != nil {
 		return nil, err
 	}
-	out := make([]driver.Record, 0, qr.NumRows())
-	for qr.Next() {
-		row, err := qr.Slice()
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: query: %w", err)
-		}
-		r, err := scanRecord(sel.Namespace, row)
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: query: %w", err)
-		}
-		out = append(out, r)
+	out, err := scanRows("query", qr, 7, func(row []any) (driver.Record, error) { return scanRecord(sel.Namespace, row) })
+	if err != nil {
+		return nil, err
 	}
 	if sel.Keys != nil {
 		out = inKeyOrder(out, sel.Keys)
@@ -103,18 +96,11 @@ func (db *DB) Count(ctx context.Context, sel driver.Selector, now time.Time) (in
 	if err != nil {
 		return 0, err
 	}
-	if !qr.Next() {
-		return 0, fmt.Errorf("rqlitekv: count: no row")
+	c, ok, err := scanOne("count", qr, 1, firstInt)
+	if err == nil && !ok {
+		err = errors.New("rqlitekv: count: no row")
 	}
-	row, err := qr.Slice()
-	if err != nil {
-		return 0, fmt.Errorf("rqlitekv: count: %w", err)
-	}
-	c, err := intCol(row, 0)
-	if err != nil {
-		return 0, fmt.Errorf("rqlitekv: count: %w", err)
-	}
-	return c, nil
+	return c, err
 }
 
 // queryOne runs one read statement at the connection's consistency level.
@@ -137,11 +123,54 @@ func (db *DB) queryOne(ctx context.Context, op string, stmt gorqlite.Parameteriz
 	return &res[0], nil
 }
 
+// scanRows reads every row of qr (none for a nil result) with scan, after
+// checking that it has cols columns. Its errors name op.
+func scanRows[T any](op string, qr *gorqlite.QueryResult, cols int, scan func(row []any) (T, error)) ([]T, error) {
+	if qr == nil {
+		return []T{}, nil
+	}
+	out := make([]T, 0, qr.NumRows())
+	for qr.Next() {
+		v, err := scanRow(qr, cols, scan)
+		if err != nil {
+			return nil, fmt.Errorf("rqlitekv: %s: %w", op, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// scanOne reads the first row of qr with scan, as scanRows does; ok is
+// false if there is no row (or no result).
+func scanOne[T any](op string, qr *gorqlite.QueryResult, cols int, scan func(row []any) (T, error)) (v T, ok bool, err error) {
+	if qr == nil || !qr.Next() {
+		return v, false, nil
+	}
+	if v, err = scanRow(qr, cols, scan); err != nil {
+		var zero T
+		return zero, false, fmt.Errorf("rqlitekv: %s: %w", op, err)
+	}
+	return v, true, nil
+}
+
+// scanRow reads qr's current row with scan.
+func scanRow[T any](qr *gorqlite.QueryResult, cols int, scan func(row []any) (T, error)) (T, error) {
+	var zero T
+	row, err := qr.Slice()
+	if err != nil {
+		return zero, err
+	}
+	if len(row) != cols {
+		return zero, fmt.Errorf("row has %d columns, want %d", len(row), cols)
+	}
+	return scan(row)
+}
+
+// firstInt reads a row's first column as intCol does.
+func firstInt(row []any) (int64, error) { return intCol(row, 0) }
+
 // scanRecord reads one row of recordCols.
 func scanRecord(ns string, row []any) (driver.Record, error) {
-	if len(row) != 7 {
-		return driver.Record{}, fmt.Errorf("row has %d columns, want 7", len(row))
-	}
 	r := driver.Record{Namespace: ns}
 	var ok bool
 	if r.Key, ok = row[0].(string); !ok {

@@ -20,7 +20,14 @@ import (
 
 // ErrInvalidConnString: the connection string or an option is not
 // acceptable. The message says what is wrong; it never holds a password.
+// Such errors also wrap kvcore.ErrInvalidArgument.
 var ErrInvalidConnString = errors.New("rqlitekv: invalid connection string")
+
+// invalidConn is an error wrapping ErrInvalidConnString and
+// kvcore.ErrInvalidArgument.
+func invalidConn(format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %w", ErrInvalidConnString, fmt.Sprintf(format, args...), kvcore.ErrInvalidArgument)
+}
 
 // Consistency is rqlite's read consistency level.
 type Consistency string
@@ -52,7 +59,7 @@ func ParseConsistency(s string) (Consistency, error) {
 	case ConsistencyNone, ConsistencyWeak, ConsistencyLinearizable, ConsistencyStrong:
 		return c, nil
 	}
-	return "", fmt.Errorf("%w: unknown consistency level %q (want none, weak, linearizable or strong)", ErrInvalidConnString, s)
+	return "", invalidConn("unknown consistency level %q (want none, weak, linearizable or strong)", s)
 }
 
 // Option configures Open. Options override the connection string.
@@ -92,7 +99,7 @@ func WithClusterDiscovery(on bool) Option {
 func WithTimeout(d time.Duration) Option {
 	return func(cfg *config) error {
 		if d <= 0 {
-			return fmt.Errorf("%w: timeout %v must be positive", ErrInvalidConnString, d)
+			return invalidConn("timeout %v must be positive", d)
 		}
 		cfg.timeout = d
 		return nil
@@ -105,7 +112,7 @@ func WithTimeout(d time.Duration) Option {
 func WithLeaderWait(d time.Duration) Option {
 	return func(cfg *config) error {
 		if d < 0 {
-			return fmt.Errorf("%w: leader wait %v is negative", ErrInvalidConnString, d)
+			return invalidConn("leader wait %v is negative", d)
 		}
 		cfg.leaderWait = d
 		return nil
@@ -114,11 +121,12 @@ func WithLeaderWait(d time.Duration) Option {
 
 // WithHTTPClient makes the driver send its requests with c (for TLS
 // settings, proxies or instrumentation). WithTimeout then does not apply:
-// c's own Timeout does.
+// c's own Timeout does. The driver uses a copy of c whose transport it
+// wraps (so that a write is never re-sent after an unknown outcome).
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) error {
 		if c == nil {
-			return fmt.Errorf("%w: nil HTTP client", ErrInvalidConnString)
+			return invalidConn("nil HTTP client")
 		}
 		cfg.client = c
 		return nil
@@ -173,7 +181,7 @@ func Open(connString string, opts ...Option) (*DB, error) {
 		tr.MaxIdleConnsPerHost = 64
 		client = &http.Client{Timeout: cfg.timeout, Transport: tr}
 	}
-	conn, err := gorqlite.OpenWithClient(cfg.gorqliteURL(), client)
+	conn, err := gorqlite.OpenWithClient(cfg.gorqliteURL(), sendOnceClient(client))
 	if err != nil {
 		return nil, db.wrapErr("open "+db.redacted, err)
 	}
@@ -193,18 +201,18 @@ func parseConnString(s string) (config, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return cfg, fmt.Errorf("%w: %v", ErrInvalidConnString, err)
+		return cfg, invalidConn("%v", err)
 	}
 	switch u.Scheme {
 	case "http", "https":
 		cfg.scheme = u.Scheme
 	case "":
-		return cfg, fmt.Errorf("%w: want an http:// or https:// URL such as http://localhost:4001", ErrInvalidConnString)
+		return cfg, invalidConn("want an http:// or https:// URL such as http://localhost:4001")
 	default:
-		return cfg, fmt.Errorf("%w: scheme %q is not http or https", ErrInvalidConnString, u.Scheme)
+		return cfg, invalidConn("scheme %q is not http or https", u.Scheme)
 	}
 	if u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.Fragment != "" {
-		return cfg, fmt.Errorf("%w: want only a host and port (and parameters), not a path", ErrInvalidConnString)
+		return cfg, invalidConn("want only a host and port (and parameters), not a path")
 	}
 	host := u.Host
 	if host == "" {
@@ -221,17 +229,17 @@ func parseConnString(s string) (config, error) {
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
-		return cfg, fmt.Errorf("%w: malformed parameters", ErrInvalidConnString)
+		return cfg, invalidConn("malformed parameters")
 	}
 	for k, vs := range q {
 		if len(vs) != 1 {
-			return cfg, fmt.Errorf("%w: parameter %q given %d times", ErrInvalidConnString, k, len(vs))
+			return cfg, invalidConn("parameter %q given %d times", k, len(vs))
 		}
 		v := vs[0]
 		switch k {
 		case "user", "username":
 			if cfg.hasUser && cfg.user != v {
-				return cfg, fmt.Errorf("%w: user given both in the URL and as a parameter", ErrInvalidConnString)
+				return cfg, invalidConn("user given both in the URL and as a parameter")
 			}
 			cfg.user, cfg.hasUser = v, true
 		case "password":
@@ -245,7 +253,7 @@ func parseConnString(s string) (config, error) {
 		case "disableClusterDiscovery":
 			off, err := strconv.ParseBool(v)
 			if err != nil {
-				return cfg, fmt.Errorf("%w: disableClusterDiscovery=%q is not true or false", ErrInvalidConnString, v)
+				return cfg, invalidConn("disableClusterDiscovery=%q is not true or false", v)
 			}
 			cfg.discovery = !off
 		case "timeout":
@@ -253,20 +261,20 @@ func parseConnString(s string) (config, error) {
 			if err != nil {
 				n, nerr := strconv.Atoi(v)
 				if nerr != nil {
-					return cfg, fmt.Errorf("%w: timeout=%q is not a duration (such as 5s)", ErrInvalidConnString, v)
+					return cfg, invalidConn("timeout=%q is not a duration (such as 5s)", v)
 				}
 				d = time.Duration(n) * time.Second
 			}
 			if d <= 0 {
-				return cfg, fmt.Errorf("%w: timeout=%q must be positive", ErrInvalidConnString, v)
+				return cfg, invalidConn("timeout=%q must be positive", v)
 			}
 			cfg.timeout = d
 		default:
-			return cfg, fmt.Errorf("%w: unknown parameter %q (known: user, password, level, disableClusterDiscovery, timeout)", ErrInvalidConnString, k)
+			return cfg, invalidConn("unknown parameter %q (known: user, password, level, disableClusterDiscovery, timeout)", k)
 		}
 	}
 	if cfg.password != "" && !cfg.hasUser {
-		return cfg, fmt.Errorf("%w: password given without a user", ErrInvalidConnString)
+		return cfg, invalidConn("password given without a user")
 	}
 	return cfg, nil
 }

@@ -72,6 +72,7 @@ func TestParseConnString(t *testing.T) {
 	} {
 		_, err := Open(bad, WithClusterDiscovery(false))
 		require.ErrorIs(t, err, ErrInvalidConnString, "%q", bad)
+		require.ErrorIs(t, err, kvcore.ErrInvalidArgument, "%q", bad)
 		require.NotContains(t, err.Error(), "secret", "%q", bad)
 	}
 }

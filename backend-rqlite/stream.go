@@ -63,7 +63,7 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 		return nil, 0, err
 	}
 	if q.Limit <= 0 {
-		return nil, 0, fmt.Errorf("rqlitekv: stream read: limit %d must be positive", q.Limit)
+		return nil, 0, invalidArg("stream read", "limit %d must be positive", q.Limit)
 	}
 	var where strings.Builder
 	where.WriteString("seq > ?")
@@ -87,34 +87,27 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	if err != nil {
 		return nil, 0, err
 	}
+	// Every row carries the watermark. A page without entries is one row,
+	// the meta row alone (no seq): read as an entry with seq 0, which no
+	// real entry has (AUTOINCREMENT starts at 1), and dropped.
 	var trimmed int64
-	out := make([]streamdriver.Record, 0, qr.NumRows())
-	found := false
-	for qr.Next() {
-		row, err := qr.Slice()
-		if err != nil {
-			return nil, 0, fmt.Errorf("rqlitekv: stream read: %w", err)
-		}
-		if len(row) != 9 {
-			return nil, 0, fmt.Errorf("rqlitekv: stream read: row has %d columns, want 9", len(row))
-		}
-		if !found {
-			if trimmed, err = intCol(row, 0); err != nil {
-				return nil, 0, fmt.Errorf("rqlitekv: stream read: watermark: %w", err)
-			}
-			found = true
+	out, err := scanRows("stream read", qr, 9, func(row []any) (streamdriver.Record, error) {
+		var err error
+		if trimmed, err = intCol(row, 0); err != nil {
+			return streamdriver.Record{}, fmt.Errorf("watermark: %w", err)
 		}
 		if row[1] == nil {
-			continue // no entry: the meta row alone
+			return streamdriver.Record{}, nil
 		}
-		r, err := scanEntry(row[1:])
-		if err != nil {
-			return nil, 0, fmt.Errorf("rqlitekv: stream read: %w", err)
-		}
-		out = append(out, r)
-	}
-	if !found {
+		return scanEntry(row[1:])
+	})
+	switch {
+	case err != nil:
+		return nil, 0, err
+	case len(out) == 0:
 		return nil, 0, fmt.Errorf("rqlitekv: stream read: %w", errNoMeta)
+	case out[0].Seq == 0:
+		out = out[:0]
 	}
 	return out, trimmed, nil
 }
@@ -167,22 +160,19 @@ func (db *DB) Bounds(ctx context.Context) (int64, int64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if !qr.Next() {
-		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", errNoMeta)
+	b, ok, err := scanOne("stream bounds", qr, 2, func(row []any) (b [2]int64, err error) {
+		if b[0], err = intCol(row, 0); err != nil {
+			return b, fmt.Errorf("watermark: %w", err)
+		}
+		if b[1], err = intCol(row, 1); err != nil {
+			return b, fmt.Errorf("last seq: %w", err)
+		}
+		return b, nil
+	})
+	if err == nil && !ok {
+		err = fmt.Errorf("rqlitekv: stream bounds: %w", errNoMeta)
 	}
-	row, err := qr.Slice()
-	if err != nil {
-		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", err)
-	}
-	trimmed, err := intCol(row, 0)
-	if err != nil {
-		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", err)
-	}
-	last, err := intCol(row, 1)
-	if err != nil {
-		return 0, 0, fmt.Errorf("rqlitekv: stream bounds: %w", err)
-	}
-	return trimmed, last, nil
+	return b[0], b[1], err
 }
 
 // Trim raises the watermark to upTo (capped as sqlTrim says), deletes the
@@ -192,7 +182,7 @@ func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, 
 		return 0, err
 	}
 	if upTo < 0 {
-		return 0, fmt.Errorf("rqlitekv: stream trim: seq %d is negative", upTo)
+		return 0, invalidArg("stream trim", "seq %d is negative", upTo)
 	}
 	var q batch
 	if keepConsumers {
@@ -209,19 +199,11 @@ func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, 
 	if w := res[0].Write; w == nil || w.RowsAffected != 1 {
 		return 0, fmt.Errorf("rqlitekv: stream trim: %w", errNoMeta)
 	}
-	qr := res[2].Query
-	if qr == nil || !qr.Next() {
-		return 0, fmt.Errorf("rqlitekv: stream trim: %w", errNoMeta)
+	n, ok, err := scanOne("stream trim", res[2].Query, 1, firstInt)
+	if err == nil && !ok {
+		err = fmt.Errorf("rqlitekv: stream trim: %w", errNoMeta)
 	}
-	row, err := qr.Slice()
-	if err != nil {
-		return 0, fmt.Errorf("rqlitekv: stream trim: %w", err)
-	}
-	n, err := intCol(row, 0)
-	if err != nil {
-		return 0, fmt.Errorf("rqlitekv: stream trim: %w", err)
-	}
-	return n, nil
+	return n, err
 }
 
 // Consumer returns a consumer's state and whether it exists.
@@ -233,31 +215,12 @@ func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer,
 	if err != nil {
 		return streamdriver.Consumer{}, false, err
 	}
-	return scanConsumerResult(qr, "consumer")
+	return scanOne("consumer", qr, 3, scanConsumer)
 }
 
-// scanConsumerResult reads the one row of sqlConsumer, if there is one.
-func scanConsumerResult(qr *gorqlite.QueryResult, op string) (streamdriver.Consumer, bool, error) {
-	if qr == nil || !qr.Next() {
-		return streamdriver.Consumer{}, false, nil
-	}
-	row, err := qr.Slice()
-	if err != nil {
-		return streamdriver.Consumer{}, false, fmt.Errorf("rqlitekv: %s: %w", op, err)
-	}
-	c, err := scanConsumer(row)
-	if err != nil {
-		return streamdriver.Consumer{}, false, fmt.Errorf("rqlitekv: %s: %w", op, err)
-	}
-	return c, true, nil
-}
-
-// scanConsumer reads a row of consumerCols.
+// scanConsumer reads a row of consumerCols (3 columns).
 func scanConsumer(row []any) (streamdriver.Consumer, error) {
 	var c streamdriver.Consumer
-	if len(row) != 3 {
-		return c, fmt.Errorf("consumer row has %d columns, want 3", len(row))
-	}
 	var ok bool
 	if c.Name, ok = row[0].(string); !ok {
 		return c, fmt.Errorf("consumer name: unexpected %T", row[0])
@@ -283,19 +246,7 @@ func (db *DB) Consumers(ctx context.Context) ([]streamdriver.Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]streamdriver.Consumer, 0, qr.NumRows())
-	for qr.Next() {
-		row, err := qr.Slice()
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: consumers: %w", err)
-		}
-		c, err := scanConsumer(row)
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: consumers: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return scanRows("consumers", qr, 3, scanConsumer)
 }
 
 // CreateConsumer creates name at position (raised to the trim watermark,
@@ -312,7 +263,7 @@ func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, n
 	if err != nil {
 		return streamdriver.Consumer{}, err
 	}
-	c, ok, err := scanConsumerResult(res[1].Query, "create consumer")
+	c, ok, err := scanOne("create consumer", res[1].Query, 3, scanConsumer)
 	if err != nil {
 		return streamdriver.Consumer{}, err
 	}
