@@ -258,7 +258,7 @@ func BenchmarkTaskInsert(b *testing.B) {
 				env := newBenchEnv(b, mode.opts...)
 				ctx := context.Background()
 				parallel(b, writers, func(g, i int) error {
-					_, _, err := env.db.Insert(ctx, newTask(fmt.Sprintf("t%d", i)))
+					_, _, err := insertOne(ctx, env.db, newTask(fmt.Sprintf("t%d", i)))
 					return err
 				})
 			})
@@ -291,7 +291,7 @@ SELECT 't' || i, 'job', 'null', 'pending', 0, $1, $1, 0, 0, 0, '', '', 0, false 
 				if len(ts) != 1 {
 					return fmt.Errorf("claimed %d tasks", len(ts))
 				}
-				return env.db.Finish(ctx, ts[0].ID, runner, ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow)
+				return taskdriver.FinishOne(ctx, env.db, ts[0].ID, runner, ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow)
 			})
 		})
 	}

@@ -15,20 +15,20 @@ import (
 )
 
 // The task queue (kvtask) lives in kv_tasks and kv_schedules (migration 3).
-// Every operation is one statement: Insert's dedupe is the partial unique
-// index on unique_key (pending or running) used as the ON CONFLICT arbiter;
+// Every operation is one statement: InsertMany's dedupe is the partial
+// unique index on unique_key (pending or running) used as the ON CONFLICT
+// arbiter;
 // Claim locks its candidates with FOR UPDATE SKIP LOCKED in a CTE and
 // updates them in the same statement; Heartbeat is an update fenced by
-// (id, runner, token, running), and FinishMany (Finish is FinishMany of
-// one) one update of many tasks, each fenced so; Fire updates the
+// (id, runner, token, running), and FinishMany one update of many tasks,
+// each fenced so; Fire updates the
 // schedule and inserts the task from the update's RETURNING, so a tick
 // that another runner fired inserts nothing. Times are the front's, never
 // now().
 
 var (
-	_ taskdriver.Queue         = (*DB)(nil)
-	_ taskdriver.Notifier      = (*DB)(nil)
-	_ taskdriver.BatchFinisher = (*DB)(nil)
+	_ taskdriver.Queue    = (*DB)(nil)
+	_ taskdriver.Notifier = (*DB)(nil)
 )
 
 // taskColumnList are the columns scanTask reads, in order.
@@ -154,53 +154,117 @@ func newTaskValues(t taskdriver.Task, a *args) string {
 const onUniqueConflict = `ON CONFLICT (unique_key) WHERE status IN ('pending', 'running') DO NOTHING`
 
 // taskError maps an error of a task write.
-func (db *DB) taskError(err error, id string) error {
+func (db *DB) taskError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" && strings.HasSuffix(pe.ConstraintName, "_pkey") {
-		return fmt.Errorf("%w: a task with id %q exists", kvcore.ErrInvalidArgument, id)
+		return fmt.Errorf("%w: a task with that id exists (%s)", kvcore.ErrInvalidArgument, pe.Detail)
 	}
 	return db.mapError(err)
 }
 
-// Insert stores t as a new pending task, or, if a pending or running task
-// holds t.UniqueKey, returns that task and false (see kvtask/driver.Queue).
-// A new task sends the queue's notification at commit.
-func (db *DB) Insert(ctx context.Context, t taskdriver.Task) (taskdriver.Task, bool, error) {
-	if err := db.check(); err != nil {
-		return taskdriver.Task{}, false, err
+// InsertMany stores ts as new pending tasks in one statement: the tasks
+// are passed as arrays, inserted with the unique-key arbiter, and each
+// row of the answer is a task inserted or the holder of the key that kept
+// it out (see kvtask/driver.Queue). Rows are inserted in unique-key order,
+// so that batches sharing keys wait for each other in one order, never in
+// a cycle (a deadlock). A failed insert (an existing ID) fails the
+// statement, which stores nothing. A holder committed during the
+// statement is not in its snapshot: a task it kept out is then neither,
+// and a follow-up statement handles those tasks alone (finding the holder,
+// or inserting the task if the holder has finished since), as often as
+// needed. Inserted tasks send the queue's notification at commit.
+func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
+	if len(ts) == 0 {
+		return []taskdriver.Inserted{}, nil
 	}
-	var a args
-	vals := newTaskValues(t, &a)
-	sql := `WITH ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `) VALUES (` + vals + `)
-	` + onUniqueConflict + ` RETURNING ` + taskColumns + `)
-SELECT ` + taskColumns + `, true, ` + db.taskNotice("ins") + ` FROM ins
-UNION ALL
-SELECT ` + taskColumns + `, false, 0::bigint FROM ` + db.tasks + ` WHERE unique_key = ` + a.add(optText(t.UniqueKey)) + `::text
-	AND status IN ('pending', 'running') AND NOT EXISTS (SELECT 1 FROM ins)`
-	// The conflict's SELECT reads the statement's snapshot, which may
-	// predate the task that holds the key (or it may have finished since):
-	// then it finds nothing, and the statement runs again.
-	for attempt := 0; attempt < 20; attempt++ {
-		var added bool
+	if err := db.check(); err != nil {
+		return nil, err
+	}
+	out := make([]taskdriver.Inserted, len(ts))
+	todo := make([]int, len(ts)) // indexes of the tasks not yet answered
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; attempt < 20 && len(todo) > 0; attempt++ {
+		sql, a := db.insertSQL(ts, todo)
 		var notified int64
+		done := make(map[int]bool, len(todo))
 		rows, err := db.pool.Query(ctx, sql, a...)
 		if err != nil {
-			return taskdriver.Task{}, false, db.taskError(err, t.ID)
+			return nil, db.taskError(err)
 		}
-		got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (taskdriver.Task, error) {
+		_, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
 			var r taskRow
-			err := row.Scan(append(r.dest(), &added, &notified)...)
-			return r.task(), err
+			var ord, n int64
+			var added bool
+			if err := row.Scan(append(r.dest(), &ord, &added, &n)...); err != nil {
+				return struct{}{}, err
+			}
+			if ord < 0 || ord >= int64(len(ts)) {
+				return struct{}{}, fmt.Errorf("postgreskv: insert tasks: row for task %d of %d", ord, len(ts))
+			}
+			out[ord] = taskdriver.Inserted{Task: r.task(), Added: added}
+			done[int(ord)] = true
+			notified += n
+			return struct{}{}, nil
 		})
 		if err != nil {
-			return taskdriver.Task{}, false, db.taskError(err, t.ID)
+			return nil, db.taskError(err)
 		}
-		if len(got) == 1 {
-			db.noticeTasks(notified)
-			return got[0], added, nil
+		db.noticeTasks(notified)
+		left := todo[:0]
+		for _, i := range todo {
+			if !done[i] {
+				left = append(left, i)
+			}
+		}
+		todo = left
+	}
+	if len(todo) > 0 {
+		t := ts[todo[0]]
+		return nil, fmt.Errorf("postgreskv: insert task %q: unique key %q kept changing hands", t.ID, t.UniqueKey)
+	}
+	return out, nil
+}
+
+// insertSQL returns InsertMany's statement for the tasks ts[i] for i in
+// todo, and its arguments. Each row it returns is a task's columns, its
+// index in ts, whether it was inserted, and (on one row at most being
+// needed) the count for taskNotice.
+func (db *DB) insertSQL(ts []taskdriver.Task, todo []int) (string, args) {
+	n := len(todo)
+	ords, priorities, maxRetries, timeouts := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	ids, names, keys := make([]string, n), make([]string, n), make([]string, n)
+	payloads := make([][]byte, n)
+	created, scheduled := make([]time.Time, n), make([]time.Time, n)
+	for k, i := range todo {
+		t := ts[i]
+		ords[k], ids[k], names[k], keys[k] = int64(i), t.ID, t.Name, t.UniqueKey
+		payloads[k] = t.Payload
+		if payloads[k] == nil {
+			payloads[k] = []byte("null")
+		}
+		priorities[k], maxRetries[k], timeouts[k] = int64(t.Priority), int64(t.MaxRetries), t.Timeout.Microseconds()
+		created[k], scheduled[k] = utc(t.Created), utc(t.ScheduledFor)
+		if t.ScheduledFor.IsZero() {
+			scheduled[k] = created[k]
 		}
 	}
-	return taskdriver.Task{}, false, fmt.Errorf("postgreskv: insert task %q: unique key %q kept changing hands", t.ID, t.UniqueKey)
+	var a args
+	v := `unnest(` + a.add(ords) + `::bigint[], ` + a.add(ids) + `::text[], ` + a.add(names) + `::text[], ` +
+		a.add(payloads) + `::bytea[], ` + a.add(priorities) + `::bigint[], ` + a.add(keys) + `::text[], ` +
+		a.add(created) + `::timestamptz[], ` + a.add(scheduled) + `::timestamptz[], ` + a.add(maxRetries) + `::bigint[], ` +
+		a.add(timeouts) + `::bigint[]) AS v(ord, id, name, payload, priority, unique_key, created, scheduled_for, max_retries, timeout_us)`
+	sql := `WITH v AS MATERIALIZED (SELECT * FROM ` + v + `),
+ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `)
+	SELECT id, name, payload, 'pending', priority, NULLIF(unique_key, ''), created, scheduled_for, NULL, NULL, 0,
+		max_retries, timeout_us, '', '', NULL, 0, false FROM v ORDER BY unique_key, id
+	` + onUniqueConflict + ` RETURNING ` + taskColumns + `)
+SELECT ` + qualified("ins") + `, v.ord, true, ` + db.taskNotice("ins") + ` FROM ins JOIN v ON v.id = ins.id
+UNION ALL
+SELECT ` + qualified("t") + `, v.ord, false, 0::bigint FROM ` + db.tasks + ` t JOIN v ON t.unique_key = v.unique_key
+	WHERE t.status IN ('pending', 'running') AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.id = v.id)`
+	return sql, a
 }
 
 // Get returns the task with id and whether it exists.
@@ -298,14 +362,8 @@ WHERE id = $1 AND locked_by = $2 AND token = $3 AND status = 'running' RETURNING
 	return cancel, nil
 }
 
-// Finish records the outcome of the attempt runner holds on task id with
-// token; ErrLost if it does not hold it. It is FinishMany of one.
-func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	return taskdriver.FinishOne(ctx, db, id, runner, token, o, now)
-}
-
 // FinishMany records the outcomes of many attempts in one statement (see
-// kvtask/driver.BatchFinisher): the completions are passed as arrays and
+// kvtask/driver.Queue): the completions are passed as arrays and
 // joined to their tasks under each one's fence (id, runner, token,
 // running); the matching rows are locked in id order (so two calls that
 // share tasks - a stalled runner's and the new holder's - cannot deadlock)
@@ -444,7 +502,7 @@ func (db *DB) Schedules(ctx context.Context) ([]taskdriver.Schedule, error) {
 }
 
 // Fire, in one statement, moves schedule name from tick to next if its
-// next tick is exactly tick, and only then inserts t (as Insert does: not
+// next tick is exactly tick, and only then inserts t (as InsertMany does: not
 // if a pending or running task holds its unique key). A concurrent Fire of
 // the same tick waits for the schedule's row lock, finds next changed and
 // matches nothing, so it inserts nothing. An inserted task sends the
@@ -461,7 +519,7 @@ ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `) SELECT ` + newTaskVal
 SELECT (SELECT count(*) FROM s), ` + db.taskNotice("ins")
 	var fired, notified int64
 	if err := db.pool.QueryRow(ctx, sql, a...).Scan(&fired, &notified); err != nil {
-		return false, db.taskError(err, t.ID)
+		return false, db.taskError(err)
 	}
 	db.noticeTasks(notified)
 	return fired == 1, nil

@@ -60,18 +60,18 @@ func TestSubscribeTasks(t *testing.T) {
 	drainSignals(tasks)
 	drainSignals(stream)
 
-	_, added, err := db.Insert(ctx, newTask("a"))
+	_, added, err := insertOne(ctx, db, newTask("a"))
 	require.NoError(t, err)
 	require.True(t, added)
 	require.True(t, received(tasks, 5*time.Second), "Insert notifies")
 	held := newTask("held")
 	held.UniqueKey = "k"
-	_, added, err = db.Insert(ctx, held)
+	_, added, err = insertOne(ctx, db, held)
 	require.NoError(t, err)
 	require.True(t, added)
 	require.True(t, received(tasks, 5*time.Second))
 	held.ID = "dup"
-	_, added, err = db.Insert(ctx, held)
+	_, added, err = insertOne(ctx, db, held)
 	require.NoError(t, err)
 	require.False(t, added)
 	require.False(t, received(tasks, 300*time.Millisecond), "an insert that adds nothing does not notify")
@@ -88,12 +88,12 @@ func TestSubscribeTasks(t *testing.T) {
 	require.Len(t, ts, 1)
 	require.Equal(t, "a", ts[0].ID)
 	require.False(t, received(tasks, 300*time.Millisecond), "a claim does not notify")
-	require.NoError(t, db.Finish(ctx, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: taskNow}, taskNow))
+	require.NoError(t, taskdriver.FinishOne(ctx, db, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: taskNow}, taskNow))
 	require.True(t, received(tasks, 5*time.Second), "a retry notifies")
 	ts, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, ts, 1)
-	require.NoError(t, db.Finish(ctx, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow))
+	require.NoError(t, taskdriver.FinishOne(ctx, db, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow))
 	require.False(t, received(tasks, 300*time.Millisecond), "completion does not notify")
 
 	require.NoError(t, db.PutSchedule(ctx, taskdriver.Schedule{Name: "s", Spec: "* * * * *", Next: taskNow, Template: newTask("")}))
@@ -108,7 +108,7 @@ func TestSubscribeTasks(t *testing.T) {
 
 	// A writer without task notifications, on the same schema.
 	quiet := postgreskv.New(testPool, postgreskv.WithSchema(db.Schema()), postgreskv.WithoutTaskNotify())
-	_, added, err = quiet.Insert(ctx, newTask("b"))
+	_, added, err = insertOne(ctx, quiet, newTask("b"))
 	require.NoError(t, err)
 	require.True(t, added)
 	require.False(t, received(tasks, 500*time.Millisecond), "WithoutTaskNotify sends nothing")
@@ -132,7 +132,7 @@ func TestTaskInsertRace(t *testing.T) {
 				defer wg.Done()
 				task := newTask(fmt.Sprintf("%s-%d", key, i))
 				task.UniqueKey = key
-				got, added, err := db.Insert(ctx, task)
+				got, added, err := insertOne(ctx, db, task)
 				ids[i], addedBy[i], errs[i] = got.ID, added, err
 			}()
 		}
@@ -155,6 +155,52 @@ func TestTaskInsertRace(t *testing.T) {
 	require.Len(t, all, 5)
 }
 
+// TestTaskInsertManyRace: concurrent batches that share unique keys add
+// exactly one task per key, and every batch's result for a key is that
+// task (a holder committed during a batch's statement is found by its
+// follow-up).
+func TestTaskInsertManyRace(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	const batches, keys = 8, 20
+	results := make([][]taskdriver.Inserted, batches)
+	errs := make([]error, batches)
+	var wg sync.WaitGroup
+	for b := range batches {
+		wg.Go(func() {
+			ts := make([]taskdriver.Task, keys)
+			for k := range ts {
+				ts[k] = newTask(fmt.Sprintf("b%d-k%d", b, k))
+				ts[k].UniqueKey = fmt.Sprintf("key-%d", (k+b)%keys) // each batch in its own order
+			}
+			results[b], errs[b] = db.InsertMany(ctx, ts)
+		})
+	}
+	wg.Wait()
+	winners := map[string]string{} // key -> the task added with it
+	for b := range batches {
+		require.NoError(t, errs[b])
+		require.Len(t, results[b], keys)
+		for _, r := range results[b] {
+			if r.Added {
+				require.Empty(t, winners[r.Task.UniqueKey], "two tasks added with key %s", r.Task.UniqueKey)
+				winners[r.Task.UniqueKey] = r.Task.ID
+			}
+		}
+	}
+	require.Len(t, winners, keys)
+	for b := range batches {
+		for k, r := range results[b] {
+			key := fmt.Sprintf("key-%d", (k+b)%keys)
+			require.Equal(t, key, r.Task.UniqueKey)
+			require.Equal(t, winners[key], r.Task.ID)
+		}
+	}
+	all, err := db.List(ctx, taskdriver.Filter{})
+	require.NoError(t, err)
+	require.Len(t, all, keys)
+}
+
 // TestTaskBadInput: a duplicate id and a bad outcome are clear errors that
 // change nothing; an error message with NUL bytes and invalid UTF-8 is
 // stored cleaned rather than failing the outcome.
@@ -162,13 +208,13 @@ func TestTaskBadInput(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
 	first := newTask("x")
-	_, _, err := db.Insert(ctx, first)
+	_, _, err := insertOne(ctx, db, first)
 	require.NoError(t, err)
 	dup := newTask("x")
 	dup.Name = "other"
-	_, _, err = db.Insert(ctx, dup)
+	_, _, err = insertOne(ctx, db, dup)
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
-	require.Contains(t, err.Error(), `"x"`)
+	require.Contains(t, err.Error(), `(id)=(x)`)
 	got, ok, err := db.Get(ctx, "x")
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -180,15 +226,15 @@ func TestTaskBadInput(t *testing.T) {
 	ts, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 1})
 	require.NoError(t, err)
 	require.Len(t, ts, 1)
-	require.ErrorIs(t, db.Finish(ctx, "x", "r", ts[0].Token, taskdriver.Outcome{Status: "done"}, taskNow), kvcore.ErrInvalidArgument)
-	require.ErrorIs(t, db.Finish(ctx, "x", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Running}, taskNow), kvcore.ErrInvalidArgument)
+	require.ErrorIs(t, taskdriver.FinishOne(ctx, db, "x", "r", ts[0].Token, taskdriver.Outcome{Status: "done"}, taskNow), kvcore.ErrInvalidArgument)
+	require.ErrorIs(t, taskdriver.FinishOne(ctx, db, "x", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Running}, taskNow), kvcore.ErrInvalidArgument)
 	_, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute})
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
 	got, _, err = db.Get(ctx, "x")
 	require.NoError(t, err)
 	require.Equal(t, taskdriver.Running, got.Status)
 
-	require.NoError(t, db.Finish(ctx, "x", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Failed, LastError: "bad\x00byte \xff"}, taskNow))
+	require.NoError(t, taskdriver.FinishOne(ctx, db, "x", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Failed, LastError: "bad\x00byte \xff"}, taskNow))
 	got, _, err = db.Get(ctx, "x")
 	require.NoError(t, err)
 	require.Equal(t, taskdriver.Failed, got.Status)
@@ -205,7 +251,7 @@ func TestTaskRoundTrip(t *testing.T) {
 	in.Priority, in.MaxRetries, in.Timeout, in.UniqueKey = -3, 4, 90*time.Second, "u"
 	in.Created = taskNow.In(time.FixedZone("X", 3600))
 	in.ScheduledFor = taskNow.Add(-time.Second)
-	got, added, err := db.Insert(ctx, in)
+	got, added, err := insertOne(ctx, db, in)
 	require.NoError(t, err)
 	require.True(t, added)
 	want := in
@@ -233,7 +279,7 @@ func TestTaskRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, stored.LockedUntil.Equal(taskNow.Add(time.Second+time.Hour)))
 
-	require.NoError(t, db.Finish(ctx, "t1", "r", 1, taskdriver.Outcome{Status: taskdriver.Pending, GiveBack: true, RetryAt: taskNow.Add(time.Minute)}, taskNow))
+	require.NoError(t, taskdriver.FinishOne(ctx, db, "t1", "r", 1, taskdriver.Outcome{Status: taskdriver.Pending, GiveBack: true, RetryAt: taskNow.Add(time.Minute)}, taskNow))
 	stored, _, err = db.Get(ctx, "t1")
 	require.NoError(t, err)
 	require.Equal(t, 0, stored.Attempts)
@@ -258,7 +304,7 @@ func TestTaskRoundTrip(t *testing.T) {
 
 	// The unique key is free again.
 	in.ID = "t2"
-	_, added, err = db.Insert(ctx, in)
+	_, added, err = insertOne(ctx, db, in)
 	require.NoError(t, err)
 	require.True(t, added)
 
@@ -319,14 +365,23 @@ func TestTaskMigration(t *testing.T) {
 	store, err := db.Store(kvcore.WithSweepInterval(0))
 	require.NoError(t, err)
 	require.NoError(t, store.Put(ctx, "k", 0, 1))
-	_, _, err = db.Insert(ctx, newTask("a"))
+	_, _, err = insertOne(ctx, db, newTask("a"))
 	require.ErrorIs(t, err, coredriver.ErrNotInitialized)
 	require.NoError(t, db.Init(ctx))
-	_, added, err := db.Insert(ctx, newTask("a"))
+	_, added, err := insertOne(ctx, db, newTask("a"))
 	require.NoError(t, err)
 	require.True(t, added)
 	r, ok, err := store.Get(ctx, "k", nil)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, int64(1), r.Version)
+}
+
+// insertOne inserts t alone: InsertMany of one.
+func insertOne(ctx context.Context, db *postgreskv.DB, t taskdriver.Task) (taskdriver.Task, bool, error) {
+	out, err := db.InsertMany(ctx, []taskdriver.Task{t})
+	if err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	return out[0].Task, out[0].Added, nil
 }

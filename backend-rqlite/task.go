@@ -16,10 +16,7 @@ import (
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
-var (
-	_ taskdriver.Queue         = (*DB)(nil)
-	_ taskdriver.BatchFinisher = (*DB)(nil)
-)
+var _ taskdriver.Queue = (*DB)(nil)
 
 // taskCols are the columns every task read returns, in scanTask's order;
 // integers come back as text so that they are exact.
@@ -28,7 +25,7 @@ const taskCols = "id, name, payload, status, CAST(priority AS TEXT), unique_key,
 	"CAST(max_retries AS TEXT), CAST(timeout AS TEXT), last_error, locked_by, CAST(locked_until AS TEXT), " +
 	"CAST(token AS TEXT), CAST(cancel_requested AS TEXT)"
 
-// held is the fence of Heartbeat and Finish: the task is running, held by
+// held is the fence of Heartbeat and FinishMany: the task is running, held by
 // runner with token. Its parameters are id, runner, token.
 const held = "id = " + textArg + " AND locked_by = " + textArg + " AND token = ? AND status = 'running'"
 
@@ -46,10 +43,11 @@ var (
 	// stored: the partial unique index decides, atomically.
 	sqlTaskOnKey  = " ON CONFLICT (unique_key) WHERE " + holdsKey + " DO NOTHING"
 	sqlTaskInsert = sqlTaskInsertHead + "VALUES (" + sqlTaskValues + ")" + sqlTaskOnKey
-	// sqlTaskInserted reads the task Insert stored, or the one holding the
-	// key that kept it out.
-	sqlTaskInserted = "SELECT " + taskCols + " FROM tasks WHERE id = " + textArg +
-		" OR (unique_key = " + textArg + " AND " + holdsKey + ")"
+	// sqlTasksInserted reads the tasks InsertMany stored, or the ones
+	// holding the keys that kept tasks out: its parameters are JSON arrays
+	// of the IDs and of the unique keys.
+	sqlTasksInserted = "SELECT " + taskCols + " FROM tasks WHERE id IN (SELECT value FROM json_each(?))" +
+		" OR (unique_key IN (SELECT value FROM json_each(?)) AND " + holdsKey + ")"
 	sqlTaskGet = "SELECT " + taskCols + " FROM tasks WHERE id = " + textArg
 
 	sqlHeartbeat      = "UPDATE tasks SET locked_until = ? WHERE " + held
@@ -141,42 +139,72 @@ func taskArgs(t taskdriver.Task) ([]any, error) {
 		t.MaxRetries, t.Timeout.Microseconds()}, nil
 }
 
-// Insert stores t as pending unless a pending or running task holds its
-// unique key: one request, the conditional insert then the read of the
-// stored task or of the holder.
-func (db *DB) Insert(ctx context.Context, t taskdriver.Task) (taskdriver.Task, bool, error) {
+// InsertMany stores ts as pending, each unless a pending or running task
+// holds its unique key: one request, so one transaction (a failed insert,
+// an existing ID, rolls the whole batch back) - a conditional insert per
+// task, then one read of the stored tasks and of the holders.
+func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
+	if len(ts) == 0 {
+		return []taskdriver.Inserted{}, nil
+	}
 	if err := db.usable(ctx); err != nil {
-		return taskdriver.Task{}, false, err
-	}
-	args, err := taskArgs(t)
-	if err != nil {
-		return taskdriver.Task{}, false, err
-	}
-	var key any
-	if t.UniqueKey != "" {
-		key = txt(t.UniqueKey)
+		return nil, err
 	}
 	var q batch
-	q.add(roleRows, -1, sqlTaskInsert, args...)
-	q.add(roleOther, -1, sqlTaskInserted, txt(t.ID), key)
-	res, err := db.send(ctx, "insert task", &q)
+	ids := make([]string, len(ts))
+	keys := []string{}
+	for i, t := range ts {
+		args, err := taskArgs(t)
+		if err != nil {
+			return nil, fmt.Errorf("rqlitekv: insert task %d: %w", i, err)
+		}
+		q.add(roleRows, i, sqlTaskInsert, args...)
+		ids[i] = t.ID
+		if t.UniqueKey != "" {
+			keys = append(keys, t.UniqueKey)
+		}
+	}
+	idList, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("rqlitekv: insert tasks: %w", err)
+	}
+	keyList, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("rqlitekv: insert tasks: %w", err)
+	}
+	q.add(roleOther, -1, sqlTasksInserted, string(idList), string(keyList))
+	res, err := db.send(ctx, "insert tasks", &q)
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE constraint failed: tasks.id") {
-			return taskdriver.Task{}, false, fmt.Errorf("rqlitekv: insert task: a task with id %q exists: %w", t.ID, kvcore.ErrInvalidArgument)
+			return nil, fmt.Errorf("%w: a task id exists: %v", kvcore.ErrInvalidArgument, err)
 		}
-		return taskdriver.Task{}, false, err
+		return nil, err
 	}
-	added := res[0].Write != nil && res[0].Write.RowsAffected == 1
-	ts, err := scanTasks(res[1].Query)
+	got, err := scanTasks(res[len(ts)].Query)
 	if err != nil {
-		return taskdriver.Task{}, false, fmt.Errorf("rqlitekv: insert task: %w", err)
+		return nil, fmt.Errorf("rqlitekv: insert tasks: %w", err)
 	}
-	for _, got := range ts {
-		if (added && got.ID == t.ID) || (!added && got.UniqueKey == t.UniqueKey && (got.Status == taskdriver.Pending || got.Status == taskdriver.Running)) {
-			return got, added, nil
+	byID := make(map[string]taskdriver.Task, len(got))
+	holders := map[string]taskdriver.Task{}
+	for _, t := range got {
+		byID[t.ID] = t
+		if t.UniqueKey != "" && (t.Status == taskdriver.Pending || t.Status == taskdriver.Running) {
+			holders[t.UniqueKey] = t
 		}
 	}
-	return taskdriver.Task{}, false, fmt.Errorf("rqlitekv: insert task %q: neither the task nor the holder of its key is there after the insert", t.ID)
+	out := make([]taskdriver.Inserted, len(ts))
+	for i, t := range ts {
+		added := res[i].Write != nil && res[i].Write.RowsAffected == 1
+		stored, ok := byID[t.ID]
+		if !added {
+			stored, ok = holders[t.UniqueKey]
+		}
+		if !ok {
+			return nil, fmt.Errorf("rqlitekv: insert task %q: neither the task nor the holder of its key is there after the insert", t.ID)
+		}
+		out[i] = taskdriver.Inserted{Task: stored, Added: added}
+	}
+	return out, nil
 }
 
 // Get returns the task with id and whether it exists.
@@ -317,14 +345,8 @@ func (db *DB) Heartbeat(ctx context.Context, id, runner string, token int64, now
 	return c != 0, nil
 }
 
-// Finish records the outcome of the attempt runner holds with token
-// (nothing matched: ErrLost). It is FinishMany of one.
-func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	return taskdriver.FinishOne(ctx, db, id, runner, token, o, now)
-}
-
 // FinishMany records the outcomes of many attempts in one request, so in
-// one transaction (see kvtask/driver.BatchFinisher): one fenced statement
+// one transaction (see kvtask/driver.Queue): one fenced statement
 // per item, and an item whose statement matched nothing is ErrLost.
 func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
 	if err := taskdriver.CheckCompletions(cs); err != nil {

@@ -22,6 +22,15 @@ func newTask(id, name string) taskdriver.Task {
 		Created: t0, ScheduledFor: t0, MaxRetries: 2, Timeout: 90 * time.Second}
 }
 
+// insertOne is InsertMany of one task.
+func insertOne(ctx context.Context, db *DB, task taskdriver.Task) (taskdriver.Task, bool, error) {
+	out, err := db.InsertMany(ctx, []taskdriver.Task{task})
+	if err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	return out[0].Task, out[0].Added, nil
+}
+
 // TestOneRequestPerQueueOp checks that every Queue operation is exactly
 // one HTTP request to rqlite: writes on /db/request (one transaction),
 // reads on /db/query.
@@ -45,9 +54,9 @@ func TestOneRequestPerQueueOp(t *testing.T) {
 	write, read := counts{request: 1}, counts{query: 1}
 	a := newTask("a", "job")
 	a.UniqueKey = "k"
-	check("insert", write, func() error { _, _, err := db.Insert(ctx, a); return err })
+	check("insert", write, func() error { _, _, err := insertOne(ctx, db, a); return err })
 	check("duplicate insert", write, func() error {
-		_, _, err := db.Insert(ctx, func() taskdriver.Task { b := a; b.ID = "b"; return b }())
+		_, _, err := insertOne(ctx, db, func() taskdriver.Task { b := a; b.ID = "b"; return b }())
 		return err
 	})
 	check("get", read, func() error { _, _, err := db.Get(ctx, "a"); return err })
@@ -64,8 +73,12 @@ func TestOneRequestPerQueueOp(t *testing.T) {
 	tok := claimed[0].Token
 	check("heartbeat", write, func() error { _, err := db.Heartbeat(ctx, "a", "r", tok, t0, time.Minute); return err })
 	check("cancel", write, func() error { _, _, err := db.Cancel(ctx, "a", t0); return err })
+	check("insert many", write, func() error {
+		_, err := db.InsertMany(ctx, []taskdriver.Task{newTask("m1", "job"), newTask("m2", "job"), newTask("m3", "job")})
+		return err
+	})
 	check("finish", write, func() error {
-		return db.Finish(ctx, "a", "r", tok, taskdriver.Outcome{Status: taskdriver.Cancelled}, t0)
+		return taskdriver.FinishOne(ctx, db, "a", "r", tok, taskdriver.Outcome{Status: taskdriver.Cancelled}, t0)
 	})
 	s := taskdriver.Schedule{Name: "s", Spec: "* * * * *", Template: newTask("template", "report"), Next: t0}
 	check("put schedule", write, func() error { return db.PutSchedule(ctx, s) })
@@ -84,7 +97,7 @@ func TestQueueBlobLookingText(t *testing.T) {
 	task := newTask(id, name)
 	task.UniqueKey = key
 	task.Payload = []byte(`"x'41'"`)
-	got, added, err := db.Insert(ctx, task)
+	got, added, err := insertOne(ctx, db, task)
 	require.NoError(t, err)
 	require.True(t, added)
 	require.Equal(t, id, got.ID)
@@ -94,7 +107,7 @@ func TestQueueBlobLookingText(t *testing.T) {
 
 	dup := task
 	dup.ID = "other"
-	got, added, err = db.Insert(ctx, dup)
+	got, added, err = insertOne(ctx, db, dup)
 	require.NoError(t, err)
 	require.False(t, added, "the blob-looking key still dedupes")
 	require.Equal(t, id, got.ID)
@@ -108,7 +121,7 @@ func TestQueueBlobLookingText(t *testing.T) {
 	require.Equal(t, runner, ts[0].LockedBy)
 	_, err = db.Heartbeat(ctx, id, runner, ts[0].Token, t0, time.Minute)
 	require.NoError(t, err)
-	require.NoError(t, db.Finish(ctx, id, runner, ts[0].Token, taskdriver.Outcome{Status: taskdriver.Failed, LastError: "x'00ff'"}, t0))
+	require.NoError(t, taskdriver.FinishOne(ctx, db, id, runner, ts[0].Token, taskdriver.Outcome{Status: taskdriver.Failed, LastError: "x'00ff'"}, t0))
 	got, ok, err := db.Get(ctx, id)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -140,7 +153,7 @@ func TestQueueRoundTrip(t *testing.T) {
 	task.Priority = -7
 	task.ScheduledFor = t0.Add(time.Second)
 	task.Payload = []byte(`{"big":123456789012345678901,"s":"é\u0000"}`)
-	got, added, err := db.Insert(ctx, task)
+	got, added, err := insertOne(ctx, db, task)
 	require.NoError(t, err)
 	require.True(t, added)
 	require.Equal(t, task.Payload, got.Payload)
@@ -153,13 +166,13 @@ func TestQueueRoundTrip(t *testing.T) {
 	require.True(t, got.LockedUntil.IsZero())
 
 	// A duplicate id is refused with a clear error; bad text changes nothing.
-	_, _, err = db.Insert(ctx, task)
+	_, _, err = insertOne(ctx, db, task)
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
 	bad := newTask("t2", "job")
 	bad.Payload = []byte("\"\xff\"")
-	_, _, err = db.Insert(ctx, bad)
+	_, _, err = insertOne(ctx, db, bad)
 	require.ErrorIs(t, err, kvcore.ErrInvalidValue)
-	_, _, err = db.Insert(ctx, newTask("t\xff", "job"))
+	_, _, err = insertOne(ctx, db, newTask("t\xff", "job"))
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
 	all, err := db.List(ctx, taskdriver.Filter{})
 	require.NoError(t, err)
@@ -183,15 +196,15 @@ func TestQueueRoundTrip(t *testing.T) {
 	require.ErrorIs(t, err, taskdriver.ErrLost)
 	_, err = db.Heartbeat(ctx, "t1", "other", c.Token, now, time.Hour)
 	require.ErrorIs(t, err, taskdriver.ErrLost)
-	require.ErrorIs(t, db.Finish(ctx, "t1", "r", c.Token+1, taskdriver.Outcome{Status: taskdriver.Completed}, now), taskdriver.ErrLost)
-	require.ErrorIs(t, db.Finish(ctx, "missing", "r", 1, taskdriver.Outcome{Status: taskdriver.Completed}, now), taskdriver.ErrLost)
-	require.Error(t, db.Finish(ctx, "t1", "r", c.Token, taskdriver.Outcome{Status: "sleeping"}, now))
+	require.ErrorIs(t, taskdriver.FinishOne(ctx, db, "t1", "r", c.Token+1, taskdriver.Outcome{Status: taskdriver.Completed}, now), taskdriver.ErrLost)
+	require.ErrorIs(t, taskdriver.FinishOne(ctx, db, "missing", "r", 1, taskdriver.Outcome{Status: taskdriver.Completed}, now), taskdriver.ErrLost)
+	require.Error(t, taskdriver.FinishOne(ctx, db, "t1", "r", c.Token, taskdriver.Outcome{Status: "sleeping"}, now))
 	got, _, err = db.Get(ctx, "t1")
 	require.NoError(t, err)
 	require.Equal(t, c, got)
 
 	// Give the attempt back: pending, attempts back to 0, lock cleared.
-	require.NoError(t, db.Finish(ctx, "t1", "r", c.Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: now.Add(time.Minute), GiveBack: true, LastError: "bye\x00\xff"}, now))
+	require.NoError(t, taskdriver.FinishOne(ctx, db, "t1", "r", c.Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: now.Add(time.Minute), GiveBack: true, LastError: "bye\x00\xff"}, now))
 	got, _, err = db.Get(ctx, "t1")
 	require.NoError(t, err)
 	require.Equal(t, taskdriver.Pending, got.Status)

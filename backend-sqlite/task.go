@@ -11,14 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvsuite/kv/kvcore"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
 // The kvtask SPIs a *DB implements.
 var (
-	_ taskdriver.Queue         = (*DB)(nil)
-	_ taskdriver.Notifier      = (*DB)(nil)
-	_ taskdriver.BatchFinisher = (*DB)(nil)
+	_ taskdriver.Queue    = (*DB)(nil)
+	_ taskdriver.Notifier = (*DB)(nil)
 )
 
 const taskColumns = `id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
@@ -89,55 +89,78 @@ func normalTask(t taskdriver.Task) taskdriver.Task {
 	return t
 }
 
-// Insert stores t as pending unless t.UniqueKey is held by a pending or
-// running task, which it then returns with false. It runs in the writer:
-// the check and the insert are one step (the partial unique index
-// tasks_unique guards the rule as well).
-func (db *DB) Insert(ctx context.Context, t taskdriver.Task) (taskdriver.Task, bool, error) {
-	if err := db.writable(ctx); err != nil {
-		return taskdriver.Task{}, false, err
+// sqlHolder reads the pending or running task that holds a unique key.
+const sqlHolder = "SELECT " + taskColumns + " FROM tasks WHERE unique_key = ? AND status IN ('pending', 'running')"
+
+// sqlInsertTask stores a task row.
+const sqlInsertTask = "INSERT INTO tasks (" + taskColumns + `)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// InsertMany stores ts as pending, each unless its unique key is held by a
+// pending or running task (which is then its outcome), in one request to
+// the writer, so in one transaction: a failed insert (an existing ID)
+// rolls the whole batch back. The check and the insert are one step (the
+// partial unique index tasks_unique guards the rule as well).
+func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
+	if len(ts) == 0 {
+		return []taskdriver.Inserted{}, nil
 	}
-	var got taskdriver.Task
-	var added bool
+	if err := db.writable(ctx); err != nil {
+		return nil, err
+	}
+	var out []taskdriver.Inserted
 	err := db.submit(ctx, func(w *wtx) error {
 		var err error
-		got, added, err = w.insertTask(t)
+		out, err = w.insertTasks(ts)
 		return err
 	})
 	if err != nil {
-		return taskdriver.Task{}, false, db.dbError("insert task", err)
+		return nil, db.dbError("insert tasks", err)
 	}
-	return got, added, nil
+	return out, nil
 }
 
-// insertTask is Insert inside the writer's transaction.
-func (w *wtx) insertTask(t taskdriver.Task) (taskdriver.Task, bool, error) {
-	t = normalTask(t)
-	t.Status = taskdriver.Pending
-	if t.UniqueKey != "" {
-		held, err := scanTask(w.tx.QueryRowContext(w.ctx, "SELECT "+taskColumns+
-			" FROM tasks WHERE unique_key = ? AND status IN ('pending', 'running')", t.UniqueKey))
-		if err == nil {
-			return held, false, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return taskdriver.Task{}, false, err
-		}
-	}
-	_, err := w.tx.ExecContext(w.ctx, "INSERT INTO tasks ("+taskColumns+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Name, string(t.Payload), string(t.Status), t.Priority, nullString(t.UniqueKey),
-		t.Created.UnixMicro(), t.ScheduledFor.UnixMicro(), micros(t.Started), micros(t.Completed),
-		t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), t.LastError, t.LockedBy, micros(t.LockedUntil),
-		t.Token, t.CancelRequested)
+// insertTasks is InsertMany inside the writer's transaction.
+func (w *wtx) insertTasks(ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
+	holder, err := w.tx.PrepareContext(w.ctx, sqlHolder)
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed: tasks.id") {
-			return taskdriver.Task{}, false, fmt.Errorf("task id %q already exists: %w", t.ID, err)
-		}
-		return taskdriver.Task{}, false, err
+		return nil, err
 	}
-	w.tasks = true
-	return t, true, nil
+	defer holder.Close()
+	insert, err := w.tx.PrepareContext(w.ctx, sqlInsertTask)
+	if err != nil {
+		return nil, err
+	}
+	defer insert.Close()
+	out := make([]taskdriver.Inserted, len(ts))
+	for i, t := range ts {
+		t = normalTask(t)
+		t.Status = taskdriver.Pending
+		if t.UniqueKey != "" {
+			held, err := scanTask(holder.QueryRowContext(w.ctx, t.UniqueKey))
+			if err == nil {
+				out[i] = taskdriver.Inserted{Task: held}
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return nil, err
+			}
+		}
+		_, err := insert.ExecContext(w.ctx,
+			t.ID, t.Name, string(t.Payload), string(t.Status), t.Priority, nullString(t.UniqueKey),
+			t.Created.UnixMicro(), t.ScheduledFor.UnixMicro(), micros(t.Started), micros(t.Completed),
+			t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), t.LastError, t.LockedBy, micros(t.LockedUntil),
+			t.Token, t.CancelRequested)
+		if err != nil {
+			if strings.Contains(err.Error(), "UNIQUE constraint failed: tasks.id") {
+				return nil, fmt.Errorf("%w: task id %q already exists", kvcore.ErrInvalidArgument, t.ID)
+			}
+			return nil, err
+		}
+		w.tasks = true
+		out[i] = taskdriver.Inserted{Task: t, Added: true}
+	}
+	return out, nil
 }
 
 // Get returns the task with id and whether it exists.
@@ -306,12 +329,6 @@ WHERE id = ? AND locked_by = ? AND token = ? AND status = 'running' RETURNING ca
 	return cancel, nil
 }
 
-// Finish records the outcome of the attempt runner holds on task id with
-// token; ErrLost if not held. It is FinishMany of one.
-func (db *DB) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	return taskdriver.FinishOne(ctx, db, id, runner, token, o, now)
-}
-
 // sqlFinish records an outcome: status, last error, completed (NULL
 // unless terminal), whether to reschedule, the retry time and how many
 // attempts to give back, fenced by id, runner, token and running.
@@ -320,7 +337,7 @@ scheduled_for = CASE WHEN ?4 THEN ?5 ELSE scheduled_for END, attempts = max(atte
 locked_by = '', locked_until = NULL WHERE id = ?7 AND locked_by = ?8 AND token = ?9 AND status = 'running'`
 
 // FinishMany records the outcomes of many attempts in one request to the
-// writer, so in one transaction (see kvtask/driver.BatchFinisher): one
+// writer, so in one transaction (see kvtask/driver.Queue): one
 // fenced UPDATE per item, and an item that matches nothing is ErrLost
 // without undoing the others.
 func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
@@ -504,7 +521,7 @@ func (db *DB) Schedules(ctx context.Context) ([]taskdriver.Schedule, error) {
 	return out, nil
 }
 
-// Fire moves schedule name from tick to next and inserts t (as Insert
+// Fire moves schedule name from tick to next and inserts t (as InsertMany
 // does) in one writer transaction, only if its next tick was exactly tick;
 // it reports whether it fired.
 func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t taskdriver.Task) (bool, error) {
@@ -522,7 +539,7 @@ func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t tas
 		if err != nil || n == 0 {
 			return err
 		}
-		if _, _, err := w.insertTask(t); err != nil {
+		if _, err := w.insertTasks([]taskdriver.Task{t}); err != nil {
 			return err
 		}
 		fired = true

@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkTask measures the queue on a file database (synchronous=FULL):
-// Insert from 16 goroutines, then Claim (one task) + Finish from 8 runners
-// over a backlog of b.N tasks.
+// InsertMany of one task from 16 goroutines, InsertMany of batches of
+// insertBatch tasks from one goroutine, then Claim (one task) + FinishMany
+// (one outcome) from 8 runners over a backlog of b.N tasks.
 //
 //	go test -run '^$' -bench Task -benchtime 5000x
 func BenchmarkTask(b *testing.B) {
@@ -23,13 +24,29 @@ func BenchmarkTask(b *testing.B) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	payload := []byte(benchValue)
 	var ids atomic.Int64
+	newTask := func() taskdriver.Task {
+		return taskdriver.Task{ID: fmt.Sprintf("t%09d", ids.Add(1)), Name: "job", Payload: payload,
+			Status: taskdriver.Pending, Created: now, ScheduledFor: now, MaxRetries: 3}
+	}
 	insert := func(int) error {
-		_, _, err := db.Insert(ctx, taskdriver.Task{ID: fmt.Sprintf("t%09d", ids.Add(1)), Name: "job", Payload: payload,
-			Status: taskdriver.Pending, Created: now, ScheduledFor: now, MaxRetries: 3})
+		_, err := db.InsertMany(ctx, []taskdriver.Task{newTask()})
 		return err
 	}
 	b.Run("Insert", func(b *testing.B) {
 		runParallel(b, 16, insert)
+	})
+	b.Run("InsertMany", func(b *testing.B) {
+		const insertBatch = 500
+		for done := 0; done < b.N; done += insertBatch {
+			ts := make([]taskdriver.Task, min(insertBatch, b.N-done))
+			for i := range ts {
+				ts[i] = newTask()
+			}
+			if _, err := db.InsertMany(ctx, ts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tasks/s")
 	})
 	b.Run("ClaimFinish", func(b *testing.B) {
 		// A backlog of exactly b.N claimable tasks.
@@ -50,7 +67,7 @@ func BenchmarkTask(b *testing.B) {
 			if len(ts) != 1 {
 				return fmt.Errorf("claimed %d tasks", len(ts))
 			}
-			return db.Finish(ctx, ts[0].ID, runner, ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, now)
+			return taskdriver.FinishOne(ctx, db, ts[0].ID, runner, ts[0].Token, taskdriver.Outcome{Status: taskdriver.Completed}, now)
 		})
 	})
 }

@@ -20,16 +20,25 @@ func newTask(id string) taskdriver.Task {
 		Created: taskNow, ScheduledFor: taskNow, MaxRetries: 2, Timeout: 90 * time.Second}
 }
 
+// insertOne is InsertMany of one task.
+func insertOne(ctx context.Context, q taskdriver.Queue, task taskdriver.Task) (taskdriver.Task, bool, error) {
+	out, err := q.InsertMany(ctx, []taskdriver.Task{task})
+	if err != nil {
+		return taskdriver.Task{}, false, err
+	}
+	return out[0].Task, out[0].Added, nil
+}
+
 func mustInsert(t *testing.T, q taskdriver.Queue, task taskdriver.Task) taskdriver.Task {
 	t.Helper()
-	got, added, err := q.Insert(context.Background(), task)
+	got, added, err := insertOne(context.Background(), q, task)
 	if err != nil || !added {
 		t.Fatalf("Insert %s: added %v, %v", task.ID, added, err)
 	}
 	return got
 }
 
-// TestQueueDriver exercises the Queue SPI directly: what Insert stores,
+// TestQueueDriver exercises the Queue SPI directly: what InsertMany stores,
 // duplicate IDs, give-backs, fencing, bad outcomes and schedule templates.
 func TestQueueDriver(t *testing.T) {
 	ctx := context.Background()
@@ -50,8 +59,8 @@ func TestQueueDriver(t *testing.T) {
 	// The same ID again is an error that changes nothing.
 	dup := newTask("a")
 	dup.Name = "other"
-	if _, _, err := db.Insert(ctx, dup); err == nil {
-		t.Error("inserting a duplicate ID succeeded")
+	if _, _, err := insertOne(ctx, db, dup); !errors.Is(err, kvcore.ErrInvalidArgument) {
+		t.Errorf("inserting a duplicate ID: %v", err)
 	}
 	if got, _, _ := db.Get(ctx, "a"); got.Name != "job" {
 		t.Errorf("duplicate ID changed the task: %+v", got)
@@ -59,7 +68,7 @@ func TestQueueDriver(t *testing.T) {
 	// A held unique key returns the holder.
 	b := newTask("b")
 	b.UniqueKey = "u"
-	held, added, err := db.Insert(ctx, b)
+	held, added, err := insertOne(ctx, db, b)
 	if err != nil || added || held.ID != "a" {
 		t.Fatalf("Insert with a held key: %v %v %v", held.ID, added, err)
 	}
@@ -70,17 +79,17 @@ func TestQueueDriver(t *testing.T) {
 	}
 	c := claimed[0]
 	// A wrong token or runner is fenced off.
-	if err := db.Finish(ctx, "a", "r", c.Token+1, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow); !errors.Is(err, taskdriver.ErrLost) {
+	if err := taskdriver.FinishOne(ctx, db, "a", "r", c.Token+1, taskdriver.Outcome{Status: taskdriver.Completed}, taskNow); !errors.Is(err, taskdriver.ErrLost) {
 		t.Errorf("Finish with a stale token: %v", err)
 	}
 	if _, err := db.Heartbeat(ctx, "a", "other", c.Token, taskNow, time.Minute); !errors.Is(err, taskdriver.ErrLost) {
 		t.Errorf("Heartbeat by another runner: %v", err)
 	}
-	if err := db.Finish(ctx, "a", "r", c.Token, taskdriver.Outcome{Status: "sleeping"}, taskNow); !errors.Is(err, kvcore.ErrInvalidArgument) {
+	if err := taskdriver.FinishOne(ctx, db, "a", "r", c.Token, taskdriver.Outcome{Status: "sleeping"}, taskNow); !errors.Is(err, kvcore.ErrInvalidArgument) {
 		t.Errorf("Finish with a bad status: %v", err)
 	}
 	// Giving the attempt back undoes its count and clears the lease.
-	if err := db.Finish(ctx, "a", "r", c.Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: taskNow.Add(time.Second), GiveBack: true}, taskNow); err != nil {
+	if err := taskdriver.FinishOne(ctx, db, "a", "r", c.Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: taskNow.Add(time.Second), GiveBack: true}, taskNow); err != nil {
 		t.Fatal(err)
 	}
 	got, _, _ = db.Get(ctx, "a")
@@ -179,7 +188,7 @@ func TestSubscribeTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	quiet("a claim and a heartbeat")
-	if err := db.Finish(ctx, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: taskNow}, taskNow); err != nil {
+	if err := taskdriver.FinishOne(ctx, db, "a", "r", ts[0].Token, taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: taskNow}, taskNow); err != nil {
 		t.Fatal(err)
 	}
 	expect("a retry")
@@ -213,7 +222,7 @@ func TestQueueReadOnly(t *testing.T) {
 	if _, ok, err := ro.Get(ctx, "a"); !ok || err != nil {
 		t.Fatalf("Get on read-only: %v %v", ok, err)
 	}
-	if _, _, err := ro.Insert(ctx, newTask("b")); !errors.Is(err, sqlitekv.ErrReadOnly) {
+	if _, _, err := insertOne(ctx, ro, newTask("b")); !errors.Is(err, sqlitekv.ErrReadOnly) {
 		t.Errorf("Insert on read-only: %v", err)
 	}
 	if _, err := ro.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 1}); !errors.Is(err, sqlitekv.ErrReadOnly) {

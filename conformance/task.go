@@ -35,16 +35,19 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 	return taskEnv{s: s, clock: clock, q: b.Queue}
 }
 
-// RunQueue runs the kvtask suite: adding, listing and cancelling tasks,
-// atomic claims in priority order, leases that expire and are reclaimed,
-// fenced heartbeats and outcomes (one at a time and in batches, with
-// driver.BatchFinisher), retries, unique keys, cron schedules that fire
-// once per tick, runners that complete every task exactly once, and (with
-// driver.Notifier) signals that wake idle runners.
+// RunQueue runs the kvtask suite: adding (one at a time and in atomic
+// batches), listing and cancelling tasks, atomic claims in priority order,
+// leases that expire and are reclaimed, fenced heartbeats and outcomes (one
+// at a time and in batches), retries, unique keys, cron schedules that
+// fire once per tick, runners that complete every task exactly once, and
+// (with driver.Notifier) signals that wake idle runners.
 func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("NewGetList", func(t *testing.T) { testTaskNewGetList(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testTaskBadInput(t, f) })
 	t.Run("Unique", func(t *testing.T) { testTaskUnique(t, f) })
+	t.Run("InsertMany", func(t *testing.T) { testTaskInsertMany(t, f) })
+	t.Run("InsertManyUnique", func(t *testing.T) { testTaskInsertManyUnique(t, f) })
+	t.Run("InsertManyAtomic", func(t *testing.T) { testTaskInsertManyAtomic(t, f) })
 	t.Run("ClaimOrder", func(t *testing.T) { testTaskClaimOrder(t, f) })
 	t.Run("ClaimExclusive", func(t *testing.T) { testTaskClaimExclusive(t, f) })
 	t.Run("Reclaim", func(t *testing.T) { testTaskReclaim(t, f) })

@@ -14,17 +14,6 @@ import (
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
-// batchFinisher returns the queue's FinishMany, or skips (saying why) if
-// the backend records outcomes one at a time only.
-func batchFinisher(t *testing.T, e taskEnv) taskdriver.BatchFinisher {
-	t.Helper()
-	b, ok := e.q.(taskdriver.BatchFinisher)
-	if !ok {
-		t.Skipf("the queue (%T) does not implement kvtask/driver.BatchFinisher", e.q)
-	}
-	return b
-}
-
 // addClaimed adds n tasks named name and claims them for runner with lease.
 func addClaimed(t *testing.T, e taskEnv, name, runner string, n int, lease time.Duration) []kvtask.Task {
 	t.Helper()
@@ -50,7 +39,7 @@ func completionOf(c kvtask.Task, runner string, o taskdriver.Outcome) taskdriver
 func testTaskFinishMany(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	e := newTaskEnv(t, f)
-	b := batchFinisher(t, e)
+	b := e.q
 
 	// A task whose first runner stalled: r1's token is stale.
 	stale := addClaimed(t, e, "stale", "r1", 1, time.Second)[0]
@@ -138,7 +127,7 @@ func testTaskFinishMany(t *testing.T, f BackendFactory) {
 func testTaskFinishManyBadInput(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	e := newTaskEnv(t, f)
-	b := batchFinisher(t, e)
+	b := e.q
 	ts := addClaimed(t, e, "job", "r", 2, time.Hour)
 	ok := completionOf(ts[0], "r", taskdriver.Outcome{Status: kvtask.StatusCompleted})
 	for name, cs := range map[string][]taskdriver.Completion{
@@ -170,7 +159,7 @@ func testTaskFinishManyBadInput(t *testing.T, f BackendFactory) {
 func testTaskFinishManyRaces(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	e := newTaskEnv(t, f)
-	b := batchFinisher(t, e)
+	b := e.q
 	const n = 24
 	run := func(fns ...func() error) {
 		var wg sync.WaitGroup

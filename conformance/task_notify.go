@@ -32,9 +32,9 @@ func signalled(ch <-chan struct{}, d time.Duration) bool {
 	}
 }
 
-// testTaskNotify: a task subscription is signalled after an insert, a retry
-// and a fired schedule, and closed when its context ends. Signals may be
-// coalesced or spurious, so only their arrival is asserted.
+// testTaskNotify: a task subscription is signalled after an insert, a batch
+// insert, a retry and a fired schedule, and closed when its context ends.
+// Signals may be coalesced or spurious, so only their arrival is asserted.
 func testTaskNotify(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	e := newTaskEnv(t, f)
@@ -52,6 +52,11 @@ func testTaskNotify(t *testing.T, f BackendFactory) {
 	task.MaxRetries = 1
 	require.NoError(t, e.s.New(ctx, task))
 	require.True(t, signalled(ch, 5*time.Second), "an insert signals")
+	for signalled(ch, 100*time.Millisecond) {
+	}
+	_, err = e.s.EnqueueMany(ctx, []kvtask.Task{kvtask.NewTask("batch", nil), kvtask.NewTask("batch", nil)})
+	require.NoError(t, err)
+	require.True(t, signalled(ch, 5*time.Second), "a batch insert signals")
 
 	ts, err := e.s.Claim(ctx, "r", time.Minute, 1, "job")
 	require.NoError(t, err)

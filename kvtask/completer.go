@@ -30,22 +30,19 @@ type completion struct {
 	log *slog.Logger
 }
 
-// completer records the outcomes of a runner's attempts. With a backend
-// that has driver.BatchFinisher, handlers hand their outcomes over and
-// return, and one goroutine records every outcome waiting in one
-// FinishMany call: a lone outcome at once, the ones that arrive meanwhile
-// together in the next call (group commit, without a timer). Each task's
-// handler slot is freed (release) only once its outcome is stored, so the
-// runner holds at most Concurrency tasks and RunUntilIdle and shutdown
-// still wait for every outcome. Without BatchFinisher each handler calls
-// Finish itself.
+// completer records the outcomes of a runner's attempts: handlers hand
+// their outcomes over and return, and one goroutine records every outcome
+// waiting in one FinishMany call: a lone outcome at once, the ones that
+// arrive meanwhile together in the next call (group commit, without a
+// timer). Each task's handler slot is freed (release) only once its
+// outcome is stored, so the runner holds at most Concurrency tasks and
+// RunUntilIdle and shutdown still wait for every outcome.
 type completer struct {
 	s       *Scheduler
 	base    context.Context // the runner's context without its cancellation: outcomes are recorded during shutdown
 	runner  string
-	batch   driver.BatchFinisher // nil: Finish per task
-	release func(n int)          // frees n handler slots
-	active  atomic.Int64         // handlers running, about to hand over an outcome
+	release func(n int)  // frees n handler slots
+	active  atomic.Int64 // handlers running, about to hand over an outcome
 
 	mu    sync.Mutex
 	queue []completion
@@ -54,9 +51,7 @@ type completer struct {
 
 // newCompleter returns the completer of runner; run is its goroutine.
 func newCompleter(s *Scheduler, base context.Context, runner string, release func(n int)) *completer {
-	c := &completer{s: s, base: base, runner: runner, release: release, kick: make(chan struct{}, 1)}
-	c.batch, _ = s.q.(driver.BatchFinisher)
-	return c
+	return &completer{s: s, base: base, runner: runner, release: release, kick: make(chan struct{}, 1)}
 }
 
 // started counts n claimed tasks whose handlers are starting.
@@ -69,18 +64,8 @@ func (c *completer) abandon() {
 	c.release(1)
 }
 
-// finish records (or queues) the outcome of attempt t.
+// finish queues the outcome of attempt t.
 func (c *completer) finish(t Task, o driver.Outcome, log *slog.Logger) {
-	if c.batch == nil {
-		c.active.Add(-1)
-		ctx, cancel := context.WithTimeout(c.base, finishTimeout)
-		defer cancel()
-		if err := c.s.Finish(ctx, t, c.runner, o); err != nil {
-			log.Warn("recording the outcome failed", "status", o.Status, "err", err)
-		}
-		c.release(1)
-		return
-	}
 	c.mu.Lock()
 	c.queue = append(c.queue, completion{t: t, o: o, log: log})
 	c.mu.Unlock()
@@ -94,9 +79,6 @@ func (c *completer) finish(t Task, o driver.Outcome, log *slog.Logger) {
 // run records queued outcomes until stop closes (after every slot was
 // released, so nothing is left in the queue).
 func (c *completer) run(stop <-chan struct{}) {
-	if c.batch == nil {
-		return
-	}
 	for {
 		select {
 		case <-stop:
@@ -145,7 +127,7 @@ func (c *completer) flush() bool {
 		cs[i] = driver.Completion{ID: w.t.ID, Runner: c.runner, Token: w.t.Token, Outcome: w.o}
 	}
 	ctx, cancel := context.WithTimeout(c.base, finishTimeout)
-	errs, err := c.batch.FinishMany(ctx, cs, c.s.Now())
+	errs, err := c.s.q.FinishMany(ctx, cs, c.s.Now())
 	cancel()
 	if err == nil && len(errs) != len(cs) {
 		err = fmt.Errorf("the backend answered %d results for %d outcomes", len(errs), len(cs))

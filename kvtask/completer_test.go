@@ -12,16 +12,15 @@ import (
 	"github.com/kvsuite/kv/kvtask/driver"
 )
 
-// memQueue is the part of a queue a Runner uses (Claim, Heartbeat, Finish,
+// memQueue is the part of a queue a Runner uses (Claim, Heartbeat,
 // FinishMany, Schedules), in memory; other methods are not implemented.
 type memQueue struct {
 	driver.Queue
-	mu       sync.Mutex
-	tasks    map[string]*driver.Task
-	order    []string
-	finishes int   // Finish calls
-	batches  []int // FinishMany calls: outcomes in each
-	slow     func(call int)
+	mu      sync.Mutex
+	tasks   map[string]*driver.Task
+	order   []string
+	batches []int // FinishMany calls: outcomes in each
+	slow    func(call int)
 }
 
 func newMemQueue(n int) *memQueue {
@@ -71,13 +70,6 @@ func (q *memQueue) finishLocked(c driver.Completion, now time.Time) error {
 	return nil
 }
 
-func (q *memQueue) Finish(_ context.Context, id, runner string, token int64, o driver.Outcome, now time.Time) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.finishes++
-	return q.finishLocked(driver.Completion{ID: id, Runner: runner, Token: token, Outcome: o}, now)
-}
-
 func (q *memQueue) FinishMany(_ context.Context, cs []driver.Completion, now time.Time) ([]error, error) {
 	if err := driver.CheckCompletions(cs); err != nil {
 		return nil, err
@@ -98,9 +90,6 @@ func (q *memQueue) FinishMany(_ context.Context, cs []driver.Completion, now tim
 	}
 	return errs, nil
 }
-
-// singleQueue hides memQueue's FinishMany: a wrapper that embeds a Queue.
-type singleQueue struct{ driver.Queue }
 
 // runAll runs one runner with concurrency handlers over q until idle and
 // checks that every task completed after exactly one run.
@@ -136,7 +125,7 @@ func runAll(t *testing.T, q driver.Queue, m *memQueue, concurrency int, handler 
 	}
 }
 
-// TestRunnerBatchesOutcomes: with a BatchFinisher the runner records
+// TestRunnerBatchesOutcomes: the runner records
 // outcomes with FinishMany, several per call when handlers end together,
 // and RunUntilIdle returns only after every outcome is stored.
 func TestRunnerBatchesOutcomes(t *testing.T) {
@@ -154,21 +143,10 @@ func TestRunnerBatchesOutcomes(t *testing.T) {
 		total += b
 		most = max(most, b)
 	}
-	if q.finishes != 0 || total != n {
-		t.Errorf("Finish calls %d, outcomes in FinishMany calls %d: want 0 and %d", q.finishes, total, n)
+	if total != n {
+		t.Errorf("outcomes in FinishMany calls %d: want %d", total, n)
 	}
 	if most < 2 || most > conc {
 		t.Errorf("largest FinishMany call recorded %d outcomes: want 2..%d (batches %v)", most, conc, q.batches)
-	}
-}
-
-// TestRunnerFinishFallback: a queue without BatchFinisher gets one Finish
-// per outcome.
-func TestRunnerFinishFallback(t *testing.T) {
-	const n = 60
-	q := newMemQueue(n)
-	runAll(t, singleQueue{q}, q, 8, func(context.Context, Task) error { return nil })
-	if q.finishes != n || len(q.batches) != 0 {
-		t.Errorf("Finish calls %d and FinishMany calls %d: want %d and 0", q.finishes, len(q.batches), n)
 	}
 }

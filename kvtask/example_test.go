@@ -1,19 +1,80 @@
 package kvtask_test
 
-// These examples need no database. Examples of Scheduler and Runner
-// (Enqueue, RegisterHandler, RunUntilIdle, unique keys, retries, cron
-// schedules) run on a backend, so they live in the SQLite backend's module,
-// which kvtask does not depend on: see the examples of
-// github.com/kvsuite/kv/backend-sqlite (Example_tasks, Example_uniqueKey,
-// Example_retry, Example_cron) and the worker program in examples/worker.
+// These examples need no database (EnqueueMany's runs on a toy in-memory
+// driver). Examples of Scheduler and Runner (Enqueue, RegisterHandler,
+// RunUntilIdle, unique keys, retries, cron schedules) run on a backend, so
+// they live in the SQLite backend's module, which kvtask does not depend
+// on: see the examples of github.com/kvsuite/kv/backend-sqlite
+// (Example_tasks, Example_uniqueKey, Example_retry, Example_cron) and the
+// worker program in examples/worker.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/kvsuite/kv/kvtask"
+	"github.com/kvsuite/kv/kvtask/driver"
 )
+
+// memQueue is a toy in-memory driver with only InsertMany, so that the
+// EnqueueMany example runs without a database. Real programs pass a backend
+// (sqlitekv, postgreskv or rqlitekv).
+type memQueue struct {
+	driver.Queue
+	held map[string]driver.Task // unique key -> pending task
+}
+
+func (q *memQueue) InsertMany(_ context.Context, ts []driver.Task) ([]driver.Inserted, error) {
+	out := make([]driver.Inserted, len(ts))
+	for i, t := range ts {
+		if h, ok := q.held[t.UniqueKey]; ok {
+			out[i] = driver.Inserted{Task: h}
+			continue
+		}
+		if t.UniqueKey != "" {
+			q.held[t.UniqueKey] = t
+		}
+		out[i] = driver.Inserted{Task: t, Added: true}
+	}
+	return out, nil
+}
+
+// EnqueueMany adds a batch in one driver call, all or nothing. A task
+// whose unique key is held - by a stored task, or by an earlier task of the
+// batch - is not added: its result is the task that holds the key.
+func ExampleScheduler_EnqueueMany() {
+	ctx := context.Background()
+	s, err := kvtask.New(&memQueue{held: map[string]driver.Task{}})
+	if err != nil {
+		panic(err)
+	}
+	sync := func(id, user string) kvtask.Task {
+		t := kvtask.NewTask("sync", json.RawMessage(fmt.Sprintf(`{"user":%q}`, user)))
+		t.ID, t.UniqueKey = id, "sync/"+user
+		return t
+	}
+	if _, _, err := s.Enqueue(ctx, sync("t0", "cy")); err != nil {
+		panic(err)
+	}
+	results, err := s.EnqueueMany(ctx, []kvtask.Task{sync("t1", "ann"), sync("t2", "bob"), sync("t3", "ann"), sync("t4", "cy")})
+	if err != nil {
+		panic(err)
+	}
+	for i, r := range results {
+		fmt.Println(i, r.Added, r.Task.ID)
+	}
+	// A bad task fails the whole batch before anything is written.
+	_, err = s.EnqueueMany(ctx, []kvtask.Task{sync("t5", "dan"), kvtask.NewTask("", nil)})
+	fmt.Println(err)
+	// Output:
+	// 0 true t1
+	// 1 true t2
+	// 2 false t1
+	// 3 false t0
+	// kv task enqueue: task 1 (""): invalid argument: task name is empty
+}
 
 // The wait before each retry doubles from the base up to the cap, and is
 // scaled by a random factor (here fixed at its largest, 1).

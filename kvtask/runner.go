@@ -22,12 +22,11 @@ type Handler func(ctx context.Context, t Task) error
 
 // Runner claims tasks and runs their handlers. Set its fields before Run.
 //
-// It records each attempt's outcome after its handler returns. On a
-// backend that implements driver.BatchFinisher (all of kv's do) the
-// outcomes of handlers that end together are recorded in one call (one
-// statement or transaction): a lone outcome at once, those that end while
-// a call is under way in the next one. A handler's slot is free again
-// once its outcome is stored.
+// It records each attempt's outcome after its handler returns; the
+// outcomes of handlers that end together are recorded in one FinishMany
+// call (one statement, transaction or request): a lone outcome at once,
+// those that end while a call is under way in the next one. A handler's
+// slot is free again once its outcome is stored.
 type Runner struct {
 	// ID names the runner in the tasks it holds.
 	ID string

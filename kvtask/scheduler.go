@@ -62,11 +62,89 @@ func (s *Scheduler) Enqueue(ctx context.Context, t Task) (Task, bool, error) {
 	if err != nil {
 		return Task{}, false, err
 	}
-	got, added, err := s.q.Insert(ctx, dt)
+	rs, err := s.insert(ctx, []driver.Task{dt})
 	if err != nil {
 		return Task{}, false, fmt.Errorf("kv task new %q: %w", t.Name, err)
 	}
-	return taskFrom(got), added, nil
+	return rs[0].Task, rs[0].Added, nil
+}
+
+// EnqueueResult is EnqueueMany's outcome for one task.
+type EnqueueResult struct {
+	// Task is the task as stored if Added; else the pending or running
+	// task that holds its UniqueKey (stored before, or earlier in the
+	// batch), and this task was not added.
+	Task  Task
+	Added bool
+}
+
+// EnqueueMany adds tasks in one driver call (one statement, transaction or
+// request): all of them or, on error, none. Each task is checked and
+// defaulted as Enqueue does it, every one before anything is written: a
+// bad task, or an ID used twice in the batch, is an error naming its index
+// that adds nothing. results[i] is tasks[i]'s outcome, as if the tasks
+// were enqueued one after another: a task whose UniqueKey a pending or
+// running task holds - or an earlier task of the batch took - is not
+// added. Runners are signalled once per batch. An empty batch does nothing.
+func (s *Scheduler) EnqueueMany(ctx context.Context, tasks []Task) ([]EnqueueResult, error) {
+	now := s.Now()
+	dts := make([]driver.Task, len(tasks))
+	index := make(map[string]int, len(tasks)) // task ID -> its index
+	for i, t := range tasks {
+		dt, err := prepare(t, now)
+		if err != nil {
+			return nil, fmt.Errorf("kv task enqueue: task %d (%q): %w", i, t.Name, err)
+		}
+		if j, dup := index[dt.ID]; dup {
+			return nil, fmt.Errorf("%w: kv task enqueue: tasks %d and %d have the same id %q", ErrInvalidArgument, j, i, dt.ID)
+		}
+		index[dt.ID] = i
+		dts[i] = dt
+	}
+	rs, err := s.insert(ctx, dts)
+	if err != nil {
+		return nil, fmt.Errorf("kv task enqueue: %w", err)
+	}
+	return rs, nil
+}
+
+// insert stores prepared tasks with distinct IDs in one InsertMany call. A
+// unique key repeated in the batch is sent with its first task only: the
+// later ones are duplicates of whatever that task's outcome is (the task
+// itself, or the one that held the key), as one Insert after another
+// would have it.
+func (s *Scheduler) insert(ctx context.Context, dts []driver.Task) ([]EnqueueResult, error) {
+	out := make([]EnqueueResult, len(dts))
+	if len(dts) == 0 {
+		return out, nil
+	}
+	send := make([]driver.Task, 0, len(dts))
+	slot := make([]int, len(dts))    // index in send of the task that decides dts[i]'s outcome
+	repeat := make([]bool, len(dts)) // dts[i]'s key was taken earlier in the batch
+	first := map[string]int{}        // unique key -> its slot
+	for i, dt := range dts {
+		if dt.UniqueKey != "" {
+			if k, ok := first[dt.UniqueKey]; ok {
+				slot[i], repeat[i] = k, true
+				continue
+			}
+			first[dt.UniqueKey] = len(send)
+		}
+		slot[i] = len(send)
+		send = append(send, dt)
+	}
+	got, err := s.q.InsertMany(ctx, send)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) != len(send) {
+		return nil, fmt.Errorf("the backend answered %d results for %d tasks", len(got), len(send))
+	}
+	for i := range dts {
+		r := got[slot[i]]
+		out[i] = EnqueueResult{Task: taskFrom(r.Task), Added: r.Added && !repeat[i]}
+	}
+	return out, nil
 }
 
 // Get returns a task and whether it exists.
@@ -164,10 +242,11 @@ func (s *Scheduler) Heartbeat(ctx context.Context, t Task, runner string, lease 
 	return cancel, nil
 }
 
-// Finish records the outcome of a claimed task's attempt. ErrLost if runner
-// no longer holds it.
+// Finish records the outcome of a claimed task's attempt (one FinishMany
+// call; Runner records outcomes of handlers that end together in one).
+// ErrLost if runner no longer holds it.
 func (s *Scheduler) Finish(ctx context.Context, t Task, runner string, o driver.Outcome) error {
-	if err := s.q.Finish(ctx, t.ID, runner, t.Token, o, s.Now()); err != nil {
+	if err := driver.FinishOne(ctx, s.q, t.ID, runner, t.Token, o, s.Now()); err != nil {
 		return fmt.Errorf("kv task finish %q: %w", t.ID, err)
 	}
 	return nil

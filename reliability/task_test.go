@@ -26,29 +26,16 @@ const (
 	taskFailRate = 30 // one handler execution in taskFailRate fails (and is retried)
 )
 
-// loggedQueue prints "fin <id> <token> <status>" after each Finish that
-// the backend accepted.
+// loggedQueue prints "fin <id> <token> <status>" for each outcome that the
+// backend accepted.
 type loggedQueue struct {
 	taskdriver.Queue
 	out *lineWriter
 }
 
-func (q loggedQueue) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	err := q.Queue.Finish(ctx, id, runner, token, o, now)
-	if err == nil {
-		q.out.printf("fin %s %d %s", id, token, o.Status)
-	}
-	return err
-}
-
-// FinishMany forwards to the backend's batched finish (so the runner uses
-// it, as it would without this wrapper) and logs each accepted item.
+// FinishMany forwards to the backend and logs each accepted item.
 func (q loggedQueue) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
-	bf, ok := q.Queue.(taskdriver.BatchFinisher)
-	if !ok {
-		return nil, fmt.Errorf("queue %T has no FinishMany", q.Queue)
-	}
-	errs, err := bf.FinishMany(ctx, cs, now)
+	errs, err := q.Queue.FinishMany(ctx, cs, now)
 	if err == nil {
 		for i, c := range cs {
 			if errs[i] == nil {

@@ -23,10 +23,11 @@ var runnerCounts = []int{1, 4}
 // on River (PostgreSQL) and on every kv backend, for each concurrency of
 // -taskbench.conc. It reports tasks/s (claimed and completed per second,
 // from starting the runners until every task is completed), insert/s (the
-// untimed insert before; River inserts with one InsertManyFast, kvtask one
-// task per call from 8 goroutines), and for each kv backend x_river: its
-// tasks/s over River's in the same conc/runners group of this run. River
-// runs first in each group; a filter that leaves it out leaves out x_river.
+// untimed insert before; River inserts with one InsertManyFast, kvtask
+// with one EnqueueMany; see BenchmarkInsert), and for each kv backend
+// x_river: its tasks/s over River's in the same conc/runners group of this
+// run. River runs first in each group; a filter that leaves it out leaves
+// out x_river.
 //
 //	go test -run '^$' -bench Throughput -benchtime 1x
 func BenchmarkThroughput(b *testing.B) {

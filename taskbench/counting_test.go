@@ -2,7 +2,6 @@ package taskbench
 
 import (
 	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -10,14 +9,13 @@ import (
 )
 
 // countingQueue passes every call on to a backend's queue and counts the
-// calls a runner makes while draining (Claim, Finish, FinishMany, Heartbeat
-// and Schedules, the cron check): driver calls per task is a measure of kvtask's
+// calls a runner makes while draining (Claim, FinishMany, Heartbeat and
+// Schedules, the cron check): driver calls per task is a measure of kvtask's
 // cost that the machine's load does not blur. Backend round trips per call
 // differ (one statement on PostgreSQL, one request on rqlite, one write
 // transaction share on SQLite).
 type countingQueue struct {
 	taskdriver.Queue
-	batch taskdriver.BatchFinisher // the Queue's
 	calls atomic.Int64
 }
 
@@ -30,16 +28,10 @@ func (q *countingQueue) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdr
 	return q.Queue.Claim(ctx, c)
 }
 
-// Finish is counted.
-func (q *countingQueue) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	q.calls.Add(1)
-	return q.Queue.Finish(ctx, id, runner, token, o, now)
-}
-
 // FinishMany is counted (one call however many outcomes it records).
 func (q *countingQueue) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
 	q.calls.Add(1)
-	return q.batch.FinishMany(ctx, cs, now)
+	return q.Queue.FinishMany(ctx, cs, now)
 }
 
 // Heartbeat is counted.
@@ -67,16 +59,10 @@ func (q notifyingCountingQueue) SubscribeTasks(ctx context.Context) (<-chan stru
 }
 
 // counted wraps q in a countingQueue, keeping its Notifier if it has one.
-// q must be a BatchFinisher, as every kv backend is: the runner then
-// records outcomes in batches as it does on the bare backend.
-func counted(q taskdriver.Queue) (taskdriver.Queue, *countingQueue, error) {
-	b, ok := q.(taskdriver.BatchFinisher)
-	if !ok {
-		return nil, nil, fmt.Errorf("%T is not a kvtask/driver.BatchFinisher", q)
-	}
-	c := &countingQueue{Queue: q, batch: b}
+func counted(q taskdriver.Queue) (taskdriver.Queue, *countingQueue) {
+	c := &countingQueue{Queue: q}
 	if n, ok := q.(taskdriver.Notifier); ok {
-		return notifyingCountingQueue{countingQueue: c, n: n}, c, nil
+		return notifyingCountingQueue{countingQueue: c, n: n}, c
 	}
-	return c, c, nil
+	return c, c
 }

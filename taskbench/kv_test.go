@@ -15,8 +15,8 @@ import (
 // taskName is the (River: kind) name of the benchmark's no-op tasks.
 const taskName = "taskbench_noop"
 
-// insertWorkers is how many goroutines insert a kv backend's tasks (kvtask
-// has no batch insert).
+// insertWorkers is how many goroutines insert a kv backend's tasks one per
+// call in BenchmarkInsert's Enqueue lines.
 const insertWorkers = 8
 
 // drainTimeout bounds one drain, so a lost task fails the run instead of
@@ -44,23 +44,15 @@ func kvDrainer(open func(testing.TB) (taskdriver.Queue, error)) drainer {
 func drainKV(q taskdriver.Queue, sc scenario) ([]string, result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	q, counter, err := counted(q)
-	if err != nil {
-		return nil, result{}, err
-	}
+	q, counter := counted(q)
 	s, err := kvtask.New(q)
 	if err != nil {
 		return nil, result{}, err
 	}
-	ids := make([]string, sc.tasks)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("t%07d", i)
-	}
+	ids, tasks := benchTasksOf(sc.tasks)
 	res := result{calls: newCalls(sc.tasks)}
 	start := time.Now()
-	err = forEach(ctx, insertWorkers, sc.tasks, func(i int) error {
-		return s.New(ctx, kvtask.Task{ID: ids[i], Name: taskName, Payload: payload(i)})
-	})
+	err = enqueueAll(ctx, s, tasks)
 	res.insert = time.Since(start)
 	if err != nil {
 		return nil, res, fmt.Errorf("insert: %w", err)
@@ -97,6 +89,32 @@ func drainKV(q taskdriver.Queue, sc scenario) ([]string, result, error) {
 		return ids, res, fmt.Errorf("%d of %d tasks completed after the runners went idle", len(done), sc.tasks)
 	}
 	return ids, res, nil
+}
+
+// benchTasksOf returns n benchmark tasks and their IDs.
+func benchTasksOf(n int) ([]string, []kvtask.Task) {
+	ids := make([]string, n)
+	tasks := make([]kvtask.Task, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%07d", i)
+		tasks[i] = kvtask.Task{ID: ids[i], Name: taskName, Payload: payload(i)}
+	}
+	return ids, tasks
+}
+
+// enqueueAll adds tasks with one EnqueueMany call (as River inserts its
+// jobs with one InsertManyFast) and checks that each was added.
+func enqueueAll(ctx context.Context, s *kvtask.Scheduler, tasks []kvtask.Task) error {
+	rs, err := s.EnqueueMany(ctx, tasks)
+	if err != nil {
+		return err
+	}
+	for i, r := range rs {
+		if !r.Added {
+			return fmt.Errorf("task %d (%s) was not added", i, tasks[i].ID)
+		}
+	}
+	return nil
 }
 
 // forEach calls f(i) for i in [0, n) from workers goroutines and returns

@@ -20,7 +20,7 @@ type result struct {
 	insert time.Duration // inserting the tasks (not part of the drain)
 	drain  time.Duration // from starting the runners until every task is completed
 	calls  *calls        // every handler invocation
-	// driverCalls counts kvtask's Claim, Finish, FinishMany, Heartbeat and Schedules
+	// driverCalls counts kvtask's Claim, FinishMany, Heartbeat and Schedules
 	// calls during the drain (kv backends only).
 	driverCalls int64
 }

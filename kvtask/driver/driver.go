@@ -50,7 +50,7 @@ type Task struct {
 	LastError       string
 	LockedBy        string    // the runner holding a running task
 	LockedUntil     time.Time // its lease
-	Token           int64     // grows with every claim; fences Heartbeat and Finish
+	Token           int64     // grows with every claim; fences Heartbeat and FinishMany
 	CancelRequested bool
 }
 
@@ -84,6 +84,14 @@ type Outcome struct {
 	GiveBack bool
 }
 
+// Inserted is InsertMany's outcome for one task.
+type Inserted struct {
+	// Task is the task as stored if Added, else the pending or running
+	// task that holds its unique key.
+	Task  Task
+	Added bool
+}
+
 // Schedule is a recurring task: Template is inserted at every tick.
 type Schedule struct {
 	Name     string
@@ -94,10 +102,16 @@ type Schedule struct {
 
 // Queue is what a backend implements for kvtask.
 type Queue interface {
-	// Insert stores t as given (status pending). If t.UniqueKey is set and
-	// a pending or running task has it, Insert stores nothing and returns
-	// that task and false.
-	Insert(ctx context.Context, t Task) (Task, bool, error)
+	// InsertMany stores the tasks ts as given (status pending), in one
+	// atomic operation (one statement, transaction or request): if it
+	// returns an error, no task was stored (a task whose ID exists fails
+	// the call, wrapping kvcore.ErrInvalidArgument). The front sends
+	// distinct IDs and distinct unique keys (it resolves a key repeated in
+	// a batch itself). out[i] is ts[i]'s outcome: the task as stored and
+	// Added, or, if a pending or running task holds ts[i].UniqueKey,
+	// nothing stored for it and that task, not Added. A Notifier signals
+	// once per call that stored a task. An empty ts does nothing.
+	InsertMany(ctx context.Context, ts []Task) (out []Inserted, err error)
 
 	// Get returns the task with id and whether it exists.
 	Get(ctx context.Context, id string) (Task, bool, error)
@@ -120,10 +134,19 @@ type Queue interface {
 	// ErrLost if the runner does not hold it (token differs or not running).
 	Heartbeat(ctx context.Context, id, runner string, token int64, now time.Time, lease time.Duration) (cancel bool, err error)
 
-	// Finish records the outcome of the attempt runner holds with token:
-	// terminal (Completed set to now) or pending again at o.RetryAt, with
-	// LastError, clearing LockedBy/LockedUntil. ErrLost if not held.
-	Finish(ctx context.Context, id, runner string, token int64, o Outcome, now time.Time) error
+	// FinishMany records the outcome of each attempt in cs, all at now in
+	// one atomic operation (one statement, transaction or request): the
+	// attempt cs[i].Runner holds with cs[i].Token becomes terminal
+	// (Completed set to now) or pending again at Outcome.RetryAt (now if
+	// zero), with Outcome.LastError, clearing LockedBy/LockedUntil. Each
+	// item is fenced on its own: errs[i] is nil if completion i was
+	// recorded, or wraps ErrLost if its runner did not hold the task with
+	// its token (that item changes nothing; the others are recorded). A
+	// non-nil err means no item was recorded (CheckCompletions refused the
+	// input, wrapping kvcore.ErrInvalidArgument) or that the result is
+	// unknown (the connection failed); errs is then nil. An empty cs does
+	// nothing.
+	FinishMany(ctx context.Context, cs []Completion, now time.Time) (errs []error, err error)
 
 	// Cancel cancels a pending task at once (terminal, Completed = now),
 	// marks a running one CancelRequested, and leaves a terminal one as it
@@ -140,7 +163,8 @@ type Queue interface {
 	Schedules(ctx context.Context) ([]Schedule, error)
 
 	// Fire atomically, if schedule name's Next is exactly tick: sets Next
-	// to next and inserts t (as Insert does); returns whether it fired.
+	// to next and inserts t (as InsertMany does, unless a pending or
+	// running task holds its unique key); returns whether it fired.
 	// Runners racing for one tick fire it once.
 	Fire(ctx context.Context, name string, tick, next time.Time, t Task) (bool, error)
 }

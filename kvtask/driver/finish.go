@@ -17,24 +17,8 @@ type Completion struct {
 	Outcome Outcome
 }
 
-// BatchFinisher is implemented by a Queue that records many outcomes in
-// one operation. Runners use it when the Queue has it (a wrapper that
-// embeds a Queue hides it, so the runner then calls Finish per task).
-type BatchFinisher interface {
-	// FinishMany records each completion exactly as Finish would, all at
-	// now in one atomic operation (one statement, transaction or request).
-	// Each item is fenced on its own: errs[i] is nil if completion i was
-	// recorded, or wraps ErrLost if its runner did not hold the task with
-	// its token (that item changes nothing; the others are recorded).
-	// A non-nil err means no item was recorded (CheckCompletions refused
-	// the input, wrapping kvcore.ErrInvalidArgument) or that the result
-	// is unknown (the connection failed); errs is then nil. An empty cs
-	// does nothing.
-	FinishMany(ctx context.Context, cs []Completion, now time.Time) (errs []error, err error)
-}
-
-// Check reports whether o is an outcome Finish accepts: a terminal status
-// or Pending, and GiveBack only with Pending.
+// Check reports whether o is an outcome FinishMany accepts: a terminal
+// status or Pending, and GiveBack only with Pending.
 func (o Outcome) Check() error {
 	switch o.Status {
 	case Completed, Failed, Cancelled:
@@ -64,10 +48,10 @@ func CheckCompletions(cs []Completion) error {
 	return nil
 }
 
-// FinishOne is Finish done with a BatchFinisher: a backend's Finish calls
-// it, so that one rule records an outcome, alone or in a batch.
-func FinishOne(ctx context.Context, b BatchFinisher, id, runner string, token int64, o Outcome, now time.Time) error {
-	errs, err := b.FinishMany(ctx, []Completion{{ID: id, Runner: runner, Token: token, Outcome: o}}, now)
+// FinishOne records one attempt's outcome with q.FinishMany: its error, or
+// ErrLost (wrapped) if runner does not hold task id with token.
+func FinishOne(ctx context.Context, q Queue, id, runner string, token int64, o Outcome, now time.Time) error {
+	errs, err := q.FinishMany(ctx, []Completion{{ID: id, Runner: runner, Token: token, Outcome: o}}, now)
 	if err != nil {
 		return err
 	}

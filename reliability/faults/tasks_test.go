@@ -20,7 +20,7 @@ type taskLog struct {
 	ambiguous int            // failed enqueues later found stored
 	execs     map[string]int // task id -> handler runs
 	completes map[string]int // task id -> completions the queue accepted
-	finishErr int            // Finish calls that failed (the attempt's outcome was lost)
+	finishErr int            // outcomes that failed to be recorded (the attempt's outcome was lost)
 	errs      errorLog
 }
 
@@ -38,35 +38,17 @@ func (l *taskLog) stored(id string, ambiguous bool) {
 }
 
 // countingQueue counts the completions the backend accepted and the
-// Finish calls that failed; it passes the queue's notifications on.
+// outcomes it failed to record; it passes the queue's notifications on.
 type countingQueue struct {
 	taskdriver.Queue
 	n   taskdriver.Notifier
 	log *taskLog
 }
 
-// Finish records the outcome and counts it.
-func (q countingQueue) Finish(ctx context.Context, id, runner string, token int64, o taskdriver.Outcome, now time.Time) error {
-	err := q.Queue.Finish(ctx, id, runner, token, o, now)
-	q.log.mu.Lock()
-	defer q.log.mu.Unlock()
-	switch {
-	case err != nil:
-		q.log.finishErr++
-	case o.Status == kvtask.StatusCompleted:
-		q.log.completes[id]++
-	}
-	return err
-}
-
-// FinishMany forwards to the backend's batched finish (so the runner uses
-// it, as it would without this wrapper) and counts each item as Finish does.
+// FinishMany forwards to the backend and counts each item that was
+// recorded or failed.
 func (q countingQueue) FinishMany(ctx context.Context, cs []taskdriver.Completion, now time.Time) ([]error, error) {
-	bf, ok := q.Queue.(taskdriver.BatchFinisher)
-	if !ok {
-		return nil, fmt.Errorf("queue %T has no FinishMany", q.Queue)
-	}
-	errs, err := bf.FinishMany(ctx, cs, now)
+	errs, err := q.Queue.FinishMany(ctx, cs, now)
 	q.log.mu.Lock()
 	defer q.log.mu.Unlock()
 	for i, c := range cs {
