@@ -153,7 +153,7 @@ func TestRqliteLeaderKill(t *testing.T) {
 	}
 	writes.mu.Lock()
 	defer writes.mu.Unlock()
-	t.Logf("FIGURES rqlite: 3-node cluster, %d leader kills (SIGKILL; %s); %d acknowledged writes (%d keys, conditional creates and updates) checked on all 3 nodes, each killed node restarted first; %d acknowledged on a retry (%d because the failed attempt had committed); %d answered a version mismatch although they had committed (gorqlite re-sent them after a lost answer); %d write errors; first write acknowledged after each kill: %v",
+	t.Logf("FIGURES rqlite: 3-node cluster, %d leader kills (SIGKILL; %s); %d acknowledged writes (%d keys, conditional creates and updates) checked on all 3 nodes, each killed node restarted first; %d acknowledged on a retry (%d because the failed attempt had committed); %d answered a version mismatch on their first attempt although they had committed (a re-send; the driver refuses them, so 0 is expected); %d write errors; first write acknowledged after each kill: %v",
 		len(kills), strings.Join(kills, "; "), writes.writes, len(acked), writes.retried, writes.ambiguous, writes.hiddenResends, writes.errs.count(), carryOn)
 	for op, msg := range writes.errs.samples {
 		t.Logf("sample %s error: %s", op, msg)
