@@ -18,6 +18,7 @@ const (
 	codeMismatch = "KVV01"
 	codeFenced   = "KVF01"
 	codeExpired  = "KVE01"
+	codeAgain    = "KVA01"
 )
 
 // errFoundExpired is a batch's error when a put's single statement found an

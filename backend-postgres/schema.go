@@ -158,8 +158,10 @@ CREATE TABLE {schedules} (
 	timeout_us  bigint NOT NULL
 );
 `,
-	// 4: kv_fail learns 'expired': a put's single statement found an
-	// expired record, whose removal it cannot record (see apply.go).
+	// 4: kv_fail learns 'expired' (a put's single statement found an
+	// expired record, whose removal it cannot record: see apply.go) and
+	// 'again' (a statement's snapshot missed a row committed while it ran:
+	// see InsertMany).
 	`
 CREATE OR REPLACE FUNCTION {fail}(what text, op integer) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -168,7 +170,10 @@ BEGIN
 		RAISE EXCEPTION 'kv: fenced: lease not held with that token' USING ERRCODE = 'KVF01';
 	END IF;
 	IF what = 'expired' THEN
-		RAISE EXCEPTION 'kv: op % found an expired record' , op USING ERRCODE = 'KVE01';
+		RAISE EXCEPTION 'kv: op % found an expired record', op USING ERRCODE = 'KVE01';
+	END IF;
+	IF what = 'again' THEN
+		RAISE EXCEPTION 'kv: a row changed while the statement ran' USING ERRCODE = 'KVA01';
 	END IF;
 	RAISE EXCEPTION 'kv: version mismatch (op %)', op USING ERRCODE = 'KVV01';
 END

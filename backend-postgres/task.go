@@ -168,11 +168,12 @@ func (db *DB) taskError(err error) error {
 // it out (see kvtask/driver.Queue). Rows are inserted in unique-key order,
 // so that batches sharing keys wait for each other in one order, never in
 // a cycle (a deadlock). A failed insert (an existing ID) fails the
-// statement, which stores nothing. A holder committed during the
-// statement is not in its snapshot: a task it kept out is then neither,
-// and a follow-up statement handles those tasks alone (finding the holder,
-// or inserting the task if the holder has finished since), as often as
-// needed. Inserted tasks send the queue's notification at commit.
+// statement, which stores nothing. A holder committed while the statement
+// ran is not in its snapshot: a task it kept out would then be neither
+// inserted nor held, so the statement fails (kv_fail 'again', storing
+// nothing) and is run again, with a new snapshot. (The check is the
+// preserved side of a left join, so it runs even if no row does.) Inserted
+// tasks send the queue's notification at commit.
 func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
 	if len(ts) == 0 {
 		return []taskdriver.Inserted{}, nil
@@ -180,74 +181,59 @@ func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdrive
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	out := make([]taskdriver.Inserted, len(ts))
-	todo := make([]int, len(ts)) // indexes of the tasks not yet answered
-	for i := range todo {
-		todo[i] = i
-	}
-	for attempt := 0; attempt < 20 && len(todo) > 0; attempt++ {
-		sql, a := db.insertSQL(ts, todo)
+	sql, a := db.insertSQL(ts)
+	for attempt := 0; ; attempt++ {
+		out := make([]taskdriver.Inserted, len(ts))
 		var notified int64
-		done := make(map[int]bool, len(todo))
 		rows, err := db.pool.Query(ctx, sql, a...)
-		if err != nil {
-			return nil, db.taskError(err)
+		if err == nil {
+			_, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
+				var r taskRow
+				var ord, n int64
+				var added bool
+				if err := row.Scan(append(r.dest(), &ord, &added, &n)...); err != nil {
+					return struct{}{}, err
+				}
+				if ord < 0 || ord >= int64(len(ts)) {
+					return struct{}{}, fmt.Errorf("postgreskv: insert tasks: row for task %d of %d", ord, len(ts))
+				}
+				out[ord] = taskdriver.Inserted{Task: r.task(), Added: added}
+				notified += n
+				return struct{}{}, nil
+			})
 		}
-		_, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (struct{}, error) {
-			var r taskRow
-			var ord, n int64
-			var added bool
-			if err := row.Scan(append(r.dest(), &ord, &added, &n)...); err != nil {
-				return struct{}{}, err
-			}
-			if ord < 0 || ord >= int64(len(ts)) {
-				return struct{}{}, fmt.Errorf("postgreskv: insert tasks: row for task %d of %d", ord, len(ts))
-			}
-			out[ord] = taskdriver.Inserted{Task: r.task(), Added: added}
-			done[int(ord)] = true
-			notified += n
-			return struct{}{}, nil
-		})
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == codeAgain && attempt < 20 {
+			continue
+		}
 		if err != nil {
 			return nil, db.taskError(err)
 		}
 		db.noticeTasks(notified)
-		left := todo[:0]
-		for _, i := range todo {
-			if !done[i] {
-				left = append(left, i)
-			}
-		}
-		todo = left
+		return out, nil
 	}
-	if len(todo) > 0 {
-		t := ts[todo[0]]
-		return nil, fmt.Errorf("postgreskv: insert task %q: unique key %q kept changing hands", t.ID, t.UniqueKey)
-	}
-	return out, nil
 }
 
-// insertSQL returns InsertMany's statement for the tasks ts[i] for i in
-// todo, and its arguments. Each row it returns is a task's columns, its
-// index in ts, whether it was inserted, and (on one row at most being
-// needed) the count for taskNotice.
-func (db *DB) insertSQL(ts []taskdriver.Task, todo []int) (string, args) {
-	n := len(todo)
+// insertSQL returns InsertMany's statement for ts, and its arguments. Each
+// row it returns is a task's columns, its index in ts, whether it was
+// inserted, and (on one row at most being needed) the count for
+// taskNotice.
+func (db *DB) insertSQL(ts []taskdriver.Task) (string, args) {
+	n := len(ts)
 	ords, priorities, maxRetries, timeouts := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	ids, names, keys := make([]string, n), make([]string, n), make([]string, n)
 	payloads := make([][]byte, n)
 	created, scheduled := make([]time.Time, n), make([]time.Time, n)
-	for k, i := range todo {
-		t := ts[i]
-		ords[k], ids[k], names[k], keys[k] = int64(i), t.ID, t.Name, t.UniqueKey
-		payloads[k] = t.Payload
-		if payloads[k] == nil {
-			payloads[k] = []byte("null")
+	for i, t := range ts {
+		ords[i], ids[i], names[i], keys[i] = int64(i), t.ID, t.Name, t.UniqueKey
+		payloads[i] = t.Payload
+		if payloads[i] == nil {
+			payloads[i] = []byte("null")
 		}
-		priorities[k], maxRetries[k], timeouts[k] = int64(t.Priority), int64(t.MaxRetries), t.Timeout.Microseconds()
-		created[k], scheduled[k] = utc(t.Created), utc(t.ScheduledFor)
+		priorities[i], maxRetries[i], timeouts[i] = int64(t.Priority), int64(t.MaxRetries), t.Timeout.Microseconds()
+		created[i], scheduled[i] = utc(t.Created), utc(t.ScheduledFor)
 		if t.ScheduledFor.IsZero() {
-			scheduled[k] = created[k]
+			scheduled[i] = created[i]
 		}
 	}
 	var a args
@@ -259,11 +245,13 @@ func (db *DB) insertSQL(ts []taskdriver.Task, todo []int) (string, args) {
 ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `)
 	SELECT id, name, payload, 'pending', priority, NULLIF(unique_key, ''), created, scheduled_for, NULL, NULL, 0,
 		max_retries, timeout_us, '', '', NULL, 0, false FROM v ORDER BY unique_key, id
-	` + onUniqueConflict + ` RETURNING ` + taskColumns + `)
-SELECT ` + qualified("ins") + `, v.ord, true, ` + db.taskNotice("ins") + ` FROM ins JOIN v ON v.id = ins.id
+	` + onUniqueConflict + ` RETURNING ` + taskColumns + `),
+res AS (SELECT ` + qualified("ins") + `, v.ord, true AS added, ` + db.taskNotice("ins") + ` AS notice FROM ins JOIN v ON v.id = ins.id
 UNION ALL
 SELECT ` + qualified("t") + `, v.ord, false, 0::bigint FROM ` + db.tasks + ` t JOIN v ON t.unique_key = v.unique_key
-	WHERE t.status IN ('pending', 'running') AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.id = v.id)`
+	WHERE t.status IN ('pending', 'running') AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.id = v.id))
+SELECT res.* FROM (SELECT CASE WHEN (SELECT count(*) FROM res) = ` + a.add(int64(n)) + ` THEN 0
+	ELSE ` + db.fail + `('again', -1) END AS ok) c LEFT JOIN res ON c.ok = 0`
 	return sql, a
 }
 

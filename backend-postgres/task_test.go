@@ -157,8 +157,8 @@ func TestTaskInsertRace(t *testing.T) {
 
 // TestTaskInsertManyRace: concurrent batches that share unique keys add
 // exactly one task per key, and every batch's result for a key is that
-// task (a holder committed during a batch's statement is found by its
-// follow-up).
+// task (a holder committed while a batch's statement ran makes it run
+// again).
 func TestTaskInsertManyRace(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
