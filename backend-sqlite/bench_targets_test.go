@@ -11,11 +11,13 @@ package sqlitekv
 //   - gets: BenchmarkGet/readers=4/kv reports "x-baseline", its rate over
 //     readers=4/baseline (plain database/sql, 4 connections, the same
 //     prepared SELECT). Target: at least 1.0; allocs/op are reported.
+//     BenchmarkGetInterleaved measures the same ratio with the two sides
+//     alternating in rounds.
 //   - pages: BenchmarkPrefixPage reads 10-record pages of a prefix holding
 //     200,000 keys. The cursor form at position 199,000 reports "x-first",
 //     its cost over the first page's. Target: at most 2.
 //
-//	go test -run '^$' -bench 'Put/writers=16|PutInterleaved|Get/readers=4|PrefixPage' -benchtime 2s -count 3
+//	go test -run '^$' -bench 'Put/writers=16|PutInterleaved|Get/readers=4|GetInterleaved|PrefixPage' -benchtime 2s -count 3
 
 import (
 	"context"
@@ -163,6 +165,63 @@ func BenchmarkPutInterleaved(b *testing.B) {
 	b.ReportMetric(puts/kv.Seconds(), "kv-ops/s")
 	b.ReportMetric(batched.Seconds()/kv.Seconds(), "x-batched100")
 	b.ReportMetric(float64(kdb.grouped.Load())/float64(max(kdb.groups.Load(), 1)), "reqs/commit")
+}
+
+// BenchmarkGetInterleaved measures the get target with both sides under the
+// same load: it alternates rounds of 1,000 gets from 4 goroutines on one
+// database file through plain database/sql (4 connections, the prepared
+// SELECT, QueryRowContext and Scan) and through kv (4 readers), each side
+// first every other round, and reports both rates and "x-baseline" (kv over
+// plain) from the summed times; "x-baseline-cpu" is the same ratio from the
+// process's CPU time (user and system), which a shared machine's load moves
+// far less than the elapsed time. b.N counts round pairs.
+func BenchmarkGetInterleaved(b *testing.B) {
+	const round, readers = 1000, 4
+	path := filepath.Join(b.TempDir(), "get.db")
+	populate(b, path)
+	raw := openBaseline(b, path, readers)
+	defer raw.Close()
+	db, s := openBench(b, path, WithReaders(readers))
+	defer db.Close()
+	sides := []func(i int) error{baselineGetter(b, raw), kvGetter(s)}
+	var took, cpu [2]time.Duration
+	cpuOK := true
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		for k := range sides {
+			side := k ^ n&1 // ABBA: each side goes first every other round
+			op := sides[side]
+			cpu0, ok0 := processCPU()
+			start := time.Now()
+			var next, failed atomic.Int64
+			var wg sync.WaitGroup
+			for range readers {
+				wg.Go(func() {
+					for i := next.Add(1) - 1; i < round; i = next.Add(1) - 1 {
+						if err := op(n*round + int(i)); err != nil {
+							failed.Add(1)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			took[side] += time.Since(start)
+			cpu1, ok1 := processCPU()
+			cpu[side] += cpu1 - cpu0
+			cpuOK = cpuOK && ok0 && ok1
+			if failed.Load() > 0 {
+				b.Fatalf("%d gets failed (side %d)", failed.Load(), side)
+			}
+		}
+	}
+	b.StopTimer()
+	gets := float64(b.N * round)
+	b.ReportMetric(gets/took[0].Seconds(), "baseline-ops/s")
+	b.ReportMetric(gets/took[1].Seconds(), "kv-ops/s")
+	b.ReportMetric(took[0].Seconds()/took[1].Seconds(), "x-baseline")
+	if cpuOK && cpu[1] > 0 {
+		b.ReportMetric(cpu[0].Seconds()/cpu[1].Seconds(), "x-baseline-cpu")
+	}
 }
 
 // Page benchmark data: pageKeys keys under pagePrefix, with pageNoise keys

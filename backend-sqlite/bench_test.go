@@ -210,8 +210,41 @@ func populate(b *testing.B, path string) {
 	}
 }
 
+// getKey is the key the i-th get reads: spread over the populated keys.
+func getKey(i int) string { return fmt.Sprintf("k%09d", (i*7919)%benchKeys) }
+
+// baselineGetter returns a get as a plain program does it: the kv reader's
+// single-key SELECT, prepared once on raw, through QueryRowContext and Scan.
+func baselineGetter(b *testing.B, raw *sql.DB) func(i int) error {
+	b.Helper()
+	stmt, err := raw.Prepare(qOneKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stmt.Close() })
+	now := time.Now().UnixMicro()
+	return func(i int) error {
+		var k, typ string
+		var version, created, updated int64
+		var exp sql.NullInt64
+		var value []byte
+		return stmt.QueryRowContext(context.Background(), "", getKey(i), now).
+			Scan(&k, &version, &typ, &created, &updated, &exp, &value)
+	}
+}
+
+// kvGetter returns a get through s, failing if the key is missing.
+func kvGetter(s *kvcore.Store) func(i int) error {
+	return func(i int) error {
+		_, ok, err := s.Get(context.Background(), getKey(i), nil)
+		if err == nil && !ok {
+			err = errors.New("missing")
+		}
+		return err
+	}
+}
+
 func BenchmarkGet(b *testing.B) {
-	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "get.db")
 	populate(b, path)
 	for _, readers := range []int{1, 4} {
@@ -221,35 +254,14 @@ func BenchmarkGet(b *testing.B) {
 			b.ReportAllocs()
 			raw := openBaseline(b, path, readers)
 			defer raw.Close()
-			stmt, err := raw.Prepare(qOneKey)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer stmt.Close()
-			now := time.Now().UnixMicro()
-			rate := runParallel(b, readers, func(i int) error {
-				var k, typ string
-				var version, created, updated int64
-				var exp sql.NullInt64
-				var value []byte
-				return stmt.QueryRowContext(ctx, "", fmt.Sprintf("k%09d", (i*7919)%benchKeys), now).
-					Scan(&k, &version, &typ, &created, &updated, &exp, &value)
-			})
-			baselines.Store(key, rate)
+			baselines.Store(key, runParallel(b, readers, baselineGetter(b, raw)))
 		})
 		b.Run(fmt.Sprintf("readers=%d/kv", readers), func(b *testing.B) {
 			b.StopTimer()
 			b.ReportAllocs()
 			db, s := openBench(b, path, WithReaders(readers))
 			defer db.Close()
-			rate := runParallel(b, readers, func(i int) error {
-				_, ok, err := s.Get(ctx, fmt.Sprintf("k%09d", (i*7919)%benchKeys), nil)
-				if err == nil && !ok {
-					err = errors.New("missing")
-				}
-				return err
-			})
-			reportRatio(b, key, rate)
+			reportRatio(b, key, runParallel(b, readers, kvGetter(s)))
 		})
 	}
 }

@@ -1,9 +1,13 @@
 package sqlitekv
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	sqldriver "database/sql/driver"
 	"encoding/json"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/kvsuite/kv/kvcore/driver"
@@ -45,34 +49,112 @@ func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]
 		q = "SELECT " + recordColumns + " FROM records WHERE " + where + " ORDER BY key LIMIT ? OFFSET ?"
 		args = append(wargs, limitArg(sel.Limit), sel.Offset)
 	}
-	stmt, err := db.readStmt(ctx, q)
+	out, err := db.queryRecords(ctx, sel.Namespace, q, args, len(sel.Keys) == 1)
 	if err != nil {
-		return nil, db.dbError("query", err)
-	}
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, db.dbError("query", err)
-	}
-	defer rows.Close()
-	out := []driver.Record{}
-	for rows.Next() {
-		r := driver.Record{Namespace: sel.Namespace}
-		var created, updated int64
-		var expires sql.NullInt64
-		if err := rows.Scan(&r.Key, &r.Version, &r.Type, &created, &updated, &expires, &r.Value); err != nil {
-			return nil, db.dbError("query", err)
-		}
-		r.Created = time.UnixMicro(created).UTC()
-		r.Updated = time.UnixMicro(updated).UTC()
-		if expires.Valid {
-			r.Expires = time.UnixMicro(expires.Int64).UTC()
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, db.dbError("query", err)
 	}
 	return out, nil
+}
+
+// queryRecords runs q, which selects recordColumns, on a reader connection
+// through the driver directly: the connection's own prepared statement, the
+// arguments and row buffers it keeps, and each row converted once. With one
+// set (q selects by primary key), it reads the first row and stops, without
+// stepping the statement to its end.
+func (db *DB) queryRecords(ctx context.Context, ns, q string, args []any, one bool) ([]driver.Record, error) {
+	c, err := db.rdb.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	out := []driver.Record{}
+	err = c.Raw(func(dc any) error {
+		rc, ok := dc.(*conn)
+		if !ok {
+			return fmt.Errorf("sqlitekv: reader connection is a %T", dc)
+		}
+		s, err := rc.stmt(ctx, q)
+		if err != nil {
+			return err
+		}
+		rc.args = rc.args[:0]
+		for i, a := range args {
+			v, err := sqldriver.DefaultParameterConverter.ConvertValue(a)
+			if err != nil {
+				return err
+			}
+			rc.args = append(rc.args, sqldriver.NamedValue{Ordinal: i + 1, Value: v})
+		}
+		rows, err := s.QueryContext(ctx, rc.args)
+		clear(rc.args)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := rc.dest[:]
+		defer clear(dest)
+		done := ctx.Done()
+		for {
+			select {
+			case <-done: // as database/sql's Rows: a long read stops once ctx ends
+				return ctx.Err()
+			default:
+			}
+			if err := rows.Next(dest); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			r, err := recordFrom(ns, dest)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+			if one {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// recordFields is the number of recordColumns.
+const recordFields = 7
+
+// recordFrom converts one row of recordColumns, as the driver returns it,
+// to a record of namespace ns.
+func recordFrom(ns string, v []sqldriver.Value) (driver.Record, error) {
+	r := driver.Record{Namespace: ns}
+	var ok [recordFields]bool
+	r.Key, ok[0] = v[0].(string)
+	r.Version, ok[1] = v[1].(int64)
+	r.Type, ok[2] = v[2].(string)
+	var created, updated int64
+	created, ok[3] = v[3].(int64)
+	updated, ok[4] = v[4].(int64)
+	r.Created = time.UnixMicro(created).UTC()
+	r.Updated = time.UnixMicro(updated).UTC()
+	switch e := v[5].(type) {
+	case nil:
+		ok[5] = true
+	case int64:
+		r.Expires, ok[5] = time.UnixMicro(e).UTC(), true
+	}
+	switch val := v[6].(type) {
+	case string:
+		r.Value, ok[6] = []byte(val), true
+	case []byte:
+		r.Value, ok[6] = bytes.Clone(val), true
+	}
+	for i, good := range ok {
+		if !good {
+			return r, fmt.Errorf("sqlitekv: record column %d holds %T", i+1, v[i])
+		}
+	}
+	return r, nil
 }
 
 // Count returns how many live records sel selects.

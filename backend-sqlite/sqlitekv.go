@@ -29,8 +29,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
-
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
@@ -175,12 +173,11 @@ func (db *DB) openFile() error {
 		wp.Set("_journal_mode", "WAL")
 		wp.Set("_synchronous", o.sync.String())
 		wp.Set("_txlock", "immediate")
-		wdb, err := sql.Open("sqlite", uri(t.path, t.mode, wp))
+		wdb, err := openPool(uri(t.path, t.mode, wp), 1)
 		if err != nil {
 			return db.openError(err)
 		}
 		db.wdb = wdb
-		setPool(wdb, 1)
 		if err := wdb.PingContext(ctx); err != nil {
 			return db.openError(err)
 		}
@@ -195,12 +192,11 @@ func (db *DB) openFile() error {
 	rp := cloneParams(t.params)
 	rp.Set("_busy_timeout", busy)
 	rp.Set("_query_only", "1")
-	rdb, err := sql.Open("sqlite", uri(t.path, readMode, rp))
+	rdb, err := openPool(uri(t.path, readMode, rp), o.readers)
 	if err != nil {
 		return db.openError(err)
 	}
 	db.rdb = rdb
-	setPool(rdb, o.readers)
 	if err := rdb.PingContext(ctx); err != nil {
 		return db.openError(err)
 	}
@@ -217,34 +213,24 @@ func (db *DB) openMemory() error {
 	p := cloneParams(db.t.params)
 	p.Set("cache", "shared")
 	p.Set("_busy_timeout", strconv.FormatInt(db.opts.busyTimeout.Milliseconds(), 10))
-	keeper, err := sql.Open("sqlite", uri(name, modeMemory, p))
+	keeper, err := openPool(uri(name, modeMemory, p), 1)
 	if err != nil {
 		return db.openError(err)
 	}
 	db.keeper = keeper
-	setPool(keeper, 1)
 	if err := keeper.PingContext(context.Background()); err != nil {
 		return db.openError(err)
 	}
 	p.Set("_txlock", "immediate")
-	wdb, err := sql.Open("sqlite", uri(name, modeMemory, p))
+	wdb, err := openPool(uri(name, modeMemory, p), 1)
 	if err != nil {
 		return db.openError(err)
 	}
 	db.wdb, db.rdb = wdb, wdb
-	setPool(wdb, 1)
 	if err := wdb.PingContext(context.Background()); err != nil {
 		return db.openError(err)
 	}
 	return nil
-}
-
-// setPool makes a pool of exactly n long-lived connections.
-func setPool(d *sql.DB, n int) {
-	d.SetMaxOpenConns(n)
-	d.SetMaxIdleConns(n)
-	d.SetConnMaxLifetime(0)
-	d.SetConnMaxIdleTime(0)
 }
 
 func cloneParams(p url.Values) url.Values {
