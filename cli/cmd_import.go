@@ -61,12 +61,14 @@ last error start afresh; a running task will run again), and each cron
 schedule created or replaced (its next tick counted from now).
 
 It reads the input twice, streaming: first it checks every line (a
-malformed line is an error naming its line number) and that no record's key
-and no task's id exists in the store already; only then does it write,
+malformed line is an error naming its line number), that no record's key
+(in its namespace) and no task's id appears twice (naming both lines), and
+that none exists in the store already; only then does it write,
 --batch-size records per transaction. Each batch is atomic, the whole import
 is not: if a write fails (a key written meanwhile by someone else), the
 batches before it stay. Input from stdin is kept in a temporary file
-between the passes. --dry-run does only the check. At the end it prints the
+between the passes. --dry-run does only the check, and needs an existing
+store (with SQLite it creates no database file). At the end it prints the
 counts: {"records":...,"consumers":...,"tasks":...,"schedules":...,
 "dry_run":...}. A progress line is shown on stderr when stderr is a terminal.`,
 		flags: func(fs *flag.FlagSet) {
@@ -84,6 +86,7 @@ counts: {"records":...,"consumers":...,"tasks":...,"schedules":...,
 			if len(args) == 1 {
 				file = args[0]
 			}
+			a.cfg.MustExist = dryRun // a dry run only reads
 			return a.withBackend(ctx, func(b *open.Backend) error {
 				if b.ReadOnly && !dryRun {
 					return fmt.Errorf("import: %w", errReadOnly)
@@ -105,8 +108,9 @@ func (a *app) importFile(ctx context.Context, b *open.Backend, file string, batc
 		src   io.Reader = in
 		spool *os.File
 	)
-	if file == "-" && !dryRun {
-		// Stdin is read once: keep it for the second pass.
+	if file == "-" {
+		// Stdin is read once: keep it for the second pass (and for
+		// confirming a repeated key).
 		spool, err = os.CreateTemp("", "kv-import-*.jsonl")
 		if err != nil {
 			return fmt.Errorf("import: %w", err)
@@ -114,10 +118,29 @@ func (a *app) importFile(ctx context.Context, b *open.Backend, file string, batc
 		defer func() { spool.Close(); os.Remove(spool.Name()) }()
 		src = io.TeeReader(in, spool)
 	}
+	again := func() (io.Reader, error) { // the input from its start
+		var r io.ReadSeeker = in
+		if spool != nil {
+			r = spool
+		}
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("import: %s: %w", name, err)
+		}
+		return r, nil
+	}
 	t := &importTarget{ctx: ctx, b: b}
-	var lines atomic.Int64
+	var (
+		lines atomic.Int64
+		keys  importKeys
+	)
 	stop := a.progress(func() string { return fmt.Sprintf("kv import: checking line %d", lines.Load()) })
-	counts, err := scanImport(src, name, batch, b.Store, &lines, t.check)
+	counts, err := scanImport(src, name, batch, b.Store, &lines, func(u importUnit) error {
+		keys.add(u)
+		return t.check(u)
+	})
+	if err == nil {
+		err = keys.repeats(again, name)
+	}
 	stop()
 	if err != nil {
 		return err
@@ -126,16 +149,8 @@ func (a *app) importFile(ctx context.Context, b *open.Backend, file string, batc
 		counts.DryRun = true
 		return a.printJSON(counts)
 	}
-	if spool != nil {
-		if _, err := spool.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
-		src = spool
-	} else {
-		if _, err := in.Seek(0, io.SeekStart); err != nil {
-			return fmt.Errorf("import: %s: %w", name, err)
-		}
-		src = in
+	if src, err = again(); err != nil {
+		return err
 	}
 	total := lines.Load()
 	lines.Store(0)
@@ -187,13 +202,13 @@ type importUnit struct {
 
 // scanImport reads an export from r, checks each line (records as st's
 // Restore will), and calls fn with records in batches of at most batch (of
-// one namespace, no key twice) and with every other line on its own, in
-// order. lines counts the lines read.
+// one namespace) and with every other line on its own, in order. lines
+// counts the lines read. It does not look for a key given twice (see
+// importKeys).
 func scanImport(r io.Reader, name string, batch int, st *kvcore.Store, lines *atomic.Int64, fn func(importUnit) error) (importCounts, error) {
 	var (
 		counts  importCounts
 		cur     importUnit
-		keys    = map[string]bool{}
 		size    int
 		header  bool
 		lineNum int
@@ -204,7 +219,6 @@ func scanImport(r io.Reader, name string, batch int, st *kvcore.Store, lines *at
 		}
 		u := cur
 		cur, size = importUnit{}, 0
-		clear(keys)
 		return fn(u)
 	}
 	sc := bufio.NewScanner(r)
@@ -257,10 +271,6 @@ func scanImport(r io.Reader, name string, batch int, st *kvcore.Store, lines *at
 					return counts, err
 				}
 			}
-			if keys[rl.Key] {
-				return counts, bad("key %q appears twice in namespace %q", rl.Key, rl.Namespace)
-			}
-			keys[rl.Key] = true
 			if len(cur.records) == 0 {
 				cur.first, cur.namespace = lineNum, rl.Namespace
 			}

@@ -73,6 +73,7 @@ func (a *app) command(s spec) *ffcli.Command {
 		if err := a.resolveGlobals(); err != nil {
 			return err
 		}
+		a.cfg.MustExist = readCommands[s.path]
 		return s.run(ctx, pos)
 	}
 	return c

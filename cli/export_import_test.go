@@ -96,11 +96,13 @@ func TestExportImportSQLite(t *testing.T) {
 	t.Setenv("KV_NAMESPACE", "")
 	// Every namespace of a store without records: just the header.
 	empty, _ := newDB(t)
+	mustKV(t, "", "init", empty)
 	if out := mustKV(t, "", "export", empty); strings.Count(out, "\n") != 1 || !strings.Contains(out, `"namespaces":[]`) {
 		t.Errorf("export of an empty store:\n%s", out)
 	}
 
 	dst, _ := newDB(t)
+	mustKV(t, "", "init", dst)
 	file := filepath.Join(t.TempDir(), "e.jsonl")
 	if err := os.WriteFile(file, []byte(mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", src)), 0o600); err != nil {
 		t.Fatal(err)

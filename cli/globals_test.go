@@ -70,6 +70,7 @@ func TestConfigFile(t *testing.T) {
 	}
 	// The environment wins over the config file.
 	t.Setenv("KV_CONNECTION", "file:"+envDB+"?mode=rwc")
+	mustKV(t, "", "init")
 	if out := mustKV(t, "", "count", "all"); out != "0\n" {
 		t.Errorf("count with KV_CONNECTION over the config = %q, want 0", out)
 	}

@@ -257,6 +257,7 @@ func TestGraphBadInput(t *testing.T) {
 	runSteps(t, conn, []step{
 		{name: "stdin not an object", stdin: `"text"`, args: []string{"graph", "add-edge", "User", "a", "User", "b", "follows"}, code: 1, stderr: "properties from stdin"},
 		{name: "stdin not JSON", stdin: `{"a":`, args: []string{"graph", "add-edge", "User", "a", "User", "b", "follows"}, code: 1, stderr: "properties from stdin"},
+		{name: "init", args: []string{"init"}},
 		{name: "nothing added", args: []string{"graph", "get-outgoing", "User", "a"}, wantOut: true, stdout: ""},
 	})
 }

@@ -52,6 +52,7 @@ func lockStatus(t *testing.T, conn, name string) outLease {
 
 func TestLock(t *testing.T) {
 	conn, _ := newDB(t)
+	mustKV(t, "", "init", conn)
 	before := time.Now()
 
 	// Never acquired: not held, token 0.

@@ -79,6 +79,7 @@ func TestStatusJSON(t *testing.T) {
 // with it; released and expired leases are not held; an empty store.
 func TestStatusLeases(t *testing.T) {
 	conn, _ := newDB(t)
+	mustKV(t, "", "init", conn)
 	leases := func(args ...string) string {
 		t.Helper()
 		var st statusJSON

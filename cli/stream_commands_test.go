@@ -80,6 +80,7 @@ func fillStream(t *testing.T, conn string) {
 func TestStreamGetSeqTrim(t *testing.T) {
 	conn, _ := newDB(t)
 	runSteps(t, conn, []step{
+		{name: "init", args: []string{"init"}},
 		{name: "empty seq", args: []string{"stream", "seq"}, wantOut: true, stdout: "0\n"},
 		{name: "empty get", args: []string{"stream", "get"}, wantOut: true, stdout: ""},
 	})

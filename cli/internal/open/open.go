@@ -36,6 +36,10 @@ type Config struct {
 	Connection string
 	// Namespace is the keyspace the store is bound to ("" is the default).
 	Namespace string
+	// MustExist opens an existing store only, for a command that only
+	// reads: a SQLite database file that does not exist is an error
+	// (wrapping fs.ErrNotExist) rather than created.
+	MustExist bool
 }
 
 // CheckType reports whether t is one of Types.
