@@ -90,7 +90,8 @@ func TestBinary(t *testing.T) {
 	}
 
 	// Ctrl+C (SIGINT) stops kv consumer stream cleanly: it prints what it
-	// read, exits 0 and releases the consumer's lease.
+	// read, exits 0 and releases the consumer's lease. The signal is sent
+	// once it holds the lease and has printed the entry.
 	held := func() bool {
 		out, errOut, code := runKV("", "lock", "status", "kvstream/consumer/c")
 		if code != 0 {
@@ -100,15 +101,15 @@ func TestBinary(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "consumer", "stream", "*", "c")
 	cmd.Dir, cmd.Env = dir, env
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); !held(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); !held() || !strings.Contains(stdout.String(), `"key":"greeting"`); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
-			t.Fatal("kv consumer stream never took its lease")
+			t.Fatalf("kv consumer stream never took its lease and printed the entry: %q", stdout.String())
 		}
 	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
