@@ -104,7 +104,8 @@ func (l taskLine) task() kvtask.Task {
 	return t
 }
 
-// check validates a task (or template) line as kvtask would.
+// check validates a task (or template) line: the export format's rules,
+// then kvtask's.
 func (l taskLine) check(template bool) error {
 	if !template {
 		if err := kvcore.ValidateName("task id", l.ID); err != nil {
@@ -117,24 +118,7 @@ func (l taskLine) check(template bool) error {
 			return fmt.Errorf("task %q: no scheduled_for", l.ID)
 		}
 	}
-	if err := kvcore.ValidateName("task name", l.Name); err != nil {
-		return err
-	}
-	if l.UniqueKey != "" {
-		if err := kvcore.ValidateName("unique key", l.UniqueKey); err != nil {
-			return err
-		}
-	}
-	if len(l.Payload) > 0 && !json.Valid(l.Payload) {
-		return fmt.Errorf("task payload is not JSON")
-	}
-	if len(l.Payload) > kvtask.MaxPayloadSize {
-		return fmt.Errorf("task payload of %d bytes is over %d", len(l.Payload), kvtask.MaxPayloadSize)
-	}
-	if l.MaxRetries < 0 || l.TimeoutSeconds < 0 {
-		return fmt.Errorf("task max_retries %d and timeout_seconds %d must not be negative", l.MaxRetries, l.TimeoutSeconds)
-	}
-	return nil
+	return kvtask.ValidateTask(l.task())
 }
 
 // checkRecord checks a record line as st's Restore will, in the line's

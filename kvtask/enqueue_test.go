@@ -116,3 +116,29 @@ func TestEnqueueManyBadInput(t *testing.T) {
 		t.Errorf("driver failure: %v, %v", rs, err)
 	}
 }
+
+// TestValidateTask: ValidateTask accepts what Enqueue accepts and refuses
+// the rest with Enqueue's errors.
+func TestValidateTask(t *testing.T) {
+	for _, good := range []Task{
+		{Name: "email"},
+		{ID: "t1", Name: "email", Payload: json.RawMessage(`{"to":"a"}`), UniqueKey: "u"},
+	} {
+		if err := ValidateTask(good); err != nil {
+			t.Errorf("ValidateTask(%+v) = %v", good, err)
+		}
+	}
+	for _, bad := range []Task{
+		{},
+		{Name: "email", ID: "bad\x00id"},
+		{Name: "email", Payload: json.RawMessage(`{`)},
+		{Name: "email", Payload: make(json.RawMessage, MaxPayloadSize+1)},
+		{Name: "email", MaxRetries: -1},
+		{Name: "email", TimeoutSeconds: -1},
+	} {
+		err := ValidateTask(bad)
+		if !errors.Is(err, ErrInvalidArgument) && !errors.Is(err, kvcore.ErrInvalidValue) {
+			t.Errorf("ValidateTask(%.40v) = %v, want an invalid argument or value", bad, err)
+		}
+	}
+}

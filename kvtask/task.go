@@ -128,6 +128,15 @@ func taskFrom(d driver.Task) Task {
 // MaxPayloadSize is the largest task payload, in bytes.
 const MaxPayloadSize = 1 << 20
 
+// ValidateTask reports whether t would be accepted by Scheduler.Enqueue
+// (its ID, if set, name, unique key, payload, retries and timeout), without
+// enqueueing it: an error wrapping ErrInvalidArgument or
+// kvcore.ErrInvalidValue, else nil.
+func ValidateTask(t Task) error {
+	_, err := prepare(t, time.Time{})
+	return err
+}
+
 // prepare validates a new task and fills in its defaults at now.
 func prepare(t Task, now time.Time) (driver.Task, error) {
 	if t.ID == "" {
