@@ -180,9 +180,9 @@ func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdrive
 		}
 		return nil, err
 	}
-	got, err := scanTasks(res[len(ts)].Query)
+	got, err := scanRows("insert tasks", res[len(ts)].Query, taskFields, scanTask)
 	if err != nil {
-		return nil, fmt.Errorf("rqlitekv: insert tasks: %w", err)
+		return nil, err
 	}
 	byID := make(map[string]taskdriver.Task, len(got))
 	holders := map[string]taskdriver.Task{}
@@ -216,9 +216,9 @@ func (db *DB) Get(ctx context.Context, id string) (taskdriver.Task, bool, error)
 	if err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	ts, err := scanTasks(qr)
+	ts, err := scanRows("get task", qr, taskFields, scanTask)
 	if err != nil {
-		return taskdriver.Task{}, false, fmt.Errorf("rqlitekv: get task: %w", err)
+		return taskdriver.Task{}, false, err
 	}
 	if len(ts) == 0 {
 		return taskdriver.Task{}, false, nil
@@ -254,9 +254,9 @@ func (db *DB) List(ctx context.Context, f taskdriver.Filter) ([]taskdriver.Task,
 	if err != nil {
 		return nil, err
 	}
-	ts, err := scanTasks(qr)
+	ts, err := scanRows("list tasks", qr, taskFields, scanTask)
 	if err != nil {
-		return nil, fmt.Errorf("rqlitekv: list tasks: %w", err)
+		return nil, err
 	}
 	return ts, nil
 }
@@ -295,9 +295,9 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 	if err != nil {
 		return nil, err
 	}
-	ts, err := scanTasks(res[0].Query)
+	ts, err := scanRows("claim tasks", res[0].Query, taskFields, scanTask)
 	if err != nil {
-		return nil, fmt.Errorf("rqlitekv: claim tasks: %w", err)
+		return nil, err
 	}
 	// RETURNING gives the rows in no promised order.
 	sort.Slice(ts, func(i, j int) bool {
@@ -330,17 +330,12 @@ func (db *DB) Heartbeat(ctx context.Context, id, runner string, token int64, now
 	if err != nil {
 		return false, err
 	}
-	qr := res[1].Query
-	if qr == nil || !qr.Next() {
+	c, ok, err := scanOne("heartbeat", res[1].Query, 1, firstInt)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
 		return false, fmt.Errorf("rqlitekv: heartbeat %q: %w", id, taskdriver.ErrLost)
-	}
-	row, err := qr.Slice()
-	if err != nil {
-		return false, fmt.Errorf("rqlitekv: heartbeat: %w", err)
-	}
-	c, err := intCol(row, 0)
-	if err != nil {
-		return false, fmt.Errorf("rqlitekv: heartbeat: %w", err)
 	}
 	return c != 0, nil
 }
@@ -412,9 +407,9 @@ func (db *DB) Cancel(ctx context.Context, id string, now time.Time) (taskdriver.
 	if err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	ts, err := scanTasks(res[1].Query)
+	ts, err := scanRows("cancel task", res[1].Query, taskFields, scanTask)
 	if err != nil {
-		return taskdriver.Task{}, false, fmt.Errorf("rqlitekv: cancel task: %w", err)
+		return taskdriver.Task{}, false, err
 	}
 	if len(ts) == 0 {
 		return taskdriver.Task{}, false, nil
@@ -512,27 +507,12 @@ func (db *DB) Schedules(ctx context.Context) ([]taskdriver.Schedule, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]taskdriver.Schedule, 0, qr.NumRows())
-	for qr.Next() {
-		row, err := qr.Slice()
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: schedules: %w", err)
-		}
-		s, err := scanSchedule(row)
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: schedules: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return scanRows("schedules", qr, 4, scanSchedule)
 }
 
 // scanSchedule reads a row of sqlSchedules.
 func scanSchedule(row []any) (taskdriver.Schedule, error) {
 	var s taskdriver.Schedule
-	if len(row) != 4 {
-		return s, fmt.Errorf("schedule row has %d columns, want 4", len(row))
-	}
 	var ok bool
 	if s.Name, ok = row[0].(string); !ok {
 		return s, fmt.Errorf("schedule name: unexpected %T", row[0])
@@ -581,32 +561,12 @@ func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t tas
 	return res[1].Write != nil && res[1].Write.RowsAffected == 1, nil
 }
 
-// scanTasks reads the rows of taskCols (none for a nil result).
-func scanTasks(qr *gorqlite.QueryResult) ([]taskdriver.Task, error) {
-	if qr == nil {
-		return []taskdriver.Task{}, nil
-	}
-	out := make([]taskdriver.Task, 0, qr.NumRows())
-	for qr.Next() {
-		row, err := qr.Slice()
-		if err != nil {
-			return nil, err
-		}
-		t, err := scanTask(row)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
+// taskFields is the number of taskCols.
+const taskFields = 18
 
 // scanTask reads one row of taskCols.
 func scanTask(row []any) (taskdriver.Task, error) {
 	var t taskdriver.Task
-	if len(row) != 18 {
-		return t, fmt.Errorf("task row has %d columns, want 18", len(row))
-	}
 	str := func(i int, what string, null bool) (string, error) {
 		if row[i] == nil && null {
 			return "", nil
