@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
+
 	"github.com/kvsuite/kv/kvcore"
 )
 
@@ -22,21 +24,21 @@ func TestClusterLeaderFailover(t *testing.T) {
 		t.Skip("starts three rqlited processes")
 	}
 	dir := t.TempDir()
-	n1, err := startNode(dir, "n1", "")
+	n1, err := rqlitetest.StartNode(rqlitedBin, dir, "n1", "")
 	require.NoError(t, err)
-	nodes := []*node{n1}
+	nodes := []*rqlitetest.Node{n1}
 	defer func() {
 		for _, n := range nodes {
-			n.stop()
+			n.Stop()
 		}
 	}()
 	for _, id := range []string{"n2", "n3"} {
-		n, err := startNode(dir, id, n1.raft)
+		n, err := rqlitetest.StartNode(rqlitedBin, dir, id, n1.RaftAddr)
 		require.NoError(t, err)
 		nodes = append(nodes, n)
 	}
 
-	db, err := Open(n1.url()+"?level=linearizable", WithLeaderWait(30*time.Second), WithTimeout(5*time.Second))
+	db, err := Open(n1.URL()+"?level=linearizable", WithLeaderWait(30*time.Second), WithTimeout(5*time.Second))
 	require.NoError(t, err)
 	defer db.Close()
 	ctx := context.Background()
@@ -50,9 +52,9 @@ func TestClusterLeaderFailover(t *testing.T) {
 
 	leader, err := db.Leader(ctx)
 	require.NoError(t, err)
-	var victim *node
+	var victim *rqlitetest.Node
 	for _, n := range nodes {
-		if n.httpAddr == leader {
+		if n.HTTPAddr == leader {
 			victim = n
 		}
 	}
@@ -65,7 +67,7 @@ func TestClusterLeaderFailover(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for i := 0; len(acked) < 300 && time.Now().Before(deadline); i++ {
 		if i == 100 {
-			victim.kill()
+			victim.Kill()
 			killed = true
 		}
 		key := fmt.Sprintf("k/%04d", i)
@@ -81,13 +83,13 @@ func TestClusterLeaderFailover(t *testing.T) {
 			ackedAfterKill++
 		}
 	}
-	t.Logf("acknowledged %d writes (%d after killing leader %s), %d failed", len(acked), ackedAfterKill, victim.id, failed)
+	t.Logf("acknowledged %d writes (%d after killing leader %s), %d failed", len(acked), ackedAfterKill, victim.ID, failed)
 	require.True(t, killed)
 	require.Greater(t, ackedAfterKill, 0, "writes go on after the failover")
 
 	newLeader, err := db.Leader(ctx)
 	require.NoError(t, err)
-	require.NotEqual(t, victim.httpAddr, newLeader)
+	require.NotEqual(t, victim.HTTPAddr, newLeader)
 	for key, want := range acked {
 		var got int
 		_, ok, err := s.Get(ctx, key, &got)

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
-	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
 
 // forEachBackend runs test once per backend, as a subtest named after it,
@@ -37,11 +36,11 @@ func forEachBackend(t *testing.T, name string, test func(t *testing.T, kind, whe
 // binary is found.
 func startRqlited(t *testing.T) string {
 	t.Helper()
-	bin, err := reltest.RqlitedPath()
+	bin, err := rqlitetest.RqlitedPath()
 	if err != nil {
 		t.Skip("no real rqlite: " + err.Error())
 	}
-	n, err := reltest.StartRQNode(bin, t.TempDir(), "rel1", "")
+	n, err := rqlitetest.StartNode(bin, t.TempDir(), "rel1", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,12 +60,12 @@ func openPostgres(tb testing.TB) (taskdriver.Queue, error) {
 func openRqlite(tb testing.TB) (taskdriver.Queue, error) {
 	var url string
 	if rqlitedBin != "" {
-		n, err := startRqlited(rqlitedBin, tb.TempDir())
+		n, err := rqlitetest.StartNode(rqlitedBin, tb.TempDir(), "n1", "")
 		if err != nil {
 			return nil, err
 		}
-		tb.Cleanup(n.stop)
-		url = n.url
+		tb.Cleanup(n.Stop)
+		url = n.URL()
 	} else {
 		s, err := rqlitetest.New()
 		if err != nil {

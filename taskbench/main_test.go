@@ -7,12 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 )
 
 // defaultPostgresURL is the server used when KV_TEST_POSTGRES_URL is not set.
@@ -41,11 +42,11 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	rqlitedBin = findRqlited()
+	rqlitedBin, _ = rqlitetest.RqlitedPath()
 	if rqlitedBin != "" {
 		fmt.Printf("taskbench: rqlite scenarios use a real rqlited (%s)\n", rqlitedBin)
 	} else {
-		fmt.Println("taskbench: no rqlited on PATH or in /tmp/rqlite-bin: rqlite scenarios use rqlitetest, the in-process STAND-IN (not a real rqlite)")
+		fmt.Println("taskbench: no rqlited ($KV_RQLITED, PATH or /tmp/rqlite-bin): rqlite scenarios use rqlitetest, the in-process STAND-IN (not a real rqlite)")
 	}
 	cleanup, err := setupPostgres()
 	defer cleanup()
@@ -58,19 +59,6 @@ func run(m *testing.M) int {
 		fmt.Println("SKIP (PostgreSQL and River scenarios):", pgSkip)
 	}
 	return m.Run()
-}
-
-// findRqlited returns the path of an rqlited binary on PATH or in
-// /tmp/rqlite-bin, or "".
-func findRqlited() string {
-	if p, err := exec.LookPath("rqlited"); err == nil {
-		return p
-	}
-	const p = "/tmp/rqlite-bin/rqlited"
-	if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
-		return p
-	}
-	return ""
 }
 
 // setupPostgres creates this run's two databases, opens their pools and

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/kvsuite/kv/reliability/internal/reltest"
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 )
 
 // pgServer is a private PostgreSQL instance in a temporary directory,
@@ -203,7 +203,7 @@ func (s *pgServer) logTail() string {
 
 // freePort returns a loopback TCP port that was free a moment ago.
 func freePort() (int, error) {
-	addr, err := reltest.FreeAddr()
+	addr, err := rqlitetest.FreeAddr()
 	if err != nil {
 		return 0, err
 	}

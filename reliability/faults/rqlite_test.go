@@ -10,6 +10,7 @@ import (
 	"time"
 
 	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/reliability/internal/reltest"
 )
@@ -24,23 +25,23 @@ const rqWriters = 3
 // every acknowledged write is present on every node (the killed ones too,
 // once restarted). It skips, saying why, when no rqlited binary is found.
 func TestRqliteLeaderKill(t *testing.T) {
-	bin, err := reltest.RqlitedPath()
+	bin, err := rqlitetest.RqlitedPath()
 	if err != nil {
 		skipOrFail(t, "KV_REQUIRE_RQLITED", err.Error())
 	}
 	dir := t.TempDir()
-	n1, err := reltest.StartRQNode(bin, dir, "n1", "")
+	n1, err := rqlitetest.StartNode(bin, dir, "n1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes := []*reltest.RQNode{n1}
+	nodes := []*rqlitetest.Node{n1}
 	t.Cleanup(func() {
 		for _, n := range nodes {
 			n.Stop()
 		}
 	})
 	for _, id := range []string{"n2", "n3"} {
-		n, err := reltest.StartRQNode(bin, dir, id, n1.RaftAddr)
+		n, err := rqlitetest.StartNode(bin, dir, id, n1.RaftAddr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +94,7 @@ func TestRqliteLeaderKill(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var victim *reltest.RQNode
+		var victim *rqlitetest.Node
 		for _, n := range nodes {
 			if n.HTTPAddr == leader {
 				victim = n
@@ -163,7 +164,7 @@ func TestRqliteLeaderKill(t *testing.T) {
 // missingOnNode reads node n's own copy of the data (no cluster discovery,
 // consistency none) and returns the keys of acked that it lacks or holds
 // with another value.
-func missingOnNode(ctx context.Context, n *reltest.RQNode, acked map[string]string) ([]string, error) {
+func missingOnNode(ctx context.Context, n *rqlitetest.Node, acked map[string]string) ([]string, error) {
 	db, err := rqlitekv.Open(n.URL(), rqlitekv.WithClusterDiscovery(false), rqlitekv.WithConsistency(rqlitekv.ConsistencyNone), rqlitekv.WithTimeout(10*time.Second))
 	if err != nil {
 		return nil, err

@@ -1,4 +1,8 @@
-package reltest
+package rqlitetest
+
+// Real rqlited processes, for the tests of this module and of the modules
+// that test against rqlite (reliability, taskbench): the binary is never in
+// the repository; RqlitedPath finds one built or installed elsewhere.
 
 import (
 	"errors"
@@ -13,8 +17,8 @@ import (
 	"time"
 )
 
-// RqlitedPath finds an rqlited binary: $KV_RQLITED, /tmp/rqlite-bin/rqlited
-// (once /tmp/rqlite-bin/READY says its build is done), or rqlited on PATH.
+// RqlitedPath finds an rqlited binary: $KV_RQLITED, else rqlited on PATH,
+// else /tmp/rqlite-bin/rqlited.
 func RqlitedPath() (string, error) {
 	if p := os.Getenv("KV_RQLITED"); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -22,19 +26,18 @@ func RqlitedPath() (string, error) {
 		}
 		return p, nil
 	}
-	if _, err := os.Stat("/tmp/rqlite-bin/READY"); err == nil {
-		if _, err := os.Stat("/tmp/rqlite-bin/rqlited"); err == nil {
-			return "/tmp/rqlite-bin/rqlited", nil
-		}
-	}
 	if p, err := exec.LookPath("rqlited"); err == nil {
 		return p, nil
 	}
-	return "", errors.New("no rqlited binary (not in $KV_RQLITED, /tmp/rqlite-bin with READY, or on PATH)")
+	const p = "/tmp/rqlite-bin/rqlited"
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+		return p, nil
+	}
+	return "", errors.New("no rqlited binary (not in $KV_RQLITED, on PATH or at /tmp/rqlite-bin/rqlited)")
 }
 
-// RQNode is one rqlited process: a single node, or one node of a cluster.
-type RQNode struct {
+// Node is one rqlited process: a single node, or one node of a cluster.
+type Node struct {
 	// ID is the node's Raft id.
 	ID string
 	// HTTPAddr is the host:port of its HTTP API (what rqlite reports as a
@@ -50,10 +53,10 @@ type RQNode struct {
 	log      *os.File
 }
 
-// StartRQNode starts rqlited bin on free loopback ports with its data under
+// StartNode starts rqlited bin on free loopback ports with its data under
 // dir/id, joining the node with Raft address join ("" for a new cluster),
 // and waits until it is ready.
-func StartRQNode(bin, dir, id, join string) (*RQNode, error) {
+func StartNode(bin, dir, id, join string) (*Node, error) {
 	h, err := FreeAddr()
 	if err != nil {
 		return nil, err
@@ -62,16 +65,16 @@ func StartRQNode(bin, dir, id, join string) (*RQNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &RQNode{ID: id, HTTPAddr: h, RaftAddr: r, bin: bin, dir: filepath.Join(dir, id), join: join}
+	n := &Node{ID: id, HTTPAddr: h, RaftAddr: r, bin: bin, dir: filepath.Join(dir, id), join: join}
 	return n, n.Start()
 }
 
 // URL is the node's HTTP API.
-func (n *RQNode) URL() string { return "http://" + n.HTTPAddr }
+func (n *Node) URL() string { return "http://" + n.HTTPAddr }
 
 // Start runs the node's process (again, after Stop or Kill, with the same
 // data and addresses) and waits until it is ready.
-func (n *RQNode) Start() error {
+func (n *Node) Start() error {
 	args := []string{"-node-id", n.ID, "-http-addr", n.HTTPAddr, "-raft-addr", n.RaftAddr}
 	if n.join != "" {
 		args = append(args, "-join", n.join)
@@ -97,7 +100,7 @@ func (n *RQNode) Start() error {
 }
 
 // waitReady polls /readyz until the node answers 200, exits, or d passes.
-func (n *RQNode) waitReady(d time.Duration) error {
+func (n *Node) waitReady(d time.Duration) error {
 	c := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(d)
 	for {
@@ -118,7 +121,7 @@ func (n *RQNode) waitReady(d time.Duration) error {
 }
 
 // running reports whether the node's process is running.
-func (n *RQNode) running() bool {
+func (n *Node) running() bool {
 	if n.cmd == nil {
 		return false
 	}
@@ -131,7 +134,7 @@ func (n *RQNode) running() bool {
 }
 
 // Kill ends the node at once (SIGKILL), as a crash would.
-func (n *RQNode) Kill() {
+func (n *Node) Kill() {
 	if n.running() {
 		_ = n.cmd.Process.Kill()
 		<-n.done
@@ -140,7 +143,7 @@ func (n *RQNode) Kill() {
 }
 
 // Stop ends the node with SIGTERM, then SIGKILL after 10s.
-func (n *RQNode) Stop() {
+func (n *Node) Stop() {
 	if n.running() {
 		_ = n.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -154,7 +157,7 @@ func (n *RQNode) Stop() {
 }
 
 // logTail returns the end of the node's log.
-func (n *RQNode) logTail() string {
+func (n *Node) logTail() string {
 	b, _ := os.ReadFile(n.dir + ".log")
 	if len(b) > 2000 {
 		b = b[len(b)-2000:]
