@@ -83,8 +83,9 @@ type stmt struct {
 
 // newApplyReq turns b into its statements. With removeExpired, every put
 // with version -1 or 0 is preceded by the statement that removes an expired
-// record (see Apply). A plain put's statements are only made if it does not
-// run in a group's statement of plain puts (see statements).
+// record (see Apply). A plain put (version -1, no expiry, alone in its
+// batch, without a fence) keeps its op: its statement is only made if it
+// does not run in a group's statement of plain puts (see statements).
 func (db *DB) newApplyReq(ctx context.Context, b driver.Batch, removeExpired bool) (*applyReq, error) {
 	now := utc(b.Now)
 	r := &applyReq{ctx: ctx, results: make([]driver.Result, len(b.Ops)), done: make(chan struct{})}
@@ -95,7 +96,7 @@ func (db *DB) newApplyReq(ctx context.Context, b driver.Batch, removeExpired boo
 	}
 	if len(b.Ops) == 1 && b.Fence == nil && first.Kind == driver.OpPut && first.Version < 0 &&
 		first.Value != nil && first.Expires.IsZero() && !removeExpired {
-		r.put = &plainPut{first.Namespace, first.Key, first.Value, first.Type, now}
+		r.put, r.now = &b.Ops[0], now
 		r.notify = true
 		return r, nil
 	}
@@ -130,9 +131,7 @@ SELECT 0::bigint, 0::bigint`, []any{op.Namespace, op.Key, now}, -1})
 // statements returns r's statements, making a plain put's on first use.
 func (db *DB) statements(r *applyReq) []stmt {
 	if r.stmts == nil {
-		p := r.put
-		op := driver.Op{Kind: driver.OpPut, Namespace: p.namespace, Key: p.key, Version: -1, Value: p.value, Type: p.typ}
-		sql, a, _ := db.opStatement(0, op, p.now, false) // a plain put is valid
+		sql, a, _ := db.opStatement(0, *r.put, r.now, false) // a plain put is valid
 		r.stmts = []stmt{{sql, a, 0}}
 	}
 	return r.stmts
@@ -161,16 +160,6 @@ func (r *applyReq) read(br pgx.BatchResults) (int, error) {
 	return -1, nil
 }
 
-// plainPut is a put with version -1 and no expiry, alone in its batch:
-// several of them, of different keys, are written by one statement
-// (putManyStatement) when they are in one group.
-type plainPut struct {
-	namespace, key string
-	value          []byte
-	typ            string
-	now            time.Time
-}
-
 // putManyStatement is the statement that writes plain puts: one array
 // parameter per field, one row per put, in order, with the same effect as
 // each put's own statement (opStatement); it returns each put's namespace,
@@ -196,7 +185,7 @@ SELECT namespace, key, version FROM w`
 func splitPlainPuts(group []*applyReq) (set, rest []*applyReq) {
 	seen := make(map[string]bool, len(group))
 	for _, r := range group {
-		if r.put != nil && !r.noSet && !seen[r.lockKey] {
+		if r.put != nil && !seen[r.lockKey] {
 			seen[r.lockKey] = true
 			set = append(set, r)
 		} else {
@@ -215,7 +204,7 @@ func plainPutArgs(set []*applyReq) []any {
 		make([][]byte, len(set)), make([]string, len(set)), make([]time.Time, len(set))
 	for i, r := range set {
 		p := r.put
-		ns[i], keys[i], values[i], types[i], nows[i] = p.namespace, p.key, p.value, p.typ, p.now
+		ns[i], keys[i], values[i], types[i], nows[i] = p.Namespace, p.Key, p.Value, p.Type, r.now
 	}
 	return []any{ns, keys, values, types, nows}
 }

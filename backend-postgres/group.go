@@ -97,11 +97,11 @@ type applyReq struct {
 	ctx     context.Context
 	stmts   []stmt // nil for a plain put until made (see DB.statements)
 	results []driver.Result
-	notify  bool      // it may append stream entries
-	mayFail bool      // it has a fence or a condition that may not hold
-	lockKey string    // namespace and first key it writes: the group's order
-	put     *plainPut // its one op, if a group may write it with others in one statement
-	noSet   bool      // write it with its own statements (a shared one failed)
+	notify  bool       // it may append stream entries
+	mayFail bool       // it has a fence or a condition that may not hold
+	lockKey string     // namespace and first key it writes: the group's order
+	put     *driver.Op // its one op, a plain put that a group may write with others in one statement (nil: none, or not any more)
+	now     time.Time  // the batch's time (for put's statement)
 	retries int
 	err     error
 	done    chan struct{} // closed when results and err are final
@@ -157,6 +157,11 @@ func (db *DB) lead(r *applyReq) {
 // queued, it checks every groupStall whether r may start a group of its
 // own (the groups in flight may be stuck) and if so commits it.
 func (db *DB) awaitGroup(r *applyReq) ([]driver.Result, error) {
+	select {
+	case <-r.done: // it led its own group
+		return r.results, r.err
+	default:
+	}
 	g := &db.group
 	stall := time.NewTimer(groupStall)
 	defer stall.Stop()
@@ -391,7 +396,8 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			}
 			for _, r := range set {
 				clear(r.results)
-				r.noSet = true
+				db.statements(r) // from now on with its own statement
+				r.put = nil
 			}
 			return append(append(again, set...), rest...)
 		}
