@@ -122,22 +122,16 @@ func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdrive
 
 // insertTasks is InsertMany inside the writer's transaction.
 func (w *wtx) insertTasks(ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
-	holder, err := w.tx.PrepareContext(w.ctx, sqlHolder)
-	if err != nil {
-		return nil, err
-	}
-	defer holder.Close()
-	insert, err := w.tx.PrepareContext(w.ctx, sqlInsertTask)
-	if err != nil {
-		return nil, err
-	}
-	defer insert.Close()
 	out := make([]taskdriver.Inserted, len(ts))
 	for i, t := range ts {
 		t = normalTask(t)
 		t.Status = taskdriver.Pending
 		if t.UniqueKey != "" {
-			held, err := scanTask(holder.QueryRowContext(w.ctx, t.UniqueKey))
+			row, err := w.queryRow(sHolder, t.UniqueKey)
+			if err != nil {
+				return nil, err
+			}
+			held, err := scanTask(row)
 			if err == nil {
 				out[i] = taskdriver.Inserted{Task: held}
 				continue
@@ -146,7 +140,7 @@ func (w *wtx) insertTasks(ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
 				return nil, err
 			}
 		}
-		_, err := insert.ExecContext(w.ctx,
+		_, err := w.exec(sInsertTask,
 			t.ID, t.Name, string(t.Payload), string(t.Status), t.Priority, nullString(t.UniqueKey),
 			t.Created.UnixMicro(), t.ScheduledFor.UnixMicro(), micros(t.Started), micros(t.Completed),
 			t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), t.LastError, t.LockedBy, micros(t.LockedUntil),

@@ -266,6 +266,8 @@ const (
 	sStream
 	sFence
 	sFinish
+	sHolder
+	sInsertTask
 	sSavepoint
 	sRelease
 	sRollbackTo
@@ -283,6 +285,8 @@ created = excluded.created, updated = excluded.updated, expires = excluded.expir
 	sStream:     `INSERT INTO stream (namespace, key, action, version, type, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 	sFence:      `SELECT count(*) FROM leases WHERE name = ? AND token = ? AND expires > ?`,
 	sFinish:     sqlFinish,
+	sHolder:     sqlHolder,
+	sInsertTask: sqlInsertTask,
 	sSavepoint:  `SAVEPOINT kv_request`,
 	sRelease:    `RELEASE kv_request`,
 	sRollbackTo: `ROLLBACK TO kv_request`,

@@ -149,8 +149,10 @@ func (s *Scheduler) FireDue(ctx context.Context) (int, error) {
 		if d.Next.After(now) {
 			continue
 		}
-		cs, err := parseSpec(d.Spec)
+		_, next, err := specNext(d.Spec, now)
 		if err != nil {
+			// Stored before the spec's check, or written past it: reported,
+			// never fired (a never-firing spec would fire at every call).
 			bad = append(bad, fmt.Errorf("kv schedule %q: %w", d.Name, err))
 			continue
 		}
@@ -158,7 +160,6 @@ func (s *Scheduler) FireDue(ctx context.Context) (int, error) {
 		t.ID = uuid.NewString()
 		t.Created = now
 		t.ScheduledFor = d.Next
-		next := cs.Next(now).UTC().Truncate(time.Microsecond)
 		ok, err := s.q.Fire(ctx, d.Name, d.Next, next, t)
 		if err != nil {
 			return fired, fmt.Errorf("kv schedule %q: %w", d.Name, err)

@@ -24,13 +24,14 @@ func (q *cronQueue) Fire(_ context.Context, name string, _, _ time.Time, _ drive
 	return true, nil
 }
 
-// TestFireDueSkipsBadSpec: a stored schedule whose spec no longer parses
-// is reported, and the schedules after it still fire.
+// TestFireDueSkipsBadSpec: a stored schedule whose spec no longer parses,
+// or never fires, is reported, and the schedules after it still fire.
 func TestFireDueSkipsBadSpec(t *testing.T) {
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	due := now.Add(-time.Minute)
 	q := &cronQueue{schedules: []driver.Schedule{
 		{Name: "a-bad", Spec: "not a spec", Next: due},
+		{Name: "a-never", Spec: "0 0 30 2 *", Next: due},
 		{Name: "b-good", Spec: "@hourly", Next: due},
 	}}
 	s, err := New(q, WithClock(func() time.Time { return now }))
@@ -41,7 +42,7 @@ func TestFireDueSkipsBadSpec(t *testing.T) {
 	if n != 1 || len(q.fired) != 1 || q.fired[0] != "b-good" {
 		t.Errorf("fired %d: %v", n, q.fired)
 	}
-	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), `"a-bad"`) {
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), `"a-bad"`) || !strings.Contains(err.Error(), `"a-never"`) {
 		t.Errorf("FireDue error: %v", err)
 	}
 }
