@@ -216,14 +216,7 @@ func (db *DB) Get(ctx context.Context, id string) (taskdriver.Task, bool, error)
 	if err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	ts, err := scanRows("get task", qr, taskFields, scanTask)
-	if err != nil {
-		return taskdriver.Task{}, false, err
-	}
-	if len(ts) == 0 {
-		return taskdriver.Task{}, false, nil
-	}
-	return ts[0], true, nil
+	return scanOne("get task", qr, taskFields, scanTask)
 }
 
 // List returns the tasks f selects, ordered by created then id.
@@ -407,14 +400,7 @@ func (db *DB) Cancel(ctx context.Context, id string, now time.Time) (taskdriver.
 	if err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	ts, err := scanRows("cancel task", res[1].Query, taskFields, scanTask)
-	if err != nil {
-		return taskdriver.Task{}, false, err
-	}
-	if len(ts) == 0 {
-		return taskdriver.Task{}, false, nil
-	}
-	return ts[0], true, nil
+	return scanOne("cancel task", res[1].Query, taskFields, scanTask)
 }
 
 // template is a schedule's task as stored, a JSON document in the

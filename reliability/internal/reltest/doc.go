@@ -1,4 +1,4 @@
 // Package reltest holds what the reliability module's test packages share:
-// the switch between the short and the long form, and real rqlited
-// processes on loopback (a single node or a cluster).
+// the switch between the short and the long form. (Real rqlited processes
+// come from backend-rqlite/rqlitetest.)
 package reltest
