@@ -26,10 +26,11 @@ no such edge (which is not an error, as for kv delete).`,
 				if err != nil {
 					return err
 				}
-				if !removed {
-					return a.printNumber(0)
+				n := 0
+				if removed {
+					n = 1
 				}
-				return a.printNumber(1)
+				return a.printNumber(n)
 			})
 		},
 	})

@@ -124,8 +124,9 @@ func (l taskLine) check(template bool) error {
 // checkRecord checks a record line as st's Restore will, in the line's
 // namespace.
 func checkRecord(st *kvcore.Store, l recordLine) error {
-	if _, err := st.Namespace(l.Namespace); err != nil {
+	ns, err := st.Namespace(l.Namespace)
+	if err != nil {
 		return err
 	}
-	return st.ValidateRecord(l.Record)
+	return ns.ValidateRecord(l.Record)
 }

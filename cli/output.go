@@ -16,9 +16,10 @@ import (
 // times are RFC 3339 in UTC, and expires is null for a record that never
 // expires).
 func (a *app) printRecords(rs ...kvcore.Record) error {
+	enc := a.encoder()
 	for _, r := range rs {
-		if err := a.printJSON(r); err != nil {
-			return err
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("write output: %w", err)
 		}
 	}
 	return nil
@@ -96,12 +97,18 @@ type streamRecordJSON struct {
 
 // printJSON writes v as one compact JSON line.
 func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := a.encoder().Encode(v); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
+}
+
+// encoder returns a JSON Lines encoder on stdout that leaves <, > and &
+// as they are.
+func (a *app) encoder() *json.Encoder {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
 // printStreamRecords writes stream records as JSON Lines.
