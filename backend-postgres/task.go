@@ -129,25 +129,47 @@ func (db *DB) noticeTasks(notified int64) {
 	}
 }
 
-// newTaskValues returns the typed expressions of a new, pending task's row
-// in taskColumns order.
-func newTaskValues(t taskdriver.Task, a *args) string {
-	payload := t.Payload
+// newTaskDefaults returns the payload, created and scheduled times t is
+// stored with as a new task: a nil payload is JSON null, and a zero
+// ScheduledFor is the created time.
+func newTaskDefaults(t taskdriver.Task) (payload []byte, created, sched time.Time) {
+	payload = t.Payload
 	if payload == nil {
 		payload = []byte("null")
 	}
-	created := utc(t.Created)
-	sched := utc(t.ScheduledFor)
+	created, sched = utc(t.Created), utc(t.ScheduledFor)
 	if t.ScheduledFor.IsZero() {
 		sched = created
 	}
+	return payload, created, sched
+}
+
+// newTaskExprs are the SQL expressions of the columns of a new task that
+// come from the task itself (unique is "" for none).
+type newTaskExprs struct {
+	id, name, payload, priority, unique, created, sched, maxRetries, timeoutUS string
+}
+
+// row returns the select list of a new, pending task's row in taskColumns
+// order: e's expressions, and every other column as a new task has it.
+func (e newTaskExprs) row() string {
 	return strings.Join([]string{
-		a.add(t.ID) + "::text", a.add(t.Name) + "::text", a.add(payload) + "::bytea", "'pending'",
-		a.add(int64(t.Priority)) + "::bigint", a.add(optText(t.UniqueKey)) + "::text",
-		a.add(created) + "::timestamptz", a.add(sched) + "::timestamptz", "NULL", "NULL", "0",
-		a.add(int64(t.MaxRetries)) + "::bigint", a.add(t.Timeout.Microseconds()) + "::bigint",
+		e.id, e.name, e.payload, "'pending'", e.priority, "NULLIF(" + e.unique + ", '')",
+		e.created, e.sched, "NULL", "NULL", "0", e.maxRetries, e.timeoutUS,
 		"''", "''", "NULL", "0", "false",
 	}, ", ")
+}
+
+// newTaskValues returns the typed expressions of t's row as a new,
+// pending task in taskColumns order.
+func newTaskValues(t taskdriver.Task, a *args) string {
+	payload, created, sched := newTaskDefaults(t)
+	return newTaskExprs{
+		id: a.add(t.ID) + "::text", name: a.add(t.Name) + "::text", payload: a.add(payload) + "::bytea",
+		priority: a.add(int64(t.Priority)) + "::bigint", unique: a.add(t.UniqueKey) + "::text",
+		created: a.add(created) + "::timestamptz", sched: a.add(sched) + "::timestamptz",
+		maxRetries: a.add(int64(t.MaxRetries)) + "::bigint", timeoutUS: a.add(t.Timeout.Microseconds()) + "::bigint",
+	}.row()
 }
 
 // onUniqueConflict is the arbiter clause of an insert of a new task.
@@ -226,15 +248,8 @@ func (db *DB) insertSQL(ts []taskdriver.Task) (string, args) {
 	created, scheduled := make([]time.Time, n), make([]time.Time, n)
 	for i, t := range ts {
 		ords[i], ids[i], names[i], keys[i] = int64(i), t.ID, t.Name, t.UniqueKey
-		payloads[i] = t.Payload
-		if payloads[i] == nil {
-			payloads[i] = []byte("null")
-		}
+		payloads[i], created[i], scheduled[i] = newTaskDefaults(t)
 		priorities[i], maxRetries[i], timeouts[i] = int64(t.Priority), int64(t.MaxRetries), t.Timeout.Microseconds()
-		created[i], scheduled[i] = utc(t.Created), utc(t.ScheduledFor)
-		if t.ScheduledFor.IsZero() {
-			scheduled[i] = created[i]
-		}
 	}
 	var a args
 	v := `unnest(` + a.add(ords) + `::bigint[], ` + a.add(ids) + `::text[], ` + a.add(names) + `::text[], ` +
@@ -243,8 +258,9 @@ func (db *DB) insertSQL(ts []taskdriver.Task) (string, args) {
 		a.add(timeouts) + `::bigint[]) AS v(ord, id, name, payload, priority, unique_key, created, scheduled_for, max_retries, timeout_us)`
 	sql := `WITH v AS MATERIALIZED (SELECT * FROM ` + v + `),
 ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `)
-	SELECT id, name, payload, 'pending', priority, NULLIF(unique_key, ''), created, scheduled_for, NULL, NULL, 0,
-		max_retries, timeout_us, '', '', NULL, 0, false FROM v ORDER BY unique_key, id
+	SELECT ` + newTaskExprs{id: "id", name: "name", payload: "payload", priority: "priority", unique: "unique_key",
+		created: "created", sched: "scheduled_for", maxRetries: "max_retries", timeoutUS: "timeout_us"}.row() + `
+	FROM v ORDER BY unique_key, id
 	` + onUniqueConflict + ` RETURNING ` + taskColumns + `),
 res AS (SELECT ` + qualified("ins") + `, v.ord, true AS added, ` + db.taskNotice("ins") + ` AS notice FROM ins JOIN v ON v.id = ins.id
 UNION ALL

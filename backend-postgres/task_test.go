@@ -385,3 +385,31 @@ func insertOne(ctx context.Context, db *postgreskv.DB, t taskdriver.Task) (taskd
 	}
 	return out[0].Task, out[0].Added, nil
 }
+
+// TestTaskNewDefaults: InsertMany and Fire store a new task alike: with no
+// payload it is JSON null, with no ScheduledFor it is due when created,
+// with no unique key the column is NULL, and every other column starts as
+// a new pending task's.
+func TestTaskNewDefaults(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	_, err := db.InsertMany(ctx, []taskdriver.Task{{ID: "a", Name: "job", Created: taskNow}})
+	require.NoError(t, err)
+	require.NoError(t, db.PutSchedule(ctx, taskdriver.Schedule{Name: "s", Spec: "@hourly", Next: taskNow, Template: taskdriver.Task{Name: "job"}}))
+	fired, err := db.Fire(ctx, "s", taskNow, taskNow.Add(time.Hour), taskdriver.Task{ID: "b", Name: "job", Created: taskNow})
+	require.NoError(t, err)
+	require.True(t, fired)
+
+	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
+	rows, err := testPool.Query(ctx, `SELECT (to_jsonb(t) - 'id')::text FROM `+tasks+` t ORDER BY id`)
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, got[0], got[1], "InsertMany and Fire store a new task alike")
+	var n int
+	require.NoError(t, testPool.QueryRow(ctx, `SELECT count(*) FROM `+tasks+` WHERE payload = 'null'::bytea AND scheduled_for = created
+	AND created = $1 AND unique_key IS NULL AND status = 'pending' AND started IS NULL AND completed IS NULL AND attempts = 0
+	AND last_error = '' AND locked_by = '' AND locked_until IS NULL AND token = 0 AND NOT cancel_requested`, taskNow).Scan(&n))
+	require.Equal(t, 2, n)
+}

@@ -173,11 +173,15 @@ func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdrive
 		return nil, fmt.Errorf("rqlitekv: insert tasks: %w", err)
 	}
 	q.add(roleOther, -1, sqlTasksInserted, string(idList), string(keyList))
-	res, err := db.send(ctx, "insert tasks", &q)
-	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE constraint failed: tasks.id") {
-			return nil, fmt.Errorf("%w: a task id exists: %v", kvcore.ErrInvalidArgument, err)
+	res, failed, err := db.request(ctx, "insert tasks", q.stmts)
+	if failed >= 0 {
+		// Statement i < len(ts) inserts ts[i].
+		if failed < len(ts) && !partlyApplied(res, failed) && strings.Contains(res[failed].Err.Error(), "UNIQUE constraint failed: tasks.id") {
+			return nil, fmt.Errorf("rqlitekv: insert tasks: %w: task id %q already exists", kvcore.ErrInvalidArgument, ts[failed].ID)
 		}
+		return nil, db.statementError("insert tasks", &q, res, failed)
+	}
+	if err != nil {
 		return nil, err
 	}
 	got, err := scanRows("insert tasks", res[len(ts)].Query, taskFields, scanTask)

@@ -165,9 +165,15 @@ func TestQueueRoundTrip(t *testing.T) {
 	require.True(t, got.Started.IsZero())
 	require.True(t, got.LockedUntil.IsZero())
 
-	// A duplicate id is refused with a clear error; bad text changes nothing.
+	// A duplicate id is refused with a clear error naming it, even after
+	// other tasks of the batch, and nothing of the batch is stored; bad
+	// text changes nothing.
 	_, _, err = insertOne(ctx, db, task)
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
+	require.ErrorContains(t, err, `task id "t1" already exists`)
+	_, err = db.InsertMany(ctx, []taskdriver.Task{newTask("n1", "job"), newTask("n2", "job"), task})
+	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
+	require.ErrorContains(t, err, `task id "t1" already exists`)
 	bad := newTask("t2", "job")
 	bad.Payload = []byte("\"\xff\"")
 	_, _, err = insertOne(ctx, db, bad)

@@ -12,6 +12,7 @@ func (a *app) consumerStatusCommand() *ffcli.Command {
 	const path = "consumer status"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<name>",
 		short: "Show the status of a consumer.",
 		long: `Prints the consumer's state as one JSON object:

@@ -12,6 +12,7 @@ func (a *app) countAllCommand() *ffcli.Command {
 	const path = "count all"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		short: "Count the number of keys.",
 		run: func(ctx context.Context, args []string) error {
 			if err := checkArgs(path, args, 0, 0, "no arguments"); err != nil {
@@ -22,7 +23,7 @@ func (a *app) countAllCommand() *ffcli.Command {
 				if err != nil {
 					return err
 				}
-				return a.printNumber(n)
+				return a.printNumber(int64(n))
 			})
 		},
 	})

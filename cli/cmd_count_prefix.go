@@ -12,6 +12,7 @@ func (a *app) countPrefixCommand() *ffcli.Command {
 	const path = "count prefix"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<prefix>",
 		short: "Count the number of keys with a given prefix.",
 		run: func(ctx context.Context, args []string) error {
@@ -26,7 +27,7 @@ func (a *app) countPrefixCommand() *ffcli.Command {
 				if err != nil {
 					return err
 				}
-				return a.printNumber(n)
+				return a.printNumber(int64(n))
 			})
 		},
 	})

@@ -12,6 +12,7 @@ func (a *app) countRangeCommand() *ffcli.Command {
 	const path = "count range"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<from> <to>",
 		short: "Count the number of keys in a range.",
 		long:  `Counts the records with <from> <= key < <to> (byte order; <from> may be "").`,
@@ -27,7 +28,7 @@ func (a *app) countRangeCommand() *ffcli.Command {
 				if err != nil {
 					return err
 				}
-				return a.printNumber(n)
+				return a.printNumber(int64(n))
 			})
 		},
 	})

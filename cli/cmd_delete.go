@@ -44,7 +44,7 @@ A key named "key", "prefix" or "range" is deleted with: kv delete key <key>.`,
 					if err != nil {
 						return err
 					}
-					return a.printNumber(n)
+					return a.printNumber(int64(n))
 				})
 			}
 			if len(args) == 0 {
@@ -84,12 +84,12 @@ func (a *app) deleteKeys(ctx context.Context, path string, keys []string, versio
 			if ok {
 				n = 1
 			}
-			return a.printNumber(n)
+			return a.printNumber(int64(n))
 		}
 		n, err := st.Delete(ctx, keys...)
 		if err != nil {
 			return err
 		}
-		return a.printNumber(n)
+		return a.printNumber(int64(n))
 	})
 }

@@ -37,7 +37,7 @@ limit). Prints how many it deleted.`,
 				if err != nil {
 					return err
 				}
-				return a.printNumber(n)
+				return a.printNumber(int64(n))
 			})
 		},
 	})

@@ -33,7 +33,7 @@ skipping <offset> records (default 0) and deleting at most <limit> (default
 				if err != nil {
 					return err
 				}
-				return a.printNumber(n)
+				return a.printNumber(int64(n))
 			})
 		},
 	})

@@ -26,6 +26,7 @@ func (a *app) exportCommand() *ffcli.Command {
 	var o exportOptions
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		short: "Write the store's data to stdout as JSON Lines (for kv import).",
 		long: `Writes every live record of every namespace that holds any (the graph's
 "kvgraph" included) to stdout, one JSON object a line, streaming (it holds

@@ -12,6 +12,7 @@ func (a *app) getBatchCommand() *ffcli.Command {
 	const path = "get batch"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<key>...",
 		short: "Get many keys in one query.",
 		long: `Prints the records found, in the order of the keys given; missing or expired

@@ -12,6 +12,7 @@ func (a *app) getKeyCommand() *ffcli.Command {
 	const path = "get key"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<key>",
 		short: "Get a key.",
 		long:  `Prints the record at <key> as one JSON object. A missing (or expired) key is an error (exit status 1).`,

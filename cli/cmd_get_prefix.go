@@ -12,6 +12,7 @@ func (a *app) getPrefixCommand() *ffcli.Command {
 	const path = "get prefix"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<prefix> [<offset> [<limit>]]",
 		short: "Get all keys with a given prefix.",
 		long: `Prints the records whose keys start with <prefix> (byte for byte; "" matches

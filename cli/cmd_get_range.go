@@ -12,6 +12,7 @@ func (a *app) getRangeCommand() *ffcli.Command {
 	const path = "get range"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<from> <to> [<offset> [<limit>]]",
 		short: "Get a range of keys.",
 		long: `Prints the records with <from> <= key < <to> (byte order; <from> may be "")

@@ -16,6 +16,7 @@ func (a *app) graphFindPathCommand() *ffcli.Command {
 	)
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  want,
 		short: "Find shortest path.",
 		long: `Finds a path with the fewest hops from one entity to another, following

@@ -13,6 +13,7 @@ func (a *app) graphGetEdgeCommand() *ffcli.Command {
 	const path = "graph get-edge"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  edgeWant,
 		short: "Get a specific edge.",
 		long:  `Prints the edge as one JSON object. A missing edge is an error (exit status 1).`,

@@ -23,6 +23,7 @@ func (a *app) graphAdjacentCommand(path, short string, out bool) *ffcli.Command 
 	}
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  want,
 		short: short,
 		long: `Prints the edges ` + dir + ` the entity, of <edge-type> (default: every type),

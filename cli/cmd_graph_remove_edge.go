@@ -30,7 +30,7 @@ no such edge (which is not an error, as for kv delete).`,
 				if removed {
 					n = 1
 				}
-				return a.printNumber(n)
+				return a.printNumber(int64(n))
 			})
 		},
 	})

@@ -28,6 +28,7 @@ func (a *app) graphViewCommand() *ffcli.Command {
 	)
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  want,
 		short: "Generate graph visualization output.",
 		long: `Prints the graph, or a part of it, for Graphviz (--format=dot, the default),

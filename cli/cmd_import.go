@@ -62,13 +62,18 @@ schedule created or replaced (its next tick counted from now).
 
 It reads the input twice, streaming: first it checks every line (a
 malformed line is an error naming its line number), that no record's key
-(in its namespace) and no task's id appears twice (naming both lines), and
-that none exists in the store already; only then does it write,
---batch-size records per transaction. Each batch is atomic, the whole import
-is not: if a write fails (a key written meanwhile by someone else), the
+(in its namespace), no task's id and no task's unique key appears twice
+(naming both lines: every task is imported as pending, and only one
+pending task may hold a unique key), and that no record's key and no
+task's id exists in the store already; only then does it write,
+--batch-size records per transaction. Each batch is atomic, the whole
+import is not: if a write fails (a key written meanwhile by someone else,
+or a unique key that a pending or running task of the store holds), the
 batches before it stay. Input from stdin is kept in a temporary file
-between the passes. --dry-run does only the check, and needs an existing
-store (with SQLite it creates no database file). At the end it prints the
+between the passes. With SQLite, a database file that does not exist yet
+is created only once the input has passed the check. --dry-run does only
+the check, and needs an existing store (with SQLite it creates no
+database file). At the end it prints the
 counts: {"records":...,"consumers":...,"tasks":...,"schedules":...,
 "dry_run":...}. A progress line is shown on stderr when stderr is a terminal.`,
 		flags: func(fs *flag.FlagSet) {
@@ -86,19 +91,18 @@ counts: {"records":...,"consumers":...,"tasks":...,"schedules":...,
 			if len(args) == 1 {
 				file = args[0]
 			}
-			a.cfg.MustExist = dryRun // a dry run only reads
-			return a.withBackend(ctx, func(b *open.Backend) error {
-				if b.ReadOnly && !dryRun {
-					return fmt.Errorf("import: %w", errReadOnly)
-				}
-				return a.importFile(ctx, b, file, batch, dryRun)
-			})
+			return a.importFile(ctx, file, batch, dryRun)
 		},
 	})
 }
 
-// importFile checks the input, then (unless dryRun) writes it.
-func (a *app) importFile(ctx context.Context, b *open.Backend, file string, batch int, dryRun bool) error {
+// importFile checks the input against the store, then (unless dryRun)
+// writes it. The input is opened before the store, and the store is
+// opened as an existing one: a SQLite database file that does not exist
+// yet is empty, so the check runs against an empty in-memory store instead,
+// and the file is created only once the input passed. Input that fails the
+// check (or is missing) thus leaves no database file behind.
+func (a *app) importFile(ctx context.Context, file string, batch int, dryRun bool) error {
 	in, name, err := a.importInput(file)
 	if err != nil {
 		return err
@@ -128,38 +132,60 @@ func (a *app) importFile(ctx context.Context, b *open.Backend, file string, batc
 		}
 		return r, nil
 	}
-	t := &importTarget{ctx: ctx, b: b}
 	var (
-		lines atomic.Int64
-		keys  importKeys
+		lines  atomic.Int64
+		counts importCounts
 	)
-	stop := a.progress(func() string { return fmt.Sprintf("kv import: checking line %d", lines.Load()) })
-	counts, err := scanImport(src, name, batch, b.Store, &lines, func(u importUnit) error {
-		keys.add(u)
-		return t.check(u)
+	check := func(b *open.Backend) error {
+		t := &importTarget{ctx: ctx, b: b}
+		var keys importKeys
+		stop := a.progress(func() string { return fmt.Sprintf("kv import: checking line %d", lines.Load()) })
+		defer stop()
+		var err error
+		counts, err = scanImport(src, name, batch, b.Store, &lines, func(u importUnit) error {
+			keys.add(u)
+			return t.check(u)
+		})
+		if err != nil {
+			return err
+		}
+		return keys.repeats(again, name)
+	}
+	write := func(b *open.Backend) error {
+		src, err := again()
+		if err != nil {
+			return err
+		}
+		t := &importTarget{ctx: ctx, b: b}
+		total := lines.Load()
+		lines.Store(0)
+		stop := a.progress(func() string { return fmt.Sprintf("kv import: line %d/%d", lines.Load(), total) })
+		defer stop()
+		_, err = scanImport(src, name, batch, b.Store, &lines, t.write)
+		return err
+	}
+	a.cfg.MustExist = true
+	err = a.withBackend(ctx, func(b *open.Backend) error {
+		if b.ReadOnly && !dryRun {
+			return fmt.Errorf("import: %w", errReadOnly)
+		}
+		if err := check(b); err != nil || dryRun {
+			return err
+		}
+		return write(b)
 	})
-	if err == nil {
-		err = keys.repeats(again, name)
+	if !dryRun && errors.Is(err, open.ErrNoDatabaseFile) {
+		empty := open.Config{Type: a.cfg.Type, Connection: ":memory:", Namespace: a.cfg.Namespace}
+		if err := withOpen(ctx, empty, check); err != nil {
+			return err
+		}
+		a.cfg.MustExist = false
+		err = a.withBackend(ctx, write)
 	}
-	stop()
 	if err != nil {
 		return err
 	}
-	if dryRun {
-		counts.DryRun = true
-		return a.printJSON(counts)
-	}
-	if src, err = again(); err != nil {
-		return err
-	}
-	total := lines.Load()
-	lines.Store(0)
-	stop = a.progress(func() string { return fmt.Sprintf("kv import: line %d/%d", lines.Load(), total) })
-	_, err = scanImport(src, name, batch, b.Store, &lines, t.write)
-	stop()
-	if err != nil {
-		return err
-	}
+	counts.DryRun = dryRun
 	return a.printJSON(counts)
 }
 

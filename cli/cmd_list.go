@@ -12,6 +12,7 @@ func (a *app) listCommand() *ffcli.Command {
 	const path = "list"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "[<offset> [<limit>]]",
 		short: "List all keys.",
 		long: `Prints every record of the namespace in key order, skipping <offset> records

@@ -12,6 +12,7 @@ func (a *app) lockStatusCommand() *ffcli.Command {
 	const path = "lock status"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<name>",
 		short: "Show the status of a lock.",
 		long: `Prints the lease <name> and whether it is held now:

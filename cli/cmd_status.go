@@ -67,6 +67,7 @@ func (a *app) statusCommand() *ffcli.Command {
 	)
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		short: "Show the store's state: keys, stream, consumers, leases, tasks.",
 		long: `Shows the backend type and its connection (with any password replaced by
 xxxxx), the schema version applied to the database and the one this kv

@@ -14,6 +14,7 @@ func (a *app) streamGetCommand() *ffcli.Command {
 	var ofType, stream string
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "[<seq> [<limit>]]",
 		short: "Get a batch of records from the stream.",
 		long: `Prints the stream records from <seq> on (inclusive; default 0: from the start

@@ -12,6 +12,7 @@ func (a *app) streamSeqCommand() *ffcli.Command {
 	const path = "stream seq"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		short: "Show the current stream sequence number.",
 		long: `Prints the seq of the last record in the stream as a JSON number (0 if the
 stream is empty).`,
@@ -24,7 +25,7 @@ stream is empty).`,
 				if err != nil {
 					return err
 				}
-				return a.printJSON(n)
+				return a.printNumber(n)
 			})
 		},
 	})

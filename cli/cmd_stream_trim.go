@@ -43,7 +43,7 @@ and says on stderr where it stopped and why. Trimming never goes back: a
 				if err != nil {
 					return err
 				}
-				if err := a.printJSON(n); err != nil {
+				if err := a.printNumber(n); err != nil {
 					return err
 				}
 				if n >= upTo {

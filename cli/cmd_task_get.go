@@ -13,6 +13,7 @@ func (a *app) taskGetCommand() *ffcli.Command {
 	const path = "task get"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "<id>",
 		short: "Get a task by ID.",
 		long:  `Prints the task <id>; exits with status 1 if there is none.`,

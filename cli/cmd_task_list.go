@@ -14,6 +14,7 @@ func (a *app) taskListCommand() *ffcli.Command {
 	var status, name string
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		args:  "[<offset> [<limit>]]",
 		short: "List tasks.",
 		long: `Prints the tasks, oldest first, as JSON Lines, skipping <offset> and printing

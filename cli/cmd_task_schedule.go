@@ -92,6 +92,7 @@ func (a *app) taskSchedulesCommand() *ffcli.Command {
 	const path = "task schedules"
 	return a.command(spec{
 		path:  path,
+		reads: true,
 		short: "List the cron schedules.",
 		long:  `Prints every schedule, by name, as JSON Lines: {"name":...,"spec":...,"template":<task>,"next":<time>}.`,
 		run: func(ctx context.Context, args []string) error {

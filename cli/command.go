@@ -22,6 +22,11 @@ type spec struct {
 	flags func(fs *flag.FlagSet)                         // defines the command's own flags
 	run   func(ctx context.Context, args []string) error // nil for a group of subcommands
 	subs  []*ffcli.Command
+	// reads marks a command that only reads the store: with SQLite it
+	// opens an existing database file and never creates one. Every other
+	// command creates it, as kv init does (kv import decides for itself:
+	// see importFile).
+	reads bool
 }
 
 // errNoCommand: kv was run without a command.
@@ -73,7 +78,7 @@ func (a *app) command(s spec) *ffcli.Command {
 		if err := a.resolveGlobals(); err != nil {
 			return err
 		}
-		a.cfg.MustExist = readCommands[s.path]
+		a.cfg.MustExist = s.reads
 		return s.run(ctx, pos)
 	}
 	return c

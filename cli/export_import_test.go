@@ -163,7 +163,17 @@ func TestImportBadInputChangesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dst, _ := newDB(t)
+			dst, path := newDB(t)
+			// Into a database file that does not exist yet: refused
+			// before the file is created.
+			r := kv(t, tt.input, "import", dst)
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) || r.stdout != "" {
+				t.Errorf("kv import into a new file: exit %d stdout %q stderr %q, want %d and %q", r.code, r.stdout, r.stderr, tt.code, tt.stderr)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 0 {
+				t.Fatalf("a bad import into a new file created %v", entries)
+			}
+			mustKV(t, "", "init", dst)
 			for _, args := range [][]string{{"import", dst}, {"import", "--dry-run", dst}} {
 				r := kv(t, tt.input, args...)
 				if r.code != tt.code || !strings.Contains(r.stderr, tt.stderr) || r.stdout != "" {
@@ -248,5 +258,47 @@ func TestExportImportAcrossBackends(t *testing.T) {
 			t.Fatalf("export from %s after import differs:\n%s\nwant\n%s", hop.typ, got, want)
 		}
 		prev = hop
+	}
+}
+
+// TestImportIntoNewFile: kv import into a SQLite database file that does
+// not exist yet checks the input first: bad input, or an input file that
+// is missing, is refused and leaves no database file behind; good input
+// creates the file and is imported.
+func TestImportIntoNewFile(t *testing.T) {
+	clearEnv(t)
+	in := t.TempDir()
+	bad := filepath.Join(in, "bad.jsonl")
+	if err := os.WriteFile(bad, []byte(importOf(2, taskJSON("t1", "u"), taskJSON("t2", "u"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(in, "good.jsonl")
+	if err := os.WriteFile(good, []byte(importOf(2, taskJSON("t1", "u"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "data.db")
+	for _, conn := range []string{db, "file:" + db + "?mode=rwc", "file:" + db} {
+		for _, tt := range []struct{ file, stderr string }{
+			{bad, `line 5: not a valid kv export: task unique key "u" appears twice (first on line 4)`},
+			{filepath.Join(in, "missing.jsonl"), "no such file or directory"},
+		} {
+			r := kv(t, "", "import", tt.file, "--connection="+conn)
+			if r.code != 1 || !strings.Contains(r.stderr, tt.stderr) || r.stdout != "" {
+				t.Errorf("kv import %s --connection=%s: exit %d stdout %q stderr %q, want 1 and %q", tt.file, conn, r.code, r.stdout, r.stderr, tt.stderr)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Fatalf("kv import %s --connection=%s created %v", tt.file, conn, entries)
+			}
+		}
+	}
+	if got := mustKV(t, "", "import", good, "--connection="+db); got != `{"records":2,"consumers":0,"tasks":1,"schedules":0,"dry_run":false}`+"\n" {
+		t.Errorf("import: %s", got)
+	}
+	if got := mustKV(t, "", "count", "all", "--connection="+db); got != "2\n" {
+		t.Errorf("count after import: %s", got)
+	}
+	if got := mustKV(t, "", "task", "get", "t1", "--connection="+db); !strings.Contains(got, `"unique_key":"u"`) {
+		t.Errorf("task get t1: %s", got)
 	}
 }

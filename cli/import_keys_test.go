@@ -36,14 +36,17 @@ func importOf(n int, extra ...string) string {
 	return b.String()
 }
 
-// TestImportRepeatedKeyAcrossBatches: a key (or task id) given twice
-// anywhere in the input is refused before anything is written, naming both
+// taskJSON is a pending task line of an import.
+func taskJSON(id, uniqueKey string) string {
+	return fmt.Sprintf(`{"kind":"task","id":%q,"name":"echo","payload":null,"status":"pending","priority":0,"unique_key":%q,"scheduled_for":"2031-01-01T00:00:00Z","max_retries":0,"timeout_seconds":0}`, id, uniqueKey)
+}
+
+// TestImportRepeatedKeyAcrossBatches: a key (or task id, or task unique
+// key) given twice anywhere in the input is refused before anything is written, naming both
 // lines, from a file or stdin, with and without --dry-run; the same key in
 // another namespace is not a repeat.
 func TestImportRepeatedKeyAcrossBatches(t *testing.T) {
-	task := func(id string) string {
-		return fmt.Sprintf(`{"kind":"task","id":%q,"name":"echo","payload":null,"status":"pending","priority":0,"unique_key":"","scheduled_for":"2031-01-01T00:00:00Z","max_retries":0,"timeout_seconds":0}`, id)
-	}
+	task := func(id string) string { return taskJSON(id, "") }
 	tests := []struct {
 		name, input, stderr string
 	}{
@@ -53,6 +56,8 @@ func TestImportRepeatedKeyAcrossBatches(t *testing.T) {
 		{"key after another namespace", importOf(3, recordJSON("other", "k00001", "2"), recordJSON("", "k00001", "3")), `line 6: not a valid kv export: key "k00001" appears twice in namespace "" (first on line 3)`},
 		{"key in one batch", importOf(3, recordJSON("", "k00002", "2")), `line 5: not a valid kv export: key "k00002" appears twice in namespace "" (first on line 4)`},
 		{"task id", importOf(2, task("t1"), task("t2"), task("t1")), `line 6: not a valid kv export: task id "t1" appears twice (first on line 4)`},
+		{"task unique key", importOf(2, taskJSON("t1", "u1"), taskJSON("t2", "u2"), taskJSON("t3", ""), taskJSON("t4", "u1")), `line 7: not a valid kv export: task unique key "u1" appears twice (first on line 4)`},
+		{"running task's unique key", importOf(2, taskJSON("t1", "u1"), strings.Replace(taskJSON("t2", "u1"), `"pending"`, `"running"`, 1)), `line 5: not a valid kv export: task unique key "u1" appears twice (first on line 4)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +94,26 @@ func TestImportRepeatedKeyAcrossBatches(t *testing.T) {
 	}
 	if got := mustKV(t, "", "count", "all", "--namespace", "other", dst); got != "600\n" {
 		t.Errorf("count in other: %s", got)
+	}
+}
+
+// TestImportTaskUniqueKeys: tasks of one import with different unique keys,
+// or none, are all imported; a repeated unique key is not a repeated id
+// or record key.
+func TestImportTaskUniqueKeys(t *testing.T) {
+	dst, _ := newDB(t)
+	in := importOf(1, recordJSON("", "u1", "1"), taskJSON("t1", "u1"), taskJSON("t2", "u2"), taskJSON("t3", ""), taskJSON("t4", ""), taskJSON("u2", "t1"))
+	if got := mustKV(t, in, "import", dst); got != `{"records":2,"consumers":0,"tasks":5,"schedules":0,"dry_run":false}`+"\n" {
+		t.Errorf("import: %s", got)
+	}
+	out := mustKV(t, "", "task", "list", dst)
+	for _, want := range []string{`"id":"t1"`, `"unique_key":"u1"`, `"id":"t2"`, `"unique_key":"u2"`, `"id":"t3"`, `"id":"t4"`, `"id":"u2"`, `"unique_key":"t1"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("task list has no %s:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 5 {
+		t.Errorf("task list: %d tasks, want 5:\n%s", n, out)
 	}
 }
 

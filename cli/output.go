@@ -39,8 +39,9 @@ func (a *app) printAll(seq iter.Seq2[kvcore.Record, error]) error {
 	return nil
 }
 
-// printNumber writes a count as a JSON number on a line of its own.
-func (a *app) printNumber(n int) error {
+// printNumber writes a count or a stream seq as a JSON number on a line of
+// its own.
+func (a *app) printNumber(n int64) error {
 	if _, err := fmt.Fprintln(a.stdout, n); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}

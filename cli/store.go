@@ -12,23 +12,15 @@ import (
 	"github.com/kvsuite/kv/kvtask"
 )
 
-// readCommands are the commands that only read the store: with SQLite they
-// open an existing database file and never create one (kv import --dry-run
-// too). Every other command creates it, as kv init does.
-var readCommands = map[string]bool{
-	"get key": true, "get batch": true, "get prefix": true, "get range": true,
-	"count all": true, "count prefix": true, "count range": true, "list": true,
-	"export": true, "status": true,
-	"stream get": true, "stream seq": true, "consumer status": true, "lock status": true,
-	"graph get-edge": true, "graph get-outgoing": true, "graph get-incoming": true,
-	"graph find-path": true, "graph view": true,
-	"task get": true, "task list": true, "task schedules": true,
-}
-
 // withBackend opens the configured store, makes sure its schema exists
 // (unless the connection is read-only), runs fn and closes the store.
-func (a *app) withBackend(ctx context.Context, fn func(b *open.Backend) error) (err error) {
-	b, err := open.Open(ctx, a.cfg)
+func (a *app) withBackend(ctx context.Context, fn func(b *open.Backend) error) error {
+	return withOpen(ctx, a.cfg, fn)
+}
+
+// withOpen is withBackend for the store cfg describes.
+func withOpen(ctx context.Context, cfg open.Config, fn func(b *open.Backend) error) (err error) {
+	b, err := open.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}

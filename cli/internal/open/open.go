@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/kvsuite/kv/cli/internal/redact"
@@ -25,6 +26,9 @@ var (
 	// ErrNotSupported: the backend does not implement a feature (leases,
 	// the change stream, tasks) yet.
 	ErrNotSupported = errors.New("not supported by this backend yet")
+	// ErrNoDatabaseFile: with Config.MustExist, the SQLite database file
+	// does not exist. It wraps fs.ErrNotExist.
+	ErrNoDatabaseFile = fmt.Errorf("the database %w", fs.ErrNotExist)
 )
 
 // Config says which store to open.
@@ -38,7 +42,7 @@ type Config struct {
 	Namespace string
 	// MustExist opens an existing store only, for a command that only
 	// reads: a SQLite database file that does not exist is an error
-	// (wrapping fs.ErrNotExist) rather than created.
+	// (wrapping ErrNoDatabaseFile) rather than created.
 	MustExist bool
 }
 

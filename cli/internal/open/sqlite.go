@@ -24,7 +24,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		if dsn != cfg.Connection && errors.Is(err, fs.ErrNotExist) {
 			// "the database file does not exist; ..."
-			return nil, fmt.Errorf("the database %w; a command that only reads does not create it: run kv init first", fs.ErrNotExist)
+			return nil, fmt.Errorf("%w; a command that only reads does not create it: run kv init first", ErrNoDatabaseFile)
 		}
 		return nil, err
 	}
