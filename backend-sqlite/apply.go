@@ -2,8 +2,7 @@ package sqlitekv
 
 import (
 	"context"
-	"database/sql"
-	"errors"
+	sqldriver "database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
@@ -22,7 +21,7 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 		return []driver.Result{}, nil
 	}
 	var res []driver.Result
-	err := db.submit(ctx, func(w *wtx) error {
+	err := db.submitPlain(ctx, plainBatch(b), func(w *wtx) error {
 		r, err := w.apply(b)
 		res = r
 		return err
@@ -31,6 +30,17 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 		return nil, db.dbError("apply", err)
 	}
 	return res, nil
+}
+
+// plainBatch reports whether every op of b writes only through wtx.exec
+// (DeleteRange does not), so that Apply can run without a savepoint.
+func plainBatch(b driver.Batch) bool {
+	for _, op := range b.Ops {
+		if op.Kind == driver.OpDeleteRange {
+			return false
+		}
+	}
+	return true
 }
 
 // Sweep deletes up to limit expired records across namespaces, appending a
@@ -85,21 +95,27 @@ type keyState struct {
 }
 
 func (w *wtx) state(ns, key string, now int64) (keyState, error) {
-	var st keyState
-	row, err := w.queryRow(sState, ns, key)
-	if err != nil {
-		return st, err
+	var v [4]sqldriver.Value // version, type, created, expires
+	found, err := w.queryRow(sState, v[:], ns, key)
+	if err != nil || !found {
+		return keyState{}, err
 	}
-	var exp sql.NullInt64
-	err = row.Scan(&st.version, &st.typ, &st.created, &exp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return keyState{}, nil
+	st := keyState{exists: true}
+	var ok [3]bool
+	st.version, ok[0] = v[0].(int64)
+	st.typ, ok[1] = v[1].(string)
+	st.created, ok[2] = v[2].(int64)
+	if ok != [3]bool{true, true, true} {
+		return st, fmt.Errorf("sqlitekv: record state of %q holds %T, %T, %T", key, v[0], v[1], v[2])
 	}
-	if err != nil {
-		return st, err
+	st.live = true
+	switch e := v[3].(type) {
+	case nil:
+	case int64:
+		st.live = e > now
+	default:
+		return st, fmt.Errorf("sqlitekv: record expiry of %q holds %T", key, e)
 	}
-	st.exists = true
-	st.live = !exp.Valid || exp.Int64 > now
 	return st, nil
 }
 
@@ -140,14 +156,11 @@ func (w *wtx) checkFence(f *driver.Fence, now int64) error {
 	if f == nil {
 		return nil
 	}
-	row, err := w.queryRow(sFence, f.Name, f.Token, now)
-	if err != nil {
+	var v [1]sqldriver.Value
+	if _, err := w.queryRow(sFence, v[:], f.Name, f.Token, now); err != nil {
 		return err
 	}
-	var n int
-	if err := row.Scan(&n); err != nil {
-		return err
-	}
+	n, _ := v[0].(int64)
 	if n == 0 {
 		return fmt.Errorf("sqlitekv: lease %q token %d: %w", f.Name, f.Token, driver.ErrFenced)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	sqldriver "database/sql/driver"
 	"fmt"
+	"io"
 
 	"modernc.org/sqlite"
 )
@@ -82,7 +83,7 @@ func (c *conn) Close() error {
 
 // stmt returns the connection's prepared statement for q, preparing it on
 // first use.
-func (c *conn) stmt(ctx context.Context, q string) (sqldriver.StmtQueryContext, error) {
+func (c *conn) stmt(ctx context.Context, q string) (sqldriver.Stmt, error) {
 	s := c.stmts[q]
 	if s == nil {
 		var err error
@@ -91,9 +92,81 @@ func (c *conn) stmt(ctx context.Context, q string) (sqldriver.StmtQueryContext, 
 		}
 		c.stmts[q] = s
 	}
+	return s, nil
+}
+
+// bind sets c.args to args as the driver takes them.
+func (c *conn) bind(args []any) error {
+	c.args = c.args[:0]
+	for i, a := range args {
+		var v sqldriver.Value
+		switch a := a.(type) {
+		case nil, string, int64:
+			v = a
+		default:
+			var err error
+			if v, err = sqldriver.DefaultParameterConverter.ConvertValue(a); err != nil {
+				return err
+			}
+		}
+		c.args = append(c.args, sqldriver.NamedValue{Ordinal: i + 1, Value: v})
+	}
+	return nil
+}
+
+// query runs q with args on the connection's prepared statement for it.
+func (c *conn) query(ctx context.Context, q string, args []any) (sqldriver.Rows, error) {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	sq, ok := s.(sqldriver.StmtQueryContext)
 	if !ok {
 		return nil, fmt.Errorf("sqlitekv: driver statement %T lacks QueryContext", s)
 	}
-	return sq, nil
+	if err := c.bind(args); err != nil {
+		return nil, err
+	}
+	defer clear(c.args)
+	return sq.QueryContext(ctx, c.args)
+}
+
+// exec runs q with args on the connection's prepared statement for it and
+// returns the number of rows it changed.
+func (c *conn) exec(ctx context.Context, q string, args []any) (int64, error) {
+	s, err := c.stmt(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	se, ok := s.(sqldriver.StmtExecContext)
+	if !ok {
+		return 0, fmt.Errorf("sqlitekv: driver statement %T lacks ExecContext", s)
+	}
+	if err := c.bind(args); err != nil {
+		return 0, err
+	}
+	r, err := se.ExecContext(ctx, c.args)
+	clear(c.args)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+// queryRow reads the first row of q with args into dest and reports
+// whether there was one.
+func (c *conn) queryRow(ctx context.Context, q string, args []any, dest []sqldriver.Value) (bool, error) {
+	rows, err := c.query(ctx, q, args)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	switch err := rows.Next(dest); err {
+	case nil:
+		return true, nil
+	case io.EOF:
+		return false, nil
+	default:
+		return false, err
+	}
 }

@@ -73,20 +73,7 @@ func (db *DB) queryRecords(ctx context.Context, ns, q string, args []any, one bo
 		if !ok {
 			return fmt.Errorf("sqlitekv: reader connection is a %T", dc)
 		}
-		s, err := rc.stmt(ctx, q)
-		if err != nil {
-			return err
-		}
-		rc.args = rc.args[:0]
-		for i, a := range args {
-			v, err := sqldriver.DefaultParameterConverter.ConvertValue(a)
-			if err != nil {
-				return err
-			}
-			rc.args = append(rc.args, sqldriver.NamedValue{Ordinal: i + 1, Value: v})
-		}
-		rows, err := s.QueryContext(ctx, rc.args)
-		clear(rc.args)
+		rows, err := rc.query(ctx, q, args)
 		if err != nil {
 			return err
 		}

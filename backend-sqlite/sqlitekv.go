@@ -6,9 +6,12 @@
 // The database runs in WAL mode with one writer connection and a pool of
 // query-only reader connections. All writes of the process go through the
 // single writer, which coalesces concurrent write requests into shared
-// transactions (group commit): each request runs inside its own SAVEPOINT,
-// so one caller's version mismatch never fails another's, and the group pays
-// for one COMMIT (one fsync with synchronous=FULL). Because only one
+// transactions (group commit), and the group pays for one COMMIT (one fsync
+// with synchronous=FULL). One caller's failure never fails another's: a
+// request runs inside its own SAVEPOINT, except that a group of plain
+// writes (Apply batches) runs without them and, in the rare case that one
+// batch fails after it has written, runs again with them. The writer runs
+// its statements through the connection's own prepared driver statements. Because only one
 // connection writes, no caller in the process ever sees "database is
 // locked".
 package sqlitekv
@@ -59,8 +62,6 @@ type DB struct {
 	closeErr  error
 
 	ready atomic.Bool // the schema is known to be current
-
-	ws *writerStmts // prepared writer statements; used by the writer goroutine only
 
 	groups, grouped atomic.Int64 // transactions the writer ran, and the requests they held
 
@@ -279,10 +280,6 @@ func (db *DB) closeHandles() error {
 	}
 	db.rstmts = map[string]*sql.Stmt{}
 	db.rmu.Unlock()
-	if db.ws != nil {
-		errs = append(errs, db.ws.close())
-		db.ws = nil
-	}
 	if db.rdb != nil && db.rdb != db.wdb {
 		errs = append(errs, db.rdb.Close())
 	}

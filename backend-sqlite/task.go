@@ -127,7 +127,7 @@ func (w *wtx) insertTasks(ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
 		t = normalTask(t)
 		t.Status = taskdriver.Pending
 		if t.UniqueKey != "" {
-			row, err := w.queryRow(sHolder, t.UniqueKey)
+			row, err := w.holderRow(t.UniqueKey)
 			if err != nil {
 				return nil, err
 			}
@@ -361,12 +361,8 @@ func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now ti
 			} else {
 				completed = now.UnixMicro()
 			}
-			r, err := w.exec(sFinish, string(o.Status), o.LastError, completed,
+			n, err := w.exec(sFinish, string(o.Status), o.LastError, completed,
 				o.Status == taskdriver.Pending, at.UnixMicro(), back, c.ID, c.Runner, c.Token)
-			if err != nil {
-				return err
-			}
-			n, err := r.RowsAffected()
 			if err != nil {
 				return err
 			}

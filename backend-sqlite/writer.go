@@ -3,7 +3,7 @@ package sqlitekv
 import (
 	"context"
 	"database/sql"
-	"errors"
+	sqldriver "database/sql/driver"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -16,6 +16,7 @@ import (
 type request struct {
 	ctx   context.Context
 	fn    func(*wtx) error
+	plain bool         // fn writes only through wtx.exec and may run again (see runTx)
 	state atomic.Int32 // reqQueued, then reqRunning (by the writer) or reqAbandoned (by the caller)
 	done  chan error   // buffered: the writer never blocks on a caller
 }
@@ -32,13 +33,20 @@ const (
 // starts, fn never runs; if it ends while fn runs, submit returns ctx.Err()
 // at once and the write may still commit.
 func (db *DB) submit(ctx context.Context, fn func(*wtx) error) error {
+	return db.submitPlain(ctx, false, fn)
+}
+
+// submitPlain is submit for a fn that, if plain, writes only through
+// wtx.exec and can run again after a rollback with the same effect, so that
+// it can share a transaction without a savepoint (see runTx).
+func (db *DB) submitPlain(ctx context.Context, plain bool, fn func(*wtx) error) error {
 	if db.closed.Load() {
 		return driver.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &request{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	r := &request{ctx: ctx, fn: fn, plain: plain, done: make(chan error, 1)}
 	select {
 	case db.reqs <- r:
 	case <-db.closing:
@@ -156,6 +164,7 @@ func (db *DB) drain(group []*request) []*request {
 // runGroup runs a group of requests in one transaction.
 func (db *DB) runGroup(group []*request) {
 	live := make([]*request, 0, len(group))
+	plain := true
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil || !r.state.CompareAndSwap(reqQueued, reqRunning) {
 			if err == nil {
@@ -165,51 +174,69 @@ func (db *DB) runGroup(group []*request) {
 			continue
 		}
 		live = append(live, r)
+		plain = plain && r.plain
 	}
 	if len(live) == 0 {
 		return
 	}
-	ctx := context.Background() // a caller's cancellation must not interrupt the shared transaction
-	if db.ws == nil && db.ready.Load() {
-		ws, err := prepareWriter(ctx, db.wdb)
-		if err == nil {
-			db.ws = ws
-		}
-		// Otherwise run unprepared; the next group tries again.
+	if !db.runTx(live, len(live) > 1 && !plain) {
+		db.runTx(live, true)
 	}
-	tx, err := db.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		err = db.dbError("begin", err)
+}
+
+// runTx runs live in one transaction and answers them, each request in its
+// own savepoint if savepoints is set. Without savepoints (a group of plain
+// requests) a request that fails before writing anything needs no undoing;
+// one that fails after writing makes runTx roll everything back, answer
+// nobody and return false: the caller runs the group again with savepoints.
+func (db *DB) runTx(live []*request, savepoints bool) bool {
+	ctx := context.Background() // a caller's cancellation must not interrupt the shared transaction
+	fail := func(err error) bool {
 		for _, r := range live {
 			r.done <- err
 		}
-		return
+		return true
 	}
-	w := &wtx{ctx: ctx, tx: tx, ws: db.ws}
+	c, err := db.wdb.Conn(ctx)
+	if err != nil {
+		return fail(db.dbError("begin", err))
+	}
+	defer c.Close()
+	tx, err := c.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(db.dbError("begin", err))
+	}
+	w := &wtx{ctx: ctx, conn: c, tx: tx}
 	errs := make([]error, len(live))
-	if len(live) == 1 {
+	switch {
+	case len(live) == 1:
 		// No neighbours to protect: no savepoint needed.
 		if errs[0] = w.run(live[0]); errs[0] != nil {
 			_ = tx.Rollback()
 			live[0].done <- errs[0]
-			return
+			return true
 		}
-	} else {
+	case !savepoints:
+		for i, r := range live {
+			w.wrote = false
+			if errs[i] = w.run(r); errs[i] != nil && w.wrote {
+				_ = tx.Rollback()
+				return false
+			}
+		}
+	default:
 		for i, r := range live {
 			if _, err := w.exec(sSavepoint); err != nil {
-				db.abortGroup(tx, live, errs, err)
-				return
+				return db.abortGroup(tx, live, errs, err)
 			}
 			errs[i] = w.run(r)
 			if errs[i] != nil {
 				if _, err := w.exec(sRollbackTo); err != nil {
-					db.abortGroup(tx, live, errs, err)
-					return
+					return db.abortGroup(tx, live, errs, err)
 				}
 			}
 			if _, err := w.exec(sRelease); err != nil {
-				db.abortGroup(tx, live, errs, err)
-				return
+				return db.abortGroup(tx, live, errs, err)
 			}
 		}
 	}
@@ -229,12 +256,13 @@ func (db *DB) runGroup(group []*request) {
 	for i, r := range live {
 		r.done <- errs[i]
 	}
+	return true
 }
 
 // abortGroup rolls back a transaction that can no longer be used (SQLite
 // rolls back on some errors by itself) and fails every request that has not
 // failed already: none of their changes were committed.
-func (db *DB) abortGroup(tx *sql.Tx, live []*request, errs []error, cause error) {
+func (db *DB) abortGroup(tx *sql.Tx, live []*request, errs []error, cause error) bool {
 	_ = tx.Rollback()
 	err := db.dbError("group transaction aborted", cause)
 	for i, r := range live {
@@ -243,6 +271,7 @@ func (db *DB) abortGroup(tx *sql.Tx, live []*request, errs []error, cause error)
 		}
 		r.done <- errs[i]
 	}
+	return true
 }
 
 // run calls a request's function, turning a panic into an error so that
@@ -292,70 +321,62 @@ created = excluded.created, updated = excluded.updated, expires = excluded.expir
 	sRollbackTo: `ROLLBACK TO kv_request`,
 }
 
-type writerStmts [nStmts]*sql.Stmt
-
-func prepareWriter(ctx context.Context, d *sql.DB) (*writerStmts, error) {
-	var ws writerStmts
-	for i, q := range writerSQL {
-		s, err := d.PrepareContext(ctx, q)
-		if err != nil {
-			_ = ws.close()
-			return nil, err
-		}
-		ws[i] = s
-	}
-	return &ws, nil
-}
-
-func (ws *writerStmts) close() error {
-	var errs []error
-	for _, s := range ws {
-		if s != nil {
-			errs = append(errs, s.Close())
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // wtx is the writer's transaction as a request sees it.
 type wtx struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	ws    *writerStmts
-	bound [nStmts]*sql.Stmt // statements bound to tx, made on first use
-	tasks bool              // a request made tasks claimable: signal SubscribeTasks after the commit
+	ctx    context.Context
+	conn   *sql.Conn // the writer connection, held for the group
+	tx     *sql.Tx   // the group's transaction on conn
+	holder *sql.Stmt // sHolder prepared on tx, on first use
+	tasks  bool      // a request made tasks claimable: signal SubscribeTasks after the commit
+	wrote  bool      // exec ran since runTx last cleared it
 }
 
-func (w *wtx) stmt(id int) (*sql.Stmt, error) {
-	if s := w.bound[id]; s != nil {
-		return s, nil
-	}
-	var s *sql.Stmt
-	var err error
-	if w.ws != nil {
-		s = w.tx.StmtContext(w.ctx, w.ws[id])
-	} else {
-		s, err = w.tx.PrepareContext(w.ctx, writerSQL[id])
+// exec runs writer statement id with args and returns the number of rows it
+// changed. It runs the connection's own prepared driver statement, without
+// database/sql's layer (a put runs three statements), inside tx: SQLite's
+// transaction belongs to the connection.
+func (w *wtx) exec(id int, args ...any) (int64, error) {
+	w.wrote = true
+	var n int64
+	err := w.raw(func(c *conn) error {
+		var err error
+		n, err = c.exec(w.ctx, writerSQL[id], args)
+		return err
+	})
+	return n, err
+}
+
+// queryRow reads the first row of writer statement id with args into dest
+// and reports whether there was one.
+func (w *wtx) queryRow(id int, dest []sqldriver.Value, args ...any) (bool, error) {
+	var found bool
+	err := w.raw(func(c *conn) error {
+		var err error
+		found, err = c.queryRow(w.ctx, writerSQL[id], args, dest)
+		return err
+	})
+	return found, err
+}
+
+// raw calls f with the writer's driver connection.
+func (w *wtx) raw(f func(c *conn) error) error {
+	return w.conn.Raw(func(dc any) error {
+		c, ok := dc.(*conn)
+		if !ok {
+			return fmt.Errorf("sqlitekv: writer connection is a %T", dc)
+		}
+		return f(c)
+	})
+}
+
+// holderRow reads the pending or running task holding unique key.
+func (w *wtx) holderRow(key string) (*sql.Row, error) {
+	if w.holder == nil {
+		s, err := w.tx.PrepareContext(w.ctx, writerSQL[sHolder])
 		if err != nil {
 			return nil, err
 		}
+		w.holder = s
 	}
-	w.bound[id] = s
-	return s, nil
-}
-
-func (w *wtx) exec(id int, args ...any) (sql.Result, error) {
-	s, err := w.stmt(id)
-	if err != nil {
-		return nil, err
-	}
-	return s.ExecContext(w.ctx, args...)
-}
-
-func (w *wtx) queryRow(id int, args ...any) (*sql.Row, error) {
-	s, err := w.stmt(id)
-	if err != nil {
-		return nil, err
-	}
-	return s.QueryRowContext(w.ctx, args...), nil
+	return w.holder.QueryRowContext(w.ctx, key), nil
 }
