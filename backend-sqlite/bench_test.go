@@ -191,6 +191,19 @@ func BenchmarkPut(b *testing.B) {
 				reportRatioAs(b, "put/batched-100", "x-batched100", rate)
 			}
 		})
+		if writers == 16 {
+			// The same at synchronous=NORMAL: no fsync per commit, so the
+			// writer's own cost per put bounds the rate.
+			b.Run("writers=16/kv-normal", func(b *testing.B) {
+				b.StopTimer()
+				db, s := openBench(b, filepath.Join(b.TempDir(), "kv.db"), WithSynchronous(Normal))
+				defer db.Close()
+				runParallel(b, writers, func(i int) error {
+					return s.Put(ctx, fmt.Sprintf("k%09d", i), -1, benchValue)
+				})
+				b.ReportMetric(float64(db.grouped.Load())/float64(max(db.groups.Load(), 1)), "reqs/commit")
+			})
+		}
 	}
 }
 
