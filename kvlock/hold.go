@@ -21,10 +21,11 @@ type Hold struct {
 	lease Lease
 	err   error
 
-	lost   chan struct{}
-	stop   context.CancelFunc
-	done   chan struct{}
-	closed sync.Once
+	lost     chan struct{}
+	quit     chan struct{} // closed by Release: renew no more
+	quitOnce sync.Once
+	done     chan struct{} // closed when the renewing goroutine has returned
+	closed   sync.Once
 }
 
 // Hold acquires the lease for owner and renews it until ctx ends or Release
@@ -37,9 +38,9 @@ func (l *Locker) Hold(ctx context.Context, name, owner string, d time.Duration) 
 	if !ok {
 		return nil, fmt.Errorf("kv lock %q: %w (owner %q until %s)", name, ErrHeld, le.Owner, le.Expires.Format(time.RFC3339Nano))
 	}
-	rctx, stop := context.WithCancel(ctx)
-	h := &Hold{l: l, name: name, owner: owner, d: d, lease: le, lost: make(chan struct{}), stop: stop, done: make(chan struct{})}
-	go h.renew(rctx)
+	h := &Hold{l: l, name: name, owner: owner, d: d, lease: le,
+		lost: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{})}
+	go h.renew(ctx)
 	return h, nil
 }
 
@@ -65,9 +66,12 @@ func (h *Hold) Err() error {
 	return h.err
 }
 
-// Release stops renewing and releases the lease if it is still held.
+// Release stops renewing and releases the lease if it is still held. A
+// renewal in flight is not cancelled but waited for: cancelled, it could
+// still commit on the server after the release and hold the lease again.
+// After Release, Err returns context.Canceled unless the lease was lost.
 func (h *Hold) Release(ctx context.Context) error {
-	h.stop()
+	h.quitOnce.Do(func() { close(h.quit) })
 	<-h.done
 	if errors.Is(h.Err(), ErrLost) {
 		return nil // lost already: nothing to release
@@ -93,6 +97,9 @@ func (h *Hold) renew(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			h.end(ctx.Err())
+			return
+		case <-h.quit:
+			h.end(context.Canceled)
 			return
 		case <-t.C:
 		}
