@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
 
@@ -388,7 +389,7 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 		return 0, err
 	}
 	if limit <= 0 {
-		return 0, fmt.Errorf("postgreskv: sweep limit %d must be positive", limit)
+		return 0, fmt.Errorf("postgreskv: sweep limit %d must be positive: %w", limit, kvcore.ErrInvalidArgument)
 	}
 	sql := `WITH w AS (DELETE FROM ` + db.records + ` WHERE (namespace, key) IN (
 	SELECT namespace, key FROM ` + db.records + ` WHERE expires <= $1 ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kvsuite/kv/kvcore"
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
@@ -86,7 +87,7 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 		return nil, 0, err
 	}
 	if q.Limit <= 0 {
-		return nil, 0, fmt.Errorf("postgreskv: stream read limit %d must be positive", q.Limit)
+		return nil, 0, fmt.Errorf("postgreskv: stream read limit %d must be positive: %w", q.Limit, kvcore.ErrInvalidArgument)
 	}
 	var a args
 	cond := "pos > " + a.add(q.After)
@@ -144,10 +145,14 @@ func (db *DB) Bounds(ctx context.Context) (trimmed, last int64, err error) {
 // the lowest consumer position; never above the last position handed out)
 // and returns the watermark, which never decreases. It holds the
 // sequencer's lock, so no step runs between its reading of the last
-// position and its delete.
+// position and its delete. A negative upTo is an error wrapping
+// kvcore.ErrInvalidArgument.
 func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, error) {
 	if err := db.check(); err != nil {
 		return 0, err
+	}
+	if upTo < 0 {
+		return 0, fmt.Errorf("postgreskv: stream trim: seq %d is negative: %w", upTo, kvcore.ErrInvalidArgument)
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")

@@ -96,8 +96,12 @@ func (db *DB) Bounds(ctx context.Context) (trimmed, last int64, err error) {
 
 // Trim removes entries with seq <= upTo (never above the highest seq ever
 // assigned, and with keepConsumers none above the lowest consumer position)
-// and returns the watermark, which never decreases.
+// and returns the watermark, which never decreases. A negative upTo is an
+// error wrapping kvcore.ErrInvalidArgument.
 func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, error) {
+	if upTo < 0 {
+		return 0, optionError("stream trim seq %d is negative", upTo)
+	}
 	if err := db.writable(ctx); err != nil {
 		return 0, err
 	}

@@ -103,6 +103,7 @@ func RunStore(t *testing.T, factory StoreFactory) {
 		{"SchemaVersion", testSchemaVersion},
 		{"Expiry", testExpiry},
 		{"Sweep", testSweep},
+		{"SweepBadLimit", testSweepBadLimit},
 		{"Restore", testRestore},
 		{"LiteralText", testLiteralText},
 		{"TimeZones", testTimeZones},

@@ -119,6 +119,25 @@ func testSweep(t *testing.T, f StoreFactory) {
 	requireCount(t, other, 0)
 }
 
+// testSweepBadLimit: the driver's Sweep refuses a limit that is not
+// positive with an error wrapping kvcore.ErrInvalidArgument, and removes
+// nothing (the front always passes a positive limit, so this speaks to the
+// driver directly).
+func testSweepBadLimit(t *testing.T, f StoreFactory) {
+	ctx := context.Background()
+	s := newEnv(t, f)
+	require.NoError(t, s.Put(ctx, "gone", -1, json.RawMessage(`1`), kvcore.WithTTL(time.Second)))
+	s.clock.Advance(2 * time.Second)
+	for _, limit := range []int{0, -1} {
+		n, err := s.driver.Sweep(ctx, s.clock.Now(), limit)
+		require.ErrorIs(t, err, kvcore.ErrInvalidArgument, "limit %d", limit)
+		require.Equal(t, int64(0), n, "limit %d", limit)
+	}
+	n, err := s.Sweep(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "the refused sweeps removed nothing")
+}
+
 // testTimeZones checks that no result depends on the zone of the times the
 // clock gives (the process's own zone is varied by running the whole suite
 // under a non-UTC TZ, as scripts/test does).

@@ -49,6 +49,7 @@ func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("ReadFilters", func(t *testing.T) { testStreamRead(t, f) })
 	t.Run("Trim", func(t *testing.T) { testStreamTrim(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testStreamBadInput(t, f) })
+	t.Run("DriverBadInput", func(t *testing.T) { testStreamDriverBadInput(t, f) })
 	t.Run("CommitModes", func(t *testing.T) { testConsumerModes(t, f) })
 	t.Run("Exclusive", func(t *testing.T) { testConsumerExclusive(t, f) })
 	t.Run("TakeOver", func(t *testing.T) { testConsumerTakeOver(t, f) })
@@ -309,6 +310,34 @@ func testStreamBadInput(t *testing.T, f BackendFactory) {
 	cs, err := e.stream.Consumers(ctx)
 	require.NoError(t, err)
 	require.Empty(t, cs, "bad input created nothing")
+}
+
+// testStreamDriverBadInput: the driver refuses a Read limit that is not
+// positive and a negative Trim position with an error wrapping
+// kvcore.ErrInvalidArgument, and trims nothing. (The front checks these
+// itself; this speaks to the driver directly.)
+func testStreamDriverBadInput(t *testing.T, f BackendFactory) {
+	ctx := context.Background()
+	e := newStreamEnv(t, f)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, e.store.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
+	}
+	all := readAll(t, e.stream)
+	require.Len(t, all, 3)
+	for _, limit := range []int{0, -1} {
+		rs, _, err := e.b.Stream.Read(ctx, streamdriver.Query{Limit: limit})
+		require.ErrorIs(t, err, kvcore.ErrInvalidArgument, "read limit %d", limit)
+		require.Empty(t, rs, "read limit %d", limit)
+	}
+	for _, keep := range []bool{true, false} {
+		_, err := e.b.Stream.Trim(ctx, -1, keep)
+		require.ErrorIs(t, err, kvcore.ErrInvalidArgument, "trim -1, keepConsumers %v", keep)
+	}
+	trimmed, last, err := e.b.Stream.Bounds(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(0), trimmed, "nothing was trimmed")
+	require.Equal(t, all[2].Seq, last)
+	require.Equal(t, all, readAll(t, e.stream))
 }
 
 func testConsumerModes(t *testing.T, f BackendFactory) {

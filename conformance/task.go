@@ -57,6 +57,7 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("FinishManyRaces", func(t *testing.T) { testTaskFinishManyRaces(t, f) })
 	t.Run("Cancel", func(t *testing.T) { testTaskCancel(t, f) })
 	t.Run("Cron", func(t *testing.T) { testTaskCron(t, f) })
+	t.Run("CronUniqueHeld", func(t *testing.T) { testTaskCronUniqueHeld(t, f) })
 	t.Run("RunnerExactlyOnce", func(t *testing.T) { testRunnerExactlyOnce(t, f) })
 	t.Run("RunnerRetries", func(t *testing.T) { testRunnerRetries(t, f) })
 	t.Run("RunnerTimeoutCancelPanic", func(t *testing.T) { testRunnerTimeoutCancel(t, f) })
@@ -447,6 +448,83 @@ func testTaskCron(t *testing.T, f BackendFactory) {
 	require.True(t, ok)
 	e.clock.Advance(time.Hour)
 	require.Equal(t, 0, fireAll())
+}
+
+// testTaskCronUniqueHeld: Fire at a tick whose template's unique key a
+// pending or running task holds consumes the tick (reports it fired and
+// moves the schedule on) but inserts no task and leaves the holder as it
+// is; once the holder is terminal, the next tick inserts again.
+func testTaskCronUniqueHeld(t *testing.T, f BackendFactory) {
+	ctx := context.Background()
+	e := newTaskEnv(t, f)
+	now := e.clock.Now()
+	const key = "cron/nightly"
+	tick := func(i int) time.Time { return time.Date(2030, 1, 1, 0, i, 0, 0, time.UTC) }
+	tmpl := taskdriver.Task{Name: "job", Payload: []byte(`{"cron":true}`), Status: taskdriver.Pending, UniqueKey: key, MaxRetries: 1}
+	require.NoError(t, e.q.PutSchedule(ctx, taskdriver.Schedule{Name: "nightly", Spec: "* * * * *", Template: tmpl, Next: tick(1)}))
+	out, err := e.q.InsertMany(ctx, []taskdriver.Task{pendingTask("holder", key, now)})
+	require.NoError(t, err)
+	require.True(t, out[0].Added)
+	holder := out[0].Task
+
+	fire := func(id string, at, next time.Time) bool {
+		t.Helper()
+		task := tmpl
+		task.ID, task.Created, task.ScheduledFor = id, now, at
+		fired, err := e.q.Fire(ctx, "nightly", at, next, task)
+		require.NoError(t, err)
+		return fired
+	}
+	requireNext := func(want time.Time) {
+		t.Helper()
+		ss, err := e.q.Schedules(ctx)
+		require.NoError(t, err)
+		require.Len(t, ss, 1)
+		require.True(t, ss[0].Next.Equal(want), "next tick %v, want %v", ss[0].Next, want)
+	}
+	requireAbsent := func(id string) {
+		t.Helper()
+		_, ok, err := e.q.Get(ctx, id)
+		require.NoError(t, err)
+		require.False(t, ok, "task %q was inserted", id)
+	}
+
+	// A pending holder: the tick is consumed, no duplicate is inserted.
+	require.True(t, fire("t1", tick(1), tick(2)), "the tick fires even though its task is not inserted")
+	requireNext(tick(2))
+	requireAbsent("t1")
+	got, ok, err := e.q.Get(ctx, "holder")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, holder, got, "the holder is unchanged")
+	require.False(t, fire("t1b", tick(1), tick(2)), "a consumed tick does not fire again")
+	requireAbsent("t1b")
+	requireNext(tick(2))
+
+	// A running holder: the same.
+	claimed, err := e.q.Claim(ctx, taskdriver.Claim{Runner: "r1", Now: now, Lease: time.Minute, Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	require.Equal(t, "holder", claimed[0].ID)
+	require.True(t, fire("t2", tick(2), tick(3)))
+	requireNext(tick(3))
+	requireAbsent("t2")
+	require.Equal(t, []string{"holder"}, storedIDs(t, e))
+
+	// Once the holder is terminal, the key is free: the next tick inserts.
+	errs, err := e.q.FinishMany(ctx, []taskdriver.Completion{{ID: "holder", Runner: "r1", Token: claimed[0].Token,
+		Outcome: taskdriver.Outcome{Status: taskdriver.Completed}}}, now)
+	require.NoError(t, err)
+	require.NoError(t, errs[0])
+	require.True(t, fire("t3", tick(3), tick(4)))
+	requireNext(tick(4))
+	got, ok, err = e.q.Get(ctx, "t3")
+	require.NoError(t, err)
+	require.True(t, ok, "the tick's task was inserted")
+	require.Equal(t, taskdriver.Pending, got.Status)
+	require.Equal(t, key, got.UniqueKey)
+	require.True(t, got.ScheduledFor.Equal(tick(3)))
+	require.Equal(t, []string{"holder", "t3"}, storedIDs(t, e))
 }
 
 func quietRunner(s *kvtask.Scheduler, id string) *kvtask.Runner {
