@@ -72,7 +72,8 @@ type Stream interface {
 	// Trim removes entries with Seq <= upTo. If keepConsumers, it removes
 	// none above the lowest consumer position. It returns the watermark
 	// after trimming, which never decreases and is never raised above the
-	// highest seq written.
+	// highest seq written. A negative upTo is an error wrapping
+	// kvcore.ErrInvalidArgument, and trims nothing.
 	Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, error)
 
 	// Consumer returns a consumer's state and whether it exists.
