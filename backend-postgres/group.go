@@ -114,10 +114,12 @@ func (r *applyReq) size() int { return max(1, len(r.stmts)) }
 type committers struct {
 	mu        sync.Mutex
 	queue     []*applyReq
-	active    int       // groups in flight (committers running)
-	executing int       // groups in flight that have not sent their COMMIT
-	members   int       // batches in the groups in flight
-	newest    time.Time // when the newest group in flight started
+	active    int         // groups in flight (committers running)
+	executing int         // groups in flight that have not sent their COMMIT
+	members   int         // batches in the groups in flight
+	newest    time.Time   // when the newest group in flight started
+	stall     *time.Timer // runs stallCheck; armed while batches wait beside groups in flight
+	armed     bool        // stall is armed
 }
 
 // WithoutGroupCommit makes every Apply run in a transaction of its own, as
@@ -140,9 +142,52 @@ func (db *DB) commitGrouped(r *applyReq) ([]driver.Result, error) {
 		// r is done, unless it lost a deadlock and was queued again.
 	} else {
 		g.queue = append(g.queue, r)
+		db.armStall()
 		g.mu.Unlock()
 	}
 	return db.awaitGroup(r)
+}
+
+// armStall arms the stall timer, unless it is armed, to fire when the
+// newest group in flight has run for groupStall. g.mu is held.
+func (db *DB) armStall() {
+	g := &db.group
+	if g.armed {
+		return
+	}
+	g.armed = true
+	d := max(groupStall-time.Since(g.newest), time.Millisecond)
+	if g.stall == nil {
+		g.stall = time.AfterFunc(d, db.stallCheck)
+	} else {
+		g.stall.Reset(d)
+	}
+}
+
+// nextGroup starts the next group if batches wait and one may start, and
+// returns its batches; if none may start, batches that wait get the stall
+// timer. g.mu is held.
+func (db *DB) nextGroup() []*applyReq {
+	g := &db.group
+	group := g.next(db.maxCommitters)
+	if group == nil && len(g.queue) > 0 {
+		db.armStall()
+	}
+	return group
+}
+
+// stallCheck starts a group of the waiting batches if one may start now
+// (the groups in flight may be stuck), or arms the timer again while
+// batches still wait.
+func (db *DB) stallCheck() {
+	g := &db.group
+	g.mu.Lock()
+	g.armed = false
+	group := db.nextGroup()
+	g.mu.Unlock()
+	if group != nil {
+		db.commitGroup(group)
+	}
 }
 
 // lead makes the caller a committer: it commits r and the batches queued
@@ -154,38 +199,17 @@ func (db *DB) lead(r *applyReq) {
 }
 
 // awaitGroup waits until r is done or its context ends. While r is
-// queued, it checks every groupStall whether r may start a group of its
-// own (the groups in flight may be stuck) and if so commits it.
+// queued, the stall timer (armStall) starts a group for it if the groups in
+// flight stall.
 func (db *DB) awaitGroup(r *applyReq) ([]driver.Result, error) {
 	select {
-	case <-r.done: // it led its own group
+	case <-r.done:
 		return r.results, r.err
-	default:
+	case <-r.ctx.Done():
 	}
 	g := &db.group
-	stall := time.NewTimer(groupStall)
-	defer stall.Stop()
-wait:
-	for {
-		select {
-		case <-r.done:
-			return r.results, r.err
-		case <-r.ctx.Done():
-			break wait
-		case <-stall.C:
-		}
-		g.mu.Lock()
-		if i := slices.Index(g.queue, r); i >= 0 && g.mayStart(db.maxCommitters, len(g.queue)) {
-			g.queue = slices.Delete(g.queue, i, i+1)
-			db.lead(r)
-		} else {
-			g.mu.Unlock()
-		}
-		stall.Reset(groupStall)
-	}
 	g.mu.Lock()
-	i := slices.Index(g.queue, r)
-	if i >= 0 {
+	if i := slices.Index(g.queue, r); i >= 0 {
 		g.queue = slices.Delete(g.queue, i, i+1)
 	}
 	g.mu.Unlock()
@@ -275,7 +299,7 @@ func (db *DB) commitGroup(group []*applyReq) {
 	}
 	g.active--
 	g.members -= size
-	next := g.next(db.maxCommitters)
+	next := db.nextGroup()
 	g.mu.Unlock()
 	if next != nil {
 		go db.commitGroup(next)
@@ -288,7 +312,7 @@ func (db *DB) executed() {
 	g := &db.group
 	g.mu.Lock()
 	g.executing--
-	group := g.next(db.maxCommitters)
+	group := db.nextGroup()
 	g.mu.Unlock()
 	if group != nil {
 		go db.commitGroup(group)
