@@ -18,8 +18,8 @@ import (
 // Every operation is one statement: InsertMany's dedupe is the partial
 // unique index on unique_key (pending or running) used as the ON CONFLICT
 // arbiter;
-// Claim locks its candidates with FOR UPDATE SKIP LOCKED in a CTE and
-// updates them in the same statement; Heartbeat is an update fenced by
+// Claim locks its candidates with FOR UPDATE SKIP LOCKED in CTEs (over the
+// partial indexes of migration 5) and updates them in the same statement; Heartbeat is an update fenced by
 // (id, runner, token, running), and FinishMany one update of many tasks,
 // each fenced so; Fire updates the
 // schedule and inserts the task from the update's RETURNING, so a tick
@@ -42,13 +42,6 @@ var taskColumns = strings.Join(taskColumnList, ", ")
 // qualified returns taskColumns each prefixed with alias and a dot.
 func qualified(alias string) string {
 	return alias + "." + strings.Join(taskColumnList, ", "+alias+".")
-}
-
-// claimable is the condition (with now's placeholder) of a task Claim may
-// take; its first term lets the planner use the partial claim index.
-func claimable(now string) string {
-	return `status IN ('pending', 'running') AND ((status = 'pending' AND scheduled_for <= ` + now +
-		`) OR (status = 'running' AND locked_until <= ` + now + `))`
 }
 
 // taskRow holds the scanned columns of a task row.
@@ -309,8 +302,8 @@ func (db *DB) List(ctx context.Context, f taskdriver.Filter) ([]taskdriver.Task,
 	return queryRows(ctx, db, scanTask, sql, a...)
 }
 
-// Claim takes up to c.Limit claimable tasks for c.Runner in one statement:
-// the candidates, in claim order, are locked FOR UPDATE SKIP LOCKED (so
+// Claim takes up to c.Limit claimable tasks for c.Runner in one statement
+// (see claimSQL): the candidates are locked FOR UPDATE SKIP LOCKED (so
 // concurrent claims pass over each other's rows instead of waiting, and a
 // row another claim changed since this statement's snapshot is checked
 // again in its new version before it is locked) and then updated.
@@ -328,16 +321,57 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 	return queryRows(ctx, db, scanTask, sql, a...)
 }
 
-// claimSQL returns Claim's statement and its arguments.
+// claimSQL returns Claim's statement and its arguments. Its cost does not
+// grow with the tasks that are not due: a pending task is claimable from
+// scheduled_for on, so the pending index (priority DESC, scheduled_for,
+// id) holds the due tasks of each priority at the front of that priority's
+// range, but those ranges are spread among tasks scheduled later. So:
+//
+//   - w walks the distinct priorities of the pending tasks, highest first,
+//     one index probe each (a loose index scan, as a recursive CTE), and at
+//     each locks the due tasks of that priority in claim order, FOR UPDATE
+//     SKIP LOCKED, up to the number still wanted (todo), stopping once it
+//     has c.Limit: an idle claim costs a few probes per priority;
+//   - r locks, in claim order, up to c.Limit running tasks whose lease
+//     expired, found by a range scan of the running index on locked_until;
+//   - c keeps the first c.Limit of both in claim order. Only when r locked
+//     any may rows locked stay unclaimed (they are left as they were).
+//
+// Each lock re-checks its row's condition in the row's newest version, so
+// no task goes to two claims, and a row a concurrent claim holds is skipped
+// for the next one, so a claim still gets c.Limit tasks if so many are
+// claimable and not taken.
 func (db *DB) claimSQL(c taskdriver.Claim) (string, args) {
 	var a args
 	now := a.add(utc(c.Now))
-	cond := claimable(now)
+	limit := a.add(int64(c.Limit)) + "::bigint"
+	names := ""
 	if len(c.Names) > 0 {
-		cond += " AND name = ANY(" + a.add(c.Names) + "::text[])"
+		names = " AND name = ANY(" + a.add(c.Names) + "::text[])"
 	}
-	sql := `WITH c AS MATERIALIZED (SELECT id FROM ` + db.tasks + ` WHERE ` + cond + `
-	ORDER BY priority DESC, scheduled_for, id LIMIT ` + a.add(int64(c.Limit)) + ` FOR UPDATE SKIP LOCKED),
+	// due locks up to todo due pending tasks of priority p.
+	due := func(p, todo string) string {
+		return `(SELECT count(*) AS n, array_agg(id) AS ids, array_agg(scheduled_for) AS sched FROM (SELECT id, scheduled_for
+		FROM ` + db.tasks + ` WHERE status = 'pending' AND priority = ` + p + ` AND scheduled_for <= ` + now + names + `
+		ORDER BY scheduled_for, id LIMIT ` + todo + ` FOR UPDATE SKIP LOCKED) x) l`
+	}
+	sql := `WITH RECURSIVE w (priority, todo, ids, sched) AS (
+	SELECT p.priority, ` + limit + ` - l.n, l.ids, l.sched
+	FROM (SELECT priority FROM ` + db.tasks + ` WHERE status = 'pending' ORDER BY priority DESC LIMIT 1) p
+	CROSS JOIN LATERAL ` + due("p.priority", limit) + `
+	UNION ALL
+	SELECT p.priority, w.todo - l.n, l.ids, l.sched FROM w
+	CROSS JOIN LATERAL (SELECT priority FROM ` + db.tasks + ` WHERE status = 'pending' AND priority < w.priority
+		ORDER BY priority DESC LIMIT 1) p
+	CROSS JOIN LATERAL ` + due("p.priority", "w.todo") + `
+	WHERE w.todo > 0),
+r AS MATERIALIZED (SELECT priority, scheduled_for, id FROM ` + db.tasks + `
+	WHERE status = 'running' AND locked_until <= ` + now + names + `
+	ORDER BY priority DESC, scheduled_for, id LIMIT ` + limit + ` FOR UPDATE SKIP LOCKED),
+c AS MATERIALIZED (SELECT id FROM (SELECT w.priority, x.scheduled_for, x.id
+		FROM w CROSS JOIN LATERAL unnest(w.ids, w.sched) AS x (id, scheduled_for)
+	UNION ALL SELECT priority, scheduled_for, id FROM r) k
+	ORDER BY priority DESC, scheduled_for, id LIMIT ` + limit + `),
 u AS (UPDATE ` + db.tasks + ` t SET status = 'running', locked_by = ` + a.add(c.Runner) + `,
 	locked_until = ` + a.add(utc(c.Now.Add(c.Lease))) + `, started = ` + now + `,
 	attempts = t.attempts + 1, token = t.token + 1

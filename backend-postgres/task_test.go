@@ -2,6 +2,8 @@ package postgreskv_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -327,8 +329,8 @@ func TestTaskRoundTrip(t *testing.T) {
 	require.False(t, ok)
 }
 
-// TestClaimPlan: with many tasks, Claim walks the partial claim index
-// instead of scanning and sorting the table.
+// TestClaimPlan: with many tasks, Claim walks the partial pending and
+// running indexes instead of scanning and sorting the table.
 func TestClaimPlan(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
@@ -346,7 +348,8 @@ SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'comple
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
 	plan := strings.Join(lines, "\n")
-	require.Contains(t, plan, "kv_tasks_claim_idx", plan)
+	require.Contains(t, plan, "kv_tasks_pending_idx", plan)
+	require.Contains(t, plan, "kv_tasks_running_idx", plan)
 	require.NotContains(t, plan, "Seq Scan", plan)
 
 	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})
@@ -355,6 +358,117 @@ SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'comple
 	for i, task := range got {
 		require.Equal(t, 2, task.Priority, "task %d", i)
 	}
+}
+
+// TestClaimIdle: an idle claim (nothing due) does not walk the tasks
+// scheduled later or the running tasks whose lease has not expired: the
+// rows and buffers its plan touches stay a few per priority, far below the
+// task count, with or without names, with a custom or a generic plan.
+func TestClaimIdle(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
+	const n = 6000
+	// Five priorities of pending tasks due an hour after taskNow, and
+	// running tasks whose lease ends then.
+	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
+	attempts, max_retries, timeout_us, last_error, locked_by, locked_until, token, cancel_requested)
+SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pending' END, i % 5, $1, $2::timestamptz,
+	0, 0, 0, '', '', CASE WHEN i % 10 = 0 THEN $2::timestamptz END, 0, false FROM generate_series(1, $3::int) i`,
+		taskNow, taskNow.Add(time.Hour), n)
+	require.NoError(t, err)
+	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
+	require.NoError(t, err)
+
+	for _, names := range [][]string{nil, {"job", "other"}} {
+		for _, mode := range []string{"auto", "force_generic_plan"} {
+			c := taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10, Names: names}
+			sql, a := postgreskv.ClaimSQL(db, c)
+			// A prepared statement's plan, generic when forced (EXPLAIN of
+			// a statement with parameters always plans it for the values),
+			// in a transaction rolled back.
+			var out string
+			err := pgx.BeginFunc(ctx, testPool, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, "PREPARE claim AS "+sql); err != nil {
+					return err
+				}
+				err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim("+literals(t, a)+")").Scan(&out)
+				if err == nil {
+					_, err = tx.Exec(ctx, "DEALLOCATE claim")
+				}
+				if err == nil {
+					err = errRollback
+				}
+				return err
+			})
+			require.ErrorIs(t, err, errRollback)
+			var plans []struct{ Plan map[string]any }
+			require.NoError(t, json.Unmarshal([]byte(out), &plans), out)
+			require.Equal(t, mode == "force_generic_plan", strings.Contains(out, "$1"), "generic plan: %s", out)
+			require.Len(t, plans, 1)
+			rows, blocks := planWork(plans[0].Plan)
+			t.Logf("idle claim (names %v, %s): %.0f rows, %.0f buffers", names, mode, rows, blocks)
+			require.Less(t, rows, 100.0, "rows read by an idle claim (names %v, %s): %s", names, mode, out)
+			require.Less(t, blocks, 200.0, "buffers read by an idle claim (names %v, %s): %s", names, mode, out)
+		}
+	}
+	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+// errRollback rolls back a pgx.BeginFunc that succeeded.
+var errRollback = errors.New("roll back")
+
+// literals returns args as SQL literals, for EXECUTE.
+func literals(t *testing.T, args []any) string {
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	out := make([]string, len(args))
+	for i, v := range args {
+		switch v := v.(type) {
+		case time.Time:
+			out[i] = quote(v.Format(time.RFC3339Nano))
+		case int64:
+			out[i] = fmt.Sprint(v)
+		case string:
+			out[i] = quote(v)
+		case []string:
+			q := make([]string, len(v))
+			for j, s := range v {
+				q[j] = quote(s)
+			}
+			out[i] = "ARRAY[" + strings.Join(q, ", ") + "]"
+		default:
+			t.Fatalf("argument %d: %T", i, v)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// planWork returns the rows every node of an EXPLAIN (ANALYZE, BUFFERS,
+// FORMAT JSON) plan produced or filtered out over all its loops, and the
+// shared buffers the whole plan read (its top node counts its children's).
+func planWork(plan map[string]any) (rows, blocks float64) {
+	num := func(m map[string]any, k string) float64 {
+		f, _ := m[k].(float64)
+		return f
+	}
+	var walk func(m map[string]any)
+	walk = func(m map[string]any) {
+		rows += (num(m, "Actual Rows") + num(m, "Rows Removed by Filter") + num(m, "Rows Removed by Index Recheck")) *
+			num(m, "Actual Loops")
+		children, _ := m["Plans"].([]any)
+		for _, c := range children {
+			if cm, ok := c.(map[string]any); ok {
+				walk(cm)
+			}
+		}
+	}
+	walk(plan)
+	return rows, num(plan, "Shared Hit Blocks") + num(plan, "Shared Read Blocks")
 }
 
 // TestTaskMigration: a schema at version 2 with data migrates to 3.
