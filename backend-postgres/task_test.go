@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
@@ -368,18 +369,7 @@ SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'comple
 func TestClaimIdle(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
-	const n = 6000
-	// Five priorities of pending tasks due an hour after taskNow, and
-	// running tasks whose lease ends then.
-	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
-	attempts, max_retries, timeout_us, last_error, locked_by, locked_until, token, cancel_requested)
-SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pending' END, i % 5, $1, $2::timestamptz,
-	0, 0, 0, '', '', CASE WHEN i % 10 = 0 THEN $2::timestamptz END, 0, false FROM generate_series(1, $3::int) i`,
-		taskNow, taskNow.Add(time.Hour), n)
-	require.NoError(t, err)
-	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
-	require.NoError(t, err)
+	fillFutureTasks(t, testPool, db, 6000)
 
 	for _, names := range [][]string{nil, {"job", "other"}} {
 		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
@@ -428,15 +418,7 @@ SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pendin
 func TestClaimGenericPlan(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
-	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
-	attempts, max_retries, timeout_us, last_error, locked_by, locked_until, token, cancel_requested)
-SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pending' END, i % 5, $1, $2::timestamptz,
-	0, 0, 0, '', '', CASE WHEN i % 10 = 0 THEN $2::timestamptz END, 0, false FROM generate_series(1, $3::int) i`,
-		taskNow, taskNow.Add(time.Hour), 6000)
-	require.NoError(t, err)
-	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
-	require.NoError(t, err)
+	fillFutureTasks(t, testPool, db, 6000)
 	conn, err := testPool.Acquire(ctx)
 	require.NoError(t, err)
 	defer conn.Release()
@@ -456,6 +438,24 @@ SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pendin
 		require.Equal(t, int64(10), generic+custom)
 		require.GreaterOrEqual(t, generic, int64(5), "names %v: %d generic plans, %d custom", names, generic, custom)
 	}
+}
+
+// fillFutureTasks inserts n tasks of which none is claimable at taskNow:
+// every tenth is running with a lease that ends an hour after taskNow, the
+// others are pending over five priorities, scheduled then; and analyzes
+// the table.
+func fillFutureTasks(tb testing.TB, pool *pgxpool.Pool, db *postgreskv.DB, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
+	_, err := pool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
+	attempts, max_retries, timeout_us, last_error, locked_by, locked_until, token, cancel_requested)
+SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pending' END, i % 5, $1, $2::timestamptz,
+	0, 0, 0, '', '', CASE WHEN i % 10 = 0 THEN $2::timestamptz END, 0, false FROM generate_series(1, $3::int) i`,
+		taskNow, taskNow.Add(time.Hour), n)
+	require.NoError(tb, err)
+	_, err = pool.Exec(ctx, "ANALYZE "+tasks)
+	require.NoError(tb, err)
 }
 
 // errRollback rolls back a pgx.BeginFunc that succeeded.
