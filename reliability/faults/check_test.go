@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvstream"
 )
 
@@ -59,6 +60,8 @@ func TestClearError(t *testing.T) {
 		{fmt.Errorf("kv put: %v", cause), false},                      // cause not wrapped
 		{fmt.Errorf("postgreskv: %w", cause), false},                  // operation not named
 		{fmt.Errorf("kv get: %w", fmt.Errorf("x: %w", cause)), false}, // another operation
+		{fmt.Errorf("kv put: commit 7: %w", kvcore.ErrFenced), true},  // kv's outcome is the cause
+		{fmt.Errorf("kv put: %w", cause), false},                      // a bare cause from the backend
 	}
 	for _, tc := range tests {
 		if got := clearError("put", tc.err); got != tc.want {

@@ -180,12 +180,17 @@ func (l *errorLog) count() int {
 
 // clearError reports whether err names op and wraps a cause: its message
 // starts with "kv <op>" and it unwraps at least twice (kv's operation, the
-// backend's wrapping, the cause).
+// backend's wrapping, the cause), or once to kv's own ErrFenced (an
+// outcome, not a failure: a consumer's commit after its lease was lost in
+// a fault, say, names the commit and is the cause itself).
 func clearError(op string, err error) bool {
 	if !strings.HasPrefix(err.Error(), "kv "+op) {
 		return false
 	}
 	cause := errors.Unwrap(err)
+	if errors.Is(cause, kvcore.ErrFenced) {
+		return true
+	}
 	return cause != nil && (errors.Unwrap(cause) != nil || isJoinedOrMulti(cause))
 }
 
