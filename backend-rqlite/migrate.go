@@ -72,8 +72,8 @@ var migrations = []migration{
 	// kvtask: tasks and cron schedules. Times are Unix microseconds (the
 	// front's clock), a timeout is microseconds. The partial UNIQUE index
 	// makes Insert's dedupe on unique_key atomic (only pending and running
-	// tasks hold a key); tasks_claim serves Claim in its order, over the
-	// claimable statuses only.
+	// tasks hold a key); tasks_claim served Claim in its order, over the
+	// claimable statuses only (replaced in 0004).
 	{version: 3, name: "0003_tasks", stmts: []string{
 		`CREATE TABLE IF NOT EXISTS tasks (
     id               TEXT    NOT NULL PRIMARY KEY COLLATE BINARY,
@@ -105,6 +105,16 @@ var migrations = []migration{
     template  TEXT    NOT NULL,
     next_tick INTEGER NOT NULL
 )`,
+	}},
+	// Claim's indexes: one for the pending tasks, in claim order, and one
+	// for the running ones, by lease expiry, instead of tasks_claim for
+	// both, so that an idle claim does not walk the tasks scheduled later
+	// (see sqlClaim). They are the SQLite backend's indexes, by name and
+	// definition.
+	{version: 4, name: "0004_claim_indexes", stmts: []string{
+		`CREATE INDEX IF NOT EXISTS tasks_pending ON tasks (priority DESC, scheduled_for, id) WHERE status = 'pending'`,
+		`CREATE INDEX IF NOT EXISTS tasks_running ON tasks (locked_until) WHERE status = 'running'`,
+		`DROP INDEX IF EXISTS tasks_claim`,
 	}},
 }
 

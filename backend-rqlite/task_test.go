@@ -3,12 +3,10 @@ package rqlitekv
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rqlite/gorqlite"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
@@ -284,31 +282,4 @@ func TestFireRace(t *testing.T) {
 	ok, err = db.Fire(ctx, "missing", t0, t0, newTask("h", "x"))
 	require.NoError(t, err)
 	require.False(t, ok)
-}
-
-// TestClaimUsesIndex: SQLite plans Claim's subquery as a scan of the
-// tasks_claim index in claim order (no sort, no table scan).
-func TestClaimUsesIndex(t *testing.T) {
-	db := openEmpty(t)
-	ctx := context.Background()
-	for _, names := range []bool{false, true} {
-		args := []any{"r", 1, 1, 1, 1}
-		if names {
-			args = append(args, `["a"]`)
-		}
-		args = append(args, 1)
-		res, err := db.conn.QueryParameterizedContext(ctx, []gorqlite.ParameterizedStatement{{
-			Query: "EXPLAIN QUERY PLAN " + sqlClaim(names), Arguments: args,
-		}})
-		require.NoError(t, err)
-		var plan []string
-		for res[0].Next() {
-			row, err := res[0].Slice()
-			require.NoError(t, err)
-			plan = append(plan, fmt.Sprint(row[len(row)-1]))
-		}
-		joined := strings.Join(plan, "\n")
-		require.Contains(t, joined, "tasks_claim", joined)
-		require.NotContains(t, joined, "TEMP B-TREE FOR ORDER BY", joined)
-	}
 }

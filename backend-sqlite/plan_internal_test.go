@@ -4,11 +4,16 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
-// TestClaimPlan: Claim walks the partial index of pending tasks in claim
-// order (no sort of the pending tasks) and Insert's unique-key check is an
-// index search.
+// TestClaimPlan: Claim seeks each pending priority's due range in
+// tasks_pending (after a loose index scan of the priorities) and the
+// expired leases' range in tasks_running, walks no index or table whole
+// and sorts no pending task, with or without names and with or without
+// ANALYZE statistics; Insert's unique-key check is an index search.
 func TestClaimPlan(t *testing.T) {
 	db, err := OpenMemory()
 	if err != nil {
@@ -18,19 +23,19 @@ func TestClaimPlan(t *testing.T) {
 	if err := db.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for n := range 3 {
-		args := []any{1}
-		for range n {
-			args = append(args, "x")
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	seedNotDue(t, db, now, 1, 2000, 4)
+	for _, analyzed := range []bool{false, true} {
+		if analyzed {
+			if _, err := db.wdb.Exec("ANALYZE"); err != nil {
+				t.Fatal(err)
+			}
 		}
-		args = append(args, 2, 1)
-		for range n {
-			args = append(args, "x")
-		}
-		args = append(args, 2, 2, "r", 3, 1)
-		p := queryPlan(t, db, claimSQL(n), args...)
-		if !strings.Contains(p, "INDEX tasks_pending\n") || !strings.Contains(p, "USING INDEX tasks_running (locked_until<?)") || strings.Contains(p, "tasks_by_status") {
-			t.Errorf("claim with %d names:\n%s", n, p)
+		for _, names := range [][]string{nil, {"job"}, {"job", "other"}} {
+			c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Minute, Limit: 10, Names: names}
+			if msg := checkClaimPlan(queryPlanSteps(t, db, claimSQL(len(names)), claimArgs(c)...)); msg != "" {
+				t.Errorf("claim with %d names (analyzed %v): %s", len(names), analyzed, msg)
+			}
 		}
 	}
 	p := queryPlan(t, db, "SELECT "+taskColumns+" FROM tasks WHERE unique_key = ? AND status IN ('pending', 'running')", "k")
@@ -39,26 +44,157 @@ func TestClaimPlan(t *testing.T) {
 	}
 }
 
-// queryPlan returns SQLite's EXPLAIN QUERY PLAN for q on the writer
-// connection, one detail line per step.
-func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
+// TestClaimPlanOld: checkClaimPlan refuses the statement Claim had before
+// the loose index scan (a walk of tasks_pending in claim order).
+func TestClaimPlanOld(t *testing.T) {
+	db, err := OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := taskdriver.Claim{Runner: "r", Now: time.Now(), Lease: time.Minute, Limit: 10}
+	if msg := checkClaimPlan(queryPlanSteps(t, db, claimWalkSQL(0), claimArgs(c)...)); msg == "" {
+		t.Error("the walk's plan passes")
+	}
+}
+
+// checkClaimPlan returns what is wrong with Claim's plan ("" if nothing).
+func checkClaimPlan(steps []planStep) string {
+	plan := planText(steps)
+	has := func(s string) bool { return strings.Contains(plan, s) }
+	switch {
+	case !has("INDEX tasks_pending (priority=? AND scheduled_for<?)"):
+		return "no seek of a priority's due range in tasks_pending:\n" + plan
+	case !has("INDEX tasks_pending (priority<?)"):
+		return "no probe for the next lower pending priority:\n" + plan
+	case !has("INDEX tasks_running (locked_until<?)"):
+		return "no range scan of tasks_running:\n" + plan
+	case has("tasks_by_status") || has("ANY(priority)"):
+		return "not the planned indexes or seeks:\n" + plan
+	}
+	for _, s := range steps {
+		if strings.HasPrefix(s.detail, "SCAN tasks") {
+			return "a full scan (" + s.detail + "):\n" + plan
+		}
+	}
+	// A seek in tasks_pending yields rows in claim order: no sort
+	// beside it.
+	for _, s := range steps {
+		if !strings.Contains(s.detail, "tasks_pending") {
+			continue
+		}
+		for _, sib := range steps {
+			if sib.parent == s.parent && strings.Contains(sib.detail, "TEMP B-TREE") {
+				return "pending tasks sorted (" + sib.detail + "):\n" + plan
+			}
+		}
+	}
+	return ""
+}
+
+// TestClaimIdleWork: the work of a claim that finds nothing due (the
+// database pages the writer reads, from SQLite's page cache counters, no
+// timing) does not grow with the pending tasks scheduled later or with the
+// running tasks whose lease has not expired, with or without names; the
+// previous statement (claimWalkSQL), measured alike, reads them all.
+func TestClaimIdleWork(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	claims := []taskdriver.Claim{
+		{Runner: "r", Now: now, Lease: time.Minute, Limit: 10},
+		{Runner: "r", Now: now, Lease: time.Minute, Limit: 10, Names: []string{"job", "other"}},
+	}
+	// work returns the pages one call of Claim (or of the walk) reads.
+	work := func(c taskdriver.Claim, walk bool) int {
+		p0 := pagesRead(t, db)
+		var n int
+		var err error
+		if walk {
+			n, err = claimWith(ctx, db, claimWalkSQL(len(c.Names)), c)
+		} else {
+			var ts []taskdriver.Task
+			ts, err = db.Claim(ctx, c)
+			n = len(ts)
+		}
+		if err != nil || n != 0 {
+			t.Fatalf("idle claim took %d tasks: %v", n, err)
+		}
+		// The second pagesRead's own reads are the first's.
+		return pagesRead(t, db) - p0
+	}
+	seedNotDue(t, db, now, 1, 40, 4)
+	small := make([]int, len(claims))
+	for i, c := range claims {
+		small[i] = work(c, false)
+	}
+	seedNotDue(t, db, now, 41, 40000, 4)
+	for i, c := range claims {
+		big, walk := work(c, false), work(c, true)
+		t.Logf("idle claim, names %v: %d pages over 40 tasks, %d over 40,040; the walk: %d", c.Names, small[i], big, walk)
+		// Deeper B-trees cost a few more pages per probe: about 3 probes
+		// per priority and the running range, each a level or two deeper.
+		if big > small[i]+40 {
+			t.Errorf("names %v: an idle claim reads %d pages over 40,040 tasks, %d over 40", c.Names, big, small[i])
+		}
+		if walk < 5*big {
+			t.Errorf("names %v: the walk reads %d pages, Claim %d: the test no longer tells them apart", c.Names, walk, big)
+		}
+	}
+}
+
+// planStep is one line of SQLite's EXPLAIN QUERY PLAN.
+type planStep struct {
+	id, parent int
+	detail     string
+}
+
+// queryPlanSteps returns SQLite's EXPLAIN QUERY PLAN for q on the writer
+// connection.
+func queryPlanSteps(t *testing.T, db *DB, q string, args ...any) []planStep {
 	t.Helper()
 	rows, err := db.wdb.Query("EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatalf("explain: %v", err)
 	}
 	defer rows.Close()
-	var lines []string
+	var steps []planStep
 	for rows.Next() {
-		var id, parent, notused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+		var s planStep
+		var notused int
+		if err := rows.Scan(&s.id, &s.parent, &notused, &s.detail); err != nil {
 			t.Fatal(err)
 		}
-		lines = append(lines, detail)
+		steps = append(steps, s)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
+	return steps
+}
+
+// planText is steps' details, one a line.
+func planText(steps []planStep) string {
+	lines := make([]string, len(steps))
+	for i, s := range steps {
+		lines[i] = s.detail
+	}
 	return strings.Join(lines, "\n")
+}
+
+// queryPlan returns SQLite's EXPLAIN QUERY PLAN for q on the writer
+// connection, one detail line per step.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
+	return planText(queryPlanSteps(t, db, q, args...))
 }

@@ -215,36 +215,78 @@ func scanTasks(rows *sql.Rows) ([]taskdriver.Task, error) {
 	return out, rows.Err()
 }
 
-// claimPending and claimExpired select, in claim order, up to ? claimable
-// tasks of one kind; %s is the optional name filter. INDEXED BY keeps the
-// plan on the partial indexes: without statistics SQLite would rather use
-// tasks_by_status and sort every pending task, where tasks_pending is walked
-// in claim order and stops after LIMIT due rows.
-const (
-	claimPending = `SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_pending
-WHERE status = 'pending' AND scheduled_for <= ?%s ORDER BY priority DESC, scheduled_for, id LIMIT ?`
-	claimExpired = `SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running
-WHERE status = 'running' AND locked_until <= ?%s ORDER BY priority DESC, scheduled_for, id LIMIT ?`
-)
-
-// claimSQL is Claim's statement for n names (0: any). Its parameters: now,
-// the names, limit, now, the names, limit, limit, runner, locked_until,
-// started.
+// claimSQL is Claim's statement for n names (0: any). Its parameters are
+// numbered: ?1 now, ?2 the limit, ?3 the runner, ?4 the new locked_until,
+// then the names from ?5 on. INDEXED BY keeps every step on the partial
+// indexes tasks_pending (priority DESC, scheduled_for, id) and
+// tasks_running (locked_until): without statistics SQLite would rather use
+// tasks_by_status.
+//
+// Its cost does not grow with the pending tasks that are not due. Each
+// priority's due tasks are at the front of its range in tasks_pending, but
+// the ranges are spread among the tasks scheduled later, so a walk of the
+// index in claim order with scheduled_for <= now reads every pending task
+// when few are due. Instead:
+//
+//   - levels walks the distinct priorities of the pending tasks, highest
+//     first, one index probe each (max(priority) below the last one, a
+//     loose index scan as a recursive CTE). Without names it counts at each
+//     the priority's due tasks (a seek of priority = p AND scheduled_for <=
+//     now in the index alone, at most limit of them) and stops once it has
+//     counted limit. With names it lists every priority: the name is not in
+//     the index, so counting would read the due tasks of other names from
+//     the table twice;
+//   - the pending candidates are the due tasks of those priorities: SQLite
+//     seeks (priority=? AND scheduled_for<?) per priority of the list,
+//     highest first, so the rows come in claim order without a sort and
+//     the scan stops after limit;
+//   - the expired leases are a range scan of tasks_running (sorted, but
+//     only the expired ones);
+//   - picked keeps the first limit of both in claim order.
+//
+// An idle claim so costs a few probes per distinct pending priority (more
+// than a walk only with about as many priorities as pending tasks).
 func claimSQL(n int) string {
 	names := ""
 	if n > 0 {
-		names = " AND name IN (?" + strings.Repeat(", ?", n-1) + ")"
+		ps := make([]string, n)
+		for i := range ps {
+			ps[i] = fmt.Sprintf("?%d", i+5)
+		}
+		names = " AND name IN (" + strings.Join(ps, ", ") + ")"
 	}
-	return "WITH picked AS (SELECT id FROM (SELECT * FROM (" + fmt.Sprintf(claimPending, names) +
-		") UNION ALL SELECT * FROM (" + fmt.Sprintf(claimExpired, names) +
-		")) ORDER BY priority DESC, scheduled_for, id LIMIT ?)\n" +
-		`UPDATE tasks SET status = 'running', locked_by = ?, locked_until = ?, started = ?,
+	const pending = "FROM tasks INDEXED BY tasks_pending WHERE status = 'pending'"
+	todo := "todo - (SELECT count(*) FROM (SELECT 1 " + pending + " AND priority = p AND scheduled_for <= ?1 LIMIT ?2))"
+	if n > 0 {
+		todo = "todo"
+	}
+	return `WITH RECURSIVE levels (p, todo) AS (
+SELECT (SELECT max(priority) ` + pending + `), ?2
+UNION ALL SELECT (SELECT max(priority) ` + pending + ` AND priority < p), ` + todo + `
+FROM levels WHERE p IS NOT NULL AND todo > 0),
+picked AS (SELECT id FROM (SELECT * FROM (SELECT id, priority, scheduled_for ` + pending + `
+	AND priority IN (SELECT p FROM levels) AND scheduled_for <= ?1` + names + ` ORDER BY priority DESC, scheduled_for, id LIMIT ?2)
+UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running
+	WHERE status = 'running' AND locked_until <= ?1` + names + ` ORDER BY priority DESC, scheduled_for, id LIMIT ?2))
+ORDER BY priority DESC, scheduled_for, id LIMIT ?2)
+UPDATE tasks SET status = 'running', locked_by = ?3, locked_until = ?4, started = ?1,
 attempts = attempts + 1, token = token + 1
 WHERE id IN (SELECT id FROM picked) RETURNING ` + taskColumns
 }
 
+// claimArgs are claimSQL's parameters for c.
+func claimArgs(c taskdriver.Claim) []any {
+	args := make([]any, 0, 4+len(c.Names))
+	args = append(args, c.Now.UnixMicro(), c.Limit, c.Runner, c.Now.Add(c.Lease).UnixMicro())
+	for _, n := range c.Names {
+		args = append(args, n)
+	}
+	return args
+}
+
 // Claim takes up to c.Limit claimable tasks for c.Runner in one UPDATE on
-// the single writer, so overlapping claims never take the same task.
+// the single writer (see claimSQL), so overlapping claims never take the
+// same task.
 func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task, error) {
 	if c.Limit <= 0 {
 		return nil, optionError("claim limit %d must be positive", c.Limit)
@@ -258,19 +300,7 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 	if err := db.writable(ctx); err != nil {
 		return nil, err
 	}
-	now := c.Now.UnixMicro()
-	until := c.Now.Add(c.Lease).UnixMicro()
-	nameArgs := make([]any, len(c.Names))
-	for i, n := range c.Names {
-		nameArgs[i] = n
-	}
-	q := claimSQL(len(c.Names))
-	args := make([]any, 0, 2*len(nameArgs)+8)
-	args = append(args, now)
-	args = append(args, nameArgs...)
-	args = append(args, c.Limit, now)
-	args = append(args, nameArgs...)
-	args = append(args, c.Limit, c.Limit, c.Runner, until, now)
+	q, args := claimSQL(len(c.Names)), claimArgs(c)
 	var out []taskdriver.Task
 	err := db.submit(ctx, func(w *wtx) error {
 		rows, err := w.tx.QueryContext(w.ctx, q, args...)

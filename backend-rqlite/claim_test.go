@@ -1,0 +1,388 @@
+package rqlitekv
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rqlite/gorqlite"
+	"github.com/stretchr/testify/require"
+	"modernc.org/sqlite"
+
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+)
+
+// sqlClaimWalk is Claim's statement before the loose index scan, over the
+// indexes of migration 4 (its parameters are walkArgs'): the pending
+// candidates were a walk of tasks_pending in claim order that reads every
+// pending task scheduled later than now when fewer than the limit are due.
+// It is kept as the baseline of BenchmarkClaimIdle and TestClaimIdleWork.
+func sqlClaimWalk(withNames bool) string {
+	names := ""
+	if withNames {
+		names = " AND name IN (SELECT value FROM json_each(?))"
+	}
+	return "UPDATE tasks SET status = 'running', locked_by = " + textArg + ", locked_until = ?, started = ?, " +
+		"attempts = attempts + 1, token = token + 1 WHERE id IN (SELECT id FROM (" +
+		"SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_pending WHERE status = 'pending'" +
+		" AND scheduled_for <= ?" + names + " ORDER BY priority DESC, scheduled_for, id LIMIT ?) " +
+		"UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running " +
+		"WHERE status = 'running' AND locked_until <= ?" + names + " ORDER BY priority DESC, scheduled_for, id LIMIT ?)) " +
+		"ORDER BY priority DESC, scheduled_for, id LIMIT ?) RETURNING " + taskCols
+}
+
+// walkArgs are sqlClaimWalk's parameters, as claimArgs' (names is the
+// JSON array of names, or "" for none).
+func walkArgs(runner string, until, now int64, limit int, names string) []any {
+	a := []any{txt(runner), until, now}
+	for range 2 {
+		a = append(a, now)
+		if names != "" {
+			a = append(a, names)
+		}
+		a = append(a, limit)
+	}
+	return append(a, limit)
+}
+
+// seedNotDue is a statement that stores tasks that no claim at now may
+// take (see seedArgs): every 20th is running with its lease ending an
+// hour after now, the others are pending and scheduled then. Their
+// priorities cycle through 0 to priorities-1 and their names through
+// "job", "other" and "report".
+const seedNotDue = `WITH RECURSIVE s (i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+INSERT INTO tasks (id, name, payload, status, priority, created, scheduled_for, attempts, max_retries, timeout,
+	last_error, locked_by, locked_until, token, cancel_requested)
+SELECT printf('t%09d', i), CASE i % 3 WHEN 0 THEN 'job' WHEN 1 THEN 'other' ELSE 'report' END, 'null',
+	CASE WHEN i % 20 = 0 THEN 'running' ELSE 'pending' END, i % ?, ?, ?, 0, 3, 0, '',
+	CASE WHEN i % 20 = 0 THEN 'r' END, CASE WHEN i % 20 = 0 THEN ? END, 0, 0 FROM s`
+
+// seedArgs are seedNotDue's parameters: tasks numbered first to
+// first+n-1, due an hour after now.
+func seedArgs(now time.Time, first, n, priorities int) []any {
+	later := now.Add(time.Hour).UnixMicro()
+	return []any{first, first + n - 1, priorities, now.UnixMicro(), later, later}
+}
+
+// seed runs seedNotDue on db's server.
+func seed(tb testing.TB, db *DB, now time.Time, first, n, priorities int) {
+	tb.Helper()
+	_, err := db.conn.WriteOneParameterizedContext(context.Background(), gorqlite.ParameterizedStatement{
+		Query: seedNotDue, Arguments: seedArgs(now, first, n, priorities)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// claimStmt returns the statement and parameters of a claim, with
+// sqlClaim or (walk) sqlClaimWalk.
+func claimStmt(c taskdriver.Claim, walk bool) (string, []any) {
+	names := ""
+	if len(c.Names) > 0 {
+		names = `["` + strings.Join(c.Names, `","`) + `"]`
+	}
+	until, now := c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro()
+	if walk {
+		return sqlClaimWalk(names != ""), walkArgs(c.Runner, until, now, c.Limit, names)
+	}
+	return sqlClaim(names != ""), claimArgs(c.Runner, until, now, c.Limit, names)
+}
+
+// claimWith runs a claim's statement on db's server as Claim does and
+// returns the number of tasks it took.
+func claimWith(ctx context.Context, db *DB, c taskdriver.Claim, walk bool) (int, error) {
+	q, a := claimStmt(c, walk)
+	var b batch
+	b.add(roleOther, -1, q, a...)
+	res, err := db.send(ctx, "claim tasks", &b)
+	if err != nil {
+		return 0, err
+	}
+	ts, err := scanRows("claim tasks", res[0].Query, taskFields, scanTask)
+	return len(ts), err
+}
+
+// planStep is one line of SQLite's EXPLAIN QUERY PLAN.
+type planStep struct{ id, parent, detail string }
+
+// claimPlan returns the plan of a claim's statement on db's server.
+func claimPlan(t *testing.T, db *DB, c taskdriver.Claim, walk bool) []planStep {
+	t.Helper()
+	q, a := claimStmt(c, walk)
+	res, err := db.conn.QueryParameterizedContext(context.Background(), []gorqlite.ParameterizedStatement{{
+		Query: "EXPLAIN QUERY PLAN " + q, Arguments: a,
+	}})
+	require.NoError(t, err)
+	var steps []planStep
+	for res[0].Next() {
+		row, err := res[0].Slice()
+		require.NoError(t, err)
+		require.Len(t, row, 4)
+		steps = append(steps, planStep{fmt.Sprint(row[0]), fmt.Sprint(row[1]), fmt.Sprint(row[3])})
+	}
+	return steps
+}
+
+// checkClaimPlan returns what is wrong with Claim's plan ("" if nothing):
+// it must seek each pending priority's due range in tasks_pending (after a
+// probe for the next lower priority) and the expired leases' range in
+// tasks_running, scan no index or table whole and sort no pending task.
+func checkClaimPlan(steps []planStep) string {
+	lines := make([]string, len(steps))
+	for i, s := range steps {
+		lines[i] = s.detail
+	}
+	plan := strings.Join(lines, "\n")
+	has := func(s string) bool { return strings.Contains(plan, s) }
+	switch {
+	case !has("INDEX tasks_pending (priority=? AND scheduled_for<?)"):
+		return "no seek of a priority's due range in tasks_pending:\n" + plan
+	case !has("INDEX tasks_pending (priority<?)"):
+		return "no probe for the next lower pending priority:\n" + plan
+	case !has("INDEX tasks_running (locked_until<?)"):
+		return "no range scan of tasks_running:\n" + plan
+	case has("tasks_by_status") || has("tasks_claim") || has("ANY(priority)"):
+		return "not the planned indexes or seeks:\n" + plan
+	}
+	for _, s := range steps {
+		if strings.HasPrefix(s.detail, "SCAN tasks") {
+			return "a full scan (" + s.detail + "):\n" + plan
+		}
+	}
+	for _, s := range steps {
+		if !strings.Contains(s.detail, "tasks_pending") {
+			continue
+		}
+		for _, sib := range steps {
+			if sib.parent == s.parent && strings.Contains(sib.detail, "TEMP B-TREE") {
+				return "pending tasks sorted (" + sib.detail + "):\n" + plan
+			}
+		}
+	}
+	return ""
+}
+
+// TestClaimUsesIndex: SQLite plans Claim as seeks of each pending
+// priority's due range in tasks_pending and of the expired leases in
+// tasks_running (no full scan, no sort of pending tasks), with or without
+// names, with or without ANALYZE statistics; the previous statement's
+// plan (a walk of tasks_pending) does not pass.
+func TestClaimUsesIndex(t *testing.T) {
+	db := openEmpty(t)
+	now := t0
+	seed(t, db, now, 1, 2000, 4)
+	for _, analyzed := range []bool{false, true} {
+		if analyzed {
+			_, err := db.conn.WriteOneContext(context.Background(), "ANALYZE")
+			require.NoError(t, err)
+		}
+		for _, names := range [][]string{nil, {"job"}, {"job", "other"}} {
+			c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Minute, Limit: 10, Names: names}
+			require.Empty(t, checkClaimPlan(claimPlan(t, db, c, false)), "names %v, analyzed %v", names, analyzed)
+			if !analyzed {
+				require.NotEmpty(t, checkClaimPlan(claimPlan(t, db, c, true)), "the walk, names %v", names)
+			}
+		}
+	}
+}
+
+// TestClaimIdleWork: the work of a claim that finds nothing due (the
+// database pages SQLite reads, from its page cache counters, no timing)
+// does not grow with the pending tasks scheduled later or with the running
+// tasks whose lease has not expired, with or without names; the previous
+// statement (sqlClaimWalk), measured alike, reads them all. The counters
+// are a connection's, so this runs the statements on a local SQLite
+// database with this driver's schema (SQLite is what rqlite runs them on).
+func TestClaimIdleWork(t *testing.T) {
+	ctx := context.Background()
+	ldb, err := sql.Open("sqlite", "file::memory:")
+	require.NoError(t, err)
+	defer ldb.Close()
+	conn, err := ldb.Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+	for _, m := range migrations {
+		for _, s := range m.stmts {
+			_, err := conn.ExecContext(ctx, s)
+			require.NoError(t, err, m.name)
+		}
+	}
+	pages := func() int {
+		var n int
+		require.NoError(t, conn.Raw(func(dc any) error {
+			st, ok := dc.(sqlite.DBStatus)
+			if !ok {
+				return fmt.Errorf("driver connection %T has no status counters", dc)
+			}
+			for _, op := range []sqlite.DBStatusOp{sqlite.DBStatusCacheHit, sqlite.DBStatusCacheMiss} {
+				v, _, err := st.Status(op, false)
+				if err != nil {
+					return err
+				}
+				n += v
+			}
+			return nil
+		}))
+		return n
+	}
+	// work returns the pages one claim (or the walk) reads.
+	work := func(c taskdriver.Claim, walk bool) int {
+		q, a := claimStmt(c, walk)
+		p0 := pages()
+		rows, err := conn.QueryContext(ctx, q, a...)
+		require.NoError(t, err)
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		require.NoError(t, rows.Err())
+		require.NoError(t, rows.Close())
+		require.Zero(t, n, "an idle claim took tasks")
+		return pages() - p0
+	}
+	now := t0
+	claims := []taskdriver.Claim{
+		{Runner: "r", Now: now, Lease: time.Minute, Limit: 10},
+		{Runner: "r", Now: now, Lease: time.Minute, Limit: 10, Names: []string{"job", "other"}},
+	}
+	_, err = conn.ExecContext(ctx, seedNotDue, seedArgs(now, 1, 40, 4)...)
+	require.NoError(t, err)
+	small := make([]int, len(claims))
+	for i, c := range claims {
+		small[i] = work(c, false)
+	}
+	_, err = conn.ExecContext(ctx, seedNotDue, seedArgs(now, 41, 40000, 4)...)
+	require.NoError(t, err)
+	for i, c := range claims {
+		big, walk := work(c, false), work(c, true)
+		t.Logf("idle claim, names %v: %d pages over 40 tasks, %d over 40,040; the walk: %d", c.Names, small[i], big, walk)
+		// Deeper B-trees cost a few more pages per probe: about 3 probes
+		// per priority and the running range, each a level or two deeper.
+		require.LessOrEqual(t, big, small[i]+40, "names %v: pages over 40,040 tasks against 40", c.Names)
+		require.GreaterOrEqual(t, walk, 5*big, "names %v: the walk no longer stands out", c.Names)
+	}
+}
+
+// TestClaimMatchesModel: over random queues (priorities, due and future
+// tasks, names, leases that expire, retries), every Claim takes exactly
+// the tasks a model computes from List: the claimable ones (pending and
+// due, or running with an expired lease) of the names asked, the first
+// Limit in claim order (priority descending, scheduled_for, id).
+func TestClaimMatchesModel(t *testing.T) {
+	ctx := context.Background()
+	db := openEmpty(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := t0
+	names := []string{"a", "b", "c"}
+	next := 0
+	for round := range 200 {
+		var ts []taskdriver.Task
+		for range rng.IntN(6) {
+			next++
+			task := newTask(fmt.Sprintf("t%04d", next), names[rng.IntN(len(names))])
+			task.Priority = rng.IntN(4) - 1
+			if rng.IntN(4) == 0 {
+				task.Priority = rng.IntN(200) - 100
+			}
+			task.ScheduledFor = now.Add(time.Duration(rng.IntN(1200)-600) * time.Second)
+			ts = append(ts, task)
+		}
+		if len(ts) > 0 {
+			_, err := db.InsertMany(ctx, ts)
+			require.NoError(t, err)
+		}
+		now = now.Add(time.Duration(rng.IntN(90)) * time.Second)
+
+		all, err := db.List(ctx, taskdriver.Filter{})
+		require.NoError(t, err)
+		c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Duration(1+rng.IntN(300)) * time.Second, Limit: 1 + rng.IntN(8)}
+		if rng.IntN(3) == 0 {
+			c.Names = names[:1+rng.IntN(2)]
+		}
+		want := modelClaim(all, c)
+		got, err := db.Claim(ctx, c)
+		require.NoError(t, err)
+		require.Equal(t, want, taskIDs(got), "round %d, claim %+v", round, c)
+		for _, task := range got {
+			if rng.IntN(2) == 0 {
+				continue
+			}
+			o := taskdriver.Outcome{Status: taskdriver.Completed}
+			if rng.IntN(2) == 0 {
+				o = taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: now.Add(time.Duration(rng.IntN(300)) * time.Second)}
+			}
+			require.NoError(t, taskdriver.FinishOne(ctx, db, task.ID, task.LockedBy, task.Token, o, now))
+		}
+	}
+}
+
+// modelClaim returns the IDs of the tasks c takes from all, in claim order.
+func modelClaim(all []taskdriver.Task, c taskdriver.Claim) string {
+	var ok []taskdriver.Task
+	for _, task := range all {
+		due := (task.Status == taskdriver.Pending && !task.ScheduledFor.After(c.Now)) ||
+			(task.Status == taskdriver.Running && !task.LockedUntil.After(c.Now))
+		if due && (len(c.Names) == 0 || slices.Contains(c.Names, task.Name)) {
+			ok = append(ok, task)
+		}
+	}
+	slices.SortFunc(ok, func(a, b taskdriver.Task) int {
+		return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.ScheduledFor.Compare(b.ScheduledFor), strings.Compare(a.ID, b.ID))
+	})
+	return taskIDs(ok[:min(len(ok), c.Limit)])
+}
+
+// taskIDs is the tasks' IDs, comma-separated.
+func taskIDs(ts []taskdriver.Task) string {
+	ids := make([]string, len(ts))
+	for i, task := range ts {
+		ids[i] = task.ID
+	}
+	return strings.Join(ids, ",")
+}
+
+// TestMigrateClaimIndexes: a database at schema version 3, with pending
+// and running tasks, gets migration 4's indexes (tasks_claim dropped) and
+// its tasks are claimed as before.
+func TestMigrateClaimIndexes(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(serverURL(t), WithTimeout(time.Minute))
+	require.NoError(t, err)
+	defer db.Close()
+	if serverKind != "rqlitetest" {
+		dropAll(t, db)
+	}
+	for _, m := range migrations[:3] {
+		require.NoError(t, db.migrate(ctx, m))
+	}
+	indexes := func() []string {
+		qr, err := db.conn.QueryOneContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL ORDER BY name")
+		require.NoError(t, err)
+		var out []string
+		for qr.Next() {
+			var s string
+			require.NoError(t, qr.Scan(&s))
+			out = append(out, s)
+		}
+		return out
+	}
+	require.Contains(t, indexes(), "tasks_claim")
+	seed(t, db, t0, 1, 100, 3)
+	_, err = db.InsertMany(ctx, []taskdriver.Task{newTask("due", "job")})
+	require.NoError(t, err)
+
+	require.NoError(t, db.Init(ctx))
+	require.Equal(t, []string{"tasks_by_created", "tasks_by_status", "tasks_pending", "tasks_running", "tasks_unique_key"}, indexes())
+	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: t0, Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, "due", taskIDs(got))
+	got, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: t0.Add(time.Hour), Lease: time.Minute, Limit: 200})
+	require.NoError(t, err)
+	require.Equal(t, 101, len(got), "the seeded tasks, due an hour later, and the first, its lease expired")
+}

@@ -1,0 +1,103 @@
+package sqlitekv_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+)
+
+// TestClaimMatchesModel: over random queues (priorities, due and future
+// tasks, names, leases that expire, retries), every Claim takes exactly
+// the tasks a model computes from List: the claimable ones (pending and
+// due, or running with an expired lease) of the names asked, the first
+// Limit in claim order (priority descending, scheduled_for, id).
+func TestClaimMatchesModel(t *testing.T) {
+	ctx := context.Background()
+	db := openInit(t, ":memory:")
+	rng := rand.New(rand.NewPCG(1, 2))
+	now := taskNow
+	names := []string{"a", "b", "c"}
+	next := 0
+	for round := range 300 {
+		// Add a few tasks: priorities from a small set or a wide one,
+		// scheduled up to ten minutes either side of now.
+		var ts []taskdriver.Task
+		for range rng.IntN(6) {
+			next++
+			task := newTask(fmt.Sprintf("t%04d", next))
+			task.Name = names[rng.IntN(len(names))]
+			task.Priority = rng.IntN(4) - 1
+			if rng.IntN(4) == 0 {
+				task.Priority = rng.IntN(200) - 100
+			}
+			task.ScheduledFor = now.Add(time.Duration(rng.IntN(1200)-600) * time.Second)
+			ts = append(ts, task)
+		}
+		if _, err := db.InsertMany(ctx, ts); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Duration(rng.IntN(90)) * time.Second)
+
+		all, err := db.List(ctx, taskdriver.Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Duration(1+rng.IntN(300)) * time.Second, Limit: 1 + rng.IntN(8)}
+		if rng.IntN(3) == 0 {
+			c.Names = names[:1+rng.IntN(2)]
+		}
+		want := modelClaim(all, c)
+		got, err := db.Claim(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := taskIDs(got); g != want {
+			t.Fatalf("round %d, claim %+v:\n got %s\nwant %s", round, c, g, want)
+		}
+		// Finish some: completed, or back to pending for a retry.
+		for _, task := range got {
+			if rng.IntN(2) == 0 {
+				continue
+			}
+			o := taskdriver.Outcome{Status: taskdriver.Completed}
+			if rng.IntN(2) == 0 {
+				o = taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: now.Add(time.Duration(rng.IntN(300)) * time.Second)}
+			}
+			if err := taskdriver.FinishOne(ctx, db, task.ID, task.LockedBy, task.Token, o, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// modelClaim returns the IDs of the tasks c takes from all, in claim order.
+func modelClaim(all []taskdriver.Task, c taskdriver.Claim) string {
+	var ok []taskdriver.Task
+	for _, task := range all {
+		due := (task.Status == taskdriver.Pending && !task.ScheduledFor.After(c.Now)) ||
+			(task.Status == taskdriver.Running && !task.LockedUntil.After(c.Now))
+		if due && (len(c.Names) == 0 || slices.Contains(c.Names, task.Name)) {
+			ok = append(ok, task)
+		}
+	}
+	slices.SortFunc(ok, func(a, b taskdriver.Task) int {
+		return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.ScheduledFor.Compare(b.ScheduledFor), strings.Compare(a.ID, b.ID))
+	})
+	return taskIDs(ok[:min(len(ok), c.Limit)])
+}
+
+// taskIDs is the tasks' IDs, comma-separated.
+func taskIDs(ts []taskdriver.Task) string {
+	ids := make([]string, len(ts))
+	for i, task := range ts {
+		ids[i] = task.ID
+	}
+	return strings.Join(ids, ",")
+}
