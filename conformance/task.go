@@ -36,7 +36,8 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 }
 
 // RunQueue runs the kvtask suite: adding (one at a time and in atomic
-// batches), listing and cancelling tasks, atomic claims in priority order,
+// batches), listing and cancelling tasks, atomic claims in priority order
+// (and, over random queues, exactly the tasks a model computes from List),
 // leases that expire and are reclaimed, fenced heartbeats and outcomes (one
 // at a time and in batches), retries, unique keys, cron schedules that
 // fire once per tick, runners that complete every task exactly once, and
@@ -49,6 +50,7 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("InsertManyUnique", func(t *testing.T) { testTaskInsertManyUnique(t, f) })
 	t.Run("InsertManyAtomic", func(t *testing.T) { testTaskInsertManyAtomic(t, f) })
 	t.Run("ClaimOrder", func(t *testing.T) { testTaskClaimOrder(t, f) })
+	t.Run("ClaimMatchesModel", func(t *testing.T) { testTaskClaimModel(t, f) })
 	t.Run("ClaimExclusive", func(t *testing.T) { testTaskClaimExclusive(t, f) })
 	t.Run("Reclaim", func(t *testing.T) { testTaskReclaim(t, f) })
 	t.Run("Outcomes", func(t *testing.T) { testTaskOutcomes(t, f) })
