@@ -31,6 +31,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
@@ -163,7 +167,6 @@ func (db *DB) openFile() error {
 		}
 	}
 	busy := strconv.FormatInt(o.busyTimeout.Milliseconds(), 10)
-	ctx := context.Background()
 	readMode := modeRW
 	if t.mode == modeRO {
 		db.readOnly = true
@@ -174,34 +177,65 @@ func (db *DB) openFile() error {
 		wp.Set("_journal_mode", "WAL")
 		wp.Set("_synchronous", o.sync.String())
 		wp.Set("_txlock", "immediate")
-		wdb, err := openPool(uri(t.path, t.mode, wp), 1)
+		wdb, err := openRetry(uri(t.path, t.mode, wp), 1, o.busyTimeout, func(wdb *sql.DB) error {
+			var jm string
+			if err := wdb.QueryRow("PRAGMA journal_mode").Scan(&jm); err != nil {
+				return err
+			}
+			if !strings.EqualFold(jm, "wal") {
+				return fmt.Errorf("could not switch to WAL mode (journal_mode is %s)", jm)
+			}
+			return nil
+		})
 		if err != nil {
 			return db.openError(err)
 		}
 		db.wdb = wdb
-		if err := wdb.PingContext(ctx); err != nil {
-			return db.openError(err)
-		}
-		var jm string
-		if err := wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&jm); err != nil {
-			return db.openError(err)
-		}
-		if !strings.EqualFold(jm, "wal") {
-			return fmt.Errorf("sqlitekv: open %q: could not switch to WAL mode (journal_mode is %s)", t.path, jm)
-		}
 	}
 	rp := cloneParams(t.params)
 	rp.Set("_busy_timeout", busy)
 	rp.Set("_query_only", "1")
-	rdb, err := openPool(uri(t.path, readMode, rp), o.readers)
+	rdb, err := openRetry(uri(t.path, readMode, rp), o.readers, o.busyTimeout, nil)
 	if err != nil {
 		return db.openError(err)
 	}
 	db.rdb = rdb
-	if err := rdb.PingContext(ctx); err != nil {
-		return db.openError(err)
-	}
 	return nil
+}
+
+// openRetry opens a pool of n connections to dsn, connects one and runs
+// check (if not nil) on the pool. While that fails with SQLITE_BUSY it
+// tries again, for up to busyTimeout: SQLite reports SQLITE_BUSY without
+// waiting where waiting could deadlock, as when several connections open a
+// new database at once and each switches it to WAL mode, so the busy
+// timeout alone does not cover opening.
+func openRetry(dsn string, n int, busyTimeout time.Duration, check func(*sql.DB) error) (*sql.DB, error) {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		p, err := openPool(dsn, n)
+		if err != nil {
+			return nil, err
+		}
+		err = p.Ping()
+		if err == nil && check != nil {
+			err = check(p)
+		}
+		if err == nil {
+			return p, nil
+		}
+		_ = p.Close()
+		if !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return nil, err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (with any extended
+// code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 func (db *DB) openMemory() error {
