@@ -320,3 +320,32 @@ func BenchmarkClaimIdle(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaimBusy measures claims of 10 tasks from a queue whose tasks
+// are all due, spread over 4 and over 1,000 priorities: the ratio of the
+// two is the cost of priorities the claim does not take from (near 1 when
+// Claim stops walking the priorities once it has its tasks).
+func BenchmarkClaimBusy(b *testing.B) {
+	needServer(b)
+	for _, prios := range []int{4, 1000} {
+		b.Run(fmt.Sprintf("priorities=%d", prios), func(b *testing.B) {
+			env := newBenchEnv(b)
+			ctx := context.Background()
+			tasks := pgx.Identifier{env.db.Schema(), "kv_tasks"}.Sanitize()
+			_, err := env.pool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
+	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
+SELECT 't' || i, 'job', 'null', 'pending', i % $3::int, $1, $1, 0, 0, 0, '', '', 0, false FROM generate_series(1, $2::int) i`,
+				taskNow, 10*b.N+60000, prios)
+			require.NoError(b, err)
+			_, err = env.pool.Exec(ctx, "VACUUM ANALYZE "+tasks)
+			require.NoError(b, err)
+			parallel(b, 1, func(g, i int) error {
+				ts, err := env.db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})
+				if err == nil && len(ts) != 10 {
+					err = fmt.Errorf("claimed %d tasks", len(ts))
+				}
+				return err
+			})
+		})
+	}
+}

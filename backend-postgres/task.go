@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -327,13 +328,16 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 // id) holds the due tasks of each priority at the front of that priority's
 // range, but those ranges are spread among tasks scheduled later. So:
 //
-//   - p lists the distinct priorities of the pending tasks, one index probe
-//     each (a loose index scan, as a recursive CTE);
-//   - w locks up to c.Limit due pending tasks in claim order, FOR UPDATE
-//     SKIP LOCKED: `priority = ANY(array of p)` makes the index scan seek
-//     the front of each priority's range in turn, in index order, and stop
-//     at its first task not due, so an idle claim costs a few probes per
-//     priority;
+//   - p lists the distinct priorities of the pending tasks, highest first,
+//     one index probe each (a loose index scan, as a recursive CTE, which
+//     PostgreSQL runs only as far as its reader asks);
+//   - w takes, for each priority of p in turn, its due tasks in claim order
+//     (an index seek to the front of the priority's range that stops at
+//     its first task not due), locking each FOR UPDATE SKIP LOCKED as it
+//     goes, and stops at c.Limit: the nested loop of the LATERAL join
+//     yields p's order and each seek's order, which is claim order. An
+//     idle claim so costs a few probes per priority, a busy one the probes
+//     of the priorities it takes from;
 //   - r locks up to c.Limit running tasks whose lease expired, in claim
 //     order, found by a range scan of the running index on locked_until;
 //   - c keeps the first c.Limit of both in claim order. Only when r locked
@@ -344,16 +348,19 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 // for the next one, so a claim still gets c.Limit tasks if so many are
 // claimable and not taken.
 //
-// The time, the limit and the names enter the conditions as scalar
-// subqueries, which the planner does not look into: the plan is the same
-// for every value, so PostgreSQL runs the prepared statement on its generic
-// plan instead of planning it again for each call (a custom plan looked
-// cheaper to it, and planning cost more than running: 0.3 ms an idle claim).
+// The plan must not depend on the time or the names: they reach the
+// conditions through scalar subqueries, which the planner does not look
+// into, so PostgreSQL runs the prepared statement on its generic plan
+// instead of planning it again for each call (a custom plan looked cheaper
+// to it, and planning cost more than running: 0.3 ms an idle claim). The
+// limit is written into the statement (one prepared statement per limit;
+// a runner uses one): unknown, the planner guessed a tenth of the table
+// and joined the update to it by hashing the whole table.
 func (db *DB) claimSQL(c taskdriver.Claim) (string, args) {
 	var a args
 	nowArg := a.add(utc(c.Now))
 	now := "(SELECT " + nowArg + "::timestamptz)"
-	limit := "(SELECT " + a.add(int64(c.Limit)) + "::bigint)"
+	limit := strconv.Itoa(c.Limit)
 	names := ""
 	if len(c.Names) > 0 {
 		names = " AND name = ANY((SELECT " + a.add(c.Names) + "::text[])::text[])"
@@ -363,9 +370,9 @@ func (db *DB) claimSQL(c taskdriver.Claim) (string, args) {
 	UNION ALL
 	SELECT (SELECT t.priority FROM ` + db.tasks + ` t WHERE t.status = 'pending' AND t.priority < p.priority
 		ORDER BY t.priority DESC LIMIT 1) FROM p WHERE p.priority IS NOT NULL),
-w AS MATERIALIZED (SELECT priority, scheduled_for, id FROM ` + db.tasks + `
-	WHERE status = 'pending' AND priority = ANY(ARRAY(SELECT priority FROM p WHERE priority IS NOT NULL)) AND scheduled_for <= ` + now + names + `
-	ORDER BY priority DESC, scheduled_for, id LIMIT ` + limit + ` FOR UPDATE SKIP LOCKED),
+w AS MATERIALIZED (SELECT d.* FROM p CROSS JOIN LATERAL (SELECT priority, scheduled_for, id FROM ` + db.tasks + `
+	WHERE status = 'pending' AND priority = p.priority AND scheduled_for <= ` + now + names + `
+	ORDER BY scheduled_for, id LIMIT ` + limit + ` FOR UPDATE SKIP LOCKED) d LIMIT ` + limit + `),
 r AS MATERIALIZED (SELECT priority, scheduled_for, id FROM ` + db.tasks + `
 	WHERE status = 'running' AND locked_until <= ` + now + names + `
 	ORDER BY priority DESC, scheduled_for, id LIMIT ` + limit + ` FOR UPDATE SKIP LOCKED),

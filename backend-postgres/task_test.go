@@ -372,33 +372,9 @@ func TestClaimIdle(t *testing.T) {
 	fillFutureTasks(t, testPool, db, 6000)
 
 	for _, names := range [][]string{nil, {"job", "other"}} {
-		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		for _, mode := range claimPlanModes {
 			c := taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10, Names: names}
-			sql, a := postgreskv.ClaimSQL(db, c)
-			// A prepared statement's plan, custom or generic as forced,
-			// in a transaction rolled back.
-			var out string
-			err := pgx.BeginFunc(ctx, testPool, func(tx pgx.Tx) error {
-				if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, "PREPARE claim AS "+sql); err != nil {
-					return err
-				}
-				err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim("+literals(t, a)+")").Scan(&out)
-				if err == nil {
-					_, err = tx.Exec(ctx, "DEALLOCATE claim")
-				}
-				if err == nil {
-					err = errRollback
-				}
-				return err
-			})
-			require.ErrorIs(t, err, errRollback)
-			var plans []struct{ Plan map[string]any }
-			require.NoError(t, json.Unmarshal([]byte(out), &plans), out)
-			require.Len(t, plans, 1)
-			rows, blocks := planWork(plans[0].Plan)
+			rows, blocks, out := claimWork(t, db, c, mode)
 			t.Logf("idle claim (names %v, %s): %.0f rows, %.0f buffers", names, mode, rows, blocks)
 			require.Less(t, rows, 100.0, "rows read by an idle claim (names %v, %s): %s", names, mode, out)
 			require.Less(t, blocks, 200.0, "buffers read by an idle claim (names %v, %s): %s", names, mode, out)
@@ -407,6 +383,70 @@ func TestClaimIdle(t *testing.T) {
 	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+// TestClaimBusyManyPriorities: a claim on a busy queue with many
+// priorities reads the few tasks it takes, not a probe of every priority:
+// it stops walking the priorities once it has its tasks (the highest
+// priority's), and its update finds them by id, with a custom or a
+// generic plan.
+func TestClaimBusyManyPriorities(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
+	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
+	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
+SELECT 't' || i, 'job', 'null', 'pending', i % 1000, $1, $1, 0, 0, 0, '', '', 0, false FROM generate_series(1, 20000) i`, taskNow)
+	require.NoError(t, err)
+	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
+	require.NoError(t, err)
+	c := taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10}
+	for _, mode := range claimPlanModes {
+		rows, blocks, out := claimWork(t, db, c, mode)
+		t.Logf("busy claim (%s): %.0f rows, %.0f buffers", mode, rows, blocks)
+		require.Less(t, rows, 400.0, "rows read by a busy claim (%s): %s", mode, out)
+	}
+	got, err := db.Claim(ctx, c)
+	require.NoError(t, err)
+	require.Len(t, got, 10)
+	for _, task := range got {
+		require.Equal(t, 999, task.Priority)
+	}
+}
+
+// claimPlanModes are the plan_cache_mode values claimWork is run with.
+var claimPlanModes = []string{"force_custom_plan", "force_generic_plan"}
+
+// claimWork runs Claim's statement for c as a prepared statement whose
+// plan is custom or generic as mode forces, under EXPLAIN ANALYZE in a
+// transaction rolled back, and returns the rows and buffers its plan read
+// (see planWork) and the plan.
+func claimWork(t *testing.T, db *postgreskv.DB, c taskdriver.Claim, mode string) (rows, blocks float64, plan string) {
+	t.Helper()
+	ctx := context.Background()
+	sql, a := postgreskv.ClaimSQL(db, c)
+	err := pgx.BeginFunc(ctx, testPool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "PREPARE claim AS "+sql); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim("+literals(t, a)+")").Scan(&plan); err != nil {
+			return err
+		}
+		// A prepared statement outlives the transaction.
+		if _, err := tx.Exec(ctx, "DEALLOCATE claim"); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	require.ErrorIs(t, err, errRollback)
+	var plans []struct{ Plan map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(plan), &plans), plan)
+	require.Len(t, plans, 1)
+	rows, blocks = planWork(plans[0].Plan)
+	return rows, blocks, plan
 }
 
 // TestClaimGenericPlan: Claim's prepared statement runs on PostgreSQL's
