@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -348,19 +347,21 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 // for the next one, so a claim still gets c.Limit tasks if so many are
 // claimable and not taken.
 //
-// The plan must not depend on the time or the names: they reach the
-// conditions through scalar subqueries, which the planner does not look
-// into, so PostgreSQL runs the prepared statement on its generic plan
-// instead of planning it again for each call (a custom plan looked cheaper
-// to it, and planning cost more than running: 0.3 ms an idle claim). The
-// limit is written into the statement (one prepared statement per limit;
-// a runner uses one): unknown, the planner guessed a tenth of the table
-// and joined the update to it by hashing the whole table.
+// The plan must not depend on the values: the time, the limit and the
+// names reach the conditions through scalar subqueries, which the planner
+// does not look into, so PostgreSQL runs the prepared statement on its
+// generic plan instead of planning it again for each call (a custom plan
+// looked cheaper to it, and planning cost more than running: 0.3 ms an
+// idle claim). Not knowing the limit, the planner guesses a tenth of the
+// table; so u finds its rows by id through an array, which it cannot turn
+// into a join that hashes the whole table. (A limit written into the
+// statement would make one prepared statement per limit, and a runner
+// claims as many as it has free slots.)
 func (db *DB) claimSQL(c taskdriver.Claim) (string, args) {
 	var a args
 	nowArg := a.add(utc(c.Now))
 	now := "(SELECT " + nowArg + "::timestamptz)"
-	limit := strconv.Itoa(c.Limit)
+	limit := "(SELECT " + a.add(int64(c.Limit)) + "::bigint)"
 	names := ""
 	if len(c.Names) > 0 {
 		names = " AND name = ANY((SELECT " + a.add(c.Names) + "::text[])::text[])"
@@ -381,7 +382,7 @@ c AS MATERIALIZED (SELECT id FROM (SELECT * FROM w UNION ALL SELECT * FROM r) k
 u AS (UPDATE ` + db.tasks + ` t SET status = 'running', locked_by = ` + a.add(c.Runner) + `,
 	locked_until = ` + a.add(utc(c.Now.Add(c.Lease))) + `, started = ` + nowArg + `,
 	attempts = t.attempts + 1, token = t.token + 1
-	FROM c WHERE t.id = c.id RETURNING ` + qualified("t") + `)
+	WHERE t.id = ANY(ARRAY(SELECT id FROM c)) RETURNING ` + qualified("t") + `)
 SELECT ` + taskColumns + ` FROM u ORDER BY priority DESC, scheduled_for, id`
 	return sql, a
 }

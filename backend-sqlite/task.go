@@ -247,14 +247,7 @@ func scanTasks(rows *sql.Rows) ([]taskdriver.Task, error) {
 // An idle claim so costs a few probes per distinct pending priority (more
 // than a walk only with about as many priorities as pending tasks).
 func claimSQL(n int) string {
-	names := ""
-	if n > 0 {
-		ps := make([]string, n)
-		for i := range ps {
-			ps[i] = fmt.Sprintf("?%d", i+5)
-		}
-		names = " AND name IN (" + strings.Join(ps, ", ") + ")"
-	}
+	names := claimNames(n)
 	const pending = "FROM tasks INDEXED BY tasks_pending WHERE status = 'pending'"
 	todo := "todo - (SELECT count(*) FROM (SELECT 1 " + pending + " AND priority = p AND scheduled_for <= ?1 LIMIT ?2))"
 	if n > 0 {
@@ -272,6 +265,19 @@ ORDER BY priority DESC, scheduled_for, id LIMIT ?2)
 UPDATE tasks SET status = 'running', locked_by = ?3, locked_until = ?4, started = ?1,
 attempts = attempts + 1, token = token + 1
 WHERE id IN (SELECT id FROM picked) RETURNING ` + taskColumns
+}
+
+// claimNames is the name filter of claimSQL for n names (0: none), on the
+// parameters numbered from ?5.
+func claimNames(n int) string {
+	if n == 0 {
+		return ""
+	}
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("?%d", i+5)
+	}
+	return " AND name IN (" + strings.Join(ps, ", ") + ")"
 }
 
 // claimArgs are claimSQL's parameters for c.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,14 +80,7 @@ func BenchmarkTask(b *testing.B) {
 // later than now when fewer than the limit are due. It is kept as the
 // baseline of BenchmarkClaimIdle and TestClaimIdleWork.
 func claimWalkSQL(n int) string {
-	names := ""
-	if n > 0 {
-		ps := make([]string, n)
-		for i := range ps {
-			ps[i] = fmt.Sprintf("?%d", i+5)
-		}
-		names = " AND name IN (" + strings.Join(ps, ", ") + ")"
-	}
+	names := claimNames(n)
 	return `WITH picked AS (SELECT id FROM (SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_pending
 	WHERE status = 'pending' AND scheduled_for <= ?1` + names + ` ORDER BY priority DESC, scheduled_for, id LIMIT ?2)
 UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running
