@@ -36,8 +36,12 @@ func NotifyStreamCommitted(db *DB) { db.notifyCommitted(notifyStream) }
 
 // SetMaxCommitters sets how many groups db commits at once (0: no group
 // commit), for the group commit tests. Call it while no Apply of db is
-// starting (it is read without a lock).
-func SetMaxCommitters(db *DB, n int) { db.maxCommitters = n }
+// starting (Apply reads it without a lock; the queue reads it under one).
+func SetMaxCommitters(db *DB, n int) {
+	db.group.mu.Lock()
+	defer db.group.mu.Unlock()
+	db.maxCommitters = n
+}
 
 // Queued returns how many batches wait in db's group commit queue.
 func Queued(db *DB) int {

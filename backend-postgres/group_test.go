@@ -137,13 +137,17 @@ func holdCommitter(t *testing.T, db *postgreskv.DB, key string, first driver.Bat
 	require.NoError(t, err)
 	h := &committerHeld{t: t, db: db, tx: tx}
 	h.leader = h.start(ctx, first)
-	require.Eventually(t, func() bool {
-		var n int
-		require.NoError(t, testPool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n))
-		return n > 0
-	}, 10*time.Second, 10*time.Millisecond, "the committer waits for the row lock")
+	require.Eventually(t, func() bool { return lockWaiters(t) > 0 },
+		10*time.Second, 10*time.Millisecond, "the committer waits for the row lock")
 	return h
+}
+
+// lockWaiters returns how many sessions of the test database wait for a lock.
+func lockWaiters(t *testing.T) int {
+	var n int
+	require.NoError(t, testPool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n))
+	return n
 }
 
 // start runs b in a goroutine.
@@ -170,41 +174,127 @@ func (h *committerHeld) release() error {
 	return (<-h.leader).err
 }
 
-// TestGroupCommitUnexpectedFailure: a batch without a savepoint (a put
-// with version -1) that fails all the same gets its error; the batches
-// grouped with it are run again and commit.
+// TestGroupCommitUnexpectedFailure: a batch without a savepoint (puts
+// with version -1) that fails all the same gets its error and writes
+// nothing; the batches grouped with it are run again and commit, each
+// change recorded once. The bad batch is a lone plain put (written with the
+// other plain puts in one statement) or a batch of two ops; the group has a
+// batch that may fail by its condition (an explicit transaction with
+// savepoints) or none (an implicit transaction).
 func TestGroupCommitUnexpectedFailure(t *testing.T) {
 	ctx := context.Background()
-	db := newDB(t)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	put := func(key string, version int64) driver.Op {
+		return driver.Op{Kind: driver.OpPut, Key: key, Version: version, Value: []byte(`1`)}
+	}
+	batch := func(ops ...driver.Op) driver.Batch { return driver.Batch{Ops: ops, Now: now} }
+	// A key too large for the primary key's index: PostgreSQL refuses it.
+	huge := make([]byte, 12000)
+	_, _ = rand.Read(huge)
+	bad := put(base64.StdEncoding.EncodeToString(huge), -1)
+	for _, c := range []struct {
+		name     string
+		badBatch driver.Batch
+		withCAS  bool
+	}{
+		{"plain put, savepoints", batch(bad), true},
+		{"plain put, implicit", batch(bad), false},
+		{"two ops, savepoints", batch(put("z", -1), bad), true},
+		{"two ops, implicit", batch(put("z", -1), bad), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := newDB(t)
+			for _, k := range []string{"cas", "hold"} {
+				_, err := db.Apply(ctx, batch(put(k, -1)))
+				require.NoError(t, err)
+			}
+			q := holdCommitter(t, db, "hold", batch(put("hold", -1)))
+			good := []chan applied{q.enqueue(ctx, batch(put("x", -1)))}
+			failed := q.enqueue(ctx, c.badBatch)
+			if c.withCAS {
+				good = append(good, q.enqueue(ctx, batch(put("cas", 1))))
+			}
+			good = append(good, q.enqueue(ctx, batch(put("y", -1))))
+			require.NoError(t, q.release())
+			got := <-failed
+			require.Error(t, got.err)
+			require.NotErrorIs(t, got.err, driver.ErrVersionMismatch)
+			for _, ch := range good {
+				got := <-ch
+				require.NoError(t, got.err)
+				require.Len(t, got.results, 1)
+			}
+			recs, err := db.Query(ctx, driver.Selector{Keys: []string{"cas", "x", "y", "z"}}, now)
+			require.NoError(t, err)
+			require.Len(t, recs, 3, "the failed batch wrote nothing")
+			wantCAS := int64(1)
+			if c.withCAS {
+				wantCAS = 2
+			}
+			require.Equal(t, wantCAS, recs[0].Version)
+			rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+			require.NoError(t, err)
+			var entries []string
+			for _, r := range rs {
+				entries = append(entries, r.Key+" "+r.Action)
+			}
+			want := []string{"cas create", "hold create", "hold update", "x create", "y create"}
+			if c.withCAS {
+				want = append(want, "cas update")
+			}
+			require.ElementsMatch(t, want, entries)
+		})
+	}
+}
+
+// TestGroupCommitConnectionLost: a group whose connection is lost while
+// its plain puts run (here: its server process is terminated while it waits
+// for a row lock) hands every batch the error; none is left waiting. With a
+// batch that may fail by its condition (savepoints) and without (an
+// implicit transaction).
+func TestGroupCommitConnectionLost(t *testing.T) {
+	ctx := context.Background()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	put := func(key string, version int64) driver.Batch {
 		return driver.Batch{Ops: []driver.Op{{Kind: driver.OpPut, Key: key, Version: version, Value: []byte(`1`)}}, Now: now}
 	}
-	for _, k := range []string{"cas", "hold"} {
-		_, err := db.Apply(ctx, put(k, -1))
-		require.NoError(t, err)
+	for _, withCAS := range []bool{true, false} {
+		t.Run(fmt.Sprintf("withCAS=%v", withCAS), func(t *testing.T) {
+			db := newDB(t)
+			for _, k := range []string{"cas", "hold", "locked"} {
+				_, err := db.Apply(ctx, put(k, -1))
+				require.NoError(t, err)
+			}
+			q := holdCommitter(t, db, "hold", put("hold", -1))
+			chans := []chan applied{q.enqueue(ctx, put("x", -1)), q.enqueue(ctx, put("locked", -1))}
+			if withCAS {
+				chans = append(chans, q.enqueue(ctx, put("cas", 1)))
+			}
+			// Lock a row the group writes, then let the group start.
+			tx, err := testPool.Begin(ctx)
+			require.NoError(t, err)
+			defer func() { _ = tx.Rollback(ctx) }()
+			_, err = tx.Exec(ctx, "SELECT 1 FROM "+pgx.Identifier{db.Schema(), "kv_records"}.Sanitize()+" WHERE key = 'locked' FOR UPDATE")
+			require.NoError(t, err)
+			require.NoError(t, q.release())
+			var pid int32
+			require.Eventually(t, func() bool {
+				err := testPool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&pid)
+				return err == nil
+			}, 10*time.Second, 10*time.Millisecond, "the group waits for the row lock")
+			_, err = testPool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid)
+			require.NoError(t, err)
+			for i, ch := range chans {
+				select {
+				case got := <-ch:
+					require.Error(t, got.err, "batch %d", i)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("batch %d: no outcome 10 s after its group's connection was lost", i)
+				}
+			}
+		})
 	}
-	q := holdCommitter(t, db, "hold", put("hold", -1))
-	// A key too large for the primary key's index: PostgreSQL refuses it.
-	huge := make([]byte, 12000)
-	_, _ = rand.Read(huge)
-	x := q.enqueue(ctx, put("x", -1))
-	bad := q.enqueue(ctx, put(base64.StdEncoding.EncodeToString(huge), -1))
-	cas := q.enqueue(ctx, put("cas", 1))
-	y := q.enqueue(ctx, put("y", -1))
-	require.NoError(t, q.release())
-	got := <-bad
-	require.Error(t, got.err)
-	require.NotErrorIs(t, got.err, driver.ErrVersionMismatch)
-	for _, ch := range []chan applied{x, cas, y} {
-		got := <-ch
-		require.NoError(t, got.err)
-		require.Len(t, got.results, 1)
-	}
-	recs, err := db.Query(ctx, driver.Selector{Keys: []string{"cas", "x", "y"}}, now)
-	require.NoError(t, err)
-	require.Len(t, recs, 3)
-	require.Equal(t, int64(2), recs[0].Version)
 }
 
 // TestGroupCommitOff: WithoutGroupCommit still applies batches, each in its
@@ -220,9 +310,10 @@ func TestGroupCommitOff(t *testing.T) {
 	require.Equal(t, int64(1), r.Version)
 }
 
-// TestGroupCommitStall: groups run one at a time, but a group stuck (here
-// on a row lock held elsewhere) does not hold up every writer: an Apply
-// that arrives while it is stuck starts a group beside it and commits.
+// TestGroupCommitStall: groups stuck (here on a row lock held elsewhere)
+// do not hold up every writer. Two groups are in flight, both stuck, so a
+// new Apply may start a group only because the newest has run for longer
+// than groupStall; it does, and commits while they wait.
 func TestGroupCommitStall(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
@@ -232,18 +323,26 @@ func TestGroupCommitStall(t *testing.T) {
 	_, err := db.Apply(ctx, put("hold"))
 	require.NoError(t, err)
 	q := holdCommitter(t, db, "hold", put("hold"))
-	postgreskv.SetMaxCommitters(db, 2)
+	second := q.enqueue(ctx, put("hold"))
+	// The queued batch starts a group beside the stuck one (as many wait as
+	// it holds) and gets stuck on the same row.
+	postgreskv.SetMaxCommitters(db, 3)
+	require.Eventually(t, func() bool { return postgreskv.Queued(db) == 0 && lockWaiters(t) == 2 },
+		10*time.Second, 10*time.Millisecond, "the second group waits for the row lock")
 
-	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, err = db.Apply(fctx, put("free"))
-	require.NoError(t, err, "a writer waits for a stuck group")
+	require.NoError(t, err, "a writer waits for stuck groups")
 	select {
 	case a := <-q.leader:
 		t.Fatalf("the stuck group finished while its row was locked: %v", a.err)
+	case a := <-second:
+		t.Fatalf("the second stuck group finished while its row was locked: %v", a.err)
 	default:
 	}
 	require.NoError(t, q.release())
+	require.NoError(t, (<-second).err)
 }
 
 // TestGroupCommitExpiredRecord: a put that meets an expired record in a
