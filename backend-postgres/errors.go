@@ -133,8 +133,12 @@ func (db *DB) mapError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "42P01", "3F000", "42883": // undefined table, schema, function
+		case "42P01", "3F000": // undefined table, schema
 			return fmt.Errorf("%w: %s", driver.ErrNotInitialized, pe.Message)
+		case "42883": // undefined function or operator: only kv's own functions mean Init has not run
+			if strings.Contains(pe.Message, "kv_fail(") || strings.Contains(pe.Message, "kv_sequence(") {
+				return fmt.Errorf("%w: %s", driver.ErrNotInitialized, pe.Message)
+			}
 		case codeFenced:
 			return driver.ErrFenced
 		}

@@ -49,3 +49,6 @@ func Queued(db *DB) int {
 	defer db.group.mu.Unlock()
 	return len(db.group.queue)
 }
+
+// MapError maps err as db's operations do.
+func MapError(db *DB, err error) error { return db.mapError(err) }

@@ -300,6 +300,30 @@ func TestNotInitialized(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)))
 }
 
+// TestNotInitializedErrors: the server's errors for a missing table,
+// schema or kv function mean Init has not run; an undefined operator or
+// another function does not (a bug in a statement, not a missing schema).
+func TestNotInitializedErrors(t *testing.T) {
+	ctx := context.Background()
+	schema := newSchemaName(t)
+	_, err := testPool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+	require.NoError(t, err)
+	db := postgreskv.New(testPool, postgreskv.WithSchema(schema))
+	for sql, missing := range map[string]bool{
+		"SELECT * FROM " + pgx.Identifier{schema, "kv_records"}.Sanitize():           true,
+		"SELECT * FROM " + pgx.Identifier{schema + "_none", "kv_records"}.Sanitize(): true,
+		"SELECT " + pgx.Identifier{schema, "kv_sequence"}.Sanitize() + "(1)":         true,
+		"SELECT " + pgx.Identifier{schema, "kv_fail"}.Sanitize() + "('x', 1)":        true,
+		"SELECT 1 + 'a'::text":       false,
+		"SELECT no_such_function(1)": false,
+	} {
+		_, err := testPool.Exec(ctx, sql)
+		require.Error(t, err, sql)
+		mapped := postgreskv.MapError(db, err)
+		require.Equal(t, missing, errors.Is(mapped, kvcore.ErrNotInitialized), "%s: %v", sql, mapped)
+	}
+}
+
 func TestBadOptions(t *testing.T) {
 	needServer(t)
 	for _, name := range []string{"", "1abc", "a-b", `a"b`, "a b", strings.Repeat("x", 64), "é"} {
