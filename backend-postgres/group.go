@@ -42,6 +42,16 @@ import (
 // COMMIT, starts the next one if it may (from a goroutine of its own: a
 // caller returns once its own group is done).
 //
+// A group that starts beside executing groups takes only the waiting
+// batches that write none of their keys (see free); the others keep their
+// place in the queue. Two groups that execute at once therefore never wait
+// for each other's row locks: a group runs its plain puts in one statement
+// before its other batches, so the keys of two groups are not locked in one
+// global order, and without this rule contended writers deadlocked (found
+// by PostgreSQL only after deadlock_timeout, a second by default;
+// TestGroupCommitNoDeadlock). A group that has sent its COMMIT waits for no
+// lock, so batches that write its keys may start and wait for its commit.
+//
 // Otherwise a group starts beside the groups in flight only when waiting
 // in line would cost more than running beside: when a full group is waiting, or
 // when the newest group in flight has run for longer than groupStall
@@ -109,11 +119,21 @@ type applyReq struct {
 	notify  bool       // it may append stream entries
 	mayFail bool       // it has a fence or a condition that may not hold
 	lockKey string     // namespace and first key it writes: the group's order
+	keys    []string   // namespace and key of each op after the first
+	anyKey  bool       // it may write keys not named by lockKey and keys (a range delete)
 	put     *driver.Op // its one op, a plain put that a group may write with others in one statement (nil: none, or not any more)
 	now     time.Time  // the batch's time (for put's statement)
 	retries int
 	err     error
 	done    chan struct{} // closed when results and err are final
+}
+
+// eachKey calls fn with each key (namespace and key) that r names.
+func (r *applyReq) eachKey(fn func(string)) {
+	fn(r.lockKey)
+	for _, k := range r.keys {
+		fn(k)
+	}
 }
 
 // size is how many statements r counts for in a group.
@@ -123,12 +143,14 @@ func (r *applyReq) size() int { return max(1, len(r.stmts)) }
 type committers struct {
 	mu        sync.Mutex
 	queue     []*applyReq
-	active    int         // groups in flight (committers running)
-	executing int         // groups in flight that have not sent their COMMIT
-	members   int         // batches in the groups in flight
-	newest    time.Time   // when the newest group in flight started
-	stall     *time.Timer // runs stallCheck; armed while batches wait beside groups in flight
-	armed     bool        // stall is armed
+	active    int            // groups in flight (committers running)
+	executing int            // groups in flight that have not sent their COMMIT
+	members   int            // batches in the groups in flight
+	busy      map[string]int // keys the executing groups write, with how many write each
+	busyAny   int            // executing groups with a batch that may write any key
+	newest    time.Time      // when the newest group in flight started
+	stall     *time.Timer    // runs stallCheck; armed while batches wait beside groups in flight
+	armed     bool           // stall is armed
 }
 
 // WithoutGroupCommit makes every Apply run in a transaction of its own, as
@@ -146,7 +168,7 @@ func WithoutGroupCommit() Option {
 func (db *DB) commitGrouped(r *applyReq) ([]driver.Result, error) {
 	g := &db.group
 	g.mu.Lock()
-	if g.mayStart(db.maxCommitters, len(g.queue)+1) {
+	if g.free(r) && g.mayStart(db.maxCommitters, g.freeWaiting()+1) {
 		db.lead(r)
 		// r is done, unless it lost a deadlock and was queued again.
 	} else {
@@ -250,17 +272,73 @@ func (g *committers) mayStart(limit, waiting int) bool {
 }
 
 // start counts a new group in flight and returns its batches: first (if not
-// nil) and the queue's first ones. g.mu is held.
+// nil) and the queue's first free ones. g.mu is held.
 func (g *committers) start(first *applyReq) []*applyReq {
+	group := g.take(first)
 	g.active++
 	g.executing++
-	group := g.take(first)
 	g.members += len(group)
+	g.mark(group, 1)
 	return group
 }
 
-// take removes from the queue the batches of the next group (after first,
-// if not nil) and returns them. g.mu is held.
+// free reports whether r writes no key that an executing group writes: only
+// such a batch runs beside the executing groups, so that two groups never
+// wait for each other's row locks (a deadlock, which PostgreSQL only finds
+// after deadlock_timeout, a second by default). A group that has sent its
+// COMMIT waits for no lock, so a batch may wait for its locks. g.mu is held.
+func (g *committers) free(r *applyReq) bool {
+	if g.executing == 0 {
+		return true
+	}
+	if r.anyKey || g.busyAny > 0 || g.busy[r.lockKey] > 0 {
+		return false
+	}
+	for _, k := range r.keys {
+		if g.busy[k] > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// freeWaiting returns how many queued batches are free (see free). g.mu
+// is held.
+func (g *committers) freeWaiting() int {
+	if g.executing == 0 {
+		return len(g.queue)
+	}
+	n := 0
+	for _, r := range g.queue {
+		if g.free(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// mark counts the keys of group's batches as written by an executing group
+// (d = 1) or no longer (d = -1). g.mu is held.
+func (g *committers) mark(group []*applyReq, d int) {
+	if g.busy == nil {
+		g.busy = make(map[string]int)
+	}
+	anyKey := false
+	for _, r := range group {
+		anyKey = anyKey || r.anyKey
+		r.eachKey(func(k string) {
+			if g.busy[k] += d; g.busy[k] == 0 {
+				delete(g.busy, k)
+			}
+		})
+	}
+	if anyKey {
+		g.busyAny += d
+	}
+}
+
+// take removes from the queue the free batches of the next group (after
+// first, if not nil, which is free) and returns them. g.mu is held.
 func (g *committers) take(first *applyReq) []*applyReq {
 	var group []*applyReq
 	n := 0
@@ -268,24 +346,30 @@ func (g *committers) take(first *applyReq) []*applyReq {
 		group = append(group, first)
 		n = first.size()
 	}
-	i := 0
-	for ; i < len(g.queue) && len(group) < maxGroupMembers; i++ {
-		next := g.queue[i]
-		if len(group) > 0 && n+next.size() > maxGroupStatements {
+	left := g.queue[:0]
+	for i, next := range g.queue {
+		if len(group) >= maxGroupMembers || len(group) > 0 && n+next.size() > maxGroupStatements {
+			left = append(left, g.queue[i:]...)
 			break
+		}
+		if !g.free(next) {
+			left = append(left, next)
+			continue
 		}
 		group = append(group, next)
 		n += next.size()
 	}
-	g.queue = slices.Delete(g.queue, 0, i)
+	clear(g.queue[len(left):])
+	g.queue = left
 	g.newest = time.Now()
 	return group
 }
 
-// next starts the next group if batches are queued and one may start, and
-// returns its batches (nil if none). g.mu is held.
+// next starts the next group if free batches are queued and one may start,
+// and returns its batches (nil if none). g.mu is held.
 func (g *committers) next(limit int) []*applyReq {
-	if len(g.queue) == 0 || !g.mayStart(limit, len(g.queue)) {
+	waiting := g.freeWaiting()
+	if waiting == 0 || !g.mayStart(limit, waiting) {
 		return nil
 	}
 	return g.start(nil)
@@ -300,12 +384,13 @@ func (db *DB) commitGroup(group []*applyReq) {
 	size := len(group)
 	again := db.runGroup(group, func() {
 		running = false
-		db.executed()
+		db.executed(group)
 	})
 	g.mu.Lock()
 	g.queue = append(again, g.queue...) // deadlock losers go first
 	if running {
 		g.executing--
+		g.mark(group, -1)
 	}
 	g.active--
 	g.members -= size
@@ -316,16 +401,18 @@ func (db *DB) commitGroup(group []*applyReq) {
 	}
 }
 
-// executed is called when a group has run its statements and sent its
-// COMMIT: the next group may start executing while the commit is flushed.
-func (db *DB) executed() {
+// executed is called when group has run its statements and sent its
+// COMMIT: the next group may start executing while the commit is flushed,
+// and write group's keys.
+func (db *DB) executed(group []*applyReq) {
 	g := &db.group
 	g.mu.Lock()
 	g.executing--
-	group := db.nextGroup()
+	g.mark(group, -1)
+	next := db.nextGroup()
 	g.mu.Unlock()
-	if group != nil {
-		go db.commitGroup(group)
+	if next != nil {
+		go db.commitGroup(next)
 	}
 }
 

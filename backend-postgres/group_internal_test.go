@@ -1,6 +1,7 @@
 package postgreskv
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -34,5 +35,47 @@ func TestMayStart(t *testing.T) {
 		if got := g.mayStart(committersCap, c.waiting); got != c.want {
 			t.Errorf("%s: mayStart = %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestTakeFree: a group started beside an executing group takes only the
+// queued batches that write none of its keys (a range delete may write any
+// key); the others keep their place in the queue, and every batch is free
+// again once no group executes.
+func TestTakeFree(t *testing.T) {
+	batch := func(lockKey string, keys ...string) *applyReq {
+		return &applyReq{lockKey: lockKey, keys: keys}
+	}
+	a, b, ab, ca := batch("a"), batch("b"), batch("x", "a"), batch("c", "a")
+	rng := &applyReq{lockKey: "r", anyKey: true}
+	g := &committers{}
+	first := g.start(batch("a"))
+	if len(first) != 1 {
+		t.Fatalf("first group: %d batches, want 1", len(first))
+	}
+	g.queue = []*applyReq{a, b, ab, rng, ca}
+	if n := g.freeWaiting(); n != 1 {
+		t.Fatalf("freeWaiting = %d, want 1 (b)", n)
+	}
+	second := g.start(nil)
+	if len(second) != 1 || second[0] != b {
+		t.Fatalf("second group = %v, want only b", second)
+	}
+	if want := []*applyReq{a, ab, rng, ca}; !slices.Equal(g.queue, want) {
+		t.Fatalf("queue = %v, want %v", g.queue, want)
+	}
+	// The first group sends its COMMIT: only the second's key is busy.
+	g.executing--
+	g.mark(first, -1)
+	if g.free(b) || !g.free(a) || !g.free(ab) || g.free(rng) {
+		t.Fatal("with b busy: want a and ab free, b and the range delete not")
+	}
+	g.executing--
+	g.mark(second, -1)
+	if len(g.busy) != 0 || g.busyAny != 0 {
+		t.Fatalf("nothing executes, but busy = %v, busyAny = %d", g.busy, g.busyAny)
+	}
+	if n := g.freeWaiting(); n != 4 {
+		t.Fatalf("freeWaiting = %d, want 4", n)
 	}
 }
