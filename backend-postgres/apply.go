@@ -95,13 +95,12 @@ func (db *DB) newApplyReq(ctx context.Context, b driver.Batch, removeExpired boo
 	if first.Kind == driver.OpDeleteRange {
 		r.lockKey = first.Namespace + "\x00" + first.Sel.From
 	}
-	if len(b.Ops) > 1 {
-		for _, op := range b.Ops[1:] {
+	for i, op := range b.Ops {
+		if i > 0 {
 			r.keys = append(r.keys, op.Namespace+"\x00"+op.Key)
-			r.anyKey = r.anyKey || op.Kind == driver.OpDeleteRange
 		}
+		r.anyKey = r.anyKey || op.Kind == driver.OpDeleteRange
 	}
-	r.anyKey = r.anyKey || first.Kind == driver.OpDeleteRange
 	if len(b.Ops) == 1 && b.Fence == nil && first.Kind == driver.OpPut && first.Version < 0 &&
 		first.Value != nil && first.Expires.IsZero() && !removeExpired {
 		r.put, r.now = &b.Ops[0], now

@@ -122,6 +122,12 @@ func redactError(prefix string, err error, connString, password string) error {
 	return e
 }
 
+// The names of the functions kv's schema creates (see the migrations).
+const (
+	failFunction     = "kv_fail"
+	sequenceFunction = "kv_sequence"
+)
+
 // mapError turns a database error into the driver's errors.
 func (db *DB) mapError(err error) error {
 	if err == nil {
@@ -136,7 +142,7 @@ func (db *DB) mapError(err error) error {
 		case "42P01", "3F000": // undefined table, schema
 			return fmt.Errorf("%w: %s", driver.ErrNotInitialized, pe.Message)
 		case "42883": // undefined function or operator: only kv's own functions mean Init has not run
-			if strings.Contains(pe.Message, "kv_fail(") || strings.Contains(pe.Message, "kv_sequence(") {
+			if strings.Contains(pe.Message, failFunction+"(") || strings.Contains(pe.Message, sequenceFunction+"(") {
 				return fmt.Errorf("%w: %s", driver.ErrNotInitialized, pe.Message)
 			}
 		case codeFenced:

@@ -168,7 +168,7 @@ func WithoutGroupCommit() Option {
 func (db *DB) commitGrouped(r *applyReq) ([]driver.Result, error) {
 	g := &db.group
 	g.mu.Lock()
-	if g.free(r) && g.mayStart(db.maxCommitters, g.freeWaiting()+1) {
+	if g.free(r) && g.mayStartFree(db.maxCommitters, 1) {
 		db.lead(r)
 		// r is done, unless it lost a deadlock and was queued again.
 	} else {
@@ -302,19 +302,30 @@ func (g *committers) free(r *applyReq) bool {
 	return true
 }
 
-// freeWaiting returns how many queued batches are free (see free). g.mu
-// is held.
-func (g *committers) freeWaiting() int {
-	if g.executing == 0 {
-		return len(g.queue)
+// mayStartFree reports whether a group of the queue's free batches and
+// extra more (free, not queued) may start now (see mayStart). It counts
+// the free batches only if the whole queue would let a group start, and
+// only as far as mayStart compares, so an Apply pays for the count only
+// when it matters. g.mu is held.
+func (g *committers) mayStartFree(limit, extra int) bool {
+	waiting := len(g.queue) + extra
+	if waiting == 0 || !g.mayStart(limit, waiting) {
+		return false
 	}
-	n := 0
+	if g.executing == 0 {
+		return true // every batch is free
+	}
+	enough := max(g.members, maxGroupMembers) // mayStart compares waiting with no more
+	n := extra
 	for _, r := range g.queue {
+		if n >= enough {
+			break
+		}
 		if g.free(r) {
 			n++
 		}
 	}
-	return n
+	return n > 0 && g.mayStart(limit, n)
 }
 
 // mark counts the keys of group's batches as written by an executing group
@@ -368,8 +379,7 @@ func (g *committers) take(first *applyReq) []*applyReq {
 // next starts the next group if free batches are queued and one may start,
 // and returns its batches (nil if none). g.mu is held.
 func (g *committers) next(limit int) []*applyReq {
-	waiting := g.freeWaiting()
-	if waiting == 0 || !g.mayStart(limit, waiting) {
+	if !g.mayStartFree(limit, 0) {
 		return nil
 	}
 	return g.start(nil)
@@ -471,17 +481,18 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 	// in one round trip, which commits at its end (see Apply) or, at an
 	// error, is rolled back by PostgreSQL itself.
 	implicit := !slices.ContainsFunc(group, func(r *applyReq) bool { return r.mayFail })
-	// aborted reports whether err is a statement's error that left the
-	// transaction to roll back (and not, say, a lost connection).
-	aborted := func(err error) bool {
+	// aborted returns err's server error if err is a statement's error
+	// that left the transaction to roll back, else nil (a lost connection,
+	// say).
+	aborted := func(err error) *pgconn.PgError {
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) {
-			return false
+			return nil
 		}
-		if implicit {
-			return !conn.Conn().IsClosed()
+		if implicit && conn.Conn().IsClosed() || !implicit && conn.Conn().PgConn().TxStatus() != 'E' {
+			return nil
 		}
-		return conn.Conn().PgConn().TxStatus() == 'E'
+		return pe
 	}
 	rollback := func() error {
 		if implicit {
@@ -534,7 +545,8 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			}
 			return again
 		}
-		if failed == setFailed && aborted(err) {
+		pe := aborted(err)
+		if failed == setFailed && pe != nil {
 			// Which put failed is not known: roll back and run every
 			// batch again, those puts with statements of their own.
 			if err := rollback(); err != nil {
@@ -548,14 +560,12 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			}
 			return append(append(again, set...), rest...)
 		}
-		if failed < 0 || !aborted(err) {
+		if failed < 0 || pe == nil {
 			// Not one batch's failure (the BEGIN's or the commit's), or the
 			// transaction is gone: every batch gets the error.
 			failAll(db.mapError(err), append(set, rest...)) // set: if it failed
 			return again
 		}
-		var pe *pgconn.PgError
-		errors.As(err, &pe) // aborted: err is a *pgconn.PgError
 		r := rest[failed]
 		if (pe.Code == "40P01" || pe.Code == "40001") && r.retries < maxGroupRetries {
 			r.retries++

@@ -40,8 +40,8 @@ func TestMayStart(t *testing.T) {
 
 // TestTakeFree: a group started beside an executing group takes only the
 // queued batches that write none of its keys (a range delete may write any
-// key); the others keep their place in the queue, and every batch is free
-// again once no group executes.
+// key); the others keep their place in the queue and do not count as
+// waiting, and every batch is free again once no group executes.
 func TestTakeFree(t *testing.T) {
 	batch := func(lockKey string, keys ...string) *applyReq {
 		return &applyReq{lockKey: lockKey, keys: keys}
@@ -53,9 +53,13 @@ func TestTakeFree(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("first group: %d batches, want 1", len(first))
 	}
+	g.queue = []*applyReq{a, ab, rng, ca}
+	if g.mayStartFree(committersCap, 0) {
+		t.Fatal("a group may start beside the first, though no queued batch is free")
+	}
 	g.queue = []*applyReq{a, b, ab, rng, ca}
-	if n := g.freeWaiting(); n != 1 {
-		t.Fatalf("freeWaiting = %d, want 1 (b)", n)
+	if !g.mayStartFree(committersCap, 0) {
+		t.Fatal("no group may start beside the first, though b is free")
 	}
 	second := g.start(nil)
 	if len(second) != 1 || second[0] != b {
@@ -75,7 +79,10 @@ func TestTakeFree(t *testing.T) {
 	if len(g.busy) != 0 || g.busyAny != 0 {
 		t.Fatalf("nothing executes, but busy = %v, busyAny = %d", g.busy, g.busyAny)
 	}
-	if n := g.freeWaiting(); n != 4 {
-		t.Fatalf("freeWaiting = %d, want 4", n)
+	if !g.mayStartFree(committersCap, 0) {
+		t.Fatal("no group may start while the two in flight only wait for their commits")
+	}
+	if third := g.start(nil); len(third) != 4 {
+		t.Fatalf("third group: %d batches, want 4", len(third))
 	}
 }
