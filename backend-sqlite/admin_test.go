@@ -49,14 +49,7 @@ func TestAdminSchemaVersion(t *testing.T) {
 // scan of the records beyond the first row) and listing leases searches a
 // range of their primary key.
 func TestAdminPlans(t *testing.T) {
-	db, err := OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Init(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := openTest(t)
 	p := queryPlan(t, db, qNamespaces, 1)
 	if !strings.Contains(p, "(namespace>?)") || !strings.Contains(p, "USING PRIMARY KEY (namespace=?)") {
 		t.Errorf("namespaces:\n%s", p)

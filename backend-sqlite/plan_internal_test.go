@@ -15,14 +15,7 @@ import (
 // and sorts no pending task, with or without names and with or without
 // ANALYZE statistics; Insert's unique-key check is an index search.
 func TestClaimPlan(t *testing.T) {
-	db, err := OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Init(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := openTest(t)
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	seedNotDue(t, db, now, 1, 2000, 4)
 	for _, analyzed := range []bool{false, true} {
@@ -47,14 +40,7 @@ func TestClaimPlan(t *testing.T) {
 // TestClaimPlanOld: checkClaimPlan refuses the statement Claim had before
 // the loose index scan (a walk of tasks_pending in claim order).
 func TestClaimPlanOld(t *testing.T) {
-	db, err := OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Init(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := openTest(t)
 	c := taskdriver.Claim{Runner: "r", Now: time.Now(), Lease: time.Minute, Limit: 10}
 	if msg := checkClaimPlan(queryPlanSteps(t, db, claimWalkSQL(0), claimArgs(c)...)); msg == "" {
 		t.Error("the walk's plan passes")
@@ -102,14 +88,7 @@ func checkClaimPlan(steps []planStep) string {
 // previous statement (claimWalkSQL), measured alike, reads them all.
 func TestClaimIdleWork(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openTest(t)
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	claims := []taskdriver.Claim{
 		{Runner: "r", Now: now, Lease: time.Minute, Limit: 10},

@@ -41,14 +41,7 @@ func TestSelectorWhereOneLowerBound(t *testing.T) {
 // right keys whichever bound is tighter.
 func TestQueryAfterAndFrom(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openTest(t)
 	now := time.Unix(1000, 0)
 	var ops []driver.Op
 	for _, k := range []string{"a", "p/0", "p/1", "p/2", "q"} {
