@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -543,4 +544,64 @@ func TestStreamRepeatableReadDefault(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Len(t, readAfter(t, db, 0), writers*puts)
+}
+
+// TestStreamPositionIndex: migration 6 rebuilds the position index without
+// the rows not yet sequenced, keeping the positions handed out, uniqueness
+// and the index plans of the queries on pos (Read's, with and without
+// filters, and Trim's delete), also as generic plans.
+func TestStreamPositionIndex(t *testing.T) {
+	ctx := context.Background()
+	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
+	require.NoError(t, postgreskv.InitVersion(ctx, db, 5))
+	s, _ := newStore(t, db)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
+	}
+	require.Len(t, readAfter(t, db, 0), 3)      // sequenced: positions 1-3
+	require.NoError(t, s.Put(ctx, "k3", -1, 3)) // not sequenced yet
+	require.NoError(t, db.Init(ctx))
+
+	_, stream := streamTables(db)
+	var def string
+	require.NoError(t, testPool.QueryRow(ctx, "SELECT pg_get_indexdef(to_regclass($1))",
+		pgx.Identifier{db.Schema(), "kv_stream_pos_idx"}.Sanitize()).Scan(&def))
+	require.Contains(t, def, "UNIQUE")
+	require.Contains(t, def, "WHERE (pos IS NOT NULL)")
+	require.Equal(t, []keyVersion{{"k0", 1}, {"k1", 1}, {"k2", 1}, {"k3", 1}}, keyVersions(readAfter(t, db, 0)))
+	_, err := testPool.Exec(ctx, "UPDATE "+stream+" SET pos = 1 WHERE pos = 2")
+	require.ErrorContains(t, err, "kv_stream_pos_idx")
+
+	_, err = testPool.Exec(ctx, "INSERT INTO "+stream+` (namespace, key, action, version, type, value, ts, pos)
+		SELECT 'n' || (i % 10), 'key' || i, 'create', 1, 't' || (i % 7), '1', now(), CASE WHEN i % 100 = 0 THEN NULL ELSE i + 10 END
+		FROM generate_series(1, 20000) i`)
+	require.NoError(t, err)
+	_, err = testPool.Exec(ctx, "ANALYZE "+stream)
+	require.NoError(t, err)
+	conn, err := testPool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	tx, err := conn.Begin(ctx) // rolled back: Trim's delete only explained
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		_, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode)
+		require.NoError(t, err)
+		for i, q := range []struct{ sql, exec string }{
+			{"SELECT pos, key FROM " + stream + " WHERE pos > $1 ORDER BY pos LIMIT $2", "(100, 10)"},
+			{"SELECT pos, key FROM " + stream + " WHERE pos > $1 AND namespace = $2 AND type = $3 ORDER BY pos LIMIT $4", "(100, 'n1', 't3', 10)"},
+			{"DELETE FROM " + stream + " WHERE pos <= (SELECT $1::bigint)", "(50)"},
+		} {
+			name := fmt.Sprintf("s%d_%s", i, mode)
+			_, err := tx.Exec(ctx, "PREPARE "+name+" AS "+q.sql)
+			require.NoError(t, err)
+			rows, err := tx.Query(ctx, "EXPLAIN EXECUTE "+name+q.exec)
+			require.NoError(t, err)
+			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+			plan := strings.Join(lines, "\n")
+			require.NotContains(t, plan, "Seq Scan", "%s: %s", mode, plan)
+			require.Contains(t, plan, "kv_stream_pos_idx", "%s: %s", mode, plan)
+		}
+	}
 }
