@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -336,7 +337,12 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 //     goes, and stops at c.Limit: the nested loop of the LATERAL join
 //     yields p's order and each seek's order, which is claim order. An
 //     idle claim so costs a few probes per priority, a busy one the probes
-//     of the priorities it takes from;
+//     of the priorities it takes from. With names, each name of a priority
+//     has a seek of its own in the pending index by name (name, priority
+//     DESC, scheduled_for, id), up to c.Limit tasks each, merged in claim
+//     order, so a backlog of other names' due tasks costs nothing (before,
+//     the seek read them all and filtered them out); the tasks a name's
+//     seek locked beyond the merge's c.Limit stay as they were;
 //   - r locks up to c.Limit running tasks whose lease expired, in claim
 //     order, found by a range scan of the running index on locked_until;
 //   - c keeps the first c.Limit of both in claim order. Only when r locked
@@ -362,18 +368,24 @@ func (db *DB) claimSQL(c taskdriver.Claim) (string, args) {
 	nowArg := a.add(utc(c.Now))
 	now := "(SELECT " + nowArg + "::timestamptz)"
 	limit := "(SELECT " + a.add(int64(c.Limit)) + "::bigint)"
-	names := ""
+	names, due := "", `SELECT priority, scheduled_for, id FROM `+db.tasks+`
+	WHERE status = 'pending' AND priority = p.priority AND scheduled_for <= `+now+`
+	ORDER BY scheduled_for, id LIMIT `+limit+` FOR UPDATE SKIP LOCKED`
 	if len(c.Names) > 0 {
-		names = " AND name = ANY((SELECT " + a.add(c.Names) + "::text[])::text[])"
+		list := a.add(slices.Compact(slices.Sorted(slices.Values(c.Names)))) // each name sought once
+		names = " AND name = ANY((SELECT " + list + "::text[])::text[])"
+		due = `SELECT k.* FROM unnest((SELECT ` + list + `::text[])) n (name) CROSS JOIN LATERAL (
+	SELECT priority, scheduled_for, id FROM ` + db.tasks + `
+	WHERE status = 'pending' AND name = n.name AND priority = p.priority AND scheduled_for <= ` + now + `
+	ORDER BY scheduled_for, id LIMIT ` + limit + ` FOR UPDATE SKIP LOCKED) k
+	ORDER BY scheduled_for, id LIMIT ` + limit
 	}
 	sql := `WITH RECURSIVE p (priority) AS (
 	(SELECT priority FROM ` + db.tasks + ` WHERE status = 'pending' ORDER BY priority DESC LIMIT 1)
 	UNION ALL
 	SELECT (SELECT t.priority FROM ` + db.tasks + ` t WHERE t.status = 'pending' AND t.priority < p.priority
 		ORDER BY t.priority DESC LIMIT 1) FROM p WHERE p.priority IS NOT NULL),
-w AS MATERIALIZED (SELECT d.* FROM p CROSS JOIN LATERAL (SELECT priority, scheduled_for, id FROM ` + db.tasks + `
-	WHERE status = 'pending' AND priority = p.priority AND scheduled_for <= ` + now + names + `
-	ORDER BY scheduled_for, id LIMIT ` + limit + ` FOR UPDATE SKIP LOCKED) d LIMIT ` + limit + `),
+w AS MATERIALIZED (SELECT d.* FROM p CROSS JOIN LATERAL (` + due + `) d LIMIT ` + limit + `),
 r AS MATERIALIZED (SELECT priority, scheduled_for, id FROM ` + db.tasks + `
 	WHERE status = 'running' AND locked_until <= ` + now + names + `
 	ORDER BY priority DESC, scheduled_for, id LIMIT ` + limit + ` FOR UPDATE SKIP LOCKED),

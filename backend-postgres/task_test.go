@@ -417,6 +417,40 @@ SELECT 't' || i, 'job', 'null', 'pending', i % $2::int, $1, $1, 0, 0, 0, '', '',
 	}
 }
 
+// TestClaimOtherNames: a claim with names does not read the due tasks of
+// other names (before the pending index by name it read and filtered out
+// every one of them), with a custom or a generic plan, and takes its
+// names' tasks in claim order.
+func TestClaimOtherNames(t *testing.T) {
+	ctx := context.Background()
+	db := newDB(t)
+	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
+	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
+	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
+SELECT 't' || lpad(i::text, 6, '0'), CASE WHEN i % 1000 = 0 THEN 'job' WHEN i % 1000 = 1 THEN 'mail' ELSE 'other' END,
+	'null', 'pending', i % 2, $1::timestamptz, $1::timestamptz - make_interval(secs => 30000 - i), 0, 0, 0, '', '', 0, false
+FROM generate_series(1, 30000) i`, taskNow)
+	require.NoError(t, err)
+	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
+	require.NoError(t, err)
+	c := taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 5, Names: []string{"mail", "job", "job"}}
+	for _, mode := range claimPlanModes {
+		rows, blocks, out := claimWork(t, db, c, mode)
+		t.Logf("claim beside 29,940 due tasks of another name (%s): %.0f rows, %.0f buffers", mode, rows, blocks)
+		require.Less(t, rows, 300.0, "rows read (%s): %s", mode, out)
+		require.Less(t, blocks, 300.0, "buffers read (%s): %s", mode, out)
+	}
+	got, err := db.Claim(ctx, c)
+	require.NoError(t, err)
+	var ids []string
+	for _, task := range got {
+		ids = append(ids, task.ID)
+	}
+	// Priority 1 first (the odd i: mail's), then priority 0 (job's), each
+	// oldest first.
+	require.Equal(t, []string{"t000001", "t001001", "t002001", "t003001", "t004001"}, ids)
+}
+
 // claimPlanModes are the plan_cache_mode values claimWork is run with.
 var claimPlanModes = []string{"force_custom_plan", "force_generic_plan"}
 
