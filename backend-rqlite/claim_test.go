@@ -34,8 +34,8 @@ func sqlClaimWalk(withNames bool) string {
 		"ORDER BY priority DESC, scheduled_for, id LIMIT ?) RETURNING " + taskCols
 }
 
-// walkArgs are sqlClaimWalk's parameters, as claimArgs' (names is the
-// JSON array of names, or "" for none).
+// walkArgs are sqlClaimWalk's parameters, in the order of its
+// placeholders (names is the JSON array of names, or "" for none).
 func walkArgs(runner string, until, now int64, limit int, names string) []any {
 	a := []any{txt(runner), until, now}
 	for range 2 {
@@ -77,18 +77,17 @@ func seed(tb testing.TB, db *DB, now time.Time, first, n, priorities int) {
 	}
 }
 
-// claimStmt returns the statement and parameters of a claim, with
-// sqlClaim or (walk) sqlClaimWalk.
+// claimStmt returns the statement and parameters of a claim, Claim's
+// (claimStatement) or (walk) sqlClaimWalk.
 func claimStmt(c taskdriver.Claim, walk bool) (string, []any) {
+	if !walk {
+		return claimStatement(c)
+	}
 	names := ""
 	if len(c.Names) > 0 {
 		names = `["` + strings.Join(c.Names, `","`) + `"]`
 	}
-	until, now := c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro()
-	if walk {
-		return sqlClaimWalk(names != ""), walkArgs(c.Runner, until, now, c.Limit, names)
-	}
-	return sqlClaim(names != ""), claimArgs(c.Runner, until, now, c.Limit, names)
+	return sqlClaimWalk(names != ""), walkArgs(c.Runner, c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro(), c.Limit, names)
 }
 
 // claimWith runs a claim's statement on db's server as Claim does and
@@ -126,11 +125,13 @@ func claimPlan(t *testing.T, db *DB, c taskdriver.Claim, walk bool) []planStep {
 	return steps
 }
 
-// checkClaimPlan returns what is wrong with Claim's plan ("" if nothing):
-// it must seek each pending priority's due range in tasks_pending (after a
-// probe for the next lower priority) and the expired leases' range in
-// tasks_running, scan no index or table whole and sort no pending task.
-func checkClaimPlan(steps []planStep) string {
+// checkClaimPlan returns what is wrong with the plan of Claim for names
+// distinct names ("" if nothing): it must seek each pending priority's due
+// range in tasks_pending, or with names each name's in tasks_pending_name,
+// once per name (after a probe for the next lower priority), and the
+// expired leases' range in tasks_running, scan no index or table whole and
+// sort no pending task.
+func checkClaimPlan(steps []planStep, names int) string {
 	lines := make([]string, len(steps))
 	for i, s := range steps {
 		lines[i] = s.detail
@@ -138,8 +139,10 @@ func checkClaimPlan(steps []planStep) string {
 	plan := strings.Join(lines, "\n")
 	has := func(s string) bool { return strings.Contains(plan, s) }
 	switch {
-	case !has("INDEX tasks_pending (priority=? AND scheduled_for<?)"):
+	case names == 0 && !has("INDEX tasks_pending (priority=? AND scheduled_for<?)"):
 		return "no seek of a priority's due range in tasks_pending:\n" + plan
+	case names > 0 && strings.Count(plan, "INDEX tasks_pending_name (name=? AND priority=? AND scheduled_for<?)") != names:
+		return "not one seek per name of a priority's due range in tasks_pending_name:\n" + plan
 	case !has("INDEX tasks_pending (priority<?)"):
 		return "no probe for the next lower pending priority:\n" + plan
 	case !has("INDEX tasks_running (locked_until<?)"):
@@ -166,10 +169,11 @@ func checkClaimPlan(steps []planStep) string {
 }
 
 // TestClaimUsesIndex: SQLite plans Claim as seeks of each pending
-// priority's due range in tasks_pending and of the expired leases in
-// tasks_running (no full scan, no sort of pending tasks), with or without
-// names, with or without ANALYZE statistics; the previous statement's
-// plan (a walk of tasks_pending) does not pass.
+// priority's due range in tasks_pending, or with names of each distinct
+// name's in tasks_pending_name, and of the expired leases in tasks_running
+// (no full scan, no sort of pending tasks), with or without names, with or
+// without ANALYZE statistics; the previous statement's plan (a walk of
+// tasks_pending) does not pass.
 func TestClaimUsesIndex(t *testing.T) {
 	db := openEmpty(t)
 	now := t0
@@ -179,31 +183,32 @@ func TestClaimUsesIndex(t *testing.T) {
 			_, err := db.conn.WriteOneContext(context.Background(), "ANALYZE")
 			require.NoError(t, err)
 		}
-		for _, names := range [][]string{nil, {"job"}, {"job", "other"}} {
-			c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Minute, Limit: 10, Names: names}
-			require.Empty(t, checkClaimPlan(claimPlan(t, db, c, false)), "names %v, analyzed %v", names, analyzed)
+		for _, tc := range []struct {
+			names    []string
+			distinct int
+		}{{nil, 0}, {[]string{"job"}, 1}, {[]string{"job", "other"}, 2}, {[]string{"other", "job", "other"}, 2}} {
+			c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Minute, Limit: 10, Names: tc.names}
+			require.Empty(t, checkClaimPlan(claimPlan(t, db, c, false), tc.distinct), "names %v, analyzed %v", tc.names, analyzed)
 			if !analyzed {
-				require.NotEmpty(t, checkClaimPlan(claimPlan(t, db, c, true)), "the walk, names %v", names)
+				require.NotEmpty(t, checkClaimPlan(claimPlan(t, db, c, true), tc.distinct), "the walk, names %v", tc.names)
 			}
 		}
 	}
 }
 
-// TestClaimIdleWork: the work of a claim that finds nothing due (the
-// database pages SQLite reads, from its page cache counters, no timing)
-// does not grow with the pending tasks scheduled later or with the running
-// tasks whose lease has not expired, with or without names; the previous
-// statement (sqlClaimWalk), measured alike, reads them all. The counters
-// are a connection's, so this runs the statements on a local SQLite
-// database with this driver's schema (SQLite is what rqlite runs them on).
-func TestClaimIdleWork(t *testing.T) {
+// localClaimDB returns a connection to a local in-memory SQLite database
+// with this driver's schema (SQLite is what rqlite runs the statements on)
+// and a function that returns the database pages the connection has read
+// so far (its page cache counters, hits and misses).
+func localClaimDB(t *testing.T) (*sql.Conn, func() int) {
+	t.Helper()
 	ctx := context.Background()
 	ldb, err := sql.Open("sqlite", "file::memory:")
 	require.NoError(t, err)
-	defer ldb.Close()
+	t.Cleanup(func() { ldb.Close() })
 	conn, err := ldb.Conn(ctx)
 	require.NoError(t, err)
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	for _, m := range migrations {
 		for _, s := range m.stmts {
 			_, err := conn.ExecContext(ctx, s)
@@ -228,6 +233,19 @@ func TestClaimIdleWork(t *testing.T) {
 		}))
 		return n
 	}
+	return conn, pages
+}
+
+// TestClaimIdleWork: the work of a claim that finds nothing due (the
+// database pages SQLite reads, from its page cache counters, no timing)
+// does not grow with the pending tasks scheduled later or with the running
+// tasks whose lease has not expired, with or without names; the previous
+// statement (sqlClaimWalk), measured alike, reads them all. The counters
+// are a connection's, so this runs the statements on a local SQLite
+// database with this driver's schema (SQLite is what rqlite runs them on).
+func TestClaimIdleWork(t *testing.T) {
+	ctx := context.Background()
+	conn, pages := localClaimDB(t)
 	// work returns the pages one claim (or the walk) reads.
 	work := func(c taskdriver.Claim, walk bool) int {
 		q, a := claimStmt(c, walk)
@@ -248,7 +266,7 @@ func TestClaimIdleWork(t *testing.T) {
 		{Runner: "r", Now: now, Lease: time.Minute, Limit: 10},
 		{Runner: "r", Now: now, Lease: time.Minute, Limit: 10, Names: []string{"job", "other"}},
 	}
-	_, err = conn.ExecContext(ctx, seedNotDue, seedArgs(now, 1, 40, 4)...)
+	_, err := conn.ExecContext(ctx, seedNotDue, seedArgs(now, 1, 40, 4)...)
 	require.NoError(t, err)
 	small := make([]int, len(claims))
 	for i, c := range claims {
@@ -297,7 +315,7 @@ func TestMigrateClaimIndexes(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, db.Init(ctx))
-	require.Equal(t, []string{"tasks_by_created", "tasks_by_status", "tasks_pending", "tasks_running", "tasks_unique_key"}, indexes())
+	require.Equal(t, []string{"tasks_by_created", "tasks_by_status", "tasks_pending", "tasks_pending_name", "tasks_running", "tasks_unique_key"}, indexes())
 	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: t0, Lease: time.Minute, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
@@ -305,4 +323,117 @@ func TestMigrateClaimIndexes(t *testing.T) {
 	got, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: t0.Add(time.Hour), Lease: time.Minute, Limit: 200})
 	require.NoError(t, err)
 	require.Equal(t, 101, len(got), "the seeded tasks, due an hour later, and the first, its lease expired")
+}
+
+// seedDue is a statement that stores pending tasks of one name, due (see
+// seedDueArgs): scheduled from an hour before now, a microsecond apart,
+// with priorities cycling through 0 to 3.
+const seedDue = `WITH RECURSIVE s (i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
+INSERT INTO tasks (id, name, payload, status, priority, created, scheduled_for, attempts, max_retries, timeout,
+	last_error, token, cancel_requested)
+SELECT printf('t%09d', i), ?, 'null', 'pending', i % 4, ?, ? + i, 0, 3, 0, '', 0, 0 FROM s`
+
+// seedDueArgs are seedDue's parameters: tasks numbered first to
+// first+n-1, of name.
+func seedDueArgs(now time.Time, first, n int, name string) []any {
+	due := now.Add(-time.Hour).UnixMicro()
+	return []any{first, first + n - 1, name, due, due}
+}
+
+// TestClaimOtherNamesWork: the work of a claim with names (the database
+// pages SQLite reads, as in TestClaimIdleWork) does not grow with the due
+// tasks of other names. Before tasks_pending_name a runner's every claim
+// (kvtask's Runner claims with its handlers' names) read them all: beside
+// 40,040 due tasks of another name, 20,177 pages a claim (15 beside 40),
+// against 89 now (16 beside 40).
+func TestClaimOtherNamesWork(t *testing.T) {
+	ctx := context.Background()
+	conn, pages := localClaimDB(t)
+	now := t0
+	// work returns the pages one claim of 5 "job" tasks reads (with a
+	// duplicate name and a name no task has), and releases the tasks (they
+	// are pending again, as they were).
+	work := func() int {
+		c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Minute, Limit: 5, Names: []string{"job", "job", "nothing"}}
+		q, a := claimStmt(c, false)
+		p0 := pages()
+		rows, err := conn.QueryContext(ctx, q, a...)
+		require.NoError(t, err)
+		var names []string
+		for rows.Next() {
+			row := make([]any, taskFields)
+			ptrs := make([]any, taskFields)
+			for i := range row {
+				ptrs[i] = &row[i]
+			}
+			require.NoError(t, rows.Scan(ptrs...))
+			names = append(names, fmt.Sprint(row[1]))
+		}
+		require.NoError(t, rows.Err())
+		require.NoError(t, rows.Close())
+		n := pages() - p0
+		require.Equal(t, []string{"job", "job", "job", "job", "job"}, names)
+		_, err = conn.ExecContext(ctx, "UPDATE tasks SET status = 'pending', locked_by = NULL, locked_until = NULL, "+
+			"started = NULL, attempts = 0 WHERE status = 'running'")
+		require.NoError(t, err)
+		return n
+	}
+	_, err := conn.ExecContext(ctx, seedDue, seedDueArgs(now, 1, 40, "other")...)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, seedDue, seedDueArgs(now, 1000001, 20, "job")...)
+	require.NoError(t, err)
+	small := work()
+	_, err = conn.ExecContext(ctx, seedDue, seedDueArgs(now, 41, 40000, "other")...)
+	require.NoError(t, err)
+	big := work()
+	t.Logf("claim of 5 job tasks: %d pages beside 40 due tasks of another name, %d beside 40,040", small, big)
+	// Deeper B-trees cost more pages per probe and per index entry the
+	// claim moves (5 tasks, each leaving two indexes and entering two).
+	require.LessOrEqual(t, big, small+200, "pages beside 40,040 due tasks of another name against 40")
+}
+
+// TestClaimNames: a claim with names takes only tasks of those names, in
+// claim order across the names (priority, then schedule, then id), up to
+// its limit in all, pending or with an expired lease; duplicate names are
+// taken once.
+func TestClaimNames(t *testing.T) {
+	ctx := context.Background()
+	db := openEmpty(t)
+	var ts []taskdriver.Task
+	for i, name := range []string{"a", "b", "c", "a", "b", "c", "a", "b"} {
+		task := newTask(fmt.Sprintf("t%d", i), name)
+		task.Priority = i % 3
+		task.ScheduledFor = t0.Add(time.Duration(i) * time.Second)
+		ts = append(ts, task)
+	}
+	later := newTask("later", "a")
+	later.Priority = 9
+	later.ScheduledFor = t0.Add(time.Hour)
+	_, err := db.InsertMany(ctx, append(ts, later))
+	require.NoError(t, err)
+	ids := func(ts []taskdriver.Task) []string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, t.ID)
+		}
+		return out
+	}
+	now := t0.Add(time.Minute)
+	// a's and b's tasks, with their priorities: t0 0, t1 1, t3 0, t4 1,
+	// t6 0, t7 1.
+	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r1", Names: []string{"b", "a", "b"}, Now: now, Lease: time.Minute, Limit: 4})
+	require.NoError(t, err)
+	require.Equal(t, []string{"t1", "t4", "t7", "t0"}, ids(got))
+	// The leases end at now+1m: then the claimed tasks of a come back
+	// first (t0 at priority 0 before t3 and t6, by schedule), c's stay out.
+	got, err = db.Claim(ctx, taskdriver.Claim{Runner: "r2", Names: []string{"a", "nothing"}, Now: now.Add(2 * time.Minute), Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, []string{"t0", "t3", "t6"}, ids(got))
+	for _, task := range got {
+		require.Equal(t, "r2", task.LockedBy)
+	}
+	// c's tasks, t2 and t5 (priority 2), were left alone; "later" is not due.
+	got, err = db.Claim(ctx, taskdriver.Claim{Runner: "r3", Names: []string{"c", "a"}, Now: now, Lease: time.Minute, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, []string{"t2", "t5"}, ids(got))
 }

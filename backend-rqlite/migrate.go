@@ -116,6 +116,14 @@ var migrations = []migration{
 		`CREATE INDEX IF NOT EXISTS tasks_running ON tasks (locked_until) WHERE status = 'running'`,
 		`DROP INDEX IF EXISTS tasks_claim`,
 	}},
+	// Claim with names seeks each name's due tasks in this index, so that a
+	// backlog of other names' due tasks costs it nothing (tasks_pending
+	// holds them among the names it asks for; see sqlClaim). It is the
+	// SQLite backend's index (its migration 0004_tasks_by_name), by name
+	// and definition.
+	{version: 5, name: "0005_tasks_by_name", stmts: []string{
+		`CREATE INDEX IF NOT EXISTS tasks_pending_name ON tasks (name, priority DESC, scheduled_for, id) WHERE status = 'pending'`,
+	}},
 }
 
 // latestVersion is the schema version this driver needs.

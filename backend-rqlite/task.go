@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,77 +81,92 @@ var (
 )
 
 // sqlClaim takes up to limit claimable tasks, in Claim's order, and returns
-// them: one statement (its parameters are claimArgs'). withNames adds a
-// filter on a JSON array of names. INDEXED BY keeps every step on the
-// partial indexes tasks_pending (priority DESC, scheduled_for, id) and
-// tasks_running (locked_until): SQLite would rather use tasks_by_status on
-// small or unanalysed tables.
+// them: one statement for n distinct names (0: any; its parameters are
+// claimArgs'). INDEXED BY keeps every step on the partial indexes
+// tasks_pending (priority DESC, scheduled_for, id), tasks_pending_name
+// (name, priority DESC, scheduled_for, id) and tasks_running
+// (locked_until): SQLite would rather use tasks_by_status on small or
+// unanalysed tables.
 //
-// Its cost does not grow with the pending tasks that are not due. Each
-// priority's due tasks are at the front of its range in tasks_pending, but
-// the ranges are spread among the tasks scheduled later, so a walk of the
-// index in claim order with scheduled_for <= now reads every pending task
-// when few are due. Instead:
+// Its cost does not grow with the pending tasks that are not due, nor with
+// the due tasks of names it does not ask for. Each priority's due tasks are
+// at the front of its range in tasks_pending, but the ranges are spread
+// among the tasks scheduled later, so a walk of the index in claim order
+// with scheduled_for <= now reads every pending task when few are due.
+// Instead:
 //
 //   - levels walks the distinct priorities of the pending tasks, highest
 //     first, one index probe each (max(priority) below the last one, a
 //     loose index scan as a recursive CTE). Without names it counts at each
 //     the priority's due tasks (a seek of priority = p AND scheduled_for <=
 //     now in the index alone, at most limit of them) and stops once it has
-//     counted limit. With names it lists every priority: the name is not in
-//     the index, so counting would read the due tasks of other names from
-//     the table twice;
+//     counted limit; with names it lists every priority;
 //   - the pending candidates are the due tasks of those priorities: SQLite
 //     seeks (priority=? AND scheduled_for<?) per priority of the list,
 //     highest first, so the rows come in claim order without a sort and
-//     the scan stops after limit;
+//     the scan stops after limit. With names it does so for each name in
+//     tasks_pending_name, (name=? AND priority=? AND scheduled_for<?), up to
+//     limit each (one subquery per name, joined by UNION ALL): a name's
+//     seeks never read another name's tasks;
 //   - the expired leases are a range scan of tasks_running (sorted, but
-//     only the expired ones);
-//   - the UPDATE takes the first limit of both in claim order.
+//     only the expired ones), filtered by name;
+//   - the UPDATE takes the first limit of all of them in claim order.
 //
-// An idle claim so costs a few probes per distinct pending priority (more
-// than a walk only with about as many priorities as pending tasks).
-func sqlClaim(withNames bool) string {
-	names := ""
-	if withNames {
-		names = " AND name IN (SELECT value FROM json_each(?))"
-	}
+// An idle claim so costs a few probes per distinct pending priority (and
+// name), more than a walk only with about as many priorities as pending
+// tasks.
+func sqlClaim(n int) string {
 	const pending = "FROM tasks INDEXED BY tasks_pending WHERE status = 'pending'"
+	const due = " AND priority IN (SELECT p FROM levels) AND scheduled_for <= ? ORDER BY priority DESC, scheduled_for, id LIMIT ?)"
 	todo := "todo - (SELECT count(*) FROM (SELECT 1 " + pending + " AND priority = p AND scheduled_for <= ? LIMIT ?))"
-	if withNames {
+	candidates := "SELECT * FROM (SELECT id, priority, scheduled_for " + pending + due
+	names := ""
+	if n > 0 {
 		todo = "todo"
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = "SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_pending_name " +
+				"WHERE status = 'pending' AND name = " + textArg + due
+		}
+		candidates = strings.Join(parts, " UNION ALL ")
+		names = " AND name IN (" + strings.Repeat(textArg+", ", n-1) + textArg + ")"
 	}
 	return "WITH RECURSIVE levels (p, todo) AS (SELECT (SELECT max(priority) " + pending + "), ? " +
 		"UNION ALL SELECT (SELECT max(priority) " + pending + " AND priority < p), " + todo + " " +
 		"FROM levels WHERE p IS NOT NULL AND todo > 0) " +
 		"UPDATE tasks SET status = 'running', locked_by = " + textArg + ", locked_until = ?, started = ?, " +
-		"attempts = attempts + 1, token = token + 1 WHERE id IN (SELECT id FROM (" +
-		"SELECT * FROM (SELECT id, priority, scheduled_for " + pending +
-		" AND priority IN (SELECT p FROM levels) AND scheduled_for <= ?" + names + " ORDER BY priority DESC, scheduled_for, id LIMIT ?) " +
+		"attempts = attempts + 1, token = token + 1 WHERE id IN (SELECT id FROM (" + candidates + " " +
 		"UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running " +
 		"WHERE status = 'running' AND locked_until <= ?" + names + " ORDER BY priority DESC, scheduled_for, id LIMIT ?)) " +
 		"ORDER BY priority DESC, scheduled_for, id LIMIT ?) RETURNING " + taskCols
 }
 
-// claimArgs are sqlClaim's parameters, in the order of its placeholders:
-// names is the JSON array of names, or "" for none.
-func claimArgs(runner string, until, now int64, limit int, names string) []any {
-	var a []any
-	withNames := func(xs ...any) {
-		a = append(a, xs...)
-		if names != "" {
-			a = append(a, names)
-		}
-	}
-	a = append(a, limit)
-	if names == "" {
-		a = append(a, now, limit)
+// claimArgs are sqlClaim(len(names))'s parameters, in the order of its
+// placeholders; names must be distinct (see claimStatement).
+func claimArgs(runner string, until, now int64, limit int, names []string) []any {
+	a := []any{limit}
+	if len(names) == 0 {
+		a = append(a, now, limit) // levels' count
 	}
 	a = append(a, txt(runner), until, now)
-	withNames(now)
-	a = append(a, limit)
-	withNames(now)
+	if len(names) == 0 {
+		a = append(a, now, limit)
+	}
+	for _, n := range names {
+		a = append(a, txt(n), now, limit)
+	}
+	a = append(a, now)
+	for _, n := range names {
+		a = append(a, txt(n))
+	}
 	return append(a, limit, limit)
+}
+
+// claimStatement is the statement and parameters of claim c, its names
+// sorted and de-duplicated (sqlClaim seeks each once).
+func claimStatement(c taskdriver.Claim) (string, []any) {
+	names := slices.Compact(slices.Sorted(slices.Values(c.Names)))
+	return sqlClaim(len(names)), claimArgs(c.Runner, c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro(), c.Limit, names)
 }
 
 // checkText refuses text that rqlite's JSON API cannot carry unchanged.
@@ -328,22 +344,14 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 	if err := checkText("runner", c.Runner); err != nil {
 		return nil, err
 	}
-	names := ""
-	if len(c.Names) > 0 {
-		for _, n := range c.Names {
-			if err := checkText("task name", n); err != nil {
-				return nil, err
-			}
+	for _, n := range c.Names {
+		if err := checkText("task name", n); err != nil {
+			return nil, err
 		}
-		b, err := json.Marshal(c.Names)
-		if err != nil {
-			return nil, fmt.Errorf("rqlitekv: claim tasks: %w", err)
-		}
-		names = string(b)
 	}
-	args := claimArgs(c.Runner, c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro(), c.Limit, names)
 	var q batch
-	q.add(roleOther, -1, sqlClaim(names != ""), args...)
+	stmt, args := claimStatement(c)
+	q.add(roleOther, -1, stmt, args...)
 	res, err := db.send(ctx, "claim tasks", &q)
 	if err != nil {
 		return nil, err
