@@ -591,22 +591,33 @@ func TestQueryPlans(t *testing.T) {
 			{"SELECT count(*) FROM " + tbl + " WHERE namespace = $1 AND key >= $2 AND key < $3 AND (expires IS NULL OR expires > $4)",
 				"('n1', 'key1', 'key11', now())"},
 		} {
-			name := fmt.Sprintf("q%d", i)
-			_, err := conn.Exec(ctx, "PREPARE "+name+" AS "+q.sql)
-			require.NoError(t, err)
-			rows, err := conn.Query(ctx, "EXPLAIN EXECUTE "+name+q.exec)
-			require.NoError(t, err)
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			require.NoError(t, err)
-			_, err = conn.Exec(ctx, "DEALLOCATE "+name)
-			require.NoError(t, err)
-			plan := strings.Join(lines, "\n")
+			plan := preparedPlan(t, conn, fmt.Sprintf("q%d", i), q.sql, q.exec)
 			require.NotContains(t, plan, "Seq Scan", "%s: %s", mode, plan)
 			require.Contains(t, plan, "Index", "%s: %s", mode, plan)
 		}
 	}
 	_, err = conn.Exec(ctx, "RESET plan_cache_mode")
 	require.NoError(t, err)
+}
+
+// preparedPlan returns EXPLAIN's plan of sql run as the prepared statement
+// name with the arguments exec (a list of literals in parentheses), on db
+// (a connection or a transaction: its plan_cache_mode applies).
+func preparedPlan(t *testing.T, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, name, sql, exec string) string {
+	t.Helper()
+	ctx := context.Background()
+	_, err := db.Exec(ctx, "PREPARE "+name+" AS "+sql)
+	require.NoError(t, err)
+	rows, err := db.Query(ctx, "EXPLAIN EXECUTE "+name+exec)
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	_, err = db.Exec(ctx, "DEALLOCATE "+name)
+	require.NoError(t, err)
+	return strings.Join(lines, "\n")
 }
 
 // TestDefaultSchema checks that without WithSchema the tables go to the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -592,14 +591,7 @@ func TestStreamPositionIndex(t *testing.T) {
 			{"SELECT pos, key FROM " + stream + " WHERE pos > $1 AND namespace = $2 AND type = $3 ORDER BY pos LIMIT $4", "(100, 'n1', 't3', 10)"},
 			{"DELETE FROM " + stream + " WHERE pos <= (SELECT $1::bigint)", "(50)"},
 		} {
-			name := fmt.Sprintf("s%d_%s", i, mode)
-			_, err := tx.Exec(ctx, "PREPARE "+name+" AS "+q.sql)
-			require.NoError(t, err)
-			rows, err := tx.Query(ctx, "EXPLAIN EXECUTE "+name+q.exec)
-			require.NoError(t, err)
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			require.NoError(t, err)
-			plan := strings.Join(lines, "\n")
+			plan := preparedPlan(t, tx, fmt.Sprintf("s%d", i), q.sql, q.exec)
 			require.NotContains(t, plan, "Seq Scan", "%s: %s", mode, plan)
 			require.Contains(t, plan, "kv_stream_pos_idx", "%s: %s", mode, plan)
 		}
