@@ -2,16 +2,36 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
 )
 
+// sqliteSchema is the schema version the SQLite backend creates.
+func sqliteSchema(t *testing.T) int {
+	t.Helper()
+	db, err := sqlitekv.Open(filepath.Join(t.TempDir(), "version.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, required, err := db.SchemaVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return required
+}
+
 func TestStatusJSON(t *testing.T) {
+	version := sqliteSchema(t)
 	conn, _ := newDB(t)
 	fillExport(t, conn)
 	mustKV(t, "", "lock", "acquire", "jobs", "me", conn)
@@ -33,7 +53,7 @@ func TestStatusJSON(t *testing.T) {
 	// graph edge's 4 records -> 9. Without --namespace: every namespace
 	// with keys, in byte order.
 	want := statusJSON{Type: "sqlite", Connection: strings.TrimPrefix(conn, "--connection="),
-		Schema:     schemaJSON{Version: 3, Required: 3},
+		Schema:     schemaJSON{Version: version, Required: version},
 		Namespaces: []namespaceJSON{{"", 3}, {"kvgraph", 4}, {"other", 1}},
 		Stream:     &streamStatusJSON{First: 1, Last: 9, Length: 9},
 		Consumers:  []consumerRowJSON{{Name: "c1", Position: 3, Lag: 6}},
@@ -67,7 +87,7 @@ func TestStatusJSON(t *testing.T) {
 	}
 	t.Setenv("KV_NAMESPACE", "")
 	text := mustKV(t, "", "status", conn)
-	for _, w := range []string{"Backend:     sqlite", "Schema:      version 3\n", `"other"    1`, "first seq 1, last seq 9, 9 entries", "c1        3         6",
+	for _, w := range []string{"Backend:     sqlite", fmt.Sprintf("Schema:      version %d\n", version), `"other"    1`, "first seq 1, last seq 9, 9 entries", "c1        3         6",
 		"jobs   me       1", "Tasks:  2 pending, 0 running"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("status text lacks %q:\n%s", w, text)
