@@ -16,12 +16,14 @@ import (
 )
 
 // testTaskClaimModel: over random queues (priorities from a small set or a
-// wide one, due and future tasks, names, leases that expire, retries),
+// wide one, due and future tasks, names (one or several, repeated, or
+// naming no task), leases that expire, retries),
 // every Claim takes exactly the tasks a model computes from List: the
 // claimable ones (pending and due, or running with an expired lease) of
 // the names asked, the first Limit in claim order (priority descending,
 // scheduled_for, id). It guards the drivers' claim statements, which do
-// not walk the tasks in claim order but seek each priority's due range.
+// not walk the tasks in claim order but seek each priority's due range
+// (with names, each name's).
 func testTaskClaimModel(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	e := newTaskEnv(t, f)
@@ -52,8 +54,12 @@ func testTaskClaimModel(t *testing.T, f BackendFactory) {
 		all, err := e.q.List(ctx, taskdriver.Filter{})
 		require.NoError(t, err)
 		c := taskdriver.Claim{Runner: "r", Now: now, Lease: time.Duration(1+rng.IntN(300)) * time.Second, Limit: 1 + rng.IntN(8)}
-		if rng.IntN(3) == 0 {
+		switch rng.IntN(6) {
+		case 0, 1:
 			c.Names = names[:1+rng.IntN(2)]
+		case 2:
+			// A name twice and one no task has: each counts once.
+			c.Names = []string{"c", "a", "c", "none"}
 		}
 		want := modelClaim(all, c)
 		got, err := e.q.Claim(ctx, c)
