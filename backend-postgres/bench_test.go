@@ -126,6 +126,16 @@ func BenchmarkPut(b *testing.B) {
 				})
 			})
 		}
+		b.Run(fmt.Sprintf("kv-tail/writers=%d", writers), func(b *testing.B) {
+			e := newBenchEnv(b)
+			stop := tail(b, e)
+			parallel(b, writers, func(g, i int) error {
+				return e.store.Put(ctx, fmt.Sprintf("k/%08d", i), -1, value, kvcore.WithType("Person"))
+			})
+			if read := stop(); read < int64(b.N) {
+				b.Fatalf("the reader saw %d of %d entries", read, b.N)
+			}
+		})
 		b.Run(fmt.Sprintf("raw/writers=%d", writers), func(b *testing.B) {
 			e := newBenchEnv(b)
 			sql := fmt.Sprintf(rawUpsert, e.raw)
@@ -135,6 +145,49 @@ func BenchmarkPut(b *testing.B) {
 				return err
 			})
 		})
+	}
+}
+
+// tail starts a reader that follows e's stream as a consumer would: woken
+// by each notification, it reads pages of up to 1000 entries until it has
+// caught up. stop ends it after it has read what was committed and
+// returns how many entries it read.
+func tail(b *testing.B, e *benchEnv) (stop func() int64) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	wake, err := e.db.Subscribe(ctx)
+	require.NoError(b, err)
+	var read int64
+	var after int64
+	catchUp := func(ctx context.Context) error {
+		for {
+			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: after, Limit: 1000})
+			if err != nil || len(rs) == 0 {
+				return err
+			}
+			after = rs[len(rs)-1].Seq
+			read += int64(len(rs))
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				done <- catchUp(context.Background())
+				return
+			case <-wake:
+			}
+			if err := catchUp(ctx); err != nil && ctx.Err() == nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	return func() int64 {
+		cancel()
+		require.NoError(b, <-done)
+		return read
 	}
 }
 
