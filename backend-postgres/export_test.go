@@ -3,6 +3,7 @@ package postgreskv
 import (
 	"context"
 
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
@@ -26,6 +27,18 @@ func TaskChannel(db *DB) string { return db.taskChannel }
 func ClaimSQL(db *DB, c taskdriver.Claim) (string, []any) {
 	sql, a := db.claimSQL(c)
 	return sql, a
+}
+
+// ReadSQL returns the statement and arguments Read runs for q.
+func ReadSQL(db *DB, q streamdriver.Query) (string, []any) {
+	sql, a := db.readSQL(q)
+	return sql, a
+}
+
+// SequenceSQL returns the statement of one sequencer step (without its
+// transaction) and its arguments.
+func SequenceSQL(db *DB) (string, []any) {
+	return db.stepSQL(), []any{db.seqKey}
 }
 
 // NotifyInterval is the least time between two sends of the notifier.

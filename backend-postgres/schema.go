@@ -206,10 +206,22 @@ ALTER INDEX {stream_pos_new_idx_q} RENAME TO {stream_pos_idx};
 CREATE INDEX {tasks_pending_name_idx} ON {tasks} (name, priority DESC, scheduled_for, id)
 	WHERE status = 'pending';
 `,
+	// 8: the sequencer's plans do not depend on the stream's statistics.
+	// PL/pgSQL caches a step's plans; planned while the table was small,
+	// or with statistics taken while most rows were unsequenced, the
+	// update joined the pending rows to a full scan of the stream by hash,
+	// so every step cost as much as the whole table. A step only ever
+	// touches the unsequenced rows: it walks the pending index (a plain
+	// index scan, which marks the entries of rows sequenced before as dead
+	// for the next step) and finds each row by its key. JIT compilation
+	// only slows these short statements down.
+	`
+ALTER FUNCTION {sequence}(bigint) SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off;
+`,
 }
 
 // SchemaVersion is the schema version this driver creates.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
 // migrates it to the newest version. It is idempotent and safe to run from

@@ -48,9 +48,13 @@ var (
 // fresh snapshot after the lock).
 func (db *DB) sequenceStatements(b *pgx.Batch) {
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	b.Queue("SELECT "+db.sequence+"($1)", db.seqKey)
+	b.Queue(db.stepSQL(), db.seqKey)
 	b.Queue("COMMIT")
 }
+
+// stepSQL is the statement of one sequencer step; its argument is
+// db.seqKey.
+func (db *DB) stepSQL() string { return "SELECT " + db.sequence + "($1)" }
 
 // runSequenced sends a sequencer step followed by sql (one statement, which
 // runs after the step has committed, in its own snapshot) as one round trip,
@@ -89,19 +93,7 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	if q.Limit <= 0 {
 		return nil, 0, fmt.Errorf("postgreskv: stream read limit %d must be positive: %w", q.Limit, kvcore.ErrInvalidArgument)
 	}
-	var a args
-	cond := "pos > " + a.add(q.After)
-	if q.HasNamespace {
-		cond += " AND namespace = " + a.add(q.Namespace)
-	}
-	if q.Type != "" {
-		cond += " AND type = " + a.add(q.Type)
-	}
-	sql := `SELECT m.trimmed, s.pos, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts
-FROM ` + db.streamMeta + ` m LEFT JOIN LATERAL (
-	SELECT pos, namespace, key, action, version, type, value, ts FROM ` + db.stream + `
-	WHERE ` + cond + ` ORDER BY pos LIMIT ` + a.add(int64(q.Limit)) + `) s ON true
-ORDER BY s.pos`
+	sql, a := db.readSQL(q)
 	var out []streamdriver.Record
 	var trimmed int64
 	err := db.runSequenced(ctx, sql, a, func(rows pgx.Rows) error {
@@ -125,6 +117,27 @@ ORDER BY s.pos`
 		return nil, 0, err
 	}
 	return out, trimmed, nil
+}
+
+// readSQL returns Read's statement for q and its arguments. The meta row
+// is read as a subquery with LIMIT 1: the table is never analyzed (one row,
+// seldom changed), and PostgreSQL's guess for a table without statistics
+// (some thousand rows) made the whole statement look costly enough to be
+// JIT-compiled, which took each read 100-250 ms.
+func (db *DB) readSQL(q streamdriver.Query) (string, args) {
+	var a args
+	cond := "pos > " + a.add(q.After)
+	if q.HasNamespace {
+		cond += " AND namespace = " + a.add(q.Namespace)
+	}
+	if q.Type != "" {
+		cond += " AND type = " + a.add(q.Type)
+	}
+	return `SELECT m.trimmed, s.pos, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts
+FROM (SELECT trimmed FROM ` + db.streamMeta + ` LIMIT 1) m LEFT JOIN LATERAL (
+	SELECT pos, namespace, key, action, version, type, value, ts FROM ` + db.stream + `
+	WHERE ` + cond + ` ORDER BY pos LIMIT ` + a.add(int64(q.Limit)) + `) s ON true
+ORDER BY s.pos`, a
 }
 
 // Bounds returns the trim watermark and the highest position handed out.
