@@ -213,10 +213,35 @@ CREATE INDEX {tasks_pending_name_idx} ON {tasks} (name, priority DESC, scheduled
 	// so every step cost as much as the whole table. A step only ever
 	// touches the unsequenced rows: it walks the pending index (a plain
 	// index scan, which marks the entries of rows sequenced before as dead
-	// for the next step) and finds each row by its key. JIT compilation
-	// only slows these short statements down.
+	// for the next step) and updates each row where that scan found it (by
+	// ctid: no descent of the primary key; only this function, under its
+	// lock, updates stream rows). JIT compilation only slows these short
+	// statements down.
 	`
-ALTER FUNCTION {sequence}(bigint) SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off;
+CREATE OR REPLACE FUNCTION {sequence}(lock_key bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off
+AS $$
+DECLARE
+	last bigint;
+	n bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM {stream} WHERE pos IS NULL) THEN
+		SELECT last_pos INTO last FROM {stream_meta};
+		RETURN last;
+	END IF;
+	PERFORM pg_advisory_xact_lock(lock_key);
+	SELECT last_pos INTO last FROM {stream_meta};
+	UPDATE {stream} s SET pos = last + p.n
+	FROM (SELECT ctid, row_number() OVER (ORDER BY seq) AS n FROM {stream} WHERE pos IS NULL) p
+	WHERE s.ctid = p.ctid;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		UPDATE {stream_meta} SET last_pos = last + n;
+	END IF;
+	RETURN last + n;
+END
+$$;
 `,
 }
 
