@@ -102,7 +102,8 @@ func parallel(b *testing.B, n int, fn func(g, i int) error) {
 
 // BenchmarkPut compares kvcore.Store.Put (as configured by default: group
 // commit, notifications after commit; "kv-nogroup" with WithoutGroupCommit;
-// "kv-nonotify" with WithoutNotify) with the raw upsert in its own
+// "kv-nonotify" with WithoutNotify; "kv-tail" while a reader follows the
+// stream, see tail) with the raw upsert in its own
 // transaction, for 1, 4 and 16 writers. Every put writes a new key. ops/s
 // is puts per second; the ratio kv/raw of the same writer count is the
 // figure to compare across machines.
