@@ -577,12 +577,7 @@ func TestQueryPlans(t *testing.T) {
 	require.NoError(t, err)
 	_, err = testPool.Exec(ctx, "ANALYZE "+tbl)
 	require.NoError(t, err)
-	conn, err := testPool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		_, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode)
-		require.NoError(t, err)
+	inPlanModes(t, func(conn *pgxpool.Conn, mode string) {
 		for i, q := range []struct{ sql, exec string }{
 			{"SELECT key FROM " + tbl + " WHERE namespace = $1 AND key >= $2 AND key < $3 AND (expires IS NULL OR expires > $4) ORDER BY key LIMIT $5",
 				"('n1', 'key1', 'key2', now(), 10)"},
@@ -595,6 +590,22 @@ func TestQueryPlans(t *testing.T) {
 			require.NotContains(t, plan, "Seq Scan", "%s: %s", mode, plan)
 			require.Contains(t, plan, "Index", "%s: %s", mode, plan)
 		}
+	})
+}
+
+// inPlanModes calls fn on one connection of the test pool, once with
+// custom plans forced and once with generic plans (what a prepared
+// statement gets after a few runs), named by mode.
+func inPlanModes(t *testing.T, fn func(conn *pgxpool.Conn, mode string)) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := testPool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		_, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode)
+		require.NoError(t, err)
+		fn(conn, mode)
 	}
 	_, err = conn.Exec(ctx, "RESET plan_cache_mode")
 	require.NoError(t, err)

@@ -620,12 +620,7 @@ func TestStreamReadCost(t *testing.T) {
 		pgx.Identifier{db.Schema(), "kv_stream_meta"}.Sanitize()).Scan(&metaTuples))
 	require.Equal(t, -1.0, metaTuples, "the meta table has no statistics")
 
-	conn, err := testPool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		_, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode)
-		require.NoError(t, err)
+	inPlanModes(t, func(conn *pgxpool.Conn, mode string) {
 		for i, q := range []streamdriver.Query{
 			{After: 100, Limit: 1000},
 			{After: 100, Limit: 1000, HasNamespace: true, Namespace: "n1"},
@@ -636,9 +631,7 @@ func TestStreamReadCost(t *testing.T) {
 			require.Less(t, planCost(t, plan), 10000.0, "%s: %s", mode, plan)
 			require.NotContains(t, plan, "JIT", "%s: %s", mode, plan)
 		}
-	}
-	_, err = conn.Exec(ctx, "RESET plan_cache_mode")
-	require.NoError(t, err)
+	})
 }
 
 // TestSequencerStepCost: a step reads only the rows it sequences, even when
