@@ -710,3 +710,28 @@ func planCost(t *testing.T, plan string) float64 {
 	require.NoError(t, err)
 	return cost
 }
+
+// TestSequencerMigration: migration 8 replaces the sequencer over a stream
+// with sequenced and pending rows; positions go on from where they were.
+func TestSequencerMigration(t *testing.T) {
+	ctx := context.Background()
+	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
+	require.NoError(t, postgreskv.InitVersion(ctx, db, 7))
+	s, _ := newStore(t, db)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
+	}
+	require.Len(t, readAfter(t, db, 0), 3) // positions 1-3
+	require.NoError(t, s.Put(ctx, "k3", -1, 3))
+	require.NoError(t, s.Put(ctx, "k1", -1, 4)) // not sequenced yet
+	require.NoError(t, db.Init(ctx))
+
+	var config []string
+	require.NoError(t, testPool.QueryRow(ctx, "SELECT proconfig FROM pg_proc WHERE oid = to_regproc($1)",
+		pgx.Identifier{db.Schema(), "kv_sequence"}.Sanitize()).Scan(&config))
+	require.ElementsMatch(t, []string{"enable_seqscan=off", "enable_bitmapscan=off", "enable_hashjoin=off",
+		"enable_mergejoin=off", "jit=off"}, config)
+	require.Equal(t, []keyVersion{{"k0", 1}, {"k1", 1}, {"k2", 1}, {"k3", 1}, {"k1", 2}}, keyVersions(readAfter(t, db, 0)))
+	require.NoError(t, s.Put(ctx, "k4", -1, 5))
+	require.Equal(t, []keyVersion{{"k4", 1}}, keyVersions(readAfter(t, db, 5)))
+}
