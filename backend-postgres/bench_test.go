@@ -328,14 +328,8 @@ func BenchmarkTaskClaim(b *testing.B) {
 		b.Run(fmt.Sprintf("runners=%d", runners), func(b *testing.B) {
 			env := newBenchEnv(b)
 			ctx := context.Background()
-			tasks := pgx.Identifier{env.db.Schema(), "kv_tasks"}.Sanitize()
-			_, err := env.pool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
-	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
-SELECT 't' || i, 'job', 'null', 'pending', 0, $1, $1, 0, 0, 0, '', '', 0, false FROM generate_series(1, $2::int) i`,
-				taskNow, b.N+runners)
-			require.NoError(b, err)
-			_, err = env.pool.Exec(ctx, "ANALYZE "+tasks)
-			require.NoError(b, err)
+			insertTasks(b, env.pool, env.db, `SELECT 't' || i, 'job', 'null', 'pending', 0, $1, $1, 0, 0, 0, '', '', NULL, 0, false
+	FROM generate_series(1, $2::int) i`, taskNow, b.N+runners)
 			parallel(b, runners, func(g, i int) error {
 				runner := fmt.Sprintf("r%d", g)
 				ts, err := env.db.Claim(ctx, taskdriver.Claim{Runner: runner, Now: taskNow, Lease: time.Minute, Limit: 1})
@@ -385,13 +379,9 @@ func BenchmarkClaimBusy(b *testing.B) {
 		b.Run(fmt.Sprintf("priorities=%d", prios), func(b *testing.B) {
 			env := newBenchEnv(b)
 			ctx := context.Background()
-			tasks := pgx.Identifier{env.db.Schema(), "kv_tasks"}.Sanitize()
-			_, err := env.pool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
-	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
-SELECT 't' || i, 'job', 'null', 'pending', i % $3::int, $1, $1, 0, 0, 0, '', '', 0, false FROM generate_series(1, $2::int) i`,
-				taskNow, 10*b.N+60000, prios)
-			require.NoError(b, err)
-			_, err = env.pool.Exec(ctx, "VACUUM ANALYZE "+tasks)
+			insertTasks(b, env.pool, env.db, `SELECT 't' || i, 'job', 'null', 'pending', i % $3::int, $1, $1, 0, 0, 0, '', '', NULL, 0, false
+	FROM generate_series(1, $2::int) i`, taskNow, 10*b.N+60000, prios)
+			_, err := env.pool.Exec(ctx, "VACUUM "+pgx.Identifier{env.db.Schema(), "kv_tasks"}.Sanitize())
 			require.NoError(b, err)
 			parallel(b, 1, func(g, i int) error {
 				ts, err := env.db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})

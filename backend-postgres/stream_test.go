@@ -485,16 +485,26 @@ func TestNoNotify(t *testing.T) {
 	require.Len(t, rs, 1, "the entry is there all the same")
 }
 
-// TestStreamMigration: stream rows written under schema version 1 (no
-// positions) get positions in seq order after the upgrade.
-func TestStreamMigration(t *testing.T) {
+// writtenAtVersion returns a DB in a fresh schema migrated only up to
+// version v, and a store on it through which k0, k1 and k2 were put (the
+// values 0, 1 and 2).
+func writtenAtVersion(t *testing.T, v int) (*postgreskv.DB, *kvcore.Store) {
+	t.Helper()
 	ctx := context.Background()
 	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
-	require.NoError(t, postgreskv.InitVersion(ctx, db, 1))
+	require.NoError(t, postgreskv.InitVersion(ctx, db, v))
 	s, _ := newStore(t, db)
 	for i := 0; i < 3; i++ {
 		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
 	}
+	return db, s
+}
+
+// TestStreamMigration: stream rows written under schema version 1 (no
+// positions) get positions in seq order after the upgrade.
+func TestStreamMigration(t *testing.T) {
+	ctx := context.Background()
+	db, s := writtenAtVersion(t, 1)
 	_, _, err := db.Read(ctx, streamdriver.Query{Limit: 10})
 	require.ErrorIs(t, err, coredriver.ErrNotInitialized)
 	require.NoError(t, db.Init(ctx))
@@ -554,12 +564,7 @@ func TestStreamRepeatableReadDefault(t *testing.T) {
 // filters, and Trim's delete), also as generic plans.
 func TestStreamPositionIndex(t *testing.T) {
 	ctx := context.Background()
-	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
-	require.NoError(t, postgreskv.InitVersion(ctx, db, 5))
-	s, _ := newStore(t, db)
-	for i := 0; i < 3; i++ {
-		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
-	}
+	db, s := writtenAtVersion(t, 5)
 	require.Len(t, readAfter(t, db, 0), 3)      // sequenced: positions 1-3
 	require.NoError(t, s.Put(ctx, "k3", -1, 3)) // not sequenced yet
 	require.NoError(t, db.Init(ctx))
@@ -715,12 +720,7 @@ func planCost(t *testing.T, plan string) float64 {
 // with sequenced and pending rows; positions go on from where they were.
 func TestSequencerMigration(t *testing.T) {
 	ctx := context.Background()
-	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
-	require.NoError(t, postgreskv.InitVersion(ctx, db, 7))
-	s, _ := newStore(t, db)
-	for i := 0; i < 3; i++ {
-		require.NoError(t, s.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
-	}
+	db, s := writtenAtVersion(t, 7)
 	require.Len(t, readAfter(t, db, 0), 3) // positions 1-3
 	require.NoError(t, s.Put(ctx, "k3", -1, 3))
 	require.NoError(t, s.Put(ctx, "k1", -1, 4)) // not sequenced yet

@@ -335,14 +335,8 @@ func TestTaskRoundTrip(t *testing.T) {
 func TestClaimPlan(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
-	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
-	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
-SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'completed' END, i % 3, $1, $1,
-	0, 0, 0, '', '', 0, false FROM generate_series(1, 20000) i`, taskNow)
-	require.NoError(t, err)
-	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
-	require.NoError(t, err)
+	insertTasks(t, testPool, db, `SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'pending' ELSE 'completed' END,
+	i % 3, $1, $1, 0, 0, 0, '', '', NULL, 0, false FROM generate_series(1, 20000) i`, taskNow)
 	sql, a := postgreskv.ClaimSQL(db, taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10})
 	rows, err := testPool.Query(ctx, "EXPLAIN "+sql, a...)
 	require.NoError(t, err)
@@ -394,14 +388,8 @@ func TestClaimBusy(t *testing.T) {
 	ctx := context.Background()
 	for _, prios := range []int{4, 1000} {
 		db := newDB(t)
-		tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
-		_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
-	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
-SELECT 't' || i, 'job', 'null', 'pending', i % $2::int, $1, $1, 0, 0, 0, '', '', 0, false FROM generate_series(1, 60000) i`,
-			taskNow, prios)
-		require.NoError(t, err)
-		_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
-		require.NoError(t, err)
+		insertTasks(t, testPool, db, `SELECT 't' || i, 'job', 'null', 'pending', i % $2::int, $1, $1, 0, 0, 0, '', '', NULL, 0, false
+	FROM generate_series(1, 60000) i`, taskNow, prios)
 		c := taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 10}
 		for _, mode := range claimPlanModes {
 			rows, blocks, out := claimWork(t, db, c, mode)
@@ -424,15 +412,10 @@ SELECT 't' || i, 'job', 'null', 'pending', i % $2::int, $1, $1, 0, 0, 0, '', '',
 func TestClaimOtherNames(t *testing.T) {
 	ctx := context.Background()
 	db := newDB(t)
-	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
-	_, err := testPool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
-	attempts, max_retries, timeout_us, last_error, locked_by, token, cancel_requested)
-SELECT 't' || lpad(i::text, 6, '0'), CASE WHEN i % 1000 = 0 THEN 'job' WHEN i % 1000 = 1 THEN 'mail' ELSE 'other' END,
-	'null', 'pending', i % 2, $1::timestamptz, $1::timestamptz - make_interval(secs => 30000 - i), 0, 0, 0, '', '', 0, false
+	insertTasks(t, testPool, db, `SELECT 't' || lpad(i::text, 6, '0'),
+	CASE WHEN i % 1000 = 0 THEN 'job' WHEN i % 1000 = 1 THEN 'mail' ELSE 'other' END, 'null', 'pending', i % 2,
+	$1::timestamptz, $1::timestamptz - make_interval(secs => 30000 - i), 0, 0, 0, '', '', NULL, 0, false
 FROM generate_series(1, 30000) i`, taskNow)
-	require.NoError(t, err)
-	_, err = testPool.Exec(ctx, "ANALYZE "+tasks)
-	require.NoError(t, err)
 	c := taskdriver.Claim{Runner: "r", Now: taskNow, Lease: time.Minute, Limit: 5, Names: []string{"mail", "job", "job"}}
 	for _, mode := range claimPlanModes {
 		rows, blocks, out := claimWork(t, db, c, mode)
@@ -523,13 +506,23 @@ func TestClaimGenericPlan(t *testing.T) {
 // the table.
 func fillFutureTasks(tb testing.TB, pool *pgxpool.Pool, db *postgreskv.DB, n int) {
 	tb.Helper()
+	insertTasks(tb, pool, db, `SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pending' END,
+	i % 5, $1, $2::timestamptz, 0, 0, 0, '', '', CASE WHEN i % 10 = 0 THEN $2::timestamptz END, 0, false
+FROM generate_series(1, $3::int) i`, taskNow, taskNow.Add(time.Hour), n)
+}
+
+// insertTasks inserts the rows of sel into db's task table on pool and
+// analyzes the table. sel is a SELECT of the columns id, name, payload,
+// status, priority, created, scheduled_for, attempts, max_retries,
+// timeout_us, last_error, locked_by, locked_until, token and
+// cancel_requested, in that order, with args.
+func insertTasks(tb testing.TB, pool *pgxpool.Pool, db *postgreskv.DB, sel string, args ...any) {
+	tb.Helper()
 	ctx := context.Background()
 	tasks := pgx.Identifier{db.Schema(), "kv_tasks"}.Sanitize()
 	_, err := pool.Exec(ctx, `INSERT INTO `+tasks+` (id, name, payload, status, priority, created, scheduled_for,
 	attempts, max_retries, timeout_us, last_error, locked_by, locked_until, token, cancel_requested)
-SELECT 't' || i, 'job', 'null', CASE WHEN i % 10 = 0 THEN 'running' ELSE 'pending' END, i % 5, $1, $2::timestamptz,
-	0, 0, 0, '', '', CASE WHEN i % 10 = 0 THEN $2::timestamptz END, 0, false FROM generate_series(1, $3::int) i`,
-		taskNow, taskNow.Add(time.Hour), n)
+`+sel, args...)
 	require.NoError(tb, err)
 	_, err = pool.Exec(ctx, "ANALYZE "+tasks)
 	require.NoError(tb, err)
