@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -372,7 +371,7 @@ func (db *DB) claimSQL(c taskdriver.Claim) (string, args) {
 	WHERE status = 'pending' AND priority = p.priority AND scheduled_for <= `+now+`
 	ORDER BY scheduled_for, id LIMIT `+limit+` FOR UPDATE SKIP LOCKED`
 	if len(c.Names) > 0 {
-		list := a.add(slices.Compact(slices.Sorted(slices.Values(c.Names)))) // each name sought once
+		list := a.add(c.DistinctNames()) // each name sought once
 		names = " AND name = ANY((SELECT " + list + "::text[])::text[])"
 		due = `SELECT k.* FROM unnest((SELECT ` + list + `::text[])) n (name) CROSS JOIN LATERAL (
 	SELECT priority, scheduled_for, id FROM ` + db.tasks + `

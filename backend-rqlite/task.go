@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -165,7 +164,7 @@ func claimArgs(runner string, until, now int64, limit int, names []string) []any
 // claimStatement is the statement and parameters of claim c, its names
 // sorted and de-duplicated (sqlClaim seeks each once).
 func claimStatement(c taskdriver.Claim) (string, []any) {
-	names := slices.Compact(slices.Sorted(slices.Values(c.Names)))
+	names := c.DistinctNames()
 	return sqlClaim(len(names)), claimArgs(c.Runner, c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro(), c.Limit, names)
 }
 

@@ -315,7 +315,7 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 	if err := db.writable(ctx); err != nil {
 		return nil, err
 	}
-	c.Names = slices.Compact(slices.Sorted(slices.Values(c.Names))) // claimSQL seeks each once
+	c.Names = c.DistinctNames() // claimSQL seeks each once
 	q, args := claimSQL(len(c.Names)), claimArgs(c)
 	var out []taskdriver.Task
 	err := db.submit(ctx, func(w *wtx) error {

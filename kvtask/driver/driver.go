@@ -10,6 +10,7 @@ package driver
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -70,6 +71,12 @@ type Claim struct {
 	Now    time.Time
 	Lease  time.Duration // LockedUntil = Now + Lease
 	Limit  int           // at most this many (> 0)
+}
+
+// DistinctNames returns the names c asks for, sorted, each once: a name
+// asked twice counts once. A driver's claim seeks each of them.
+func (c Claim) DistinctNames() []string {
+	return slices.Compact(slices.Sorted(slices.Values(c.Names)))
 }
 
 // Outcome is how an attempt ended.
