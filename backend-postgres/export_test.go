@@ -65,3 +65,7 @@ func Queued(db *DB) int {
 
 // MapError maps err as db's operations do.
 func MapError(db *DB, err error) error { return db.mapError(err) }
+
+// WaitingReads returns how many reads of db wait for its next sequencer
+// step (see steps.go).
+func WaitingReads(db *DB) int { return db.steps.waitingReads() }

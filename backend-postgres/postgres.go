@@ -52,6 +52,8 @@ type DB struct {
 
 	maxCommitters int        // groups committed at once; 0: no group commit
 	group         committers // the group commit's queue
+
+	steps stepper // sequencer steps shared by concurrent reads (steps.go)
 }
 
 var _ driver.Store = (*DB)(nil)

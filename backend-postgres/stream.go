@@ -52,20 +52,40 @@ func (db *DB) sequenceStatements(b *pgx.Batch) {
 	b.Queue("COMMIT")
 }
 
+// stepResults reads the results of sequenceStatements from br.
+func stepResults(br pgx.BatchResults) error {
+	for range 3 {
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // stepSQL is the statement of one sequencer step; its argument is
 // db.seqKey.
 func (db *DB) stepSQL() string { return "SELECT " + db.sequence + "($1)" }
 
-// runSequenced sends a sequencer step followed by sql (one statement, which
-// runs after the step has committed, in its own snapshot) as one round trip,
-// and calls scan with sql's rows.
+// runSequenced runs sql (one statement) after a sequencer step that began
+// after the call, and calls scan with its rows. If no step of db is in
+// flight, it sends the step and sql as one round trip (sql runs after the
+// step has committed, in its own snapshot); otherwise it waits for the
+// next step, which it shares with the other reads that wait (steps.go),
+// and then sends sql alone.
 func (db *DB) runSequenced(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
+	w, lead := db.steps.join()
 	b := &pgx.Batch{}
-	db.sequenceStatements(b)
+	if lead {
+		db.sequenceStatements(b)
+	} else if err := db.steps.wait(ctx, w); err != nil {
+		return db.mapError(err)
+	}
 	b.Queue(sql, args...)
 	br := db.pool.SendBatch(ctx, b)
-	for i := 0; i < 3; i++ {
-		if _, err := br.Exec(); err != nil {
+	if lead {
+		err := stepResults(br)
+		db.finishStep(w, err)
+		if err != nil {
 			_ = br.Close()
 			return db.mapError(err)
 		}
