@@ -55,6 +55,7 @@ func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("TakeOver", func(t *testing.T) { testConsumerTakeOver(t, f) })
 	t.Run("Status", func(t *testing.T) { testConsumerStatus(t, f) })
 	t.Run("GapFree", func(t *testing.T) { testStreamGapFree(t, f) })
+	t.Run("ReadYourWrites", func(t *testing.T) { testStreamReadYourWrites(t, f) })
 	t.Run("Run", func(t *testing.T) { testConsumerRun(t, f) })
 	t.Run("RunRetries", func(t *testing.T) { testConsumerRunRetries(t, f) })
 	t.Run("RunStops", func(t *testing.T) { testConsumerRunStops(t, f) })
@@ -612,6 +613,53 @@ func testStreamGapFree(t *testing.T, f BackendFactory) {
 		require.False(t, keys[r.Key], "key %s seen twice", r.Key)
 		keys[r.Key] = true
 	}
+}
+
+// testStreamReadYourWrites: many goroutines at once each write a key and
+// then read on from where they were; each finds its own write, whatever
+// the others' reads are doing (a backend may share work between concurrent
+// reads, never so that a read misses a write that committed before it).
+func testStreamReadYourWrites(t *testing.T, f BackendFactory) {
+	ctx := context.Background()
+	e := newStreamEnv(t, f)
+	const workers, rounds = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from := int64(1)
+			for i := range rounds {
+				key := fmt.Sprintf("w%d/%03d", w, i)
+				if err := e.store.Put(ctx, key, -1, i); err != nil {
+					errs <- err
+					return
+				}
+				for found := false; !found; {
+					rs, err := e.stream.Read(ctx, from, 1000)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if len(rs) == 0 {
+						errs <- fmt.Errorf("%s: written, then not in the stream from %d on", key, from)
+						return
+					}
+					for _, r := range rs {
+						found = found || r.Key == key
+					}
+					from = rs[len(rs)-1].Seq + 1
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Len(t, readAll(t, e.stream), workers*rounds)
 }
 
 // doneWriting returns a channel closed once wg is done.
