@@ -612,21 +612,18 @@ func inPlanModes(t *testing.T, fn func(conn *pgxpool.Conn, mode string)) {
 }
 
 // preparedPlan returns EXPLAIN's plan of sql run as the prepared statement
-// name with the arguments exec (a list of literals in parentheses), on db
-// (a connection or a transaction: its plan_cache_mode applies).
-func preparedPlan(t *testing.T, db interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-	Query(context.Context, string, ...any) (pgx.Rows, error)
-}, name, sql, exec string) string {
+// name with the arguments exec (a list of literals in parentheses), on conn
+// (its plan_cache_mode applies). The statement is not run.
+func preparedPlan(t *testing.T, conn *pgxpool.Conn, name, sql, exec string) string {
 	t.Helper()
 	ctx := context.Background()
-	_, err := db.Exec(ctx, "PREPARE "+name+" AS "+sql)
+	_, err := conn.Exec(ctx, "PREPARE "+name+" AS "+sql)
 	require.NoError(t, err)
-	rows, err := db.Query(ctx, "EXPLAIN EXECUTE "+name+exec)
+	rows, err := conn.Query(ctx, "EXPLAIN EXECUTE "+name+exec)
 	require.NoError(t, err)
 	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	_, err = db.Exec(ctx, "DEALLOCATE "+name)
+	_, err = conn.Exec(ctx, "DEALLOCATE "+name)
 	require.NoError(t, err)
 	return strings.Join(lines, "\n")
 }

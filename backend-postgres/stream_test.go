@@ -579,31 +579,33 @@ func TestStreamPositionIndex(t *testing.T) {
 	_, err := testPool.Exec(ctx, "UPDATE "+stream+" SET pos = 1 WHERE pos = 2")
 	require.ErrorContains(t, err, "kv_stream_pos_idx")
 
-	_, err = testPool.Exec(ctx, "INSERT INTO "+stream+` (namespace, key, action, version, type, value, ts, pos)
-		SELECT 'n' || (i % 10), 'key' || i, 'create', 1, 't' || (i % 7), '1', now(), CASE WHEN i % 100 = 0 THEN NULL ELSE i + 10 END
+	fillStream(t, db, "CASE WHEN i % 100 = 0 THEN NULL ELSE i + 10 END")
+	inPlanModes(t, func(conn *pgxpool.Conn, mode string) {
+		for i, q := range []struct{ sql, exec string }{
+			{"SELECT pos, key FROM " + stream + " WHERE pos > $1 ORDER BY pos LIMIT $2", "(100, 10)"},
+			{"SELECT pos, key FROM " + stream + " WHERE pos > $1 AND namespace = $2 AND type = $3 ORDER BY pos LIMIT $4", "(100, 'n1', 't3', 10)"},
+			{"DELETE FROM " + stream + " WHERE pos <= (SELECT $1::bigint)", "(50)"}, // explained, not run
+		} {
+			plan := preparedPlan(t, conn, fmt.Sprintf("s%d", i), q.sql, q.exec)
+			require.NotContains(t, plan, "Seq Scan", "%s: %s", mode, plan)
+			require.Contains(t, plan, "kv_stream_pos_idx", "%s: %s", mode, plan)
+		}
+	})
+}
+
+// fillStream adds 20,000 entries to db's stream (keys key1..., namespaces
+// n0-n9, types t0-t6), each at the position the SQL expression pos gives
+// for its number i (NULL: not sequenced), and analyzes the table.
+func fillStream(t *testing.T, db *postgreskv.DB, pos string) {
+	t.Helper()
+	ctx := context.Background()
+	_, stream := streamTables(db)
+	_, err := testPool.Exec(ctx, "INSERT INTO "+stream+` (namespace, key, action, version, type, value, ts, pos)
+		SELECT 'n' || (i % 10), 'key' || i, 'create', 1, 't' || (i % 7), '1', now(), `+pos+`
 		FROM generate_series(1, 20000) i`)
 	require.NoError(t, err)
 	_, err = testPool.Exec(ctx, "ANALYZE "+stream)
 	require.NoError(t, err)
-	conn, err := testPool.Acquire(ctx)
-	require.NoError(t, err)
-	defer conn.Release()
-	tx, err := conn.Begin(ctx) // rolled back: Trim's delete only explained
-	require.NoError(t, err)
-	defer func() { _ = tx.Rollback(ctx) }()
-	for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-		_, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode)
-		require.NoError(t, err)
-		for i, q := range []struct{ sql, exec string }{
-			{"SELECT pos, key FROM " + stream + " WHERE pos > $1 ORDER BY pos LIMIT $2", "(100, 10)"},
-			{"SELECT pos, key FROM " + stream + " WHERE pos > $1 AND namespace = $2 AND type = $3 ORDER BY pos LIMIT $4", "(100, 'n1', 't3', 10)"},
-			{"DELETE FROM " + stream + " WHERE pos <= (SELECT $1::bigint)", "(50)"},
-		} {
-			plan := preparedPlan(t, tx, fmt.Sprintf("s%d", i), q.sql, q.exec)
-			require.NotContains(t, plan, "Seq Scan", "%s: %s", mode, plan)
-			require.Contains(t, plan, "kv_stream_pos_idx", "%s: %s", mode, plan)
-		}
-	}
 }
 
 // TestStreamReadCost: Read's statement is cheap in the planner's eyes too,
@@ -613,13 +615,7 @@ func TestStreamPositionIndex(t *testing.T) {
 func TestStreamReadCost(t *testing.T) {
 	db := newDB(t)
 	ctx := context.Background()
-	_, stream := streamTables(db)
-	_, err := testPool.Exec(ctx, "INSERT INTO "+stream+` (namespace, key, action, version, type, value, ts, pos)
-		SELECT 'n' || (i % 10), 'key' || i, 'create', 1, 't' || (i % 7), '1', now(), i
-		FROM generate_series(1, 20000) i`)
-	require.NoError(t, err)
-	_, err = testPool.Exec(ctx, "ANALYZE "+stream)
-	require.NoError(t, err)
+	fillStream(t, db, "i")
 	var metaTuples float64
 	require.NoError(t, testPool.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
 		pgx.Identifier{db.Schema(), "kv_stream_meta"}.Sanitize()).Scan(&metaTuples))
