@@ -200,9 +200,52 @@ func testConsumerRunRetries(t *testing.T, f BackendFactory) {
 }
 
 // testConsumerRunStops: a fenced commit stops Run at once (no retry), and a
-// lease lost while Run is retrying transient read errors stops it too.
+// lease lost while Run is retrying transient read errors stops it too. A
+// Run whose context ends while a handler runs hands out no further record,
+// still commits what was handled and returns nil.
 func testConsumerRunStops(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
+	for _, mode := range []kvstream.CommitMode{kvstream.CommitAll, kvstream.CommitBatch} {
+		t.Run("Cancelled/"+string(mode), func(t *testing.T) {
+			e := newRetryEnv(t, f, &flakyStream{})
+			for i := range 5 {
+				require.NoError(t, e.store.Put(ctx, fmt.Sprintf("k%d", i), -1, i))
+			}
+			c, err := e.stream.Consumer("stop", kvstream.Commit(mode), kvstream.BatchSize(10), kvstream.LeaseDuration(5*time.Second))
+			require.NoError(t, err)
+			rctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var seen []string
+			err = c.Run(rctx, func(_ context.Context, r kvstream.Record) error {
+				seen = append(seen, r.Key)
+				if len(seen) == 3 {
+					cancel() // a shutdown while this record is handled
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, []string{"k0", "k1", "k2"}, seen, "no record after the context ended")
+			st, err := e.stream.ConsumerStatus(ctx, "stop")
+			require.NoError(t, err)
+			require.Equal(t, int64(3), st.Position, "the records handled are committed")
+			require.False(t, st.Held)
+			require.NotContains(t, e.log.String(), "level=")
+
+			// The next run starts after them.
+			rctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			seen = nil
+			err = c.Run(rctx, func(_ context.Context, r kvstream.Record) error {
+				seen = append(seen, r.Key)
+				if len(seen) == 2 {
+					cancel()
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, []string{"k3", "k4"}, seen)
+		})
+	}
 	t.Run("Fenced", func(t *testing.T) {
 		e := newRetryEnv(t, f, &flakyStream{failCommits: -1, commitErr: kvstream.ErrFenced})
 		require.NoError(t, e.store.Put(ctx, "k", -1, 1))

@@ -242,8 +242,12 @@ type Handler func(ctx context.Context, r Record) error
 // database) is retried with backoff (WithRetryBackoff) for as long as the
 // lease is held - its renewals retry too, so an outage longer than the
 // lease duration ends in a lost lease; a commit is retried without handling
-// its records again. Taking the lease at the start is not retried: its
-// error is returned. When there is nothing to read Run waits for the
+// its records again. When ctx ends Run hands out no further record and
+// commits those already handled (one more attempt, within 10 seconds, not
+// cut short by ctx), so a shutdown does not deliver them again; in
+// CommitBatch mode that commits the part of the batch handled, while a
+// failing handler commits nothing of its batch. Taking the lease at the
+// start is not retried: its error is returned. When there is nothing to read Run waits for the
 // backend's notification if it has one, and polls with growing intervals
 // (up to the stream's max poll) otherwise. It releases the lease when it
 // returns. It logs to the stream's logger (WithLogger): a take-over of a
@@ -260,7 +264,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 		return fmt.Errorf("kv consumer %q: %w", c.name, err)
 	}
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 		defer cancel()
 		_ = hold.Release(rctx)
 		c.mu.Lock()
@@ -335,34 +339,57 @@ func (c *Consumer) stopped(ctx context.Context, log *slog.Logger, hold *kvlock.H
 	return err
 }
 
+// handleBatch calls handle for each record of recs in order and commits
+// per the commit mode. Once ctx ends it hands out no further record: it
+// commits the records already handled (see commitRetrying) and returns.
 func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record, handle Handler) error {
+	var handled int64 // the last record handled and not yet committed (0: none)
 	for _, r := range recs {
+		if ctx.Err() != nil {
+			break
+		}
 		if err := handle(ctx, r); err != nil {
 			return fmt.Errorf("kv consumer %q: record %d: %w", c.name, r.Seq, err)
 		}
-		switch c.mode {
-		case CommitAll:
+		if c.mode == CommitAll {
 			if err := c.commitRetrying(ctx, log, hold, r.Seq); err != nil {
 				return err
 			}
-		default:
-			c.mu.Lock()
-			c.position = r.Seq
-			c.mu.Unlock()
+			continue
 		}
+		c.mu.Lock()
+		c.position = r.Seq
+		c.mu.Unlock()
+		handled = r.Seq
 	}
-	if c.mode == CommitBatch {
-		return c.commitRetrying(ctx, log, hold, recs[len(recs)-1].Seq)
+	if handled == 0 || c.mode == CommitNone {
+		return nil
 	}
-	return nil
+	return c.commitRetrying(ctx, log, hold, handled)
 }
 
-// commitRetrying commits seq, retrying transient failures, and logs a
-// commit that failed for good (unless ctx ended or the lease was lost,
-// which Run reports itself).
+// stopTimeout bounds what Run does after its context ended: the last
+// commit and the release of the lease.
+const stopTimeout = 10 * time.Second
+
+// commitRetrying commits seq, retrying transient failures while ctx lasts,
+// and logs a commit that failed for good. If ctx ends first, it tries once
+// more within stopTimeout, not cut short by ctx (the lease is still held
+// until Run releases it), so that records handled before a shutdown are
+// not delivered again; if that fails too they will be.
 func (c *Consumer) commitRetrying(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, seq int64) error {
 	err := c.retry(ctx, log, hold, "commit", func() error { return c.Commit(ctx, seq) })
-	if err != nil && !errors.Is(err, errStop) {
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && !errors.Is(hold.Err(), kvlock.ErrLost):
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+		defer cancel()
+		if err = c.Commit(sctx, seq); err != nil {
+			log.WarnContext(ctx, "consumer stopping: commit failed; its records will be delivered again", "seq", seq, "error", err)
+		}
+		return err
+	case !errors.Is(err, errStop):
 		log.ErrorContext(ctx, "consumer commit failed", "seq", seq, "error", err)
 	}
 	return err
