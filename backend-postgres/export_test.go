@@ -69,3 +69,8 @@ func MapError(db *DB, err error) error { return db.mapError(err) }
 // WaitingReads returns how many reads of db wait for its next sequencer
 // step (see steps.go).
 func WaitingReads(db *DB) int { return db.steps.waitingReads() }
+
+// PutManySQL returns the statement a group runs for its plain puts (see
+// putManyStatement): five array parameters, namespaces, keys, values,
+// types and times, one element per put.
+func PutManySQL(db *DB) string { return db.putManyStatement() }
