@@ -63,6 +63,7 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("RunnerExactlyOnce", func(t *testing.T) { testRunnerExactlyOnce(t, f) })
 	t.Run("RunnerRetries", func(t *testing.T) { testRunnerRetries(t, f) })
 	t.Run("RunnerTimeoutCancelPanic", func(t *testing.T) { testRunnerTimeoutCancel(t, f) })
+	t.Run("RunnerStopsWhileClaiming", func(t *testing.T) { testRunnerStopsWhileClaiming(t, f) })
 	t.Run("Notify", func(t *testing.T) { testTaskNotify(t, f) })
 	t.Run("RunnerWakes", func(t *testing.T) { testRunnerWakes(t, f) })
 }
@@ -622,7 +623,12 @@ func testRunnerTimeoutCancel(t *testing.T, f BackendFactory) {
 
 	r := quietRunner(s, "r")
 	r.Concurrency = 3
-	r.LockDuration = 300 * time.Millisecond // heartbeats every 100ms
+	// The cancellation reaches the handler with a heartbeat (every third of
+	// quietRunner's 3s lease). Keep that lease: with a much shorter one a
+	// loaded database (two heartbeats slower than a third of the lease) lets
+	// it expire, and the runner claims its own tasks again and fails them as
+	// "lease expired during the last attempt" instead of the outcome asserted
+	// below.
 	started := make(chan string, 3)
 	block := func(ctx context.Context, task kvtask.Task) error {
 		started <- task.ID

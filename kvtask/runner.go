@@ -159,8 +159,9 @@ func (r *Runner) config() (settings, []string, error) {
 
 // Run claims and runs tasks, and fires due cron schedules, until ctx ends;
 // then it stops claiming, lets running handlers finish for ShutdownGrace,
-// cancels the rest and gives their tasks back. It returns nil after a
-// graceful shutdown.
+// cancels the rest and gives their tasks back (as it does with tasks a
+// claim in flight took as ctx ended: their attempt unused). It returns nil
+// after a graceful shutdown.
 func (r *Runner) Run(ctx context.Context) error { return r.loop(ctx, false) }
 
 // RunUntilIdle is Run that also returns once no task is claimable, none is
@@ -202,7 +203,7 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 		claimed := 0
 		claimedAt := r.s.Now()
 		if free > 0 {
-			ts, err := r.s.Claim(ctx, c.ID, c.LockDuration, free, names...)
+			ts, err := r.claim(ctx, c, free, names)
 			if err != nil && ctx.Err() == nil {
 				log.Warn("claiming tasks failed", "err", err)
 			}
@@ -210,6 +211,11 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 			wg.Add(len(ts))
 			comp.started(len(ts))
 			for _, t := range ts {
+				if ctx.Err() != nil {
+					// Claimed as the runner stops: given back unrun.
+					comp.finish(t, driver.Outcome{Status: StatusPending, RetryAt: r.s.Now(), LastError: "runner shut down", GiveBack: true}, log)
+					continue
+				}
 				go r.execute(work, c, log, comp, t)
 			}
 			claimed = len(ts)
@@ -289,6 +295,18 @@ var (
 
 // execute runs one claimed task and hands its outcome to comp, which
 // records it and frees the task's slot.
+// claim claims up to limit tasks for the runner. ctx's end does not cut
+// the claim short: cancelled while it commits, a claim could still take
+// its tasks on the server and leave them running under this runner, unrun,
+// until their leases expired. It is bounded instead by a third of the lock
+// duration, as a heartbeat is; the loop gives back what it claims after
+// ctx ended.
+func (r *Runner) claim(ctx context.Context, c settings, limit int, names []string) ([]Task, error) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.LockDuration/3)
+	defer cancel()
+	return r.s.Claim(cctx, c.ID, c.LockDuration, limit, names...)
+}
+
 func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, comp *completer, t Task) {
 	log = log.With("task", t.ID, "name", t.Name, "attempt", t.Attempts)
 	finish := func(o driver.Outcome) { comp.finish(t, o, log) }
