@@ -279,21 +279,31 @@ func testLockFence(t *testing.T, f BackendFactory) {
 	requireValue(t, e.store, "k", `"bob"`, 2)
 }
 
-// testLockHold uses real time: a held lease outlives several of its
-// durations because it is renewed.
+// testLockHold: a held lease outlives several of its durations because it
+// is renewed. The Hold renews on its own (real-time) timer; the leases'
+// clock is the test's, moved on by half a duration each time a renewal has
+// caught up with it, so the lease outlives twice its duration however slow
+// the renewals are, and only if they happen.
 func testLockHold(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	b := f(t)
-	l, err := kvlock.New(b.Locker)
+	clock := NewClock(time.Time{})
+	l, err := kvlock.New(b.Locker, kvlock.WithClock(clock.Now))
 	require.NoError(t, err)
-	const d = 1500 * time.Millisecond
+	const d = 600 * time.Millisecond
 	h, err := l.Hold(ctx, "held", "alice", d)
 	require.NoError(t, err)
 	token := h.Token()
 	_, err = l.Hold(ctx, "held", "bob", d)
 	require.ErrorIs(t, err, kvlock.ErrHeld)
 
-	time.Sleep(2 * d)
+	for step := range 4 {
+		clock.Advance(d / 2)
+		require.Eventually(t, func() bool {
+			le, held, err := l.Status(ctx, "held")
+			return err == nil && held && !le.Expires.Before(l.Now().Add(d))
+		}, 20*time.Second, 5*time.Millisecond, "step %d: the hold renewed the lease at the clock's new time", step)
+	}
 	select {
 	case <-h.Lost():
 		t.Fatalf("lost the lease: %v", h.Err())
@@ -321,10 +331,7 @@ func testLockHoldLost(t *testing.T, f BackendFactory) {
 	require.NoError(t, err)
 	h, err := l.Hold(ctx, "held", "alice", 300*time.Millisecond)
 	require.NoError(t, err)
-	clock.Advance(time.Second) // alice's lease expires on the shared clock
-	_, ok, err := l.Acquire(ctx, "held", "bob", time.Hour)
-	require.NoError(t, err)
-	require.True(t, ok)
+	takeOverExpired(t, clock, l, "held", "bob")
 	select {
 	case <-h.Lost():
 		require.ErrorIs(t, h.Err(), kvlock.ErrLost)
@@ -336,4 +343,24 @@ func testLockHoldLost(t *testing.T, f BackendFactory) {
 	require.NoError(t, err)
 	require.True(t, held)
 	require.Equal(t, "bob", st.Owner, "releasing a lost hold leaves the new holder alone")
+}
+
+// takeOverExpired lets the lease name, held by a Hold that renews it in
+// the background, expire on clock and has owner take it. The Hold's
+// renewals run on their own timer but read the same clock, so one may land
+// between the clock's advance and owner's acquire and renew the lease
+// (possibly with a new token) past the new time; then the clock is
+// advanced again. Owner must get the lease within a few attempts: the Hold
+// renews only every third of its duration.
+func takeOverExpired(t *testing.T, clock *Clock, l *kvlock.Locker, name, owner string) kvlock.Lease {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		clock.Advance(time.Hour) // the held lease expires on the shared clock
+		le, ok, err := l.Acquire(context.Background(), name, owner, time.Hour)
+		require.NoError(t, err)
+		if ok {
+			return le
+		}
+		require.Less(t, attempt, 20, "%s never got the expired lease %q (held by %q)", owner, name, le.Owner)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -682,7 +683,9 @@ func testConsumerRun(t *testing.T, f BackendFactory) {
 	store, err := kvcore.New(b.Store, kvcore.WithSweepInterval(0))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	st, err := kvstream.New(b.Stream, kvstream.WithMaxPoll(poll))
+	// The consumer's idle waits double from 10ms up to poll.
+	idle := &idleLog{atLeast: min(poll, 160*time.Millisecond), idle: make(chan struct{})}
+	st, err := kvstream.New(b.Stream, kvstream.WithMaxPoll(poll), kvstream.WithLogger(slog.New(idle)))
 	require.NoError(t, err)
 	c, err := st.Consumer("live", kvstream.Commit(kvstream.CommitAll), kvstream.LeaseDuration(5*time.Second))
 	require.NoError(t, err)
@@ -697,8 +700,15 @@ func testConsumerRun(t *testing.T, f BackendFactory) {
 			return nil
 		})
 	}()
-	// Let the consumer go idle first, so that it must be woken.
-	time.Sleep(300 * time.Millisecond)
+	// Let the consumer go idle first (it found nothing to read, again and
+	// again, and now waits long), so that it must be woken.
+	select {
+	case <-idle.idle:
+	case err := <-runErr:
+		t.Fatalf("Run returned before it went idle: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the consumer did not go idle")
+	}
 	for i := 0; i < 5; i++ {
 		require.NoError(t, store.Put(context.Background(), fmt.Sprintf("live/%d", i), -1, i))
 		select {
@@ -719,3 +729,31 @@ func testConsumerRun(t *testing.T, f BackendFactory) {
 	require.NoError(t, err)
 	require.False(t, status.Held, "Run released the lease on shutdown")
 }
+
+// idleLog is a log handler that closes idle when a continuous consumer
+// logs that it found nothing to read and waits atLeast or longer (kvstream
+// logs this at debug level, with the wait, before each idle wait).
+type idleLog struct {
+	atLeast time.Duration
+	once    sync.Once
+	idle    chan struct{}
+}
+
+func (h *idleLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *idleLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "consumer idle: waiting" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "wait" && a.Value.Kind() == slog.KindDuration && a.Value.Duration() >= h.atLeast {
+			h.once.Do(func() { close(h.idle) })
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *idleLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *idleLog) WithGroup(string) slog.Handler      { return h }

@@ -269,10 +269,7 @@ func testConsumerRunStops(t *testing.T, f BackendFactory) {
 			return reads >= 2
 		}, 20*time.Second, 5*time.Millisecond, "Run retries the failing reads")
 		// The lease expires and another instance takes it over.
-		e.clock.Advance(time.Hour)
-		_, ok, err := e.stream.Locker().Acquire(ctx, kvstream.LeasePrefix+"lost", "other-instance", time.Hour)
-		require.NoError(t, err)
-		require.True(t, ok)
+		takeOverExpired(t, e.clock, e.stream.Locker(), kvstream.LeasePrefix+"lost", "other-instance")
 		err = waitRun(t, done)
 		require.ErrorIs(t, err, kvlock.ErrLost)
 		require.Contains(t, e.log.String(), `level=ERROR msg="consumer lost its lease"`)

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,8 +93,8 @@ func testTaskNotify(t *testing.T, f BackendFactory) {
 func testRunnerWakes(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	e := newTaskEnv(t, f)
-	taskNotifier(t, e.q)
-	s, err := kvtask.New(e.q) // the real clock: the runner waits in real time
+	q := &claimWatch{Queue: e.q, Notifier: taskNotifier(t, e.q), idle: make(chan struct{})}
+	s, err := kvtask.New(q) // the real clock: the runner waits in real time
 	require.NoError(t, err)
 	r := quietRunner(s, "sleeper")
 	r.PollInterval = time.Hour
@@ -106,7 +107,14 @@ func testRunnerWakes(t *testing.T, f BackendFactory) {
 	defer stop()
 	runErr := make(chan error, 1)
 	go func() { runErr <- r.Run(rctx) }()
-	time.Sleep(300 * time.Millisecond) // let it go idle, so that it must be woken
+	// Let it go idle (it found no task), so that it must be woken.
+	select {
+	case <-q.idle:
+	case err := <-runErr:
+		t.Fatalf("Run returned before it went idle: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the runner did not look for tasks")
+	}
 
 	task := kvtask.NewTask("wake", nil)
 	require.NoError(t, s.New(ctx, task))
@@ -118,4 +126,21 @@ func testRunnerWakes(t *testing.T, f BackendFactory) {
 	}
 	stop()
 	require.NoError(t, <-runErr)
+}
+
+// claimWatch is a queue that closes idle once a Claim found no task: a
+// runner that made it is idle, waiting for a signal or its poll interval.
+type claimWatch struct {
+	taskdriver.Queue
+	taskdriver.Notifier
+	once sync.Once
+	idle chan struct{}
+}
+
+func (w *claimWatch) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task, error) {
+	ts, err := w.Queue.Claim(ctx, c)
+	if err == nil && len(ts) == 0 {
+		w.once.Do(func() { close(w.idle) })
+	}
+	return ts, err
 }
