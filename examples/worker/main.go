@@ -58,7 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.db, "db", "", "SQLite database file (default: a temporary file removed at exit)")
-	fs.DurationVar(&c.duration, "duration", 0, "stop after this long (0: run until SIGINT or SIGTERM)")
+	fs.DurationVar(&c.duration, "duration", 0, "stop after running tasks for this long, counted once set-up is done (0: run until SIGINT or SIGTERM)")
 	fs.StringVar(&c.every, "every", "@every 2s", "cron spec of the report schedule (five fields or a descriptor)")
 	fs.IntVar(&c.emails, "emails", 5, "one-off email tasks to enqueue at start")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "handlers that run at once")
@@ -102,11 +102,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	c, err := parseFlags(args, os.Stderr)
 	if err != nil {
 		return err
-	}
-	if c.duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.duration)
-		defer cancel()
 	}
 	// stopRun ends the runner gracefully once -reports reports have run.
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -175,6 +170,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 
 	out.printf("worker: %d concurrent handlers, report schedule %q\n", c.concurrency, c.every)
+	if c.duration > 0 {
+		// -duration bounds the runner only: opening the database and
+		// queueing the tasks are set-up, which a short duration on a slow
+		// machine must not cut short (they would fail with "context deadline
+		// exceeded" instead of the worker stopping gracefully).
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(runCtx, c.duration)
+		defer cancel()
+	}
 	if err := r.Run(runCtx); err != nil { // returns after a graceful shutdown
 		return err
 	}

@@ -70,6 +70,21 @@ func TestWorkerStopsAfterDuration(t *testing.T) {
 	}
 }
 
+// -duration bounds the runner, not the set-up: a duration shorter than
+// opening the database and queueing the tasks takes still ends in a
+// graceful stop with a summary, not in "context deadline exceeded".
+func TestWorkerShortDurationStillSetsUp(t *testing.T) {
+	var out bytes.Buffer
+	args := []string{"-emails", "1", "-every", "@hourly", "-duration", "1ns"}
+	if err := run(context.Background(), args, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	if !strings.Contains(got, "stopped; tasks in the database:\n") || !strings.Contains(got, "  email pending: 1\n") {
+		t.Errorf("want a summary with the email queued and not run:\n%s", got)
+	}
+}
+
 // Bad flags are clear errors and nothing runs.
 func TestWorkerBadFlags(t *testing.T) {
 	for _, args := range [][]string{
