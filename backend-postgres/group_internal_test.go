@@ -11,7 +11,10 @@ import (
 // executes (the two take turns); beside more, only if they all wait for
 // their commits, if a full group waits, or if the newest has stalled.
 func TestMayStart(t *testing.T) {
-	now, old := time.Now(), time.Now().Add(-time.Second)
+	// now is a newest group that has not stalled however long the test
+	// takes to get to its case (a time ahead never ages past groupStall);
+	// old is one that has.
+	now, old := time.Now().Add(time.Hour), time.Now().Add(-time.Second)
 	for _, c := range []struct {
 		name                       string
 		active, executing, members int

@@ -108,11 +108,17 @@ func TestStreamSeqOrderSkip(t *testing.T) {
 	require.NoError(t, txA.Commit(ctx))
 
 	// A reader that follows seq (even below the snapshot's xmin) sees a:
-	// its cursor moves past b's seq.
-	rows, err := testPool.Query(ctx, "SELECT key FROM "+stream+" WHERE seq > $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY seq", seqB-1)
-	require.NoError(t, err)
-	naive, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
+	// its cursor moves past b's seq. Other transactions of the cluster (any
+	// database's: an autovacuum's analyze, a notifier's pg_notify) may hold
+	// xmin below a's xid for a moment.
+	var naive []string
+	require.Eventually(t, func() bool {
+		rows, err := testPool.Query(ctx, "SELECT key FROM "+stream+" WHERE seq > $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY seq", seqB-1)
+		require.NoError(t, err)
+		naive, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return len(naive) > 0
+	}, 10*time.Second, 10*time.Millisecond, "a's xid falls below the snapshot's xmin")
 	require.Equal(t, []string{"a"}, naive)
 
 	got = readAfter(t, db, pos)
@@ -124,7 +130,7 @@ func TestStreamSeqOrderSkip(t *testing.T) {
 	got = readAfter(t, db, pos)
 	require.Equal(t, []keyVersion{{"b", 1}, {"last", 1}}, keyVersions(got), "b comes after a, not skipped")
 
-	rows, err = testPool.Query(ctx, "SELECT key FROM "+stream+" WHERE seq > $1 ORDER BY seq", seqA)
+	rows, err := testPool.Query(ctx, "SELECT key FROM "+stream+" WHERE seq > $1 ORDER BY seq", seqA)
 	require.NoError(t, err)
 	naive, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
@@ -471,6 +477,7 @@ WHERE datname = current_database() AND query = $1`, "LISTEN "+pgx.Identifier{pos
 func TestNoNotify(t *testing.T) {
 	db := newDB(t)
 	quiet := postgreskv.New(testPool, postgreskv.WithSchema(db.Schema()), postgreskv.WithoutNotify())
+	t.Cleanup(func() { _ = quiet.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ch, err := db.Subscribe(ctx)
@@ -492,6 +499,7 @@ func writtenAtVersion(t *testing.T, v int) (*postgreskv.DB, *kvcore.Store) {
 	t.Helper()
 	ctx := context.Background()
 	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
+	t.Cleanup(func() { _ = db.Close() }) // its notifier's session
 	require.NoError(t, postgreskv.InitVersion(ctx, db, v))
 	s, _ := newStore(t, db)
 	for i := 0; i < 3; i++ {
@@ -669,6 +677,10 @@ func TestSequencerStepCost(t *testing.T) {
 		return int(top["Shared Hit Blocks"].(float64) + top["Shared Read Blocks"].(float64))
 	}
 	step() // sequences the 20,000 rows
+	// Their old row versions are dead, and a step marks their index entries
+	// dead, only once no transaction or snapshot that may still see them is
+	// left (an autovacuum's analyze, a transaction in another database).
+	waitHorizonPassed(t)
 	var tablePages int
 	require.NoError(t, testPool.QueryRow(ctx, "SELECT pg_relation_size(to_regclass($1)) / 8192", stream).Scan(&tablePages))
 	// The next step visits those rows once to find that their entries in
@@ -686,6 +698,26 @@ func TestSequencerStepCost(t *testing.T) {
 	_, last, err := db.Bounds(ctx)
 	require.NoError(t, err)
 	require.Equal(t, int64(20030), last, "every row has its position")
+}
+
+// waitHorizonPassed waits until every transaction and snapshot older than
+// the call has ended: no session of the cluster runs a transaction that
+// began before it, and no other session of the test database holds an
+// older snapshot. Row versions deleted or updated before the call are
+// then dead to every transaction, and an index scan that meets their
+// entries marks them dead.
+func waitHorizonPassed(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	var marker string
+	require.NoError(t, testPool.QueryRow(ctx, "SELECT pg_current_xact_id()::text").Scan(&marker))
+	require.Eventually(t, func() bool {
+		var passed bool
+		require.NoError(t, testPool.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8
+	AND NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+		AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::xid8::xid))`, marker).Scan(&passed))
+		return passed
+	}, 10*time.Second, 10*time.Millisecond, "the transactions and snapshots older than xid %s end", marker)
 }
 
 // sqlLiterals returns args as the argument list of EXECUTE.

@@ -82,6 +82,7 @@ func TestSubscribeTasks(t *testing.T) {
 
 	store, err := db.Store(kvcore.WithSweepInterval(0))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
 	require.NoError(t, store.Put(ctx, "k", 0, map[string]int{"a": 1}))
 	require.True(t, received(stream, 5*time.Second))
 	require.False(t, received(tasks, 300*time.Millisecond), "a kv write does not wake task subscribers")
@@ -111,6 +112,7 @@ func TestSubscribeTasks(t *testing.T) {
 
 	// A writer without task notifications, on the same schema.
 	quiet := postgreskv.New(testPool, postgreskv.WithSchema(db.Schema()), postgreskv.WithoutTaskNotify())
+	t.Cleanup(func() { _ = quiet.Close() })
 	_, added, err = insertOne(ctx, quiet, newTask("b"))
 	require.NoError(t, err)
 	require.True(t, added)
@@ -583,9 +585,11 @@ func planWork(plan map[string]any) (rows, blocks float64) {
 func TestTaskMigration(t *testing.T) {
 	ctx := context.Background()
 	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
+	t.Cleanup(func() { _ = db.Close() }) // its notifier's session
 	require.NoError(t, postgreskv.InitVersion(ctx, db, 2))
 	store, err := db.Store(kvcore.WithSweepInterval(0))
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
 	require.NoError(t, store.Put(ctx, "k", 0, 1))
 	_, _, err = insertOne(ctx, db, newTask("a"))
 	require.ErrorIs(t, err, coredriver.ErrNotInitialized)
