@@ -102,6 +102,10 @@ type settings struct {
 	Logger              *slog.Logger
 }
 
+// beatInterval is a third of the lock duration: how often a heartbeat
+// renews a task's lease, and the most one heartbeat or claim may take.
+func (c settings) beatInterval() time.Duration { return c.LockDuration / 3 }
+
 // config checks the fields and returns the settings with defaults applied.
 func (r *Runner) config() (settings, []string, error) {
 	c := settings{ID: r.ID, PollInterval: r.PollInterval, LockDuration: r.LockDuration, Concurrency: r.Concurrency,
@@ -213,7 +217,7 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 			for _, t := range ts {
 				if ctx.Err() != nil {
 					// Claimed as the runner stops: given back unrun.
-					comp.finish(t, driver.Outcome{Status: StatusPending, RetryAt: r.s.Now(), LastError: "runner shut down", GiveBack: true}, log)
+					comp.finish(t, r.shutDown(), log)
 					continue
 				}
 				go r.execute(work, c, log, comp, t)
@@ -293,20 +297,25 @@ var (
 	errTimeout   = errors.New("task timed out")
 )
 
-// execute runs one claimed task and hands its outcome to comp, which
-// records it and frees the task's slot.
 // claim claims up to limit tasks for the runner. ctx's end does not cut
 // the claim short: cancelled while it commits, a claim could still take
 // its tasks on the server and leave them running under this runner, unrun,
-// until their leases expired. It is bounded instead by a third of the lock
-// duration, as a heartbeat is; the loop gives back what it claims after
-// ctx ended.
+// until their leases expired. It is bounded by beatInterval instead; the
+// loop gives back what it claims after ctx ended.
 func (r *Runner) claim(ctx context.Context, c settings, limit int, names []string) ([]Task, error) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.LockDuration/3)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.beatInterval())
 	defer cancel()
 	return r.s.Claim(cctx, c.ID, c.LockDuration, limit, names...)
 }
 
+// shutDown is the outcome of an attempt the runner gives back as it stops:
+// pending again at once, its attempt unused.
+func (r *Runner) shutDown() driver.Outcome {
+	return driver.Outcome{Status: StatusPending, RetryAt: r.s.Now(), LastError: "runner shut down", GiveBack: true}
+}
+
+// execute runs one claimed task and hands its outcome to comp, which
+// records it and frees the task's slot.
 func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, comp *completer, t Task) {
 	log = log.With("task", t.ID, "name", t.Name, "attempt", t.Attempts)
 	finish := func(o driver.Outcome) { comp.finish(t, o, log) }
@@ -349,7 +358,7 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, com
 	case errors.Is(cause, errCancelled):
 		finish(driver.Outcome{Status: StatusCancelled, LastError: "cancelled: " + err.Error()})
 	case work.Err() != nil && !errors.Is(cause, errTimeout):
-		finish(driver.Outcome{Status: StatusPending, RetryAt: r.s.Now(), LastError: "runner shut down", GiveBack: true})
+		finish(r.shutDown())
 	default:
 		msg := err.Error()
 		if errors.Is(cause, errTimeout) {
@@ -373,7 +382,7 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, com
 // closes; it cancels the handler when cancellation is requested or the
 // lease is lost (closing lost).
 func (r *Runner) heartbeat(c settings, log *slog.Logger, t Task, cancel context.CancelCauseFunc, beat, lost chan struct{}) {
-	tick := time.NewTicker(c.LockDuration / 3)
+	tick := time.NewTicker(c.beatInterval())
 	defer tick.Stop()
 	for {
 		select {
@@ -381,7 +390,7 @@ func (r *Runner) heartbeat(c settings, log *slog.Logger, t Task, cancel context.
 			return
 		case <-tick.C:
 		}
-		ctx, stop := context.WithTimeout(context.Background(), c.LockDuration/3)
+		ctx, stop := context.WithTimeout(context.Background(), c.beatInterval())
 		want, err := r.s.Heartbeat(ctx, t, c.ID, c.LockDuration)
 		stop()
 		switch {
