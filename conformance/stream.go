@@ -702,13 +702,7 @@ func testConsumerRun(t *testing.T, f BackendFactory) {
 	}()
 	// Let the consumer go idle first (it found nothing to read, again and
 	// again, and now waits long), so that it must be woken.
-	select {
-	case <-idle.idle:
-	case err := <-runErr:
-		t.Fatalf("Run returned before it went idle: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the consumer did not go idle")
-	}
+	waitIdle(t, idle.idle, runErr, "consumer")
 	for i := 0; i < 5; i++ {
 		require.NoError(t, store.Put(context.Background(), fmt.Sprintf("live/%d", i), -1, i))
 		select {

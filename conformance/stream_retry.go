@@ -139,6 +139,19 @@ func waitRun(t *testing.T, done <-chan error) error {
 	}
 }
 
+// waitIdle waits until idle closes: a consumer or runner started with
+// runErr went idle (what names it).
+func waitIdle(t *testing.T, idle <-chan struct{}, runErr <-chan error, what string) {
+	t.Helper()
+	select {
+	case <-idle:
+	case err := <-runErr:
+		t.Fatalf("Run returned before the %s went idle: %v", what, err)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the %s did not go idle", what)
+	}
+}
+
 // testConsumerRunRetries: Run retries reads and commits that fail with a
 // transient error (logging each at warn), delivers every record once, in
 // order, and commits the last; it returns nil when ctx ends, even while
@@ -213,37 +226,28 @@ func testConsumerRunStops(t *testing.T, f BackendFactory) {
 			}
 			c, err := e.stream.Consumer("stop", kvstream.Commit(mode), kvstream.BatchSize(10), kvstream.LeaseDuration(5*time.Second))
 			require.NoError(t, err)
-			rctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			var seen []string
-			err = c.Run(rctx, func(_ context.Context, r kvstream.Record) error {
-				seen = append(seen, r.Key)
-				if len(seen) == 3 {
-					cancel() // a shutdown while this record is handled
-				}
-				return nil
-			})
-			require.NoError(t, err)
-			require.Equal(t, []string{"k0", "k1", "k2"}, seen, "no record after the context ended")
+			// runFor runs c until it has handled n records, cancelling its
+			// context (a shutdown) while the n-th is handled.
+			runFor := func(n int) []string {
+				rctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				var seen []string
+				require.NoError(t, c.Run(rctx, func(_ context.Context, r kvstream.Record) error {
+					if seen = append(seen, r.Key); len(seen) == n {
+						cancel()
+					}
+					return nil
+				}))
+				return seen
+			}
+			require.Equal(t, []string{"k0", "k1", "k2"}, runFor(3), "no record after the context ended")
 			st, err := e.stream.ConsumerStatus(ctx, "stop")
 			require.NoError(t, err)
 			require.Equal(t, int64(3), st.Position, "the records handled are committed")
 			require.False(t, st.Held)
 			require.NotContains(t, e.log.String(), "level=")
-
 			// The next run starts after them.
-			rctx, cancel = context.WithCancel(ctx)
-			defer cancel()
-			seen = nil
-			err = c.Run(rctx, func(_ context.Context, r kvstream.Record) error {
-				seen = append(seen, r.Key)
-				if len(seen) == 2 {
-					cancel()
-				}
-				return nil
-			})
-			require.NoError(t, err)
-			require.Equal(t, []string{"k3", "k4"}, seen)
+			require.Equal(t, []string{"k3", "k4"}, runFor(2))
 		})
 	}
 	t.Run("Fenced", func(t *testing.T) {

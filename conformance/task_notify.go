@@ -108,13 +108,7 @@ func testRunnerWakes(t *testing.T, f BackendFactory) {
 	runErr := make(chan error, 1)
 	go func() { runErr <- r.Run(rctx) }()
 	// Let it go idle (it found no task), so that it must be woken.
-	select {
-	case <-q.idle:
-	case err := <-runErr:
-		t.Fatalf("Run returned before it went idle: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the runner did not look for tasks")
-	}
+	waitIdle(t, q.idle, runErr, "runner")
 
 	task := kvtask.NewTask("wake", nil)
 	require.NoError(t, s.New(ctx, task))
