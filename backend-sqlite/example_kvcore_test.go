@@ -2,7 +2,7 @@ package sqlitekv_test
 
 // Runnable examples of kvcore.Store's entry points. They live here, in the
 // SQLite backend's tests, because kvcore's own module does not depend on any
-// backend (see DESIGN.md: a front module never requires a backend).
+// backend (see ARCHITECTURE.md: a front module never requires a backend).
 
 import (
 	"context"

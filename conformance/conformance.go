@@ -72,7 +72,7 @@ func newEnv(t *testing.T, factory StoreFactory, opts ...kvcore.Option) env {
 	return env{Store: s, clock: clock, driver: d}
 }
 
-// RunStore runs the kvcore suite: every rule of DESIGN.md for keys, values,
+// RunStore runs the kvcore suite: every rule the README states for keys, values,
 // versions, reads, pagination, namespaces, expiry, time and concurrency.
 func RunStore(t *testing.T, factory StoreFactory) {
 	tests := []struct {

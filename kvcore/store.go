@@ -4,8 +4,8 @@
 //
 // Store validates every argument, applies every rule once (versions, RFC 7396
 // merge patch, expiry, pagination, namespaces) and passes a backend only
-// validated, atomic operations. See DESIGN.md in the repository for the
-// semantics that every backend shares.
+// validated, atomic operations. ARCHITECTURE.md in the repository says where
+// each rule lives; the README states the semantics every backend shares.
 package kvcore
 
 import (
