@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+	"github.com/kvsuite/kv/conformance"
 )
 
 // TestMigrateTasksLost: tasks stored before migration 0005 read back with
@@ -41,18 +41,5 @@ VALUES ('old', 'job', 'null', 'running', 0, NULL, ?1, ?1, ?1, NULL, 1, 0, 0, '',
 	if err := db.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := db.Get(ctx, "old")
-	if err != nil || !ok {
-		t.Fatalf("get after migrating: %v %v", ok, err)
-	}
-	if got.Lost != 0 || got.AtMostOnce || got.Attempts != 1 {
-		t.Errorf("after migrating: attempts %d, lost %d, at most once %v; want 1, 0, false", got.Attempts, got.Lost, got.AtMostOnce)
-	}
-	ts, err := db.Claim(ctx, taskdriver.Claim{Runner: "live", Now: now.Add(time.Second), Lease: time.Minute, Limit: 1})
-	if err != nil || len(ts) != 1 {
-		t.Fatalf("claim: %v %v", ts, err)
-	}
-	if ts[0].Attempts != 2 || ts[0].Lost != 1 {
-		t.Errorf("claimed from an expired lease: attempts %d, lost %d; want 2, 1", ts[0].Attempts, ts[0].Lost)
-	}
+	conformance.CheckTaskMigrated(t, db, "old", now)
 }
