@@ -48,6 +48,16 @@ func runCounting(t *testing.T, e taskEnv, maxLost int) map[string]int {
 	return maps.Clone(runs)
 }
 
+// requireEnded checks that task id ended with status and lastError after
+// attempts attempts, lost of them lost.
+func requireEnded(t *testing.T, e taskEnv, id string, status kvtask.Status, lastError string, attempts, lost int) {
+	t.Helper()
+	got := mustTask(t, e.s, id)
+	require.Equal(t, []any{status, lastError, attempts, lost}, []any{got.Status, got.LastError, got.Attempts, got.Lost},
+		"task %s: status, last error, attempts, lost attempts", id)
+	require.NotNil(t, got.Completed, "task %s has its completion time", id)
+}
+
 // testTaskClaimCountsLost: a claim that takes a task over from an expired
 // lease counts the lost attempt (Lost + 1, with Attempts + 1); a claim of
 // a pending task, a heartbeat and a give-back do not change Lost.
@@ -119,9 +129,7 @@ func testRunnerLostAttempt(t *testing.T, f BackendFactory) {
 
 	runs := runCounting(t, e, 0)
 	require.Equal(t, map[string]int{task.ID: 1}, runs, "the handler runs exactly once")
-	got := mustTask(t, e.s, task.ID)
-	require.Equal(t, kvtask.StatusCompleted, got.Status, "last error %q", got.LastError)
-	require.Equal(t, []int{2, 1}, []int{got.Attempts, got.Lost}, "attempts and lost attempts")
+	requireEnded(t, e, task.ID, kvtask.StatusCompleted, "", 2, 1)
 
 	// A failed attempt after lost ones still fails a task without
 	// retries: lost attempts do not stand in for failed ones either.
@@ -137,10 +145,7 @@ func testRunnerLostAttempt(t *testing.T, f BackendFactory) {
 	})
 	require.NoError(t, r.RunUntilIdle(ctx))
 	require.EqualValues(t, 1, calls.Load())
-	got = mustTask(t, e.s, failing.ID)
-	require.Equal(t, kvtask.StatusFailed, got.Status)
-	require.Equal(t, "attempt 3 failed", got.LastError)
-	require.Equal(t, []int{3, 2}, []int{got.Attempts, got.Lost})
+	requireEnded(t, e, failing.ID, kvtask.StatusFailed, "attempt 3 failed", 3, 2)
 }
 
 // testRunnerMaxLost: a task survives MaxLost lost attempts (default 5) and
@@ -162,9 +167,7 @@ func testRunnerMaxLost(t *testing.T, f BackendFactory) {
 			}
 			runs := runCounting(t, e, tc.maxLost)
 			require.Equal(t, map[string]int{survives.ID: 1}, runs, "a task lost as often as the runner allows runs")
-			got := mustTask(t, e.s, survives.ID)
-			require.Equal(t, kvtask.StatusCompleted, got.Status, "last error %q", got.LastError)
-			require.Equal(t, []int{tc.limit + 1, tc.limit}, []int{got.Attempts, got.Lost})
+			requireEnded(t, e, survives.ID, kvtask.StatusCompleted, "", tc.limit+1, tc.limit)
 
 			// A task lost one time more than the runner allows.
 			over := kvtask.NewTask("job", nil)
@@ -174,10 +177,8 @@ func testRunnerMaxLost(t *testing.T, f BackendFactory) {
 			}
 			runs = runCounting(t, e, tc.maxLost)
 			require.Empty(t, runs, "the handler of a task lost too often does not run")
-			got = mustTask(t, e.s, over.ID)
-			require.Equal(t, kvtask.StatusFailed, got.Status)
-			require.Equal(t, tc.limit+1, got.Lost)
-			require.Contains(t, got.LastError, fmt.Sprintf("the runner was lost %d times (at most %d lost attempts)", tc.limit+1, tc.limit))
+			requireEnded(t, e, over.ID, kvtask.StatusFailed,
+				fmt.Sprintf("the runner was lost %d times (at most %d lost attempts)", tc.limit+1, tc.limit), tc.limit+2, tc.limit+1)
 		})
 	}
 }
@@ -213,9 +214,7 @@ func testRunnerAtMostOnce(t *testing.T, f BackendFactory) {
 	require.NoError(t, e.s.Finish(ctx, ts[0], "stopping", taskdriver.Outcome{Status: kvtask.StatusPending, GiveBack: true}))
 	runs := runCounting(t, e, 0)
 	require.Equal(t, map[string]int{once.ID: 1}, runs)
-	got := mustTask(t, e.s, once.ID)
-	require.Equal(t, kvtask.StatusCompleted, got.Status)
-	require.Equal(t, []int{1, 0}, []int{got.Attempts, got.Lost})
+	requireEnded(t, e, once.ID, kvtask.StatusCompleted, "", 1, 0)
 
 	// Lost: it fails without running again.
 	lost := kvtask.NewTask("job", nil)
@@ -224,10 +223,7 @@ func testRunnerAtMostOnce(t *testing.T, f BackendFactory) {
 	loseAttempt(t, e, lost.ID)
 	runs = runCounting(t, e, 0)
 	require.Empty(t, runs, "an at-most-once task is not run after a lost attempt")
-	got = mustTask(t, e.s, lost.ID)
-	require.Equal(t, kvtask.StatusFailed, got.Status)
-	require.Equal(t, "runner lost during its only attempt; at-most-once", got.LastError)
-	require.Equal(t, []int{2, 1}, []int{got.Attempts, got.Lost})
+	requireEnded(t, e, lost.ID, kvtask.StatusFailed, "runner lost during its only attempt; at-most-once", 2, 1)
 }
 
 // testTaskReleaseRetries: Release with status failed follows the retry
