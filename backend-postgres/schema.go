@@ -243,10 +243,21 @@ BEGIN
 END
 $$;
 `,
+	// 9: lost counts a task's attempts whose runner was lost (the lease
+	// expired before an outcome was recorded): Claim adds one for each
+	// task it takes over from an expired lease. at_most_once makes kvtask
+	// fail a task instead of running a lost attempt again; a schedule's
+	// template keeps it too. Existing rows get 0 and false (a constant
+	// default: no table rewrite).
+	`
+ALTER TABLE {tasks} ADD COLUMN lost bigint NOT NULL DEFAULT 0,
+	ADD COLUMN at_most_once boolean NOT NULL DEFAULT false;
+ALTER TABLE {schedules} ADD COLUMN at_most_once boolean NOT NULL DEFAULT false;
+`,
 }
 
 // SchemaVersion is the schema version this driver creates.
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 // Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
 // migrates it to the newest version. It is idempotent and safe to run from

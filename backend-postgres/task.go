@@ -34,7 +34,7 @@ var (
 // taskColumnList are the columns scanTask reads, in order.
 var taskColumnList = []string{"id", "name", "payload", "status", "priority", "unique_key", "created",
 	"scheduled_for", "started", "completed", "attempts", "max_retries", "timeout_us", "last_error",
-	"locked_by", "locked_until", "token", "cancel_requested"}
+	"locked_by", "locked_until", "token", "cancel_requested", "lost", "at_most_once"}
 
 // taskColumns is taskColumnList as SQL.
 var taskColumns = strings.Join(taskColumnList, ", ")
@@ -51,20 +51,21 @@ type taskRow struct {
 	unique                             *string
 	started, completed, lockedUntil    *time.Time
 	priority, attempts, maxRetries, us int64
+	lost                               int64
 }
 
 // dest returns the scan destinations of taskColumns.
 func (r *taskRow) dest() []any {
 	return []any{&r.t.ID, &r.t.Name, &r.t.Payload, &r.status, &r.priority, &r.unique, &r.t.Created,
 		&r.t.ScheduledFor, &r.started, &r.completed, &r.attempts, &r.maxRetries, &r.us, &r.t.LastError,
-		&r.t.LockedBy, &r.lockedUntil, &r.t.Token, &r.t.CancelRequested}
+		&r.t.LockedBy, &r.lockedUntil, &r.t.Token, &r.t.CancelRequested, &r.lost, &r.t.AtMostOnce}
 }
 
 // task returns the scanned task.
 func (r *taskRow) task() taskdriver.Task {
 	t := r.t
 	t.Status = taskdriver.Status(r.status)
-	t.Priority, t.Attempts, t.MaxRetries = int(r.priority), int(r.attempts), int(r.maxRetries)
+	t.Priority, t.Attempts, t.MaxRetries, t.Lost = int(r.priority), int(r.attempts), int(r.maxRetries), int(r.lost)
 	t.Timeout = time.Duration(r.us) * time.Microsecond
 	if r.unique != nil {
 		t.UniqueKey = *r.unique
@@ -140,7 +141,7 @@ func newTaskDefaults(t taskdriver.Task) (payload []byte, created, sched time.Tim
 // newTaskExprs are the SQL expressions of the columns of a new task that
 // come from the task itself (unique is "" for none).
 type newTaskExprs struct {
-	id, name, payload, priority, unique, created, sched, maxRetries, timeoutUS string
+	id, name, payload, priority, unique, created, sched, maxRetries, timeoutUS, atMostOnce string
 }
 
 // row returns the select list of a new, pending task's row in taskColumns
@@ -149,7 +150,7 @@ func (e newTaskExprs) row() string {
 	return strings.Join([]string{
 		e.id, e.name, e.payload, "'pending'", e.priority, "NULLIF(" + e.unique + ", '')",
 		e.created, e.sched, "NULL", "NULL", "0", e.maxRetries, e.timeoutUS,
-		"''", "''", "NULL", "0", "false",
+		"''", "''", "NULL", "0", "false", "0", e.atMostOnce,
 	}, ", ")
 }
 
@@ -162,6 +163,7 @@ func newTaskValues(t taskdriver.Task, a *args) string {
 		priority: a.add(int64(t.Priority)) + "::bigint", unique: a.add(t.UniqueKey) + "::text",
 		created: a.add(created) + "::timestamptz", sched: a.add(sched) + "::timestamptz",
 		maxRetries: a.add(int64(t.MaxRetries)) + "::bigint", timeoutUS: a.add(t.Timeout.Microseconds()) + "::bigint",
+		atMostOnce: a.add(t.AtMostOnce) + "::boolean",
 	}.row()
 }
 
@@ -237,22 +239,24 @@ func (db *DB) insertSQL(ts []taskdriver.Task) (string, args) {
 	n := len(ts)
 	ords, priorities, maxRetries, timeouts := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	ids, names, keys := make([]string, n), make([]string, n), make([]string, n)
+	atMostOnce := make([]bool, n)
 	payloads := make([][]byte, n)
 	created, scheduled := make([]time.Time, n), make([]time.Time, n)
 	for i, t := range ts {
 		ords[i], ids[i], names[i], keys[i] = int64(i), t.ID, t.Name, t.UniqueKey
 		payloads[i], created[i], scheduled[i] = newTaskDefaults(t)
 		priorities[i], maxRetries[i], timeouts[i] = int64(t.Priority), int64(t.MaxRetries), t.Timeout.Microseconds()
+		atMostOnce[i] = t.AtMostOnce
 	}
 	var a args
 	v := `unnest(` + a.add(ords) + `::bigint[], ` + a.add(ids) + `::text[], ` + a.add(names) + `::text[], ` +
 		a.add(payloads) + `::bytea[], ` + a.add(priorities) + `::bigint[], ` + a.add(keys) + `::text[], ` +
 		a.add(created) + `::timestamptz[], ` + a.add(scheduled) + `::timestamptz[], ` + a.add(maxRetries) + `::bigint[], ` +
-		a.add(timeouts) + `::bigint[]) AS v(ord, id, name, payload, priority, unique_key, created, scheduled_for, max_retries, timeout_us)`
+		a.add(timeouts) + `::bigint[], ` + a.add(atMostOnce) + `::boolean[]) AS v(ord, id, name, payload, priority, unique_key, created, scheduled_for, max_retries, timeout_us, at_most_once)`
 	sql := `WITH v AS MATERIALIZED (SELECT * FROM ` + v + `),
 ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `)
 	SELECT ` + newTaskExprs{id: "id", name: "name", payload: "payload", priority: "priority", unique: "unique_key",
-		created: "created", sched: "scheduled_for", maxRetries: "max_retries", timeoutUS: "timeout_us"}.row() + `
+		created: "created", sched: "scheduled_for", maxRetries: "max_retries", timeoutUS: "timeout_us", atMostOnce: "at_most_once"}.row() + `
 	FROM v ORDER BY unique_key, id
 	` + onUniqueConflict + ` RETURNING ` + taskColumns + `),
 res AS (SELECT ` + qualified("ins") + `, v.ord, true AS added, ` + db.taskNotice("ins") + ` AS notice FROM ins JOIN v ON v.id = ins.id
@@ -345,7 +349,10 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 //   - r locks up to c.Limit running tasks whose lease expired, in claim
 //     order, found by a range scan of the running index on locked_until;
 //   - c keeps the first c.Limit of both in claim order. Only when r locked
-//     any may rows locked stay unclaimed (they are left as they were).
+//     any may rows locked stay unclaimed (they are left as they were);
+//   - u claims them, and counts a lost attempt for each task it takes over
+//     from an expired lease (its SET expressions read the row as it was:
+//     status 'running').
 //
 // Each lock re-checks its row's condition in the row's newest version, so
 // no task goes to two claims, and a row a concurrent claim holds is skipped
@@ -392,7 +399,7 @@ c AS MATERIALIZED (SELECT id FROM (SELECT * FROM w UNION ALL SELECT * FROM r) k
 	ORDER BY priority DESC, scheduled_for, id LIMIT ` + limit + `),
 u AS (UPDATE ` + db.tasks + ` t SET status = 'running', locked_by = ` + a.add(c.Runner) + `,
 	locked_until = ` + a.add(utc(c.Now.Add(c.Lease))) + `, started = ` + nowArg + `,
-	attempts = t.attempts + 1, token = t.token + 1
+	attempts = t.attempts + 1, token = t.token + 1, lost = t.lost + CASE WHEN t.status = 'running' THEN 1 ELSE 0 END
 	WHERE t.id = ANY(ARRAY(SELECT id FROM c)) RETURNING ` + qualified("t") + `)
 SELECT ` + taskColumns + ` FROM u ORDER BY priority DESC, scheduled_for, id`
 	return sql, a
@@ -500,14 +507,15 @@ WHERE id = $1 RETURNING `+taskColumns, id, utc(now))
 }
 
 // scheduleColumns are the columns scanSchedule reads.
-const scheduleColumns = "name, spec, next, task_name, payload, priority, unique_key, max_retries, timeout_us"
+const scheduleColumns = "name, spec, next, task_name, payload, priority, unique_key, max_retries, timeout_us, at_most_once"
 
 // scanSchedule reads a row of scheduleColumns.
 func scanSchedule(row pgx.CollectableRow) (taskdriver.Schedule, error) {
 	var s taskdriver.Schedule
 	var unique *string
 	var priority, maxRetries, timeoutUS int64
-	err := row.Scan(&s.Name, &s.Spec, &s.Next, &s.Template.Name, &s.Template.Payload, &priority, &unique, &maxRetries, &timeoutUS)
+	err := row.Scan(&s.Name, &s.Spec, &s.Next, &s.Template.Name, &s.Template.Payload, &priority, &unique, &maxRetries, &timeoutUS,
+		&s.Template.AtMostOnce)
 	s.Next = s.Next.UTC()
 	s.Template.Priority, s.Template.MaxRetries = int(priority), int(maxRetries)
 	s.Template.Timeout = time.Duration(timeoutUS) * time.Microsecond
@@ -518,7 +526,7 @@ func scanSchedule(row pgx.CollectableRow) (taskdriver.Schedule, error) {
 }
 
 // PutSchedule creates or replaces a schedule. Of its template it keeps
-// Name, Payload, Priority, UniqueKey, MaxRetries and Timeout.
+// Name, Payload, Priority, UniqueKey, MaxRetries, AtMostOnce and Timeout.
 func (db *DB) PutSchedule(ctx context.Context, s taskdriver.Schedule) error {
 	if err := db.check(); err != nil {
 		return err
@@ -528,12 +536,12 @@ func (db *DB) PutSchedule(ctx context.Context, s taskdriver.Schedule) error {
 		payload = []byte("null")
 	}
 	_, err := db.pool.Exec(ctx, `INSERT INTO `+db.schedules+` (`+scheduleColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, next = EXCLUDED.next, task_name = EXCLUDED.task_name,
 	payload = EXCLUDED.payload, priority = EXCLUDED.priority, unique_key = EXCLUDED.unique_key,
-	max_retries = EXCLUDED.max_retries, timeout_us = EXCLUDED.timeout_us`,
+	max_retries = EXCLUDED.max_retries, timeout_us = EXCLUDED.timeout_us, at_most_once = EXCLUDED.at_most_once`,
 		s.Name, s.Spec, utc(s.Next), s.Template.Name, payload, int64(s.Template.Priority),
-		optText(s.Template.UniqueKey), int64(s.Template.MaxRetries), s.Template.Timeout.Microseconds())
+		optText(s.Template.UniqueKey), int64(s.Template.MaxRetries), s.Template.Timeout.Microseconds(), s.Template.AtMostOnce)
 	return db.mapError(err)
 }
 

@@ -311,7 +311,8 @@ func TestMigrateClaimIndexes(t *testing.T) {
 	}
 	require.Contains(t, indexes(), "tasks_claim")
 	seed(t, db, t0, 1, 100, 3)
-	_, err = db.InsertMany(ctx, []taskdriver.Task{newTask("due", "job")})
+	// A due task, written as the schema of migration 3 holds it.
+	_, err = db.conn.WriteOneParameterizedContext(ctx, gorqlite.ParameterizedStatement{Query: seedDue, Arguments: seedDueArgs(t0, 0, 1, "job")})
 	require.NoError(t, err)
 
 	require.NoError(t, db.Init(ctx))
@@ -319,7 +320,7 @@ func TestMigrateClaimIndexes(t *testing.T) {
 	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: t0, Lease: time.Minute, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	require.Equal(t, "due", got[0].ID)
+	require.Equal(t, "t000000000", got[0].ID)
 	got, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: t0.Add(time.Hour), Lease: time.Minute, Limit: 200})
 	require.NoError(t, err)
 	require.Equal(t, 101, len(got), "the seeded tasks, due an hour later, and the first, its lease expired")

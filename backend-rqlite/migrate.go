@@ -124,6 +124,16 @@ var migrations = []migration{
 	{version: 5, name: "0005_tasks_by_name", stmts: []string{
 		`CREATE INDEX IF NOT EXISTS tasks_pending_name ON tasks (name, priority DESC, scheduled_for, id) WHERE status = 'pending'`,
 	}},
+	// lost counts a task's attempts whose runner was lost (the lease
+	// expired before an outcome was recorded): Claim adds one for each
+	// task it takes over from an expired lease. at_most_once (0 or 1)
+	// makes kvtask fail a task instead of running a lost attempt again.
+	// Existing tasks get 0 and 0. The SQLite backend's columns (its
+	// migration 0005_tasks_lost).
+	{version: 6, name: "0006_tasks_lost", stmts: []string{
+		`ALTER TABLE tasks ADD COLUMN lost INTEGER NOT NULL DEFAULT 0`,
+		`ALTER TABLE tasks ADD COLUMN at_most_once INTEGER NOT NULL DEFAULT 0`,
+	}},
 }
 
 // latestVersion is the schema version this driver needs.

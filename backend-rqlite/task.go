@@ -23,7 +23,7 @@ var _ taskdriver.Queue = (*DB)(nil)
 const taskCols = "id, name, payload, status, CAST(priority AS TEXT), unique_key, CAST(created AS TEXT), " +
 	"CAST(scheduled_for AS TEXT), CAST(started AS TEXT), CAST(completed AS TEXT), CAST(attempts AS TEXT), " +
 	"CAST(max_retries AS TEXT), CAST(timeout AS TEXT), last_error, locked_by, CAST(locked_until AS TEXT), " +
-	"CAST(token AS TEXT), CAST(cancel_requested AS TEXT)"
+	"CAST(token AS TEXT), CAST(cancel_requested AS TEXT), CAST(lost AS TEXT), CAST(at_most_once AS TEXT)"
 
 // held is the fence of Heartbeat and FinishMany: the task is running, held by
 // runner with token. Its parameters are id, runner, token.
@@ -37,8 +37,8 @@ const holdsKey = "status IN ('pending', 'running')"
 // The statements of the Queue.
 var (
 	sqlTaskInsertHead = "INSERT INTO tasks (id, name, payload, status, priority, unique_key, created, scheduled_for, " +
-		"attempts, max_retries, timeout, last_error, token, cancel_requested) "
-	sqlTaskValues = "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', ?, CAST(? AS TEXT), ?, ?, 0, ?, ?, '', 0, 0"
+		"attempts, max_retries, timeout, last_error, token, cancel_requested, lost, at_most_once) "
+	sqlTaskValues = "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', ?, CAST(? AS TEXT), ?, ?, 0, ?, ?, '', 0, 0, 0, ?"
 	// A task whose unique key a pending or running task holds is not
 	// stored: the partial unique index decides, atomically.
 	sqlTaskOnKey  = " ON CONFLICT (unique_key) WHERE " + holdsKey + " DO NOTHING"
@@ -109,7 +109,9 @@ var (
 //     seeks never read another name's tasks;
 //   - the expired leases are a range scan of tasks_running (sorted, but
 //     only the expired ones), filtered by name;
-//   - the UPDATE takes the first limit of all of them in claim order.
+//   - the UPDATE takes the first limit of all of them in claim order, and
+//     counts a lost attempt for each task it takes over from an expired
+//     lease (its SET expressions read the row as it was: status 'running').
 //
 // An idle claim so costs a few probes per distinct pending priority (and
 // name), more than a walk only with about as many priorities as pending
@@ -134,7 +136,7 @@ func sqlClaim(n int) string {
 		"UNION ALL SELECT (SELECT max(priority) " + pending + " AND priority < p), " + todo + " " +
 		"FROM levels WHERE p IS NOT NULL AND todo > 0) " +
 		"UPDATE tasks SET status = 'running', locked_by = " + textArg + ", locked_until = ?, started = ?, " +
-		"attempts = attempts + 1, token = token + 1 WHERE id IN (SELECT id FROM (" + candidates + " " +
+		"attempts = attempts + 1, token = token + 1, lost = lost + (status = 'running') WHERE id IN (SELECT id FROM (" + candidates + " " +
 		"UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running " +
 		"WHERE status = 'running' AND locked_until <= ?" + names + " ORDER BY priority DESC, scheduled_for, id LIMIT ?)) " +
 		"ORDER BY priority DESC, scheduled_for, id LIMIT ?) RETURNING " + taskCols
@@ -208,7 +210,7 @@ func taskArgs(t taskdriver.Task) ([]any, error) {
 		sched = t.Created
 	}
 	return []any{txt(t.ID), txt(t.Name), txt(payload), t.Priority, key, t.Created.UnixMicro(), sched.UnixMicro(),
-		t.MaxRetries, t.Timeout.Microseconds()}, nil
+		t.MaxRetries, t.Timeout.Microseconds(), t.AtMostOnce}, nil
 }
 
 // InsertMany stores ts as pending, each unless a pending or running task
@@ -481,6 +483,7 @@ type template struct {
 	Created      int64           `json:"created"`
 	ScheduledFor int64           `json:"scheduled_for"`
 	MaxRetries   int             `json:"max_retries"`
+	AtMostOnce   bool            `json:"at_most_once,omitempty"`
 	TimeoutUS    int64           `json:"timeout_us"`
 }
 
@@ -510,7 +513,8 @@ func (db *DB) PutSchedule(ctx context.Context, s taskdriver.Schedule) error {
 	}
 	doc, err := json.Marshal(template{
 		ID: t.ID, Name: t.Name, Payload: payload, Priority: t.Priority, UniqueKey: t.UniqueKey,
-		Created: micros0(t.Created), ScheduledFor: micros0(t.ScheduledFor), MaxRetries: t.MaxRetries, TimeoutUS: t.Timeout.Microseconds(),
+		Created: micros0(t.Created), ScheduledFor: micros0(t.ScheduledFor), MaxRetries: t.MaxRetries, AtMostOnce: t.AtMostOnce,
+		TimeoutUS: t.Timeout.Microseconds(),
 	})
 	if err != nil {
 		return fmt.Errorf("rqlitekv: put schedule: %w", err)
@@ -584,7 +588,7 @@ func scanSchedule(row []any) (taskdriver.Schedule, error) {
 	s.Template = taskdriver.Task{
 		ID: t.ID, Name: t.Name, Payload: []byte(t.Payload), Status: taskdriver.Pending, Priority: t.Priority,
 		UniqueKey: t.UniqueKey, Created: timeOf(t.Created), ScheduledFor: timeOf(t.ScheduledFor),
-		MaxRetries: t.MaxRetries, Timeout: time.Duration(t.TimeoutUS) * time.Microsecond,
+		MaxRetries: t.MaxRetries, AtMostOnce: t.AtMostOnce, Timeout: time.Duration(t.TimeoutUS) * time.Microsecond,
 	}
 	next, err := intCol(row, 3)
 	if err != nil {
@@ -615,7 +619,7 @@ func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t tas
 }
 
 // taskFields is the number of taskCols.
-const taskFields = 18
+const taskFields = 20
 
 // scanTask reads one row of taskCols.
 func scanTask(row []any) (taskdriver.Task, error) {
@@ -669,6 +673,8 @@ func scanTask(row []any) (taskdriver.Task, error) {
 	t.LockedUntil = timeOf(n(15, "locked until"))
 	t.Token = n(16, "token")
 	t.CancelRequested = n(17, "cancel requested") != 0
+	t.Lost = int(n(18, "lost"))
+	t.AtMostOnce = n(19, "at most once") != 0
 	if err := errors.Join(errs...); err != nil {
 		return t, err
 	}

@@ -196,7 +196,7 @@ func TestClaimOtherNamesWork(t *testing.T) {
 		t.Helper()
 		_, err := db.wdb.Exec(`WITH RECURSIVE s (i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM s WHERE i < ?1 + ?2 - 1)
 INSERT INTO tasks (`+taskColumns+`) SELECT printf('t%09d', i), ?3, 'null', 'pending', i % 4, NULL, ?4, ?4 + i,
-	NULL, NULL, 0, 3, 0, '', '', NULL, 0, 0 FROM s`, first, n, name, now.Add(-time.Hour).UnixMicro())
+	NULL, NULL, 0, 3, 0, '', '', NULL, 0, 0, 0, 0 FROM s`, first, n, name, now.Add(-time.Hour).UnixMicro())
 		if err != nil {
 			t.Fatal(err)
 		}

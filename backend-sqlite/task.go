@@ -22,7 +22,7 @@ var (
 )
 
 const taskColumns = `id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
-attempts, max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested`
+attempts, max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested, lost, at_most_once`
 
 // scanTask reads a row of taskColumns.
 func scanTask(sc interface{ Scan(...any) error }) (taskdriver.Task, error) {
@@ -34,7 +34,8 @@ func scanTask(sc interface{ Scan(...any) error }) (taskdriver.Task, error) {
 	var started, completed, lockedUntil sql.NullInt64
 	var cancel bool
 	err := sc.Scan(&t.ID, &t.Name, &payload, &status, &t.Priority, &unique, &created, &scheduled, &started, &completed,
-		&t.Attempts, &t.MaxRetries, &timeout, &t.LastError, &t.LockedBy, &lockedUntil, &t.Token, &cancel)
+		&t.Attempts, &t.MaxRetries, &timeout, &t.LastError, &t.LockedBy, &lockedUntil, &t.Token, &cancel,
+		&t.Lost, &t.AtMostOnce)
 	if err != nil {
 		return t, err
 	}
@@ -94,7 +95,7 @@ const sqlHolder = "SELECT " + taskColumns + " FROM tasks WHERE unique_key = ? AN
 
 // sqlInsertTask stores a task row.
 const sqlInsertTask = "INSERT INTO tasks (" + taskColumns + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // InsertMany stores ts as pending, each unless its unique key is held by a
 // pending or running task (which is then its outcome), in one request to
@@ -144,7 +145,7 @@ func (w *wtx) insertTasks(ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
 			t.ID, t.Name, string(t.Payload), string(t.Status), t.Priority, nullString(t.UniqueKey),
 			t.Created.UnixMicro(), t.ScheduledFor.UnixMicro(), micros(t.Started), micros(t.Completed),
 			t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), t.LastError, t.LockedBy, micros(t.LockedUntil),
-			t.Token, t.CancelRequested)
+			t.Token, t.CancelRequested, t.Lost, t.AtMostOnce)
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE constraint failed: tasks.id") {
 				return nil, fmt.Errorf("%w: task id %q already exists", kvcore.ErrInvalidArgument, t.ID)
@@ -244,7 +245,10 @@ func scanTasks(rows *sql.Rows) ([]taskdriver.Task, error) {
 //     limit each: a name's seeks never read another name's tasks;
 //   - the expired leases are a range scan of tasks_running (sorted, but
 //     only the expired ones);
-//   - picked keeps the first limit of all of them in claim order.
+//   - picked keeps the first limit of all of them in claim order;
+//   - the UPDATE counts a lost attempt for each task it takes over from an
+//     expired lease (its SET expressions read the row as it was: status
+//     'running').
 //
 // An idle claim so costs a few probes per distinct pending priority (and
 // name), more than a walk only with about as many priorities as pending
@@ -272,7 +276,7 @@ UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED B
 	WHERE status = 'running' AND locked_until <= ?1` + claimNames(n) + ` ORDER BY priority DESC, scheduled_for, id LIMIT ?2))
 ORDER BY priority DESC, scheduled_for, id LIMIT ?2)
 UPDATE tasks SET status = 'running', locked_by = ?3, locked_until = ?4, started = ?1,
-attempts = attempts + 1, token = token + 1
+attempts = attempts + 1, token = token + 1, lost = lost + (status = 'running')
 WHERE id IN (SELECT id FROM picked) RETURNING ` + taskColumns
 }
 
@@ -469,6 +473,7 @@ type template struct {
 	Created      int64  `json:"created"`
 	ScheduledFor int64  `json:"scheduled_for"`
 	MaxRetries   int    `json:"max_retries"`
+	AtMostOnce   bool   `json:"at_most_once,omitempty"`
 	Timeout      int64  `json:"timeout_us"`
 }
 
@@ -477,7 +482,7 @@ func encodeTemplate(t taskdriver.Task) (string, error) {
 	b, err := json.Marshal(template{
 		ID: t.ID, Name: t.Name, Payload: string(t.Payload), Priority: t.Priority, UniqueKey: t.UniqueKey,
 		Created: t.Created.UnixMicro(), ScheduledFor: t.ScheduledFor.UnixMicro(), MaxRetries: t.MaxRetries,
-		Timeout: t.Timeout.Microseconds(),
+		AtMostOnce: t.AtMostOnce, Timeout: t.Timeout.Microseconds(),
 	})
 	return string(b), err
 }
@@ -490,7 +495,7 @@ func decodeTemplate(s string) (taskdriver.Task, error) {
 	return taskdriver.Task{
 		ID: tp.ID, Name: tp.Name, Payload: []byte(tp.Payload), Status: taskdriver.Pending, Priority: tp.Priority,
 		UniqueKey: tp.UniqueKey, Created: fromMicros(tp.Created), ScheduledFor: fromMicros(tp.ScheduledFor),
-		MaxRetries: tp.MaxRetries, Timeout: time.Duration(tp.Timeout) * time.Microsecond,
+		MaxRetries: tp.MaxRetries, AtMostOnce: tp.AtMostOnce, Timeout: time.Duration(tp.Timeout) * time.Microsecond,
 	}, nil
 }
 

@@ -102,7 +102,7 @@ func seedNotDue(tb testing.TB, db *DB, now time.Time, first, n, priorities int) 
 	_, err := db.wdb.Exec(`WITH RECURSIVE s (i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM s WHERE i < ?1 + ?2 - 1)
 INSERT INTO tasks (`+taskColumns+`) SELECT printf('t%09d', i), CASE i % 3 WHEN 0 THEN 'job' WHEN 1 THEN 'other' ELSE 'report' END,
 	'null', CASE WHEN i % 20 = 0 THEN 'running' ELSE 'pending' END, i % ?3, NULL, ?4, ?5, NULL, NULL, 0, 3, 0, '',
-	CASE WHEN i % 20 = 0 THEN 'r' ELSE '' END, CASE WHEN i % 20 = 0 THEN ?5 END, 0, 0 FROM s`,
+	CASE WHEN i % 20 = 0 THEN 'r' ELSE '' END, CASE WHEN i % 20 = 0 THEN ?5 END, 0, 0, 0, 0 FROM s`,
 		first, n, priorities, now.UnixMicro(), later)
 	if err != nil {
 		tb.Fatal(err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -40,13 +41,15 @@ type taskOptions struct {
 	maxRetries int
 	timeout    time.Duration
 	uniqueKey  string
+	atMostOnce bool
 }
 
 func (o *taskOptions) define(fs *flag.FlagSet) {
-	fs.IntVar(&o.priority, "priority", 0, "higher `n` runs first (may be negative)")
-	fs.IntVar(&o.maxRetries, "max-retries", 0, "retry a failed attempt up to `n` times")
-	fs.DurationVar(&o.timeout, "timeout", 0, "cancel an attempt after this `duration`, whole seconds (0: no limit)")
+	fs.IntVar(&o.priority, "priority", 0, "higher `n` runs first (may be negative; 32 bits)")
+	fs.IntVar(&o.maxRetries, "max-retries", 0, fmt.Sprintf("retry a failed attempt up to `n` times (at most %d; a crashed runner's attempt uses none)", kvtask.MaxRetriesLimit))
+	fs.DurationVar(&o.timeout, "timeout", 0, fmt.Sprintf("cancel an attempt after this `duration`, whole seconds (0: no limit; at most %v)", kvtask.MaxTimeout))
 	fs.StringVar(&o.uniqueKey, "unique-key", "", "add nothing while a pending or running task has this `key`")
+	fs.BoolVar(&o.atMostOnce, "at-most-once", false, "never run the handler twice: fail the task if its runner is lost (needs --max-retries 0)")
 }
 
 // task checks the options and returns a task for handler name.
@@ -70,7 +73,17 @@ func (o *taskOptions) task(path, name string, payload []byte) (kvtask.Task, erro
 	t.MaxRetries = o.maxRetries
 	t.TimeoutSeconds = int(o.timeout / time.Second)
 	t.UniqueKey = o.uniqueKey
-	return t, nil
+	t.AtMostOnce = o.atMostOnce
+	return t, checkTask(path, t)
+}
+
+// checkTask checks t as kvtask will (every field within its limit), as a
+// usage error.
+func checkTask(path string, t kvtask.Task) error {
+	if err := kvtask.ValidateTask(t); err != nil {
+		return usagef(path, "%v", err)
+	}
+	return nil
 }
 
 // checkStatus parses a --status filter ("" is any status).

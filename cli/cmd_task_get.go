@@ -30,7 +30,7 @@ func (a *app) taskGetCommand() *ffcli.Command {
 					return err
 				}
 				if !ok {
-					return fmt.Errorf("task get %q: %w", args[0], kvtask.ErrNotFound)
+					return fmt.Errorf("task get %q: %w", args[0], kvtask.ErrTaskNotFound)
 				}
 				return a.printJSON(t)
 			})

@@ -24,9 +24,14 @@ func (a *app) taskNewCommand() *ffcli.Command {
 		short: "Create a new task (reads payload from stdin).",
 		long: `Adds a pending task for the handler <name> with the JSON document on stdin
 as its payload, and prints it. It runs as soon as possible, or no earlier than
---at (an RFC 3339 time) or --in (a duration from now). With --unique-key, if a
-pending or running task already has that key, nothing is added and kv exits
-with status 1.`,
+--at (an RFC 3339 time, after 1970 and at most in year 9999) or --in (a
+duration from now). With --unique-key, if a pending or running task already has
+that key, nothing is added and kv exits with status 1.
+
+A task whose runner crashes or stalls past its lease is run again by another
+runner; that lost attempt uses none of --max-retries (a runner fails a task
+whose runner was lost more than 5 times). With --at-most-once the handler never
+runs twice: a lost attempt fails the task instead.`,
 		flags: func(fs *flag.FlagSet) {
 			o.define(fs)
 			fs.StringVar(&at, "at", "", "run no earlier than this RFC 3339 `time` (e.g. 2030-01-02T15:04:05Z)")
@@ -53,6 +58,9 @@ with status 1.`,
 				return usagef(path, "--in %v is negative", in)
 			case in > 0:
 				t.ScheduledFor = time.Now().Add(in)
+			}
+			if err := checkTask(path, t); err != nil {
+				return err
 			}
 			payload, err := a.readJSON(path)
 			if err != nil {

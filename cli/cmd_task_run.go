@@ -37,6 +37,7 @@ func (a *app) taskRunCommand() *ffcli.Command {
 		lockDuration time.Duration
 		taskTypes    string
 		concurrency  int
+		maxLost      int
 		idleExit     bool
 	)
 	return a.command(spec{
@@ -48,14 +49,18 @@ gives the rest back), or with --idle-exit until no task is left to run. It also
 fires the cron schedules of "kv task schedule". The handlers:
   echo  writes the task's payload to stdout as one JSON line
   log   logs the task's payload (with the runner's log, to stderr)
-Tasks for other names are left for other runners. The runner logs to stderr
-per the global --log-format and --log-level.`,
+Tasks for other names are left for other runners. A task whose runner was lost
+(killed, or stalled past --lock-duration) is run again, using none of its
+retries, until it has been lost more than --max-lost times; an --at-most-once
+task fails at its first lost attempt instead. The runner logs to stderr per the
+global --log-format and --log-level.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&runnerID, "runner-id", "", "name of this runner in the tasks it holds (default kv-<hostname>-<pid>)")
 			fs.DurationVar(&pollInterval, "poll-interval", 10*time.Second, "look for new tasks this often when idle (`duration`)")
 			fs.DurationVar(&lockDuration, "lock-duration", 5*time.Minute, "lease on a claimed task, renewed every third of it (`duration`)")
 			fs.StringVar(&taskTypes, "task-types", strings.Join(builtinHandlers, ","), "comma-separated task `names` to run: built-in handlers only")
 			fs.IntVar(&concurrency, "concurrency", 1, "run up to `n` tasks at once")
+			fs.IntVar(&maxLost, "max-lost", kvtask.DefaultMaxLost, "fail a task whose runner was lost more than `n` times")
 			fs.BoolVar(&idleExit, "idle-exit", false, "exit once no task is left to run")
 		},
 		run: func(ctx context.Context, args []string) error {
@@ -68,14 +73,17 @@ per the global --log-format and --log-level.`,
 			if err := checkName(path, "runner id", runnerID); err != nil {
 				return err
 			}
-			if pollInterval <= 0 {
-				return usagef(path, "--poll-interval %v: want a positive duration (e.g. 10s)", pollInterval)
+			if pollInterval <= 0 || pollInterval > kvtask.MaxWait {
+				return usagef(path, "--poll-interval %v: want a positive duration of at most %v (e.g. 10s)", pollInterval, kvtask.MaxWait)
 			}
-			if lockDuration < time.Second {
-				return usagef(path, "--lock-duration %v: want a duration of at least 1s (e.g. 5m)", lockDuration)
+			if lockDuration < time.Second || lockDuration > kvtask.MaxLease {
+				return usagef(path, "--lock-duration %v: want a duration from 1s to %v (e.g. 5m)", lockDuration, kvtask.MaxLease)
 			}
-			if concurrency < 1 {
-				return usagef(path, "--concurrency %d: want 1 or more", concurrency)
+			if concurrency < 1 || concurrency > kvtask.MaxClaimLimit {
+				return usagef(path, "--concurrency %d: want 1 to %d", concurrency, kvtask.MaxClaimLimit)
+			}
+			if maxLost < 1 || maxLost > kvtask.MaxRetriesLimit {
+				return usagef(path, "--max-lost %d: want 1 to %d", maxLost, kvtask.MaxRetriesLimit)
 			}
 			var types []string
 			for _, tt := range strings.Split(taskTypes, ",") {
@@ -97,6 +105,7 @@ per the global --log-format and --log-level.`,
 				r.PollInterval = pollInterval
 				r.LockDuration = lockDuration
 				r.Concurrency = concurrency
+				r.MaxLost = maxLost
 				r.TaskTypes = types
 				r.Logger = log
 				r.RegisterHandler("log", func(ctx context.Context, t kvtask.Task) error {

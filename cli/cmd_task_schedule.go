@@ -6,7 +6,6 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
-	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvtask"
 )
 
@@ -54,7 +53,7 @@ its payload is added, once per tick however many runners there are. Runners
 						return a.printJSON(sc)
 					}
 				}
-				return fmt.Errorf("task schedule %q: %w (removed at once by another client?)", name, kvcore.ErrNotFound)
+				return fmt.Errorf("task schedule %q: %w (removed at once by another client?)", name, kvtask.ErrScheduleNotFound)
 			})
 		},
 	})
@@ -80,7 +79,7 @@ func (a *app) taskUnscheduleCommand() *ffcli.Command {
 					return err
 				}
 				if !ok {
-					return fmt.Errorf("task unschedule %q: %w", args[0], kvcore.ErrNotFound)
+					return fmt.Errorf("task unschedule %q: %w", args[0], kvtask.ErrScheduleNotFound)
 				}
 				return nil
 			})

@@ -57,8 +57,8 @@ type consumerLine struct {
 }
 
 // taskLine is what an export keeps of a pending or running task: what it
-// takes to enqueue it again. Not kept: its created time, attempts, last
-// error, start time and lease.
+// takes to enqueue it again. Not kept: its created time, attempts (lost
+// ones too), last error, start time and lease.
 type taskLine struct {
 	Kind           string          `json:"kind,omitempty"`
 	ID             string          `json:"id,omitempty"`
@@ -69,6 +69,7 @@ type taskLine struct {
 	UniqueKey      string          `json:"unique_key"`
 	ScheduledFor   *time.Time      `json:"scheduled_for,omitempty"`
 	MaxRetries     int             `json:"max_retries"`
+	AtMostOnce     bool            `json:"at_most_once,omitempty"`
 	TimeoutSeconds int             `json:"timeout_seconds"`
 }
 
@@ -85,19 +86,20 @@ func taskLineOf(t kvtask.Task) taskLine {
 	at := t.ScheduledFor.UTC()
 	return taskLine{Kind: kindTask, ID: t.ID, Name: t.Name, Payload: t.Payload, Status: t.Status,
 		Priority: t.Priority, UniqueKey: t.UniqueKey, ScheduledFor: &at, MaxRetries: t.MaxRetries,
-		TimeoutSeconds: t.TimeoutSeconds}
+		AtMostOnce: t.AtMostOnce, TimeoutSeconds: t.TimeoutSeconds}
 }
 
 func templateLineOf(t kvtask.Task) taskLine {
 	return taskLine{Name: t.Name, Payload: t.Payload, Priority: t.Priority, UniqueKey: t.UniqueKey,
-		MaxRetries: t.MaxRetries, TimeoutSeconds: t.TimeoutSeconds}
+		MaxRetries: t.MaxRetries, AtMostOnce: t.AtMostOnce, TimeoutSeconds: t.TimeoutSeconds}
 }
 
 // task returns the task to enqueue for l: pending, with l's id (if any),
-// payload, priority, unique key, run-at time, retries and timeout.
+// payload, priority, unique key, run-at time, retries, at-most-once and
+// timeout.
 func (l taskLine) task() kvtask.Task {
 	t := kvtask.Task{ID: l.ID, Name: l.Name, Payload: l.Payload, Priority: l.Priority,
-		UniqueKey: l.UniqueKey, MaxRetries: l.MaxRetries, TimeoutSeconds: l.TimeoutSeconds}
+		UniqueKey: l.UniqueKey, MaxRetries: l.MaxRetries, AtMostOnce: l.AtMostOnce, TimeoutSeconds: l.TimeoutSeconds}
 	if l.ScheduledFor != nil {
 		t.ScheduledFor = *l.ScheduledFor
 	}

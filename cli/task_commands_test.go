@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +22,9 @@ type outTask struct {
 	Created         time.Time       `json:"created"`
 	ScheduledFor    time.Time       `json:"scheduled_for"`
 	Attempts        int             `json:"attempts"`
+	Lost            int             `json:"lost"`
 	MaxRetries      int             `json:"max_retries"`
+	AtMostOnce      bool            `json:"at_most_once"`
 	TimeoutSeconds  int             `json:"timeout_seconds"`
 	CancelRequested bool            `json:"cancel_requested"`
 }
@@ -86,7 +90,7 @@ func TestTaskNewGetListCancel(t *testing.T) {
 	if g := oneTask(t, mustKV(t, "", "task", "get", b.ID, conn)); g.ID != b.ID || g.UniqueKey != "k1" || g.Status != "pending" {
 		t.Errorf("task get = %+v", g)
 	}
-	if r := kv(t, "", "task", "get", "no-such-id", conn); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "not found") {
+	if r := kv(t, "", "task", "get", "no-such-id", conn); r.code != 1 || r.stdout != "" || r.stderr != "kv: task get \"no-such-id\": task not found\n" {
 		t.Errorf("task get unknown: %+v", r)
 	}
 
@@ -123,7 +127,7 @@ func TestTaskNewGetListCancel(t *testing.T) {
 	if x := oneTask(t, mustKV(t, "", "task", "cancel", a.ID, conn)); x.Status != "cancelled" {
 		t.Errorf("second cancel = %+v", x)
 	}
-	if r := kv(t, "", "task", "cancel", "no-such-id", conn); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "not found") {
+	if r := kv(t, "", "task", "cancel", "no-such-id", conn); r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, ": task not found") {
 		t.Errorf("task cancel unknown: %+v", r)
 	}
 }
@@ -177,7 +181,22 @@ func TestTaskBadInput(t *testing.T) {
 		{"run short lock", "", []string{"task", "run", "--lock-duration=10ms"}, 2, "--lock-duration 10ms"},
 		{"run args", "", []string{"task", "run", "now"}, 2, "want no arguments"},
 		{"bad cron", `{}`, []string{"task", "schedule", "s", "every day", "echo"}, 1, `cron expression "every day"`},
-		{"unschedule unknown", "", []string{"task", "unschedule", "nope"}, 1, "not found"},
+		{"unschedule unknown", "", []string{"task", "unschedule", "nope"}, 1, `task unschedule "nope": schedule not found`},
+		// Every bound, one step past it (TestTaskLimits: at it).
+		{"retries over", `{}`, []string{"task", "new", "echo", "--max-retries=10001"}, 2, "max retries 10001 is out of range: want 0 to 10000"},
+		{"retries max int", `{}`, []string{"task", "new", "echo", "--max-retries=9223372036854775807"}, 2, "max retries 9223372036854775807 is out of range: want 0 to 10000"},
+		{"schedule retries over", `{}`, []string{"task", "schedule", "s", "@hourly", "echo", "--max-retries=10001"}, 2, "max retries 10001 is out of range"},
+		{"timeout over", `{}`, []string{"task", "new", "echo", "--timeout=168h0m1s"}, 2, "timeout seconds 604801 is out of range: want 0 to 604800"},
+		{"timeout max", `{}`, []string{"task", "new", "echo", "--timeout=2562047h"}, 2, "timeout seconds 9223369200 is out of range: want 0 to 604800"},
+		{"priority over", `{}`, []string{"task", "new", "echo", "--priority=2147483648"}, 2, "priority 2147483648 is out of range: want -2147483648 to 2147483647"},
+		{"priority under", `{}`, []string{"task", "new", "echo", "--priority=-2147483649"}, 2, "priority -2147483649 is out of range"},
+		{"at before 1970", `{}`, []string{"task", "new", "echo", "--at=1970-01-01T00:00:00Z"}, 2, "scheduled time 1970-01-01T00:00:00Z is out of range: want after 1970-01-01T00:00:00Z and at most 9999-12-31T23:59:59.999999Z"},
+		{"at-most-once retried", `{}`, []string{"task", "new", "echo", "--at-most-once", "--max-retries=1"}, 2, "an at-most-once task cannot be retried: max retries 1, want 0"},
+		{"run lock over", "", []string{"task", "run", "--lock-duration=24h0m1s"}, 2, "--lock-duration 24h0m1s: want a duration from 1s to 24h0m0s"},
+		{"run poll over", "", []string{"task", "run", "--poll-interval=168h0m1s"}, 2, "--poll-interval 168h0m1s: want a positive duration of at most 168h0m0s"},
+		{"run concurrency over", "", []string{"task", "run", "--concurrency=10001"}, 2, "--concurrency 10001: want 1 to 10000"},
+		{"run max lost zero", "", []string{"task", "run", "--max-lost=0"}, 2, "--max-lost 0: want 1 to 10000"},
+		{"run max lost over", "", []string{"task", "run", "--max-lost=10001"}, 2, "--max-lost 10001: want 1 to 10000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,5 +332,50 @@ func TestTaskSchedules(t *testing.T) {
 	}
 	if out := mustKV(t, "", "task", "list", conn); out != "" {
 		t.Errorf("schedules added tasks before their tick: %s", out)
+	}
+}
+
+// TestTaskLimits: every bounded task flag at its limit is accepted and
+// stored as given; such a task (in year 9999, the largest retries and
+// timeout, the lowest priority, at-most-once) is listed, exported and
+// imported into another database unchanged. (TestTaskBadInput: one step
+// past each limit.)
+func TestTaskLimits(t *testing.T) {
+	conn, _ := newDB(t)
+	got := oneTask(t, mustKV(t, `{}`, "task", "new", "echo", "--max-retries=10000", "--timeout=168h",
+		"--priority=-2147483648", "--at=9999-12-31T23:59:59.999999Z", conn))
+	want := time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+	if got.MaxRetries != 10000 || got.TimeoutSeconds != 604800 || got.Priority != -2147483648 || !got.ScheduledFor.Equal(want) {
+		t.Errorf("task new at the limits = %+v", got)
+	}
+	once := oneTask(t, mustKV(t, `{}`, "task", "new", "echo", "--at-most-once", "--priority=2147483647",
+		"--at=1970-01-01T00:00:00.000001Z", conn))
+	if !once.AtMostOnce || once.MaxRetries != 0 || once.Lost != 0 || once.Priority != 2147483647 {
+		t.Errorf("task new --at-most-once = %+v", once)
+	}
+	if g := oneTask(t, mustKV(t, "", "task", "get", once.ID, conn)); !g.AtMostOnce {
+		t.Errorf("task get of an at-most-once task = %+v", g)
+	}
+	if list := ids(tasks(t, mustKV(t, "", "task", "list", conn))); list != got.ID+","+once.ID {
+		t.Errorf("task list = %s", list)
+	}
+	mustKV(t, `{}`, "task", "schedule", "s", "@hourly", "echo", "--at-most-once", "--max-retries=0", conn)
+
+	file := filepath.Join(t.TempDir(), "tasks.jsonl")
+	if err := os.WriteFile(file, []byte(mustKV(t, "", "export", "--tasks", conn)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := newDB(t)
+	mustKV(t, "", "init", dst)
+	mustKV(t, "", "import", file, dst)
+	for _, w := range []outTask{got, once} {
+		g := oneTask(t, mustKV(t, "", "task", "get", w.ID, dst))
+		if g.MaxRetries != w.MaxRetries || g.TimeoutSeconds != w.TimeoutSeconds || g.Priority != w.Priority ||
+			!g.ScheduledFor.Equal(w.ScheduledFor) || g.AtMostOnce != w.AtMostOnce {
+			t.Errorf("imported task %+v, want %+v", g, w)
+		}
+	}
+	if list := mustKV(t, "", "task", "schedules", dst); !strings.Contains(list, `"at_most_once":true`) {
+		t.Errorf("imported schedule lost at_most_once: %s", list)
 	}
 }

@@ -38,9 +38,12 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 // RunQueue runs the kvtask suite: adding (one at a time and in atomic
 // batches), listing and cancelling tasks, atomic claims in priority order
 // (and, over random queues, exactly the tasks a model computes from List),
-// leases that expire and are reclaimed, fenced heartbeats and outcomes (one
-// at a time and in batches), retries, unique keys, cron schedules that
-// fire once per tick, runners that complete every task exactly once, and
+// leases that expire and are reclaimed (counting the lost attempt), fenced
+// heartbeats and outcomes (one at a time and in batches), retries (lost
+// attempts use none; Release follows the same rule), at-most-once tasks,
+// the bounds of every count and time (the extremes round-trip), unique
+// keys, cron schedules that fire once per tick, runners that complete
+// every task exactly once and run a task whose runner was lost again, and
 // (with driver.Notifier) signals that wake idle runners.
 func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("NewGetList", func(t *testing.T) { testTaskNewGetList(t, f) })
@@ -53,6 +56,9 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("ClaimMatchesModel", func(t *testing.T) { testTaskClaimModel(t, f) })
 	t.Run("ClaimExclusive", func(t *testing.T) { testTaskClaimExclusive(t, f) })
 	t.Run("Reclaim", func(t *testing.T) { testTaskReclaim(t, f) })
+	t.Run("ClaimCountsLost", func(t *testing.T) { testTaskClaimCountsLost(t, f) })
+	t.Run("ReleaseRetries", func(t *testing.T) { testTaskReleaseRetries(t, f) })
+	t.Run("Limits", func(t *testing.T) { testTaskLimits(t, f) })
 	t.Run("Outcomes", func(t *testing.T) { testTaskOutcomes(t, f) })
 	t.Run("FinishMany", func(t *testing.T) { testTaskFinishMany(t, f) })
 	t.Run("FinishManyBadInput", func(t *testing.T) { testTaskFinishManyBadInput(t, f) })
@@ -63,6 +69,9 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("RunnerExactlyOnce", func(t *testing.T) { testRunnerExactlyOnce(t, f) })
 	t.Run("RunnerRetries", func(t *testing.T) { testRunnerRetries(t, f) })
 	t.Run("RunnerTimeoutCancelPanic", func(t *testing.T) { testRunnerTimeoutCancel(t, f) })
+	t.Run("RunnerLostAttempt", func(t *testing.T) { testRunnerLostAttempt(t, f) })
+	t.Run("RunnerMaxLost", func(t *testing.T) { testRunnerMaxLost(t, f) })
+	t.Run("RunnerAtMostOnce", func(t *testing.T) { testRunnerAtMostOnce(t, f) })
 	t.Run("RunnerStopsWhileClaiming", func(t *testing.T) { testRunnerStopsWhileClaiming(t, f) })
 	t.Run("Notify", func(t *testing.T) { testTaskNotify(t, f) })
 	t.Run("RunnerWakes", func(t *testing.T) { testRunnerWakes(t, f) })

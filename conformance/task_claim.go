@@ -65,6 +65,7 @@ func testTaskClaimModel(t *testing.T, f BackendFactory) {
 		got, err := e.q.Claim(ctx, c)
 		require.NoError(t, err)
 		require.Equal(t, want, taskIDs(got), "round %d, claim %+v", round, c)
+		requireClaimCounts(t, all, got)
 		// Finish half of them: completed, or pending again for a retry.
 		for _, task := range got {
 			if rng.IntN(2) == 0 {
@@ -93,6 +94,24 @@ func modelClaim(all []taskdriver.Task, c taskdriver.Claim) string {
 		return cmp.Or(cmp.Compare(b.Priority, a.Priority), a.ScheduledFor.Compare(b.ScheduledFor), strings.Compare(a.ID, b.ID))
 	})
 	return taskIDs(ok[:min(len(ok), c.Limit)])
+}
+
+// requireClaimCounts checks the counts of each task a claim took (got)
+// against the task before the claim (in before): one more attempt, and one
+// more lost attempt if the claim took it over from an expired lease.
+func requireClaimCounts(t *testing.T, before, got []taskdriver.Task) {
+	t.Helper()
+	for _, g := range got {
+		i := slices.IndexFunc(before, func(b taskdriver.Task) bool { return b.ID == g.ID })
+		require.GreaterOrEqual(t, i, 0, "claimed task %s was not listed before the claim", g.ID)
+		b := before[i]
+		wantLost := b.Lost
+		if b.Status == taskdriver.Running {
+			wantLost++
+		}
+		require.Equal(t, []int{b.Attempts + 1, wantLost}, []int{g.Attempts, g.Lost},
+			"task %s (%s before the claim): attempts and lost attempts after it", g.ID, b.Status)
+	}
 }
 
 // taskIDs is the tasks' IDs, comma-separated.

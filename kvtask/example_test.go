@@ -97,3 +97,43 @@ func ExampleNewScheduledTask() {
 	fmt.Println(t.Name, t.ScheduledFor.Format(time.RFC3339), t.MaxRetries, t.TimeoutSeconds, kvtask.Terminal(t.Status))
 	// Output: email 2026-03-01T09:00:00Z 2 60 false
 }
+
+// FailureOutcome is kvtask's retry rule: a failed attempt is retried while
+// the failed attempts (Attempts - Lost) are at most MaxRetries. An attempt
+// whose runner was lost (a crash) uses no retry.
+func ExampleFailureOutcome() {
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	t := kvtask.Task{Name: "email", MaxRetries: 1}
+	for _, c := range []struct{ attempts, lost int }{{1, 0}, {2, 0}, {2, 1}, {3, 2}} {
+		t.Attempts, t.Lost = c.attempts, c.lost
+		o := kvtask.FailureOutcome(t, "smtp: timeout", now, time.Second, time.Minute, 1)
+		if o.Status == kvtask.StatusPending {
+			fmt.Printf("attempt %d, %d lost: retry in %v\n", c.attempts, c.lost, o.RetryAt.Sub(now))
+		} else {
+			fmt.Printf("attempt %d, %d lost: %s: %s\n", c.attempts, c.lost, o.Status, o.LastError)
+		}
+	}
+	// Output:
+	// attempt 1, 0 lost: retry in 1s
+	// attempt 2, 0 lost: failed: smtp: timeout
+	// attempt 2, 1 lost: retry in 1s
+	// attempt 3, 2 lost: retry in 1s
+}
+
+// LostOutcome says whether a claimed task must not run again because its
+// runners were lost too often (a Runner passes its MaxLost), or because it
+// is at-most-once and an attempt of it was lost.
+func ExampleLostOutcome() {
+	for _, t := range []kvtask.Task{
+		{Name: "import", Attempts: 3, Lost: 2},
+		{Name: "import", Attempts: 7, Lost: 6},
+		{Name: "charge", Attempts: 2, Lost: 1, AtMostOnce: true},
+	} {
+		o, stop := kvtask.LostOutcome(t, kvtask.DefaultMaxLost)
+		fmt.Printf("%s lost %d: stop %v %s %q\n", t.Name, t.Lost, stop, o.Status, o.LastError)
+	}
+	// Output:
+	// import lost 2: stop false  ""
+	// import lost 6: stop true failed "the runner was lost 6 times (at most 5 lost attempts)"
+	// charge lost 1: stop true failed "runner lost during its only attempt; at-most-once"
+}

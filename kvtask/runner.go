@@ -31,26 +31,39 @@ type Runner struct {
 	// ID names the runner in the tasks it holds.
 	ID string
 	// PollInterval is how long an idle runner waits before looking for work
-	// again (default 1s). It looks again at once while work is waiting, and
-	// wakes early when the backend signals new tasks. Due cron schedules are
-	// looked for at most once per PollInterval, busy or idle.
+	// again (default 1s, at most MaxWait). It looks again at once while
+	// work is waiting, and wakes early when the backend signals new tasks.
+	// Due cron schedules are looked for at most once per PollInterval,
+	// busy or idle.
 	PollInterval time.Duration
-	// LockDuration is the lease on a claimed task (default 5m); the runner
-	// renews it every third of that while the handler runs. A task whose
-	// runner stops renewing is claimed again when its lease expires.
+	// LockDuration is the lease on a claimed task (default 5m, from
+	// 3*MinLease to MaxLease); the runner renews it every third of that
+	// while the handler runs. A task whose runner stops renewing is
+	// claimed again when its lease expires: that attempt is lost.
 	LockDuration time.Duration
-	// Concurrency is how many handlers run at once (default 1).
+	// MaxLost is how many lost attempts a task survives (default
+	// DefaultMaxLost, 5, when 0; at most MaxRetriesLimit). An attempt is
+	// lost when its runner crashes or stalls past its lease before it
+	// records an outcome; it uses none of the task's retries, and the task
+	// is run again. A task claimed with more lost attempts than MaxLost -
+	// one whose handler kills its runner every time - fails without
+	// running, its last error saying how many times its runner was lost.
+	// An AtMostOnce task fails at its first lost attempt instead.
+	MaxLost int
+	// Concurrency is how many handlers run at once (default 1, at most
+	// MaxClaimLimit).
 	Concurrency int
 	// TaskTypes limits the task names claimed (default: the registered
 	// handlers' names).
 	TaskTypes []string
 	// RetryBase and RetryMax shape the backoff before retry n: RetryBase *
 	// 2^(n-1), at most RetryMax, scaled by a random factor in [0.5, 1]
-	// (defaults 1s and 10m).
+	// (defaults DefaultRetryBase and DefaultRetryMax, 1s and 10m; at most
+	// MaxWait). See FailureOutcome.
 	RetryBase, RetryMax time.Duration
 	// ShutdownGrace is how long Run waits for running handlers after its
 	// context ends before cancelling them and giving their tasks back
-	// (default 30s).
+	// (default 30s, at most MaxWait).
 	ShutdownGrace time.Duration
 	// Logger receives the runner's log (default slog.Default()).
 	Logger *slog.Logger
@@ -80,22 +93,12 @@ func (r *Runner) handler(name string) Handler {
 	return r.handlers[name]
 }
 
-// Backoff returns the wait before retry n (n >= 1) for a random factor f in
-// [0, 1].
-func Backoff(n int, base, max time.Duration, f float64) time.Duration {
-	d := base
-	for i := 1; i < n && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	return time.Duration(float64(d) * (0.5 + f/2))
-}
-
 // settings are a runner's fields with defaults applied, fixed for one Run.
 type settings struct {
 	ID                  string
 	PollInterval        time.Duration
 	LockDuration        time.Duration
+	MaxLost             int
 	Concurrency         int
 	RetryBase, RetryMax time.Duration
 	ShutdownGrace       time.Duration
@@ -108,40 +111,41 @@ func (c settings) beatInterval() time.Duration { return c.LockDuration / 3 }
 
 // config checks the fields and returns the settings with defaults applied.
 func (r *Runner) config() (settings, []string, error) {
-	c := settings{ID: r.ID, PollInterval: r.PollInterval, LockDuration: r.LockDuration, Concurrency: r.Concurrency,
-		RetryBase: r.RetryBase, RetryMax: r.RetryMax, ShutdownGrace: r.ShutdownGrace, Logger: r.Logger}
+	c := settings{ID: r.ID, PollInterval: r.PollInterval, LockDuration: r.LockDuration, MaxLost: r.MaxLost,
+		Concurrency: r.Concurrency, RetryBase: r.RetryBase, RetryMax: r.RetryMax, ShutdownGrace: r.ShutdownGrace,
+		Logger: r.Logger}
 	if r.s == nil {
 		return c, nil, fmt.Errorf("%w: runner has no scheduler (use NewRunner)", ErrInvalidArgument)
 	}
 	if err := kvcore.ValidateName("runner id", c.ID); err != nil {
 		return c, nil, err
 	}
-	def := func(d *time.Duration, v time.Duration, what string) error {
-		if *d < 0 {
-			return fmt.Errorf("%w: %s %v is negative", ErrInvalidArgument, what, *d)
-		}
+	// Each setting: 0 takes its default, anything else must be within its
+	// bounds.
+	dur := func(d *time.Duration, def, lo, hi time.Duration, what string) error {
 		if *d == 0 {
-			*d = v
+			*d = def
 		}
-		return nil
+		return checkDuration(what, *d, lo, hi)
+	}
+	count := func(n *int, def, hi int, what string) error {
+		if *n == 0 {
+			*n = def
+		}
+		return checkCount(what, *n, 0, hi)
 	}
 	for _, e := range []error{
-		def(&c.PollInterval, time.Second, "poll interval"), def(&c.LockDuration, 5*time.Minute, "lock duration"),
-		def(&c.RetryBase, time.Second, "retry base"), def(&c.RetryMax, 10*time.Minute, "retry max"),
-		def(&c.ShutdownGrace, 30*time.Second, "shutdown grace"),
+		dur(&c.PollInterval, time.Second, time.Nanosecond, MaxWait, "poll interval"),
+		dur(&c.LockDuration, 5*time.Minute, 3*MinLease, MaxLease, "lock duration"),
+		dur(&c.RetryBase, DefaultRetryBase, time.Nanosecond, MaxWait, "retry base"),
+		dur(&c.RetryMax, DefaultRetryMax, time.Nanosecond, MaxWait, "retry max"),
+		dur(&c.ShutdownGrace, 30*time.Second, time.Nanosecond, MaxWait, "shutdown grace"),
+		count(&c.MaxLost, DefaultMaxLost, MaxRetriesLimit, "max lost"),
+		count(&c.Concurrency, 1, MaxClaimLimit, "concurrency"),
 	} {
 		if e != nil {
 			return c, nil, e
 		}
-	}
-	if c.LockDuration < 3*time.Millisecond {
-		return c, nil, fmt.Errorf("%w: lock duration %v is too short", ErrInvalidArgument, c.LockDuration)
-	}
-	if c.Concurrency < 0 {
-		return c, nil, fmt.Errorf("%w: concurrency %d is negative", ErrInvalidArgument, c.Concurrency)
-	}
-	if c.Concurrency == 0 {
-		c.Concurrency = 1
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -320,14 +324,15 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, com
 	log = log.With("task", t.ID, "name", t.Name, "attempt", t.Attempts)
 	finish := func(o driver.Outcome) { comp.finish(t, o, log) }
 	h := r.handler(t.Name)
-	switch {
-	case t.CancelRequested:
+	if t.CancelRequested {
 		finish(driver.Outcome{Status: StatusCancelled, LastError: "cancelled"})
 		return
-	case t.Attempts > t.MaxRetries+1:
-		// Claimed again after its runner died during the last attempt.
-		finish(driver.Outcome{Status: StatusFailed, LastError: "lease expired during the last attempt: " + t.LastError})
+	}
+	if o, stop := LostOutcome(t, c.MaxLost); stop {
+		finish(o)
 		return
+	}
+	switch {
 	case h == nil:
 		finish(driver.Outcome{Status: StatusFailed, LastError: fmt.Sprintf("no handler registered for %q", t.Name)})
 		return
@@ -364,17 +369,15 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, com
 		if errors.Is(cause, errTimeout) {
 			msg = fmt.Sprintf("timed out after %ds: %s", t.TimeoutSeconds, msg)
 		}
-		if t.Attempts <= t.MaxRetries {
-			at := r.s.Now().Add(Backoff(t.Attempts, c.RetryBase, c.RetryMax, r.jitter()))
+		o := FailureOutcome(t, msg, r.s.Now(), c.RetryBase, c.RetryMax, r.jitter())
+		if o.Status == StatusPending {
 			r.mu.Lock()
-			if at.After(r.retryDue) {
-				r.retryDue = at
+			if o.RetryAt.After(r.retryDue) {
+				r.retryDue = o.RetryAt
 			}
 			r.mu.Unlock()
-			finish(driver.Outcome{Status: StatusPending, RetryAt: at, LastError: msg})
-		} else {
-			finish(driver.Outcome{Status: StatusFailed, LastError: msg})
 		}
+		finish(o)
 	}
 }
 

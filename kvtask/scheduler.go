@@ -3,6 +3,7 @@ package kvtask
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/kvsuite/kv/kvcore"
@@ -194,23 +195,27 @@ func (s *Scheduler) Cancel(ctx context.Context, id string) (Task, error) {
 		return Task{}, fmt.Errorf("kv task cancel %q: %w", id, err)
 	}
 	if !ok {
-		return Task{}, fmt.Errorf("kv task cancel %q: %w", id, ErrNotFound)
+		return Task{}, fmt.Errorf("kv task cancel %q: %w", id, ErrTaskNotFound)
 	}
 	return taskFrom(t), nil
 }
 
-// Claim takes up to limit tasks for runner (see driver.Queue.Claim): the
+// Claim takes up to limit tasks (1 to MaxClaimLimit) for runner with a
+// lease from MinLease to MaxLease (see driver.Queue.Claim): the
 // lower-level call that Runner uses. Each claimed task must be heartbeated
-// and finished with its Token.
+// and finished with its Token; a claimed task's Lost counts the attempts
+// whose runner was lost, this claim's takeover included. A caller of Claim
+// checks LostOutcome before it runs a task, and records a failed attempt
+// with FailureOutcome, as Runner does.
 func (s *Scheduler) Claim(ctx context.Context, runner string, lease time.Duration, limit int, names ...string) ([]Task, error) {
 	if err := kvcore.ValidateName("runner id", runner); err != nil {
 		return nil, err
 	}
-	if lease < time.Millisecond {
-		return nil, fmt.Errorf("%w: lock duration %v is too short", ErrInvalidArgument, lease)
+	if err := checkDuration("lock duration", lease, MinLease, MaxLease); err != nil {
+		return nil, err
 	}
-	if limit <= 0 {
-		return nil, fmt.Errorf("%w: claim limit %d must be positive", ErrInvalidArgument, limit)
+	if err := checkCount("claim limit", limit, 1, MaxClaimLimit); err != nil {
+		return nil, err
 	}
 	ts, err := s.q.Claim(ctx, driver.Claim{Runner: runner, Names: names, Now: s.Now(), Lease: lease, Limit: limit})
 	if err != nil {
@@ -232,9 +237,13 @@ func (s *Scheduler) Lock(ctx context.Context, runnerID string, lockDuration time
 	return ts[0], true, nil
 }
 
-// Heartbeat extends the lease of a claimed task and reports whether its
-// cancellation was requested. ErrLost if runner no longer holds it.
+// Heartbeat extends the lease of a claimed task to lease (from MinLease
+// to MaxLease) from now and reports whether its cancellation was
+// requested. ErrLost if runner no longer holds it.
 func (s *Scheduler) Heartbeat(ctx context.Context, t Task, runner string, lease time.Duration) (bool, error) {
+	if err := checkDuration("lock duration", lease, MinLease, MaxLease); err != nil {
+		return false, err
+	}
 	cancel, err := s.q.Heartbeat(ctx, t.ID, runner, t.Token, s.Now(), lease)
 	if err != nil {
 		return false, fmt.Errorf("kv task heartbeat %q: %w", t.ID, err)
@@ -244,7 +253,8 @@ func (s *Scheduler) Heartbeat(ctx context.Context, t Task, runner string, lease 
 
 // Finish records the outcome of a claimed task's attempt (one FinishMany
 // call; Runner records outcomes of handlers that end together in one).
-// ErrLost if runner no longer holds it.
+// ErrLost if runner no longer holds it. For a failed attempt, pass
+// FailureOutcome's outcome: it retries the task while it has retries left.
 func (s *Scheduler) Finish(ctx context.Context, t Task, runner string, o driver.Outcome) error {
 	if err := driver.FinishOne(ctx, s.q, t.ID, runner, t.Token, o, s.Now()); err != nil {
 		return fmt.Errorf("kv task finish %q: %w", t.ID, err)
@@ -254,6 +264,11 @@ func (s *Scheduler) Finish(ctx context.Context, t Task, runner string, o driver.
 
 // Release ends the attempt runnerID holds on task id with status completed,
 // failed or cancelled (the seed's API; Runner uses Finish with the token).
+// A failed attempt follows the retry rule of FailureOutcome (with
+// DefaultRetryBase and DefaultRetryMax): while the task has retries left it
+// is pending again after the backoff, and only its last attempt fails it.
+// ErrTaskNotFound if there is no task id, ErrLost if runnerID does not hold
+// it.
 func (s *Scheduler) Release(ctx context.Context, id, runnerID string, status Status, errorMessage string) error {
 	if !Terminal(status) {
 		return fmt.Errorf("%w: release status %q: want completed, failed or cancelled", ErrInvalidArgument, status)
@@ -263,10 +278,14 @@ func (s *Scheduler) Release(ctx context.Context, id, runnerID string, status Sta
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("kv task release %q: %w", id, ErrNotFound)
+		return fmt.Errorf("kv task release %q: %w", id, ErrTaskNotFound)
 	}
 	if t.Status != StatusRunning || t.LockedBy != runnerID {
 		return fmt.Errorf("kv task release %q: %w", id, ErrLost)
 	}
-	return s.Finish(ctx, t, runnerID, driver.Outcome{Status: status, LastError: errorMessage})
+	o := driver.Outcome{Status: status, LastError: errorMessage}
+	if status == StatusFailed {
+		o = FailureOutcome(t, errorMessage, s.Now(), DefaultRetryBase, DefaultRetryMax, rand.Float64())
+	}
+	return s.Finish(ctx, t, runnerID, o)
 }

@@ -49,13 +49,28 @@ func Terminal(s Status) bool {
 var (
 	// ErrInvalidArgument is kvcore.ErrInvalidArgument.
 	ErrInvalidArgument = kvcore.ErrInvalidArgument
-	// ErrNotFound is kvcore.ErrNotFound: no task with that ID.
+	// ErrNotFound is kvcore.ErrNotFound: no such task or schedule. The
+	// errors kvtask returns for a missing task or schedule are
+	// ErrTaskNotFound and ErrScheduleNotFound, which match it.
 	ErrNotFound = kvcore.ErrNotFound
+	// ErrTaskNotFound: no task with that ID (matches ErrNotFound).
+	ErrTaskNotFound error = notFound("task")
+	// ErrScheduleNotFound: no schedule with that name (matches ErrNotFound).
+	ErrScheduleNotFound error = notFound("schedule")
 	// ErrDuplicate: a pending or running task already has the unique key.
 	ErrDuplicate = errors.New("a pending or running task has that unique key")
 	// ErrLost: the runner no longer holds the task.
 	ErrLost = driver.ErrLost
 )
+
+// notFound is the not-found error of a kind of thing: it says which, and
+// matches ErrNotFound.
+type notFound string
+
+func (n notFound) Error() string { return string(n) + " not found" }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (n notFound) Is(target error) bool { return target == ErrNotFound }
 
 // Task is a unit of work for a handler.
 type Task struct {
@@ -63,22 +78,35 @@ type Task struct {
 	Name    string          `json:"name"` // the handler that runs it
 	Payload json.RawMessage `json:"payload"`
 	Status  Status          `json:"status"`
-	// Priority: higher runs first (default 0).
+	// Priority: higher runs first (default 0), from MinPriority to
+	// MaxPriority.
 	Priority int `json:"priority"`
 	// UniqueKey, if set: while a task with this key is pending or running,
 	// another with the same key is not added (New returns ErrDuplicate).
 	UniqueKey    string    `json:"unique_key,omitempty"`
 	Created      time.Time `json:"created"`
-	ScheduledFor time.Time `json:"scheduled_for"` // not run before this
+	ScheduledFor time.Time `json:"scheduled_for"` // not run before this; zero: now; else from EarliestTime to LatestTime
 	// Started is when the latest attempt started; Completed when the task
 	// reached a terminal status.
 	Started   *time.Time `json:"started,omitempty"`
 	Completed *time.Time `json:"completed,omitempty"`
-	// Attempts counts the attempts started. MaxRetries is how many times a
-	// failed attempt is retried: a task runs at most MaxRetries+1 times.
-	Attempts   int `json:"attempts"`
+	// Attempts counts the attempts started (an attempt a stopping runner
+	// gives back unrun is not counted). Lost counts those of them whose
+	// runner was lost - it crashed or stalled past its lease before it
+	// recorded an outcome - counted by the claim that took the task over.
+	Attempts int `json:"attempts"`
+	Lost     int `json:"lost"`
+	// MaxRetries is how many times a failed attempt (its handler returned
+	// an error, timed out or panicked) is retried: a task fails at most
+	// MaxRetries+1 times. A lost attempt uses no retry: the task is run
+	// again, up to Runner.MaxLost lost attempts, so a crash of its runner
+	// never fails a task that has not failed. At most MaxRetriesLimit.
 	MaxRetries int `json:"max_retries"`
-	// TimeoutSeconds bounds each attempt (0: no limit).
+	// AtMostOnce: the handler never runs twice. An attempt whose runner
+	// was lost fails the task instead of being run again (the handler may
+	// or may not have run). It needs MaxRetries 0.
+	AtMostOnce bool `json:"at_most_once,omitempty"`
+	// TimeoutSeconds bounds each attempt (0: no limit; at most MaxTimeout).
 	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
 	// LastError is the error of the latest failed attempt.
 	LastError string `json:"last_error,omitempty"`
@@ -119,8 +147,8 @@ func taskFrom(d driver.Task) Task {
 	return Task{
 		ID: d.ID, Name: d.Name, Payload: json.RawMessage(d.Payload), Status: d.Status, Priority: d.Priority,
 		UniqueKey: d.UniqueKey, Created: d.Created.UTC(), ScheduledFor: d.ScheduledFor.UTC(),
-		Started: ptrTime(d.Started), Completed: ptrTime(d.Completed), Attempts: d.Attempts, MaxRetries: d.MaxRetries,
-		TimeoutSeconds: int(d.Timeout / time.Second), LastError: d.LastError, LockedBy: d.LockedBy,
+		Started: ptrTime(d.Started), Completed: ptrTime(d.Completed), Attempts: d.Attempts, Lost: d.Lost,
+		MaxRetries: d.MaxRetries, AtMostOnce: d.AtMostOnce, TimeoutSeconds: int(d.Timeout / time.Second), LastError: d.LastError, LockedBy: d.LockedBy,
 		LockedUntil: ptrTime(d.LockedUntil), Token: d.Token, CancelRequested: d.CancelRequested,
 	}
 }
@@ -129,7 +157,8 @@ func taskFrom(d driver.Task) Task {
 const MaxPayloadSize = 1 << 20
 
 // ValidateTask reports whether t would be accepted by Scheduler.Enqueue
-// (its ID, if set, name, unique key, payload, retries and timeout), without
+// (its ID, if set, name, unique key, payload, priority, retries, timeout
+// and scheduled time, each within its limit), without
 // enqueueing it: an error wrapping ErrInvalidArgument or
 // kvcore.ErrInvalidValue, else nil.
 func ValidateTask(t Task) error {
@@ -163,19 +192,27 @@ func prepare(t Task, now time.Time) (driver.Task, error) {
 	if !json.Valid(payload) {
 		return driver.Task{}, fmt.Errorf("%w: task payload is not a JSON document", kvcore.ErrInvalidValue)
 	}
-	if t.MaxRetries < 0 {
-		return driver.Task{}, fmt.Errorf("%w: max retries %d is negative", ErrInvalidArgument, t.MaxRetries)
+	if err := checkCount("priority", t.Priority, MinPriority, MaxPriority); err != nil {
+		return driver.Task{}, err
 	}
-	if t.TimeoutSeconds < 0 {
-		return driver.Task{}, fmt.Errorf("%w: timeout %ds is negative", ErrInvalidArgument, t.TimeoutSeconds)
+	if err := checkCount("max retries", t.MaxRetries, 0, MaxRetriesLimit); err != nil {
+		return driver.Task{}, err
+	}
+	if t.AtMostOnce && t.MaxRetries > 0 {
+		return driver.Task{}, fmt.Errorf("%w: an at-most-once task cannot be retried: max retries %d, want 0", ErrInvalidArgument, t.MaxRetries)
+	}
+	if err := checkCount("timeout seconds", t.TimeoutSeconds, 0, int(MaxTimeout/time.Second)); err != nil {
+		return driver.Task{}, err
 	}
 	sched := t.ScheduledFor.UTC().Truncate(time.Microsecond)
 	if sched.IsZero() {
 		sched = now
+	} else if err := checkTime("scheduled time", sched); err != nil {
+		return driver.Task{}, err
 	}
 	return driver.Task{
 		ID: t.ID, Name: t.Name, Payload: payload, Status: StatusPending, Priority: t.Priority,
 		UniqueKey: t.UniqueKey, Created: now, ScheduledFor: sched, MaxRetries: t.MaxRetries,
-		Timeout: time.Duration(t.TimeoutSeconds) * time.Second,
+		AtMostOnce: t.AtMostOnce, Timeout: time.Duration(t.TimeoutSeconds) * time.Second,
 	}, nil
 }

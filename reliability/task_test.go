@@ -82,10 +82,17 @@ func taskRunner() error {
 
 // TestTasksUnderKills enqueues many tasks and runs them with taskRunners
 // runner processes that are killed with SIGKILL and restarted at random
-// moments. At the end every task is completed, exactly once (one accepted
-// completion, by a token that ran the handler), and every extra handler
+// moments. Half the tasks have the default settings (MaxRetries 0), half
+// two retries; one handler execution in taskFailRate fails by plan. At the
+// end every task is terminal and no kill failed one: a task is completed,
+// exactly once (one accepted completion, by a token that ran the handler),
+// or failed because its handler failed by plan on its last attempt, after
+// MaxRetries+1 failed attempts (lost attempts use no retry), or - the
+// bound against tasks that kill their runner - lost more than MaxLost
+// times. No task fails without a handler run. Every extra handler
 // execution is accounted for: a planned failure that was retried, an
-// attempt in a process that was killed, or an attempt whose lease was lost.
+// attempt in a process that was killed, or an attempt whose lease was lost;
+// and the attempts that were not lost match the outcomes recorded.
 // Execution is at least once; completion is exactly once.
 func TestTasksUnderKills(t *testing.T) {
 	forEachBackend(t, "tasks", testTasks)
@@ -152,12 +159,17 @@ func testTasks(t *testing.T, kind, where string) {
 	for _, c := range runners {
 		c.kill() // idle now: every task is terminal
 	}
-	checkTasks(t, s, n, all)
-	t.Logf("%s: %d tasks completed exactly once in %v by %d runner processes; %d SIGKILLs with restarts",
-		kind, n, elapsed.Round(time.Millisecond), len(all), kills)
+	completed := checkTasks(t, s, n, all)
+	t.Logf("%s: %d tasks terminal, %d of them completed exactly once and the others failed by plan, in %v by %d runner processes; %d SIGKILLs with restarts",
+		kind, n, completed, elapsed.Round(time.Millisecond), len(all), kills)
 }
 
-// enqueue adds n tasks, with retries enough for every kill.
+// taskRetries is the MaxRetries of task i: the default (0) for even i, 2
+// for odd i.
+func taskRetries(i int) int { return 2 * (i % 2) }
+
+// enqueue adds n tasks, half with the default settings (no retries: a
+// killed runner's attempt uses none), half with two retries.
 func enqueue(t *testing.T, s *kvtask.Scheduler, n int) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -168,9 +180,7 @@ func enqueue(t *testing.T, s *kvtask.Scheduler, n int) {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
 				task := kvtask.NewTask(taskName, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i)))
-				// Each claim counts as an attempt, also one whose runner
-				// was killed: leave room for every kill and failure.
-				task.MaxRetries = 1000
+				task.MaxRetries = taskRetries(i)
 				if err := s.New(context.Background(), task); err != nil {
 					errs <- err
 					return
@@ -207,8 +217,9 @@ type execution struct {
 	fail   bool
 }
 
-// checkTasks checks the final state against what the runners printed.
-func checkTasks(t *testing.T, s *kvtask.Scheduler, n int, runners []*child) {
+// checkTasks checks the final state against what the runners printed and
+// returns how many tasks were completed.
+func checkTasks(t *testing.T, s *kvtask.Scheduler, n int, runners []*child) int {
 	t.Helper()
 	tasks := map[string]kvtask.Task{}
 	for off := 0; ; off += 1000 {
@@ -251,10 +262,27 @@ func checkTasks(t *testing.T, s *kvtask.Scheduler, n int, runners []*child) {
 		}
 		lost[c] = lostTasks(c.stderrText())
 	}
-	var executions, retried, killedAttempts, lostAttempts, unacked int
+	var executions, retried, killedAttempts, lostAttempts, unacked, failedByPlan, lostTooOften, lostCounted int
 	for id, task := range tasks {
+		es := execs[id]
+		executions += len(es)
+		lostCounted += task.Lost
+		checkAttempts(t, task, fins[id], es)
+		if task.Status == kvtask.StatusFailed {
+			if failedTooOften(t, task, es) {
+				lostTooOften++
+			} else {
+				failedByPlan++
+			}
+			for _, e := range es {
+				if e.fail {
+					retried++
+				}
+			}
+			continue
+		}
 		if task.Status != kvtask.StatusCompleted || task.Completed == nil {
-			t.Fatalf("task %s is %s (completed %v), want completed", id, task.Status, task.Completed)
+			t.Fatalf("task %s is %s (completed %v, last error %q), want completed or failed by plan", id, task.Status, task.Completed, task.LastError)
 		}
 		completions := 0
 		for _, f := range fins[id] {
@@ -265,11 +293,9 @@ func checkTasks(t *testing.T, s *kvtask.Scheduler, n int, runners []*child) {
 		if completions > 1 {
 			t.Fatalf("task %s was completed %d times: %v", id, completions, fins[id])
 		}
-		es := execs[id]
 		if len(es) == 0 {
 			t.Fatalf("task %s is completed but its handler never ran", id)
 		}
-		executions += len(es)
 		final := task.Token
 		if completions == 1 && finToken[id] != final {
 			t.Fatalf("task %s: completion accepted for token %d but the task ended with token %d", id, finToken[id], final)
@@ -302,8 +328,56 @@ func checkTasks(t *testing.T, s *kvtask.Scheduler, n int, runners []*child) {
 			unacked++
 		}
 	}
-	t.Logf("%d handler executions for %d tasks: %d planned failures retried, %d attempts cut short by SIGKILL, %d by a lost lease; %d completions committed but unacknowledged because of a kill",
-		executions, n, retried, killedAttempts, lostAttempts, unacked)
+	t.Logf("%d handler executions for %d tasks: %d planned failures (%d tasks failed by plan on their last attempt), %d attempts cut short by SIGKILL, %d by a lost lease; %d lost attempts counted; %d tasks failed for being lost more than %d times; %d completions committed but unacknowledged because of a kill",
+		executions, n, retried, failedByPlan, killedAttempts, lostAttempts, lostCounted, lostTooOften, kvtask.DefaultMaxLost, unacked)
+	return n - failedByPlan - lostTooOften
+}
+
+// failedTooOften checks a failed task: its handler ran and failed by plan
+// on its last attempt, after MaxRetries+1 failed attempts; or (reported
+// true) it was lost more than the runners' MaxLost times. A kill never
+// fails a task otherwise.
+func failedTooOften(t *testing.T, task kvtask.Task, es []execution) bool {
+	t.Helper()
+	if task.Lost > kvtask.DefaultMaxLost {
+		want := fmt.Sprintf("the runner was lost %d times", task.Lost)
+		if !strings.HasPrefix(task.LastError, want) {
+			t.Fatalf("task %s lost %d times failed with %q, want %q", task.ID, task.Lost, task.LastError, want)
+		}
+		return true
+	}
+	if task.LastError != "planned failure" {
+		t.Fatalf("task %s failed with %q (attempts %d, lost %d): not by plan", task.ID, task.LastError, task.Attempts, task.Lost)
+	}
+	ran := false
+	for _, e := range es {
+		ran = ran || (e.token == task.Token && e.fail)
+	}
+	if !ran {
+		t.Fatalf("task %s failed with token %d, but no handler execution with that token failed", task.ID, task.Token)
+	}
+	if failed := task.Attempts - task.Lost; failed != task.MaxRetries+1 {
+		t.Fatalf("task %s failed after %d failed attempts (attempts %d, lost %d), want MaxRetries+1 = %d", task.ID, failed, task.Attempts, task.Lost, task.MaxRetries+1)
+	}
+	return false
+}
+
+// checkAttempts checks a task's counts against what the runners printed:
+// every outcome recorded belongs to an attempt that was not lost, and an
+// attempt that was not lost but has no printed outcome ran in a runner
+// that was killed (after its outcome committed, before it was printed).
+func checkAttempts(t *testing.T, task kvtask.Task, fins []string, es []execution) {
+	t.Helper()
+	killed := 0
+	for _, e := range es {
+		if e.runner.killed {
+			killed++
+		}
+	}
+	if kept := task.Attempts - task.Lost; kept < len(fins) || kept > len(fins)+killed {
+		t.Fatalf("task %s: %d attempts, %d lost, %d outcomes recorded (%v), %d executions in killed runners",
+			task.ID, task.Attempts, task.Lost, len(fins), fins, killed)
+	}
 }
 
 // killedRunnerRan reports whether the execution with token ran in a runner

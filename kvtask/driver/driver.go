@@ -45,8 +45,10 @@ type Task struct {
 	ScheduledFor    time.Time // not claimed before this
 	Started         time.Time // when the latest attempt started
 	Completed       time.Time // when it reached a terminal state
-	Attempts        int       // attempts started so far
-	MaxRetries      int       // retries allowed after the first attempt
+	Attempts        int       // attempts started so far (less those given back)
+	Lost            int       // attempts whose runner was lost: taken over by a Claim after their lease expired
+	MaxRetries      int       // retries allowed after failed attempts (lost ones excepted)
+	AtMostOnce      bool      // the front fails the task instead of running a lost attempt again
 	Timeout         time.Duration
 	LastError       string
 	LockedBy        string    // the runner holding a running task
@@ -87,7 +89,8 @@ type Outcome struct {
 	LastError string
 	RetryAt   time.Time
 	// GiveBack (with Status Pending) returns the attempt unused: Attempts
-	// goes back down by one (a runner shutting down gives its work back).
+	// goes back down by one and Lost is unchanged (a runner shutting down
+	// gives its work back).
 	GiveBack bool
 }
 
@@ -102,14 +105,15 @@ type Inserted struct {
 // Schedule is a recurring task: Template is inserted at every tick.
 type Schedule struct {
 	Name     string
-	Spec     string // a cron expression, interpreted by the front
-	Template Task
+	Spec     string    // a cron expression, interpreted by the front
+	Template Task      // its Name, Payload, Priority, UniqueKey, MaxRetries, AtMostOnce and Timeout are kept
 	Next     time.Time // the next tick
 }
 
 // Queue is what a backend implements for kvtask.
 type Queue interface {
-	// InsertMany stores the tasks ts as given (status pending), in one
+	// InsertMany stores the tasks ts as given (status pending; their
+	// fields as the front set them, AtMostOnce included), in one
 	// atomic operation (one statement, transaction or request): if it
 	// returns an error, no task was stored (a task whose ID exists fails
 	// the call, wrapping kvcore.ErrInvalidArgument). The front sends
@@ -132,8 +136,11 @@ type Queue interface {
 	// CancelRequested task is claimed too, so its runner records it
 	// cancelled) - highest Priority first, then earliest ScheduledFor,
 	// then ID. Each becomes running with LockedBy, LockedUntil, Started =
-	// c.Now, Attempts + 1 and Token + 1. No task is ever handed to two
-	// runners by overlapping claims.
+	// c.Now, Attempts + 1 and Token + 1; a task taken over from an expired
+	// lease (running, LockedUntil <= c.Now) also gets Lost + 1, in the same
+	// atomic operation (its previous attempt was lost: no outcome was
+	// recorded for it), and a pending task claimed does not. No task is
+	// ever handed to two runners by overlapping claims.
 	Claim(ctx context.Context, c Claim) ([]Task, error)
 
 	// Heartbeat extends the lease of a task that runner holds with token
@@ -160,7 +167,8 @@ type Queue interface {
 	// is. It returns the task as it then stands, and whether it exists.
 	Cancel(ctx context.Context, id string, now time.Time) (Task, bool, error)
 
-	// PutSchedule creates or replaces a schedule.
+	// PutSchedule creates or replaces a schedule (Schedules returns it with
+	// the fields of its Template that Schedule says are kept).
 	PutSchedule(ctx context.Context, s Schedule) error
 
 	// DeleteSchedule deletes a schedule and reports whether it existed.

@@ -299,8 +299,10 @@ func checkWrites(t *testing.T, ctx context.Context, st *kvcore.Store, log *write
 	return lost
 }
 
-// checkTasks checks that every enqueued task is completed, and that the
-// queue accepted at most one completion for each; it returns the figures.
+// checkTasks checks that every enqueued task (without retries: the
+// default) is completed, that the queue accepted at most one completion
+// for each, and that every attempt but the one that completed it was
+// counted lost (a fault never used a retry); it returns the figures.
 func checkTasks(t *testing.T, ctx context.Context, s *kvtask.Scheduler, log *taskLog, enqueued []string) string {
 	t.Helper()
 	all, err := s.List(ctx, "", "", 0, 0)
@@ -329,6 +331,9 @@ func checkTasks(t *testing.T, ctx context.Context, s *kvtask.Scheduler, log *tas
 			t.Errorf("task %s was completed %d times", id, log.completes[id])
 		case log.execs[id] == 0:
 			t.Errorf("task %s is completed but its handler never ran", id)
+		case task.Attempts-task.Lost != 1 || log.execs[id] > task.Attempts:
+			t.Errorf("task %s: %d attempts, %d of them lost, %d handler runs: want every attempt but the last lost, a run at most per attempt",
+				id, task.Attempts, task.Lost, log.execs[id])
 		}
 		if log.execs[id] > 1 {
 			reran++

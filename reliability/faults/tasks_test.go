@@ -82,9 +82,10 @@ func faultHandler(log *taskLog) kvtask.Handler {
 	}
 }
 
-// runEnqueuer adds a task every interval until stop closes. A failed
-// enqueue is resolved like a failed write: the task is looked up by id
-// and enqueued again only if it is not stored.
+// runEnqueuer adds a task every interval until stop closes, with the
+// default settings (no retries: an attempt lost to a fault must not use
+// one). A failed enqueue is resolved like a failed write: the task is
+// looked up by id and enqueued again only if it is not stored.
 func runEnqueuer(s *kvtask.Scheduler, log *taskLog, interval time.Duration, stop <-chan struct{}) error {
 	for n := 0; ; n++ {
 		select {
@@ -106,7 +107,7 @@ func runEnqueuer(s *kvtask.Scheduler, log *taskLog, interval time.Duration, stop
 				}
 			}
 			if err == nil && !stored {
-				_, _, err = s.Enqueue(ctx, kvtask.Task{ID: id, Name: faultTask, MaxRetries: 50})
+				_, _, err = s.Enqueue(ctx, kvtask.Task{ID: id, Name: faultTask})
 				if err != nil {
 					log.errs.add("task new", err)
 				}
