@@ -42,13 +42,16 @@
 //     takes the result only once it has committed. A transition error, an
 //     unregistered event, a state that would not decode again, or a failed
 //     write changes nothing, in the store or in the entity.
-//   - Concurrent writers of one entity, in any goroutine or process, are
-//     serialised by the state record's version: a writer that lost reloads
-//     the entity and runs its events again on the state that won (after a
-//     short random wait), up to WithRetries times (DefaultRetries), then
-//     returns ErrConflict. So the transition may run more than once per
-//     event: keep it free of outside effects, and let consumers of the
-//     outbound events act on them.
+//   - A machine hands every goroutine that loads an id the same Entity,
+//     whose Process calls take turns on its latest state: the writers of
+//     one process never conflict with each other. Writers in other
+//     processes (or through other machines) are serialised by the state
+//     record's version: a writer that lost reloads the entity and runs its
+//     events again on the state that won (after a short random wait), up
+//     to WithRetries times (DefaultRetries), then returns ErrConflict. So
+//     the transition may run more than once per event: keep it free of
+//     outside effects, and let consumers of the outbound events act on
+//     them.
 //   - Events are numbered 1, 2, 3... per entity, inbound and outbound alike,
 //     in commit order, without gaps or duplicates. An inbound event's
 //     outbound events follow it directly.

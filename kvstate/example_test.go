@@ -1,9 +1,8 @@
 package kvstate_test
 
-// These examples need no database. The examples that process events run
-// on a backend, so they live where backends may be imported: see
-// Example_bankAccount in kv's integration module and the bankaccount
-// program in kv's examples module.
+// These examples need no database. Processing events needs a backend,
+// which kvstate does not import: see the bankaccount program in kv's
+// examples module (examples/bankaccount), which runs with its tests.
 
 import (
 	"fmt"
