@@ -95,6 +95,11 @@ func (e *Entity[S]) History(ctx context.Context, opts ...HistoryOption) iter.Seq
 // error, an unregistered event or a failed write leaves the store as it
 // was. Either way the entity holds only committed state: its own commit, or
 // what it reloaded after a conflict. Process with no events does nothing.
+//
+// A write that fails without an answer (a lost connection, a cancelled
+// context) may have committed all the same; the entity then finds out at
+// its next Process or Reload. Give events an identity that the transition
+// can recognise if the caller may send them again.
 func (e *Entity[S]) Process(ctx context.Context, events ...any) ([]Entry, error) {
 	if len(events) == 0 {
 		return nil, nil
