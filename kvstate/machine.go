@@ -148,9 +148,6 @@ func New[S any](ctx context.Context, store *kvcore.Store, id string, transition 
 // Kind returns the machine's kind.
 func (m *Machine[S]) Kind() string { return m.kind }
 
-// Store returns the store the machine reads and writes.
-func (m *Machine[S]) Store() *kvcore.Store { return m.store }
-
 // Load returns entity id with its committed state and version, read
 // afresh, or, if it has never committed, the zero state at version 0
 // (nothing is written). If the entity is in use already, it is the same

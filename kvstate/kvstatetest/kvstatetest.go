@@ -68,8 +68,8 @@ func Run(t *testing.T, newStore func(t *testing.T) *kvcore.Store) {
 type harness struct {
 	store   *kvcore.Store
 	mu      sync.Mutex
-	queries []driver.Selector // with the rows each returned in Limit's place
-	rows    []int
+	queries []driver.Selector // the driver's queries, in order
+	rows    []int             // how many records each returned
 }
 
 // recorder records the driver's queries.
