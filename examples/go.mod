@@ -6,6 +6,7 @@ require (
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvgraph v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvstate v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000
 )
@@ -34,6 +35,8 @@ replace github.com/kvsuite/kv/kvstream => ../kvstream
 replace github.com/kvsuite/kv/kvtask => ../kvtask
 
 replace github.com/kvsuite/kv/kvgraph => ../kvgraph
+
+replace github.com/kvsuite/kv/kvstate => ../kvstate
 
 replace github.com/kvsuite/kv/backend-sqlite => ../backend-sqlite
 

@@ -1,0 +1,60 @@
+package integration_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/kvsuite/kv/backend-postgres/pgtest"
+)
+
+// childEnv selects a child mode: the test binary runs itself again with it
+// set to be a writer process of a multi-process test instead of the tests.
+const childEnv = "KV_INTEGRATION_CHILD"
+
+var (
+	// pgSkip is why the PostgreSQL parts skip ("" if a server answers).
+	pgSkip string
+	// pgURL names this run's own PostgreSQL database.
+	pgURL string
+)
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(runChild(mode))
+	}
+	flag.Parse()
+	code := run(m)
+	stopShared()
+	os.Exit(code)
+}
+
+// run creates this run's PostgreSQL database (if a server answers), runs
+// the tests and drops the database.
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := pgtest.NewDatabase(ctx, "kvint")
+	if err != nil {
+		pgSkip = err.Error()
+		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
+			fmt.Fprintln(os.Stderr, "FAIL: KV_REQUIRE_POSTGRES=1 but", pgSkip)
+			return 1
+		}
+		fmt.Println("SKIP (PostgreSQL parts):", pgSkip)
+		return m.Run()
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := db.Drop(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
+	pgURL = db.URL
+	fmt.Printf("integration: PostgreSQL at %s, database %s\n", db.Server, db.Name)
+	return m.Run()
+}

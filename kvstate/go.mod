@@ -1,0 +1,7 @@
+module github.com/kvsuite/kv/kvstate
+
+go 1.24
+
+require github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
+
+replace github.com/kvsuite/kv/kvcore => ../kvcore
