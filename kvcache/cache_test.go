@@ -674,3 +674,45 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestNoFillBeforeTheFollowerStarts holds the follower's first read of the
+// stream's head: reads meanwhile go to the database and fill nothing (a
+// fill could predate the head at which the follower will start).
+func TestNoFillBeforeTheFollowerStarts(t *testing.T) {
+	db := newFakeDB()
+	release := make(chan struct{})
+	var first sync.Once
+	db.boundsHook = func() { first.Do(func() { <-release }) }
+	store, err := kvcore.New(db, kvcore.WithSweepInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := store.Put(ctx, "k", -1, 1); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(store, db, WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for range 2 {
+		if r, ok, err := c.Get(ctx, "k", nil); err != nil || !ok || string(r.Value) != "1" {
+			t.Fatalf("get = %s %t %v", r.Value, ok, err)
+		}
+		if recs, err := c.GetBatch(ctx, "k", "j"); err != nil || len(recs) != 1 {
+			t.Fatalf("get batch = %v %v", recs, err)
+		}
+	}
+	if st := c.Stats(); st.Entries != 0 || st.Bypassed != 6 {
+		t.Fatalf("before the follower started: %d entries, %d bypassed; want 0 and 6", st.Entries, st.Bypassed)
+	}
+	close(release)
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Get(ctx, "k", nil)
+	if r, ok, err := c.Get(ctx, "k", nil); err != nil || !ok || string(r.Value) != "1" || c.Stats().Hits != 1 {
+		t.Fatalf("get after the follower started = %s %t %v, %d hits", r.Value, ok, err, c.Stats().Hits)
+	}
+}

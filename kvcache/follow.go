@@ -188,7 +188,7 @@ func (c *Cache) waitApplied(ctx context.Context, head int64, wait time.Duration)
 
 // head returns the stream's head from a query that began after the call:
 // every change committed before the call is at or below it. Calls that
-// arrive while a query runs share the next one.
+// arrive together share a query (see heads).
 func (c *Cache) head(ctx context.Context) (int64, error) {
 	call := c.heads.join()
 	select {
@@ -199,15 +199,19 @@ func (c *Cache) head(ctx context.Context) (int64, error) {
 	}
 }
 
-// heads shares queries of the stream's head: one runs at a time, and the
-// calls that arrive meanwhile wait for the next one, which starts after
-// it.
+// heads shares queries of the stream's head. A call joins the query that
+// is waiting to start, if one is; otherwise it starts one at once, unless
+// maxHeads are in flight, in which case its query waits for one of them
+// to end. So a query always starts after every call that uses it.
 type heads struct {
-	c       *Cache
-	mu      sync.Mutex
-	next    *headCall // the query the calls arriving now will share
-	running bool
+	c        *Cache
+	mu       sync.Mutex
+	pending  *headCall // the query waiting to start, shared by the calls that arrive meanwhile
+	inFlight int
 }
+
+// maxHeads bounds the head queries in flight at once.
+const maxHeads = 4
 
 type headCall struct {
 	done chan struct{}
@@ -215,25 +219,24 @@ type headCall struct {
 	err  error
 }
 
-// join returns a query that has not started yet, starting the runner if
-// none runs.
+// join returns a query that has not started yet.
 func (h *heads) join() *headCall {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.next == nil {
-		h.next = &headCall{done: make(chan struct{})}
+	if h.pending != nil {
+		return h.pending
 	}
-	call := h.next
-	if !h.running {
-		h.running = true
-		h.next = nil
+	call := &headCall{done: make(chan struct{})}
+	if h.inFlight < maxHeads {
+		h.inFlight++
 		go h.run(call)
+	} else {
+		h.pending = call
 	}
 	return call
 }
 
-// run runs call, then each query the calls that arrived meanwhile wait
-// for, until there is none.
+// run runs call, then, while a query is waiting to start, that one.
 func (h *heads) run(call *headCall) {
 	c := h.c
 	for call != nil {
@@ -251,9 +254,9 @@ func (h *heads) run(call *headCall) {
 		}
 		close(call.done)
 		h.mu.Lock()
-		call, h.next = h.next, nil
+		call, h.pending = h.pending, nil
 		if call == nil {
-			h.running = false
+			h.inFlight--
 		}
 		h.mu.Unlock()
 	}

@@ -94,7 +94,9 @@ func (c *Cache) GetBatch(ctx context.Context, keys ...string) ([]kvcore.Record, 
 	if len(missing) > 0 {
 		fills := make([]*fill, len(missing))
 		for j, k := range missing {
-			fills[j], _ = c.shard(k).beginFill(k, false)
+			if c.following() {
+				fills[j], _ = c.shard(k).beginFill(k, false)
+			}
 		}
 		recs, err := c.store.GetBatch(ctx, missing...)
 		byKey := kvcore.RecordsOf(recs)
@@ -170,12 +172,20 @@ func (c *Cache) lookup(key string) (r kvcore.Record, found, hit bool) {
 	return r, true, true
 }
 
+// following reports whether the follower has read the stream's head, so
+// that a read of the database may fill the cache. (Before, a fill could
+// read older data than the head at which the follower will start.)
+func (c *Cache) following() bool { return c.pos.Load() >= 0 }
+
 // fetch reads key from the database through a fill, which installs the
 // result unless a change of the key may have come in between. With join,
 // a read of the key already in flight is shared instead (its result
 // reflects every change the follower had applied when this call began,
 // or it would have been marked stale and left).
 func (c *Cache) fetch(ctx context.Context, key string, join bool) (kvcore.Record, bool, error) {
+	if !c.following() {
+		return c.store.Get(ctx, key, nil)
+	}
 	sh := c.shard(key)
 	for {
 		f, leader := sh.beginFill(key, join)
