@@ -359,18 +359,31 @@ func TestTrimmedPositionDropsTheCache(t *testing.T) {
 }
 
 func TestStreamBelowPositionDropsTheCache(t *testing.T) {
-	s := newSetup(t, Fresh())
+	t.Run("fresh", func(t *testing.T) { testStreamBelowPosition(t, Fresh()) })
+	t.Run("bounded", func(t *testing.T) { testStreamBelowPosition(t, Bounded(time.Hour), PollInterval(time.Millisecond)) })
+}
+
+// testStreamBelowPosition replaces the database under a cache: a fresh
+// read (which asks for the head), or the idle follower's check of the
+// head, finds the stream's head below the follower's position, and the
+// cache starts again.
+func testStreamBelowPosition(t *testing.T, opts ...Option) {
+	s := newSetup(t, opts...)
 	for i := range 5 {
 		s.put(t, s.other, "k", fmt.Sprint(i))
 	}
 	if got := s.get(t, "k"); got != `4` {
 		t.Fatalf("get = %q", got)
 	}
+	s.sync(t)
 	s.db.replace() // a new database: its stream starts again at 1
 	s.put(t, s.other, "k", `"new"`)
-	if got := s.get(t, "k"); got != `"new"` {
-		t.Fatalf("get after the database was replaced = %q", got)
+	if s.c.opts.mode == fresh {
+		if got := s.get(t, "k"); got != `"new"` {
+			t.Fatalf("get after the database was replaced = %q", got)
+		}
 	}
+	waitFor(t, "the cache to start again", func() bool { return s.c.Stats().Resets == 1 })
 	s.sync(t)
 	if st := s.c.Stats(); st.Resets != 1 {
 		t.Fatalf("%d resets, want 1", st.Resets)

@@ -7,8 +7,10 @@
 // database is cached with its record, or as known to be absent. A follower
 // goroutine reads the stream from the position at which the cache was
 // filled, and every change of a cached key drops that key; if the stream
-// was trimmed past the follower's position, or its head went below it, the
-// whole cache is dropped and the follower starts again at the head.
+// was trimmed past the follower's position, or its head went below it (a
+// replaced or restored database, found by a fresh read, by Sync, or by the
+// idle follower every 8 polls), the whole cache is dropped and the
+// follower starts again at the head.
 //
 // # Exactness
 //

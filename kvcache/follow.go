@@ -16,10 +16,17 @@ const (
 	retryMax = time.Second
 )
 
+// headCheckPolls is how many idle polls the follower makes between two
+// queries of the stream's head, which find a head below its position (a
+// replaced or restored database: new entries would come at positions it
+// has passed). Reads of a fresh cache and Sync query the head anyway.
+const headCheckPolls = 8
+
 // follow is the follower: it reads the stream from the cache's position
 // and applies each entry of the cache's namespace (every entry moves the
 // position), until the cache is closed. It starts, and starts again after
-// a trimmed position or a gap, at the stream's head with an empty cache.
+// a trimmed position or a gap (the stream's head below its position), at
+// the stream's head with an empty cache.
 func (c *Cache) follow() {
 	defer close(c.done)
 	var wakeups <-chan struct{}
@@ -31,6 +38,7 @@ func (c *Cache) follow() {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	retry := time.Duration(0) // the backoff after a failure; 0 while reads succeed
+	idlePolls := 0
 	restart := true
 	for c.ctx.Err() == nil {
 		var err error
@@ -64,6 +72,11 @@ func (c *Cache) follow() {
 				retry = 0
 			}
 			wait = c.opts.poll
+			if idlePolls++; idlePolls%headCheckPolls == 0 {
+				// Now and then, while idle, compare the stream's head
+				// with the position (head flags a head below it).
+				_, _ = c.head(c.ctx)
+			}
 		}
 		c.signalProgress()
 		if wait == 0 {
