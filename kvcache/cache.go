@@ -203,7 +203,8 @@ type Cache struct {
 
 	ctx       context.Context
 	cancel    context.CancelFunc
-	done      chan struct{}
+	done      chan struct{}  // closed when the follower has stopped
+	bg        sync.WaitGroup // the head queries in flight
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -289,6 +290,7 @@ func (c *Cache) Close() error {
 		c.closed.Store(true)
 		c.cancel()
 		<-c.done
+		c.heads.stop()
 		c.clear()
 	})
 	return nil

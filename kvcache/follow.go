@@ -221,6 +221,7 @@ type heads struct {
 	mu       sync.Mutex
 	pending  *headCall // the query waiting to start, shared by the calls that arrive meanwhile
 	inFlight int
+	stopped  bool // the cache is closing: no query starts
 }
 
 // maxHeads bounds the head queries in flight at once.
@@ -240,18 +241,32 @@ func (h *heads) join() *headCall {
 		return h.pending
 	}
 	call := &headCall{done: make(chan struct{})}
-	if h.inFlight < maxHeads {
+	switch {
+	case h.stopped:
+		call.err = fmt.Errorf("kv cache: stream head: %w", ErrClosed)
+		close(call.done)
+	case h.inFlight < maxHeads:
 		h.inFlight++
+		h.c.bg.Add(1)
 		go h.run(call)
-	} else {
+	default:
 		h.pending = call
 	}
 	return call
 }
 
+// stop makes later calls fail and waits for the queries in flight.
+func (h *heads) stop() {
+	h.mu.Lock()
+	h.stopped = true
+	h.mu.Unlock()
+	h.c.bg.Wait()
+}
+
 // run runs call, then, while a query is waiting to start, that one.
 func (h *heads) run(call *headCall) {
 	c := h.c
+	defer c.bg.Done()
 	for call != nil {
 		before := c.pos.Load()
 		_, call.head, call.err = c.stream.Bounds(c.ctx)
