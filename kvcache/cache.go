@@ -250,7 +250,7 @@ func New(store *kvcore.Store, stream streamdriver.Stream, opts ...Option) (*Cach
 	c := &Cache{store: store, stream: st, ns: store.NamespaceName(), opts: o, seed: maphash.MakeSeed(),
 		base: time.Now(), progress: make(chan struct{}), wake: make(chan struct{}, 1), done: make(chan struct{})}
 	c.notify, _ = stream.(streamdriver.Notifier)
-	n := shardCount(o.maxEntries)
+	n := shardCount(o.maxEntries, o.maxBytes)
 	c.shards = make([]*shard, n)
 	c.mask = uint64(n - 1)
 	for i := range c.shards {
@@ -263,11 +263,12 @@ func New(store *kvcore.Store, stream streamdriver.Stream, opts ...Option) (*Cach
 	return c, nil
 }
 
-// shardCount is the number of shards for a cache of maxEntries: a power of
-// two up to 16, with at least 64 entries each.
-func shardCount(maxEntries int) int {
+// shardCount is the number of shards for a cache of maxEntries and
+// maxBytes: a power of two up to 16, each with room for at least 64
+// entries (of the fixed overhead alone).
+func shardCount(maxEntries int, maxBytes int64) int {
 	n := 1
-	for n < 16 && maxEntries/(n*2) >= 64 {
+	for n < 16 && maxEntries/(n*2) >= 64 && maxBytes/int64(n*2) >= 64*entryOverhead {
 		n *= 2
 	}
 	return n

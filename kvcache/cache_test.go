@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -727,5 +728,38 @@ func TestNoFillBeforeTheFollowerStarts(t *testing.T) {
 	c.Get(ctx, "k", nil)
 	if r, ok, err := c.Get(ctx, "k", nil); err != nil || !ok || string(r.Value) != "1" || c.Stats().Hits != 1 {
 		t.Fatalf("get after the follower started = %s %t %v, %d hits", r.Value, ok, err, c.Stats().Hits)
+	}
+}
+
+func TestCacheStaysWithinItsBounds(t *testing.T) {
+	const maxEntries, maxBytes = 200, 200 * 300
+	s := newSetup(t, MaxEntries(maxEntries), MaxBytes(maxBytes))
+	ctx := context.Background()
+	ms := make([]kvcore.Mutation, 0, 1000)
+	for i := range 1000 {
+		ms = append(ms, kvcore.Put(fmt.Sprintf("k%04d", i), -1, json.RawMessage(fmt.Sprintf(`"%0*d"`, i%100, i))))
+	}
+	ms = append(ms, kvcore.Put("big", -1, json.RawMessage(`"`+strings.Repeat("x", maxBytes)+`"`)))
+	if _, err := s.other.MutateAll(ctx, ms...); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1000 {
+		s.get(t, fmt.Sprintf("k%04d", i))
+		if st := s.c.Stats(); st.Entries > maxEntries || st.Bytes > maxBytes {
+			t.Fatalf("after %d keys: %d entries, %d bytes; bounds %d and %d", i+1, st.Entries, st.Bytes, maxEntries, maxBytes)
+		}
+	}
+	if got := s.get(t, "big"); len(got) != maxBytes+2 {
+		t.Fatalf("the big record read back with %d bytes", len(got))
+	}
+	st := s.c.Stats()
+	if st.Evictions == 0 || st.TooLarge != 1 || st.Entries == 0 {
+		t.Fatalf("stats %+v: want evictions, one record too large to cache", st)
+	}
+	// The most recently read keys are the ones kept.
+	h := st.Hits
+	s.get(t, "k0999")
+	if s.c.Stats().Hits != h+1 {
+		t.Fatal("the most recently read key was not kept")
 	}
 }

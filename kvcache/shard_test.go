@@ -156,9 +156,15 @@ func TestShardCopiesRecords(t *testing.T) {
 }
 
 func TestShardCount(t *testing.T) {
-	for _, c := range []struct{ entries, want int }{{1, 1}, {127, 1}, {128, 2}, {1000, 8}, {1024, 16}, {100000, 16}} {
-		if got := shardCount(c.entries); got != c.want {
-			t.Errorf("shardCount(%d) = %d, want %d", c.entries, got, c.want)
+	const mib = 1 << 20
+	for _, c := range []struct {
+		entries int
+		bytes   int64
+		want    int
+	}{{1, mib, 1}, {127, mib, 1}, {128, mib, 2}, {1000, mib, 8}, {1024, 64 * mib, 16}, {100000, 64 * mib, 16},
+		{100000, 2 * 64 * entryOverhead, 2}, {100000, 10 * 64 * entryOverhead, 8}, {100000, entryOverhead, 1}} {
+		if got := shardCount(c.entries, c.bytes); got != c.want {
+			t.Errorf("shardCount(%d, %d) = %d, want %d", c.entries, c.bytes, got, c.want)
 		}
 	}
 }
