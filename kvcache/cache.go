@@ -324,8 +324,10 @@ type Stats struct {
 	// knowledge that the key is absent).
 	Hits int64 `json:"hits"`
 	// Misses are reads of a key the cache did not hold (or held expired),
-	// answered by the database.
+	// answered by the database; Shared of them waited for the same key's
+	// read of the database that another read had begun.
 	Misses int64 `json:"misses"`
+	Shared int64 `json:"shared"`
 	// Bypassed are reads that went to the database without looking at the
 	// cache, because the follower was too far behind for the cache's
 	// promise (see Bounded and Fresh).
@@ -381,6 +383,7 @@ func (c *Cache) Stats() Stats {
 		s.mu.Lock()
 		st.Hits += s.hits
 		st.Misses += s.misses
+		st.Shared += s.shared
 		st.Entries += len(s.entries)
 		st.Bytes += s.bytes
 		st.Evictions += s.evictions

@@ -214,11 +214,7 @@ func TestReadsShareAFill(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); results[i] = s.get(t, "k") }()
 	}
-	// Wait until the 7 readers have joined the read in flight (their
-	// lookups are counted as misses).
-	for s.c.Stats().Misses < 8 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the 7 readers to join the read in flight", func() bool { return s.c.Stats().Shared == 7 })
 	release()
 	wg.Wait()
 	for i, r := range results {

@@ -49,7 +49,7 @@ type shard struct {
 	maxBytes   int64
 
 	// counters, under mu
-	hits, misses, evictions, invalidations, tooLarge int64
+	hits, misses, shared, evictions, invalidations, tooLarge int64
 
 	_ [64]byte // keeps the shards' hot fields on separate cache lines
 }
@@ -106,6 +106,7 @@ func (s *shard) beginFill(key string, join bool) (f *fill, leader bool) {
 	defer s.mu.Unlock()
 	if f := s.fills[key]; f != nil {
 		if join {
+			s.shared++
 			return f, false
 		}
 		return nil, false
