@@ -187,11 +187,7 @@ func BenchmarkCacheGet(b *testing.B) {
 				hits := after.Hits - before.Hits
 				all := hits + after.Misses - before.Misses + after.Bypassed - before.Bypassed
 				n := float64(b.N)
-				uncached := n * float64(ops[0]) / took[0].Seconds()
-				cached := n * float64(ops[1]) / took[1].Seconds()
-				b.ReportMetric(uncached, "uncached-ops/s")
-				b.ReportMetric(cached, "cached-ops/s")
-				b.ReportMetric(cached/uncached, "x-uncached")
+				reportRates(b, ops, took)
 				b.ReportMetric(float64(hits)/float64(max(all, 1)), "hit-rate")
 				b.ReportMetric(lagMS/n, "lag-ms")
 				b.ReportMetric(lagEntries/n, "lag-entries")
@@ -229,11 +225,17 @@ func BenchmarkCachePut(b *testing.B) {
 		b.ResetTimer()
 		took := rounds(b, ops, [2]func(*rand.Rand) error{put(be.store), put(c)}, nil)
 		b.StopTimer()
-		n := float64(b.N)
-		uncached := n * float64(ops[0]) / took[0].Seconds()
-		cached := n * float64(ops[1]) / took[1].Seconds()
-		b.ReportMetric(uncached, "uncached-ops/s")
-		b.ReportMetric(cached, "cached-ops/s")
-		b.ReportMetric(cached/uncached, "x-uncached")
+		reportRates(b, ops, took)
 	})
+}
+
+// reportRates reports each side's rate over b.N rounds of ops[side]
+// operations that took took[side], and the cached side's over the
+// uncached side's.
+func reportRates(b *testing.B, ops [2]int, took [2]time.Duration) {
+	uncached := float64(b.N*ops[0]) / took[0].Seconds()
+	cached := float64(b.N*ops[1]) / took[1].Seconds()
+	b.ReportMetric(uncached, "uncached-ops/s")
+	b.ReportMetric(cached, "cached-ops/s")
+	b.ReportMetric(cached/uncached, "x-uncached")
 }

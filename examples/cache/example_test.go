@@ -7,33 +7,31 @@ import (
 	"time"
 
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
+	"github.com/kvsuite/kv/examples/internal/exampledb"
 	"github.com/kvsuite/kv/kvcache"
 	"github.com/kvsuite/kv/kvcore"
 )
 
-// open returns an in-memory SQLite database with kv's schema and its store.
-func open(ctx context.Context) (*sqlitekv.DB, *kvcore.Store) {
-	db, err := sqlitekv.OpenMemory()
+// open returns a database in a temporary file, with kv's schema, and its
+// store.
+func open(ctx context.Context) (*sqlitekv.DB, *kvcore.Store, func()) {
+	db, closeDB, err := exampledb.Open(ctx, "")
 	if err != nil {
-		log.Fatal(err)
-	}
-	if err := db.Init(ctx); err != nil {
 		log.Fatal(err)
 	}
 	store, err := db.Store()
 	if err != nil {
 		log.Fatal(err)
 	}
-	return db, store
+	return db, store, func() { store.Close(); closeDB() }
 }
 
 // A cache answers reads from memory; a change made by another writer
 // reaches it through the stream.
 func Example() {
 	ctx := context.Background()
-	db, store := open(ctx)
-	defer db.Close()
-	defer store.Close()
+	db, store, done := open(ctx)
+	defer done()
 
 	// Bounded staleness (the default, with 1s): a read reflects every
 	// change committed a minute before it began, or goes to the database.
@@ -80,9 +78,8 @@ func Example() {
 // promise for other writers.
 func Example_readYourWrites() {
 	ctx := context.Background()
-	db, store := open(ctx)
-	defer db.Close()
-	defer store.Close()
+	db, store, done := open(ctx)
+	defer done()
 	cache, err := kvcache.New(store, db, kvcache.Bounded(time.Minute))
 	if err != nil {
 		log.Fatal(err)
@@ -118,9 +115,8 @@ func Example_readYourWrites() {
 // before it, made through the cache or not.
 func Example_fresh() {
 	ctx := context.Background()
-	db, store := open(ctx)
-	defer db.Close()
-	defer store.Close()
+	db, store, done := open(ctx)
+	defer done()
 	cache, err := kvcache.New(store, db, kvcache.Fresh())
 	if err != nil {
 		log.Fatal(err)
@@ -150,9 +146,8 @@ type Person struct {
 // Typed reads and writes through a cache.
 func ExampleNewTyped() {
 	ctx := context.Background()
-	db, store := open(ctx)
-	defer db.Close()
-	defer store.Close()
+	db, store, done := open(ctx)
+	defer done()
 	cache, err := kvcache.New(store, db, kvcache.MaxEntries(10_000), kvcache.MaxBytes(16<<20))
 	if err != nil {
 		log.Fatal(err)
