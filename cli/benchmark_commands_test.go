@@ -207,3 +207,36 @@ func TestBenchmarkBadInput(t *testing.T) {
 		t.Error("a usage error created the database")
 	}
 }
+
+// TestBenchmarkGetCache: benchmark get --cache reads through a kvcache and
+// reports its hits and its follower.
+func TestBenchmarkGetCache(t *testing.T) {
+	conn, _ := newDB(t)
+	rep := benchJSON(t, 0, "benchmark", "get", "20", "200", "4", "--cache", conn)
+	checkRun(t, rep, "get", 200, 4)
+	c := rep.Cache
+	if c == nil || c.Mode != "bounded" || c.StalenessMS != 1000 || c.Hits != 200 || c.Misses != 0 || c.HitRate != 1 || c.Position < 20 || c.LagMS < 0 {
+		t.Fatalf("cache report = %+v: want 200 hits of a warmed bounded cache", c)
+	}
+	rep = benchJSON(t, 0, "benchmark", "get", "20", "50", "2", "--cache", "--cache-fresh", conn)
+	if c := rep.Cache; c == nil || c.Mode != "fresh" || c.StalenessMS != 0 || c.Hits != 50 {
+		t.Fatalf("fresh cache report = %+v", c)
+	}
+	rep = benchJSON(t, 0, "benchmark", "get", "5", "10", "--cache", "--cache-staleness", "250ms", conn)
+	if c := rep.Cache; c == nil || c.StalenessMS != 250 {
+		t.Fatalf("cache report with a staleness of 250ms = %+v", c)
+	}
+	if rep := benchJSON(t, 0, "benchmark", "get", "5", "10", conn); rep.Cache != nil {
+		t.Fatalf("a run without --cache reported a cache: %+v", rep.Cache)
+	}
+	out := mustKV(t, "", "benchmark", "get", "5", "20", "2", "--cache", conn)
+	if !strings.Contains(out, "cache:      bounded (1s): hit rate 1.0000 (20 hits, 0 misses, 0 bypassed); follower at position ") {
+		t.Errorf("text report has no cache line:\n%s", out)
+	}
+	runSteps(t, conn, []step{
+		{name: "fresh without cache", args: []string{"benchmark", "get", "--cache-fresh"}, code: 2, stderr: "--cache-fresh and --cache-staleness need --cache"},
+		{name: "staleness without cache", args: []string{"benchmark", "get", "--cache-staleness", "1s"}, code: 2, stderr: "need --cache"},
+		{name: "fresh and staleness", args: []string{"benchmark", "get", "--cache", "--cache-fresh", "--cache-staleness", "1s"}, code: 2, stderr: "exclude each other"},
+		{name: "negative staleness", args: []string{"benchmark", "get", "--cache", "--cache-staleness", "-1s"}, code: 2, stderr: "--cache-staleness -1s: want a positive duration"},
+	})
+}

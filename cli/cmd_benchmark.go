@@ -20,6 +20,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/kvsuite/kv/cli/internal/open"
 	"github.com/kvsuite/kv/cli/internal/redact"
 	"github.com/kvsuite/kv/kvcore"
 )
@@ -223,6 +224,7 @@ type benchReport struct {
 	Check      benchCheck        `json:"check"`
 	FirstError string            `json:"first_error,omitempty"`
 	Kept       bool              `json:"kept"`
+	Cache      *benchCacheJSON   `json:"cache,omitempty"` // benchmark get --cache
 }
 
 func summarize(s *opStats, wall time.Duration) opJSON {
@@ -245,6 +247,7 @@ func summarize(s *opStats, wall time.Duration) opJSON {
 // benchRun is one benchmark: its store, its own key prefix and options.
 type benchRun struct {
 	a      *app
+	be     *open.Backend
 	st     *kvcore.Store
 	name   string
 	prefix string
@@ -255,7 +258,8 @@ type benchRun struct {
 // what the run wrote (unless --keep). body returns the report to print.
 func (a *app) withBench(ctx context.Context, name string, opts benchOptions, body func(b *benchRun) (benchReport, error)) error {
 	path := "benchmark " + name
-	return a.withStore(ctx, func(st *kvcore.Store) (err error) {
+	return a.withBackend(ctx, func(be *open.Backend) (err error) {
+		st := be.Store
 		var id [6]byte
 		if _, err := rand.Read(id[:]); err != nil {
 			return err
@@ -266,7 +270,7 @@ func (a *app) withBench(ctx context.Context, name string, opts benchOptions, bod
 		} else if n != 0 {
 			return fmt.Errorf("%s: prefix %q is already in use", path, prefix)
 		}
-		b := &benchRun{a: a, st: st, name: name, prefix: prefix, opts: opts}
+		b := &benchRun{a: a, be: be, st: st, name: name, prefix: prefix, opts: opts}
 		defer func() {
 			if opts.keep {
 				return
@@ -388,6 +392,9 @@ func (a *app) printBench(rep benchReport, asJSON bool) error {
 	status := "ok"
 	if !rep.Check.OK {
 		status = "FAILED"
+	}
+	if rep.Cache != nil {
+		writeCacheText(&sb, rep.Cache)
 	}
 	fmt.Fprintf(&sb, "  check:      %s: %s\n", status, rep.Check.Detail)
 	if rep.FirstError != "" {

@@ -6,6 +6,7 @@ require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvcache v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvgraph v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
@@ -55,3 +56,5 @@ replace github.com/kvsuite/kv/backend-rqlite => ../backend-rqlite
 replace github.com/kvsuite/kv/kvtask => ../kvtask
 
 replace github.com/kvsuite/kv/kvgraph => ../kvgraph
+
+replace github.com/kvsuite/kv/kvcache => ../kvcache

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvcache v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvgraph v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstate v0.0.0-00010101000000-000000000000
@@ -45,3 +46,5 @@ replace github.com/kvsuite/kv/backend-postgres => ../backend-postgres
 replace github.com/kvsuite/kv/backend-rqlite => ../backend-rqlite
 
 replace github.com/kvsuite/kv/conformance => ../conformance
+
+replace github.com/kvsuite/kv/kvcache => ../kvcache

@@ -34,7 +34,7 @@ func forEachBackend(t *testing.T, name string, test func(t *testing.T, kind, whe
 // startRqlited starts a single-node rqlited on loopback ports, stopped when
 // t ends, and returns its URL. It skips t, saying why, when no rqlited
 // binary is found.
-func startRqlited(t *testing.T) string {
+func startRqlited(t testing.TB) string {
 	t.Helper()
 	bin, err := rqlitetest.RqlitedPath()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvlock"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
@@ -44,6 +45,8 @@ func runChild(mode string) int {
 		err = leaseContender()
 	case "task-runner":
 		err = taskRunner()
+	case "cache-workload":
+		err = cacheWorkload()
 	default:
 		err = fmt.Errorf("unknown child mode %q", mode)
 	}
@@ -70,6 +73,7 @@ func (w *lineWriter) printf(format string, args ...any) {
 
 // backend is what the children and the parent use of one database.
 type backend struct {
+	db     backendDB
 	store  *kvcore.Store
 	locker *kvlock.Locker
 	queue  taskdriver.Queue
@@ -83,6 +87,7 @@ type backendDB interface {
 	Close() error
 	lockdriver.Locker
 	taskdriver.Queue
+	streamdriver.Stream
 }
 
 // openBackend opens kind ("sqlite", "postgres" or "rqlite") at where (a
@@ -118,7 +123,7 @@ func openBackend(ctx context.Context, kind, where string) (*backend, error) {
 		d.Close()
 		return nil, err
 	}
-	return &backend{store: store, locker: locker, queue: d, close: func() { store.Close(); d.Close() }}, nil
+	return &backend{db: d, store: store, locker: locker, queue: d, close: func() { store.Close(); d.Close() }}, nil
 }
 
 // childBackend opens the backend that the child's environment names.

@@ -8,11 +8,13 @@ require (
 	github.com/kvsuite/kv/backend-postgres v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/backend-rqlite v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvcache v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvgraph v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000
+	golang.org/x/sys v0.49.0
 	modernc.org/sqlite v1.61.1
 )
 
@@ -28,12 +30,13 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/rqlite/gorqlite v0.0.0-20260504155303-50d445fd0ab9 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+replace github.com/kvsuite/kv/kvcache => ../kvcache
 
 replace github.com/kvsuite/kv/kvcore => ../kvcore
 

@@ -49,16 +49,7 @@ func checkStore(t *testing.T, s *kvcore.Store, w reliability.Workload) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	model := reliability.RegisterModel()
-	res, info := porcupine.CheckOperationsVerbose(model, history, checkTimeout)
-	if res != porcupine.Ok {
-		path := filepath.Join(os.TempDir(), fmt.Sprintf("kv-linearizability-%s-%d.html", filepath.Base(t.Name()), time.Now().UnixNano()))
-		if err := porcupine.VisualizePath(model, info, path); err == nil {
-			t.Logf("porcupine's view of the history: %s", path)
-		}
-		dumpIllegal(t, model, history)
-		t.Fatalf("porcupine: %s for %d operations", res, len(history))
-	}
+	model := requireLinearizable(t, history)
 	counts := map[reliability.OpKind]int{}
 	mismatches := 0
 	for _, op := range history {
@@ -95,6 +86,25 @@ func checkStore(t *testing.T, s *kvcore.Store, w reliability.Workload) {
 	if res := porcupine.CheckOperationsTimeout(model, stale, checkTimeout); res != porcupine.Illegal {
 		t.Fatalf("control: the history plus a stale read is %s, want Illegal", res)
 	}
+}
+
+// requireLinearizable checks history with porcupine against
+// RegisterModel and fails t, leaving porcupine's view of the history and
+// the operations of each illegal key in the temp directory, unless it is
+// linearizable. It returns the model.
+func requireLinearizable(t *testing.T, history []porcupine.Operation) porcupine.Model {
+	t.Helper()
+	model := reliability.RegisterModel()
+	res, info := porcupine.CheckOperationsVerbose(model, history, checkTimeout)
+	if res != porcupine.Ok {
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("kv-linearizability-%s-%d.html", filepath.Base(t.Name()), time.Now().UnixNano()))
+		if err := porcupine.VisualizePath(model, info, path); err == nil {
+			t.Logf("porcupine's view of the history: %s", path)
+		}
+		dumpIllegal(t, model, history)
+		t.Fatalf("porcupine: %s for %d operations", res, len(history))
+	}
+	return model
 }
 
 // op builds a history entry for the checker tests.

@@ -24,6 +24,22 @@ type Workload struct {
 	OpsPerClient int
 	// KeyPrefix starts every key (default "lin/").
 	KeyPrefix string
+	// ReadPercent is the share of operations that are plain reads (default
+	// 40); the others are blind writes and compare-and-set writes, 25 to 35.
+	ReadPercent int
+	// FirstClient is the first client's id (default 0): the clients are
+	// FirstClient to FirstClient+Clients-1. Workloads whose histories are
+	// checked together (run by several processes) take distinct ranges, so
+	// that no two writes store the same value.
+	FirstClient int
+	// Until, if set, stops each client once it has passed (before its
+	// OpsPerClient operations if they take longer).
+	Until time.Time
+	// Clock gives the call and return times (default: nanoseconds since
+	// the run began, on this process's monotonic clock). Histories of
+	// several processes checked together need one clock that all of them
+	// read.
+	Clock func() int64
 }
 
 func (w Workload) withDefaults() Workload {
@@ -39,7 +55,17 @@ func (w Workload) withDefaults() Workload {
 	if w.KeyPrefix == "" {
 		w.KeyPrefix = "lin/"
 	}
+	if w.ReadPercent <= 0 || w.ReadPercent > 100 {
+		w.ReadPercent = 40
+	}
 	return w
+}
+
+// Target is what a workload runs against: a *kvcore.Store, or anything
+// that reads and writes one the same way (such as a kvcache.Cache).
+type Target interface {
+	GetRecord(ctx context.Context, key string) (kvcore.Record, error)
+	Put(ctx context.Context, key string, version int64, value any, opts ...kvcore.WriteOption) error
 }
 
 // RunWorkload runs w.Clients clients at once against s, each doing
@@ -51,21 +77,25 @@ func (w Workload) withDefaults() Workload {
 // history, with call and return times on one monotonic clock, ready for
 // porcupine with RegisterModel. Any error other than a version mismatch or
 // a missing key stops the run and is returned.
-func RunWorkload(ctx context.Context, s *kvcore.Store, w Workload) ([]porcupine.Operation, error) {
+func RunWorkload(ctx context.Context, s Target, w Workload) ([]porcupine.Operation, error) {
 	w = w.withDefaults()
 	start := time.Now()
-	clock := func() int64 { return time.Since(start).Nanoseconds() }
+	clock := w.Clock
+	if clock == nil {
+		clock = func() int64 { return time.Since(start).Nanoseconds() }
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	histories := make([][]porcupine.Operation, w.Clients)
 	errs := make([]error, w.Clients)
 	var wg sync.WaitGroup
-	for c := range w.Clients {
+	for i := range w.Clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			histories[c], errs[c] = runClient(ctx, s, w, c, clock)
-			if errs[c] != nil {
+			c := w.FirstClient + i
+			histories[i], errs[i] = runClient(ctx, s, w, c, clock)
+			if errs[i] != nil {
 				cancel()
 			}
 		}()
@@ -79,17 +109,21 @@ func RunWorkload(ctx context.Context, s *kvcore.Store, w Workload) ([]porcupine.
 }
 
 // runClient runs one client's operations and returns its history.
-func runClient(ctx context.Context, s *kvcore.Store, w Workload, c int, clock func() int64) ([]porcupine.Operation, error) {
+func runClient(ctx context.Context, s Target, w Workload, c int, clock func() int64) ([]porcupine.Operation, error) {
 	rng := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
 	seen := map[string]int64{} // the version this client last saw per key
-	ops := make([]porcupine.Operation, 0, w.OpsPerClient)
+	ops := make([]porcupine.Operation, 0, min(w.OpsPerClient, 4096))
+	blind := w.ReadPercent + (100-w.ReadPercent)*25/60 // below: a blind write
 	for n := range w.OpsPerClient {
+		if !w.Until.IsZero() && time.Now().After(w.Until) {
+			break
+		}
 		key := fmt.Sprintf("%s%d", w.KeyPrefix, rng.IntN(w.Keys))
 		in := Input{Key: key}
 		switch r := rng.IntN(100); {
-		case r < 40:
+		case r < w.ReadPercent:
 			in.Kind = OpGet
-		case r < 65:
+		case r < blind:
 			in.Kind = OpPut
 			in.Value = fmt.Sprintf(`"c%d-%d"`, c, n)
 		default:
@@ -124,7 +158,7 @@ func runClient(ctx context.Context, s *kvcore.Store, w Workload, c int, clock fu
 }
 
 // record runs one operation and appends it, timed, to ops.
-func record(ctx context.Context, s *kvcore.Store, c int, in Input, clock func() int64, ops *[]porcupine.Operation) (Output, error) {
+func record(ctx context.Context, s Target, c int, in Input, clock func() int64, ops *[]porcupine.Operation) (Output, error) {
 	call := clock()
 	out, err := apply(ctx, s, in)
 	ret := clock()
@@ -135,7 +169,7 @@ func record(ctx context.Context, s *kvcore.Store, c int, in Input, clock func() 
 }
 
 // apply runs one operation against s.
-func apply(ctx context.Context, s *kvcore.Store, in Input) (Output, error) {
+func apply(ctx context.Context, s Target, in Input) (Output, error) {
 	switch in.Kind {
 	case OpGet:
 		rec, err := s.GetRecord(ctx, in.Key)
