@@ -124,6 +124,19 @@ var migrations = []migration{
 	{version: 5, name: "0005_tasks_by_name", stmts: []string{
 		`CREATE INDEX IF NOT EXISTS tasks_pending_name ON tasks (name, priority DESC, scheduled_for, id) WHERE status = 'pending'`,
 	}},
+	// The log of recorded requests (recorded.go): a request's mark (n =
+	// -1) and the results of its statements, so that a request sent again
+	// is applied once and answered as the first time. rqlite only: a local
+	// SQLite transaction is never sent twice.
+	{version: 8, name: "0008_request_log", stmts: []string{
+		`CREATE TABLE IF NOT EXISTS request_log (
+    at INTEGER NOT NULL,
+    id TEXT    NOT NULL,
+    n  INTEGER NOT NULL,
+    v  TEXT,
+    PRIMARY KEY (at, id, n)
+) WITHOUT ROWID`,
+	}},
 }
 
 // latestVersion is the schema version this driver needs.
