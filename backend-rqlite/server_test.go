@@ -142,7 +142,11 @@ func dropAll(t testing.TB, db *DB) {
 	for _, tbl := range []string{"records", "stream", "leases", "stream_meta", "consumers", "tasks", "schedules", "schema_migrations", "guard", "request_log", "raw_kv"} {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+tbl)
 	}
-	if _, err := db.conn.WriteContext(context.Background(), stmts); err != nil {
+	err := db.retry(context.Background(), false, func() error {
+		_, err := db.conn.WriteContext(context.Background(), stmts)
+		return err
+	})
+	if err != nil {
 		t.Fatalf("dropping tables: %v", err)
 	}
 }
