@@ -33,6 +33,20 @@ func startCluster(t *testing.T) *rqlitetest.Cluster {
 	return c
 }
 
+// openCluster opens an initialised store on a cluster, waiting up to 30s
+// for a leader, with 5s per request.
+func openCluster(t *testing.T, connString string) (*DB, *kvcore.Store) {
+	t.Helper()
+	db, err := Open(connString, WithLeaderWait(30*time.Second), WithTimeout(5*time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	s, err := db.Store(kvcore.WithSweepInterval(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	require.NoError(t, s.Init(context.Background()))
+	return db, s
+}
+
 // clusterWrite is one write of the cluster workload and what it answered.
 type clusterWrite struct {
 	key     string
@@ -171,13 +185,7 @@ func TestClusterNodeLoss(t *testing.T) {
 				kill = followers[0]
 				connString = fmt.Sprintf("http://%s,%s,%s?disableClusterDiscovery=true", followers[0].HTTPAddr, leader.HTTPAddr, followers[1].HTTPAddr)
 			}
-			db, err := Open(connString, WithLeaderWait(30*time.Second), WithTimeout(5*time.Second))
-			require.NoError(t, err)
-			defer db.Close()
-			s, err := db.Store(kvcore.WithSweepInterval(0))
-			require.NoError(t, err)
-			defer s.Close()
-			require.NoError(t, s.Init(context.Background()))
+			_, s := openCluster(t, connString)
 
 			w := &clusterWorkload{}
 			stop := make(chan struct{})
@@ -240,14 +248,8 @@ func TestClusterLeaderDiesAfterCommit(t *testing.T) {
 		next.ServeHTTP(w, r)
 	})
 	connString := fmt.Sprintf("%s,%s,%s?disableClusterDiscovery=true", proxy.URL, followers[0].HTTPAddr, followers[1].HTTPAddr)
-	db, err := Open(connString, WithLeaderWait(30*time.Second), WithTimeout(5*time.Second))
-	require.NoError(t, err)
-	defer db.Close()
-	s, err := db.Store(kvcore.WithSweepInterval(0))
-	require.NoError(t, err)
-	defer s.Close()
+	db, s := openCluster(t, connString)
 	ctx := context.Background()
-	require.NoError(t, s.Init(ctx))
 	require.NoError(t, s.Put(ctx, "k", 0, "v1"))
 
 	armed.Store(true)
