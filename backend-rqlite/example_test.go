@@ -117,6 +117,39 @@ func Example_stream() {
 	// 2 update jobs/1 2 {"state":"done"}
 }
 
+// ExampleWithReadConsistency reads one record through Raft (strong) while
+// the connection's other reads keep its level (weak by default).
+func ExampleWithReadConsistency() {
+	url, stop := startServer()
+	defer stop()
+	db, err := rqlitekv.Open(url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	store, err := db.Store()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	if err := store.Init(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Put(ctx, "counter", 0, 41); err != nil {
+		log.Fatal(err)
+	}
+
+	strong := rqlitekv.WithReadConsistency(ctx, rqlitekv.ConsistencyStrong)
+	var n int
+	rec, ok, err := store.Get(strong, "counter", &n)
+	if err != nil || !ok {
+		log.Fatal(ok, err)
+	}
+	fmt.Println(db.Consistency(), rec.Version, n)
+	// Output: weak 1 41
+}
+
 // startServer starts a single rqlited node on free loopback ports in a
 // temporary directory (rqlitetest.RqlitedPath finds the binary), or, when
 // there is none, rqlitetest's in-process stand-in, and returns its URL and
