@@ -234,8 +234,12 @@ func (db *DB) requestRecorded(ctx context.Context, op string, q *batch) (reply, 
 	case ctx.Err() != nil:
 		return reply{}, db.ctxErr(ctx, op, err)
 	case once.unknown.Load():
-		// An attempt may have been applied: look for it.
-		if r, ferr := db.findRecorded(ctx, op, q, rec); ferr == nil {
+		// An attempt may have been applied: look for it (one request's
+		// time at most; the leader wait is over).
+		fctx, cancel := context.WithTimeout(ctx, db.cfg.timeout)
+		r, ferr := db.findRecorded(fctx, op, q, rec)
+		cancel()
+		if ferr == nil {
 			return r, nil
 		}
 		return reply{}, fmt.Errorf("rqlitekv: %s: %w; it was not found applied (%s)", op, ErrOutcomeUnknown, strings.TrimSpace(db.scrub(err.Error())))
