@@ -2,7 +2,6 @@ package rqlitekv
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -255,27 +253,14 @@ func applyThenDrop(w http.ResponseWriter, r *http.Request, next http.Handler) {
 func isWrite(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/db/request") }
 
 // authServer returns the URL of an rqlite that requires HTTP basic auth
-// with user and password: a real rqlited of its own (with an -auth file)
-// when one was found, else a new rqlitetest server.
+// with user and password: a real rqlited of its own when one was found,
+// else a new rqlitetest server.
 func authServer(t testing.TB, user, password string) string {
 	t.Helper()
 	if rqlitedBin == "" {
 		return rqlitetest.Start(t, rqlitetest.WithBasicAuth(user, password)).URL
 	}
-	dir := t.TempDir()
-	// Anyone may ask /readyz (StartNode waits on it); nothing else.
-	users, err := json.Marshal([]map[string]any{
-		{"username": user, "password": password, "perms": []string{"all"}},
-		{"username": "*", "perms": []string{"ready"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(dir, "auth.json")
-	if err := os.WriteFile(file, users, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	n, err := rqlitetest.StartNode(rqlitedBin, dir, "auth1", "", "-auth", file)
+	n, err := rqlitetest.StartAuthNode(rqlitedBin, t.TempDir(), "auth1", user, password)
 	if err != nil {
 		t.Fatal(err)
 	}

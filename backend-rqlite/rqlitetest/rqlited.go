@@ -121,6 +121,27 @@ func StartNode(bin, dir, id, join string, args ...string) (*Node, error) {
 	return nil, err
 }
 
+// StartAuthNode starts a single rqlited node as StartNode does that
+// requires HTTP basic auth with user and password (all permissions; anyone
+// may ask /readyz). Its auth file is written in dir.
+func StartAuthNode(bin, dir, id, user, password string) (*Node, error) {
+	users, err := json.Marshal([]map[string]any{
+		{"username": user, "password": password, "perms": []string{"all"}},
+		{"username": "*", "perms": []string{"ready"}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	file := filepath.Join(dir, id+"-auth.json")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(file, users, 0o600); err != nil {
+		return nil, err
+	}
+	return StartNode(bin, dir, id, "", "-auth", file)
+}
+
 // URL is the node's HTTP API.
 func (n *Node) URL() string { return "http://" + n.HTTPAddr }
 
