@@ -160,6 +160,7 @@ func (n *Node) Start() error {
 	}
 	n.cmd = exec.Command(n.bin, args...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	n.cmd.SysProcAttr = procAttr()
 	if err := n.cmd.Start(); err != nil {
 		n.log.Close()
 		return err
