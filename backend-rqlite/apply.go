@@ -129,9 +129,9 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	if err != nil {
 		return nil, err
 	}
-	var res []gorqlite.RequestResult
+	var res []stmtResult
 	if db.sendAlone {
-		res, err = db.send(ctx, "apply", q)
+		res, err = db.sendRecorded(ctx, "apply", q)
 	} else {
 		res, err = db.submit(ctx, q)
 	}
@@ -156,31 +156,20 @@ func applyBatch(b driver.Batch) (*batch, error) {
 	return q, nil
 }
 
-// applyResults reads b's results from rqlite's results of q.
-func applyResults(b driver.Batch, q *batch, res []gorqlite.RequestResult) ([]driver.Result, error) {
+// applyResults reads b's results from the results of q's statements (see
+// recorded.go).
+func applyResults(b driver.Batch, q *batch, res []stmtResult) ([]driver.Result, error) {
 	out := make([]driver.Result, len(b.Ops))
 	for j, r := range res {
 		i := q.ops[j]
-		if i < 0 {
+		if i < 0 || !r.ok {
 			continue
 		}
 		switch q.roles[j] {
 		case roleRows:
-			if r.Write != nil {
-				out[i].Rows = r.Write.RowsAffected
-			}
+			out[i].Rows = r.v
 		case roleVersion:
-			v, _, err := scanOne("apply", r.Query, 1, func(row []any) (int64, error) {
-				v, err := intCol(row, 0)
-				if err != nil {
-					return 0, fmt.Errorf("op %d: version: %w", i, err)
-				}
-				return v, nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			out[i].Version = v
+			out[i].Version = r.v
 		}
 	}
 	for i, op := range b.Ops {
@@ -254,14 +243,11 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 	var q batch
 	q.add(roleOther, -1, sqlSweepStream, n, n, limit)
 	q.add(roleRows, 0, sqlSweep, n, limit)
-	res, err := db.send(ctx, "sweep", &q)
+	res, err := db.sendRecorded(ctx, "sweep", &q)
 	if err != nil {
 		return 0, err
 	}
-	if w := res[1].Write; w != nil {
-		return w.RowsAffected, nil
-	}
-	return 0, nil
+	return res[1].v, nil
 }
 
 // send runs q as one request in one transaction (rqlite's unified

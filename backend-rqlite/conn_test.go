@@ -5,31 +5,25 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 )
 
 // TestConnectionsAreReused: 1000 writes and reads from 16 goroutines open
 // no more HTTP connections than there are goroutines (keep-alive, with
 // enough idle connections kept per host). It counts the connections the
-// stand-in accepted, so it always runs on the stand-in.
+// driver's HTTP client dialled.
 func TestConnectionsAreReused(t *testing.T) {
-	srv := rqlitetest.Start(t)
-	db, err := Open(srv.URL, WithTimeout(2*time.Minute))
-	require.NoError(t, err)
-	defer db.Close()
+	db, c := openCounted(t)
 	ctx := context.Background()
-	require.NoError(t, db.Init(ctx))
 	s, err := db.Store(kvcore.WithSweepInterval(0))
 	require.NoError(t, err)
 	defer s.Close()
 
 	const workers, calls = 16, 1000
-	before := srv.Stats()
+	before, beforeConns := c.get(), c.conns()
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := 0; w < workers; w++ {
@@ -57,9 +51,9 @@ func TestConnectionsAreReused(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	after := srv.Stats()
-	conns := after.Conns - before.Conns
-	requests := after.Request + after.Query - before.Request - before.Query
+	after := c.get()
+	conns := c.conns() - beforeConns
+	requests := after.request + after.query - before.request - before.query
 	t.Logf("%d calls: %d HTTP requests over %d new connections", calls, requests, conns)
 	require.GreaterOrEqual(t, requests, int64(calls/2), "every read is a request")
 	require.LessOrEqual(t, conns, int64(workers+1), "connections are kept alive and reused")

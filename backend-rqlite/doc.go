@@ -63,7 +63,8 @@
 // # Consistency
 //
 // Reads use the consistency level of the connection (Consistency): "weak"
-// by default, which is rqlite's own default. A weak read is served by the
+// by default, which is rqlite's own default; WithReadConsistency sets
+// another level for the reads of one call, through its context. A weak read is served by the
 // leader (a follower forwards it) after a local leadership check, so a
 // client reads its own acknowledged writes; only in the short window after
 // a leader change can a deposed leader serve a stale read. "linearizable"
@@ -74,14 +75,24 @@
 //
 // # Clusters
 //
-// With cluster discovery (the default) the connection asks the node it was
-// given for the cluster's members at Open, and every request tries the
-// leader first and then each other node in turn; a follower forwards the
-// request to the leader. While a cluster has no leader (an election after
-// the leader failed) the driver retries requests that rqlite refused
-// without applying them, for up to WithLeaderWait. A write that timed out,
-// or whose connection broke before the answer, may have been applied: it is
-// not sent again, to this node or another (gorqlite would try the next node
-// after any failure; the driver's HTTP transport stops it), and the call
-// fails with an error wrapping ErrOutcomeUnknown.
+// A connection string may name several nodes of one cluster
+// (http://h1:4001,h2:4001,h3:4001). With cluster discovery (the default)
+// the connection asks the first node that answers for the cluster's
+// members at Open, and every request tries the leader first and then each
+// other node in turn; a follower forwards the request to the leader. With
+// discovery off, requests go to the nodes named, the next one after a
+// failure. While a cluster has no leader (an election after the leader
+// failed) the driver retries requests, for up to WithLeaderWait.
+//
+// Store writes and sweeps are recorded requests: each records, in its own
+// transaction, its id and its results in the request_log table, whose key
+// refuses the same request twice. A request sent again after its answer
+// was lost (gorqlite tries the next node after any failure; the driver
+// retries after timeouts and broken connections) is therefore applied at
+// most once, and answered with the results of the attempt that was
+// applied: a committed conditional write is never reported as a version
+// mismatch. Only when no attempt was answered and the write is not found
+// applied does the call fail with an error wrapping ErrOutcomeUnknown.
+// Lease, stream and task writes are not recorded: one whose outcome is
+// unknown is not sent again, and fails with ErrOutcomeUnknown.
 package rqlitekv

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
@@ -13,17 +14,15 @@ import (
 )
 
 // Example opens a store on rqlite, writes a record with optimistic
-// concurrency and reads it back. It runs against rqlitetest, the project's
-// in-process stand-in for rqlite; with a real server, pass its URL, e.g.
-// "http://localhost:4001?user=admin&password=secret".
+// concurrency and reads it back. startServer starts an rqlite node of its
+// own (see below); with a server of yours, pass its URL, e.g.
+// "http://localhost:4001?user=admin&password=secret", or several nodes of
+// a cluster, "http://h1:4001,h2:4001,h3:4001".
 func Example() {
-	srv, err := rqlitetest.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
+	url, stop := startServer()
+	defer stop()
 
-	db, err := rqlitekv.Open(srv.URL + "?level=weak")
+	db, err := rqlitekv.Open(url + "?level=weak")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,12 +62,9 @@ func Example() {
 // change stream through a named consumer (rqlite has no notifications:
 // a continuous consumer, Consumer.Run, polls with bounded backoff).
 func Example_stream() {
-	srv, err := rqlitetest.New()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer srv.Close()
-	db, err := rqlitekv.Open(srv.URL)
+	url, stop := startServer()
+	defer stop()
+	db, err := rqlitekv.Open(url)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -119,4 +115,60 @@ func Example_stream() {
 	// Output:
 	// 1 create jobs/1 1 {"state":"new"}
 	// 2 update jobs/1 2 {"state":"done"}
+}
+
+// ExampleWithReadConsistency reads one record through Raft (strong) while
+// the connection's other reads keep its level (weak by default).
+func ExampleWithReadConsistency() {
+	url, stop := startServer()
+	defer stop()
+	db, err := rqlitekv.Open(url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	store, err := db.Store()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	ctx := context.Background()
+	if err := store.Init(ctx); err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Put(ctx, "counter", 0, 41); err != nil {
+		log.Fatal(err)
+	}
+
+	strong := rqlitekv.WithReadConsistency(ctx, rqlitekv.ConsistencyStrong)
+	var n int
+	rec, ok, err := store.Get(strong, "counter", &n)
+	if err != nil || !ok {
+		log.Fatal(ok, err)
+	}
+	fmt.Println(db.Consistency(), rec.Version, n)
+	// Output: weak 1 41
+}
+
+// startServer starts a single rqlited node on free loopback ports in a
+// temporary directory (rqlitetest.RqlitedPath finds the binary), or, when
+// there is none, rqlitetest's in-process stand-in, and returns its URL and
+// a function that stops it.
+func startServer() (string, func()) {
+	if bin, err := rqlitetest.RqlitedPath(); err == nil {
+		dir, err := os.MkdirTemp("", "rqlitekv-example-")
+		if err != nil {
+			log.Fatal(err)
+		}
+		n, err := rqlitetest.StartNode(bin, dir, "example", "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		return n.URL(), func() { n.Stop(); os.RemoveAll(dir) }
+	}
+	srv, err := rqlitetest.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return srv.URL, srv.Close
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/rqlite/gorqlite"
-
 	"github.com/kvsuite/kv/kvcore/driver"
 )
 
@@ -56,14 +54,14 @@ const (
 // outcome is a batch's results (its own statements' part of the request)
 // or its error.
 type outcome struct {
-	res []gorqlite.RequestResult
+	res []stmtResult
 	err error
 }
 
 // submit hands q to the sender and waits for its results. If ctx ends
 // before q is sent, q is never sent; if it ends while q is in flight,
 // submit returns at once and q may still commit.
-func (db *DB) submit(ctx context.Context, q *batch) ([]gorqlite.RequestResult, error) {
+func (db *DB) submit(ctx context.Context, q *batch) ([]stmtResult, error) {
 	p := &pending{ctx: ctx, q: q, done: make(chan outcome, 1)}
 	select {
 	case db.applies <- p:
@@ -171,31 +169,30 @@ func groupContext(live []*pending) (context.Context, func()) {
 func (db *DB) sendTogether(ctx context.Context, live []*pending) {
 	for len(live) > 0 {
 		if len(live) == 1 {
-			res, err := db.send(ctx, "apply", live[0].q)
+			res, err := db.sendRecorded(ctx, "apply", live[0].q)
 			live[0].done <- outcome{res: res, err: err}
 			return
 		}
-		var stmts []gorqlite.ParameterizedStatement
+		all := &batch{}
 		ends := make([]int, len(live)) // the end of each batch's statements
 		for i, p := range live {
-			stmts = append(stmts, p.q.stmts...)
-			ends[i] = len(stmts)
+			all.stmts = append(all.stmts, p.q.stmts...)
+			all.roles = append(all.roles, p.q.roles...)
+			all.ops = append(all.ops, p.q.ops...)
+			ends[i] = len(all.stmts)
 		}
-		res, j, err := db.request(ctx, "apply", stmts)
+		r, err := db.requestRecorded(ctx, "apply", all)
 		if err != nil {
 			answerAll(live, err)
 			return
 		}
+		j := r.failed
 		if j < 0 {
 			start := 0
 			for i, p := range live {
-				p.done <- outcome{res: res[start:ends[i]]}
+				p.done <- outcome{res: r.vals[start:ends[i]]}
 				start = ends[i]
 			}
-			return
-		}
-		if partlyApplied(res, j) {
-			answerAll(live, db.statementError("apply", &batch{stmts: stmts}, res, j))
 			return
 		}
 		c := 0
@@ -203,7 +200,7 @@ func (db *DB) sendTogether(ctx context.Context, live []*pending) {
 			c++
 		}
 		if c == 0 {
-			live[0].done <- outcome{err: db.statementError("apply", live[0].q, res[:min(len(res), ends[0])], j)}
+			live[0].done <- outcome{err: db.statementError("apply", live[0].q, r.res, j)}
 			live = live[1:]
 			continue
 		}

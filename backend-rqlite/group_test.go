@@ -6,29 +6,19 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
 
-// openCounted opens an empty, initialised store on the chosen server and
-// returns a function that counts the /db/request calls it answered (on the
-// stand-in; nil on a real server, which does not count them).
-func openCounted(t *testing.T) (*DB, func() int64) {
+// openGroup opens an empty, initialised store on the chosen server and
+// returns a function that counts the /db/request calls it sent.
+func openGroup(t *testing.T) (*DB, func() int64) {
 	t.Helper()
-	if serverKind != "rqlitetest" {
-		return openEmpty(t), nil
-	}
-	srv := rqlitetest.Start(t)
-	db, err := Open(srv.URL, WithTimeout(2*time.Minute))
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	require.NoError(t, db.Init(context.Background()))
-	return db, func() int64 { return srv.Stats().Request }
+	db, c := openCounted(t)
+	return db, func() int64 { return c.get().request }
 }
 
 // groupCall is one caller's Apply as the sender sees it.
@@ -56,21 +46,14 @@ func (c *groupCall) result(t *testing.T) ([]driver.Result, error) {
 }
 
 // sendAsGroup hands the calls to the sender as one group, as if they had
-// all been waiting, and returns how many requests that took (-1 on a real
-// server).
+// all been waiting, and returns how many requests that took.
 func sendAsGroup(db *DB, count func() int64, calls ...*groupCall) int64 {
-	var before int64
-	if count != nil {
-		before = count()
-	}
+	before := count()
 	group := make([]*pending, len(calls))
 	for i, c := range calls {
 		group[i] = c.p
 	}
 	db.sendGroup(group)
-	if count == nil {
-		return -1
-	}
 	return count() - before
 }
 
@@ -90,13 +73,11 @@ func versionOf(t *testing.T, db *DB, key string) int64 {
 
 // TestGroupSharesOneRequest: batches that all succeed go in one request.
 func TestGroupSharesOneRequest(t *testing.T) {
-	db, count := openCounted(t)
+	db, count := openGroup(t)
 	ctx := context.Background()
 	a, b, c := call(t, ctx, nil, put("a", -1)), call(t, ctx, nil, put("b", 0), put("a2", -1)), call(t, ctx, nil, put("c", -1))
 	n := sendAsGroup(db, count, a, b, c)
-	if count != nil {
-		require.Equal(t, int64(1), n, "one request for three callers")
-	}
+	require.Equal(t, int64(1), n, "one request for three callers")
 	for _, gc := range []*groupCall{a, b, c} {
 		res, err := gc.result(t)
 		require.NoError(t, err)
@@ -109,7 +90,7 @@ func TestGroupSharesOneRequest(t *testing.T) {
 // TestGroupKeepsEachCallersResult: a caller whose batch fails gets its own
 // error and changes nothing; its neighbours in the group are applied.
 func TestGroupKeepsEachCallersResult(t *testing.T) {
-	db, count := openCounted(t)
+	db, count := openGroup(t)
 	ctx := context.Background()
 
 	// A mismatch in the middle: the first and last callers still apply.
@@ -128,10 +109,8 @@ func TestGroupKeepsEachCallersResult(t *testing.T) {
 	require.Equal(t, int64(0), versionOf(t, db, "w"), "b's batch is all or nothing")
 	require.Equal(t, int64(0), versionOf(t, db, "x2"))
 	require.Equal(t, int64(1), versionOf(t, db, "x3"))
-	if count != nil {
-		// [a b c] fails in b; [a] alone; [b c] fails in b, now first; [c].
-		require.Equal(t, int64(4), n)
-	}
+	// [a b c] fails in b; [a] alone; [b c] fails in b, now first; [c].
+	require.Equal(t, int64(4), n)
 
 	// Two creates of one key: the first wins, the second sees it committed.
 	a, b = call(t, ctx, nil, put("y", 0)), call(t, ctx, nil, put("y", 0))

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
@@ -17,7 +16,7 @@ import (
 // kvcore.ErrInvalidArgument (options and the connection string also
 // ErrInvalidConnString), and send nothing to rqlite.
 func TestInvalidArguments(t *testing.T) {
-	srv := rqlitetest.Start(t)
+	u := serverURL(t)
 	for name, opt := range map[string]Option{
 		"consistency":      WithConsistency("eventual"),
 		"timeout":          WithTimeout(0),
@@ -25,7 +24,7 @@ func TestInvalidArguments(t *testing.T) {
 		"nil client":       WithHTTPClient(nil),
 		"negative timeout": WithTimeout(-time.Second),
 	} {
-		_, err := Open(srv.URL, opt)
+		_, err := Open(u, opt)
 		require.ErrorIs(t, err, ErrInvalidConnString, name)
 		require.ErrorIs(t, err, kvcore.ErrInvalidArgument, name)
 	}
@@ -33,12 +32,9 @@ func TestInvalidArguments(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidConnString)
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
 
-	db, err := Open(srv.URL)
-	require.NoError(t, err)
-	defer db.Close()
+	db, c := openCounted(t)
 	ctx := context.Background()
-	require.NoError(t, db.Init(ctx))
-	before := srv.Stats()
+	before := c.get()
 	_, err = db.Sweep(ctx, t0, 0)
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
 	_, _, err = db.Read(ctx, streamdriver.Query{Limit: 0})
@@ -53,5 +49,5 @@ func TestInvalidArguments(t *testing.T) {
 	var oe *driver.OpError
 	require.ErrorAs(t, err, &oe)
 	require.Equal(t, 1, oe.Index)
-	require.Equal(t, before, srv.Stats(), "nothing sent")
+	require.Equal(t, before, c.get(), "nothing sent")
 }

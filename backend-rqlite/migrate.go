@@ -134,6 +134,19 @@ var migrations = []migration{
 		`ALTER TABLE tasks ADD COLUMN lost INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE tasks ADD COLUMN at_most_once INTEGER NOT NULL DEFAULT 0`,
 	}},
+	// The log of recorded requests (recorded.go): a request's mark (n =
+	// -1) and the results of its statements, so that a request sent again
+	// is applied once and answered as the first time. rqlite only: a local
+	// SQLite transaction is never sent twice.
+	{version: 8, name: "0008_request_log", stmts: []string{
+		`CREATE TABLE IF NOT EXISTS request_log (
+    at INTEGER NOT NULL,
+    id TEXT    NOT NULL,
+    n  INTEGER NOT NULL,
+    v  TEXT,
+    PRIMARY KEY (at, id, n)
+) WITHOUT ROWID`,
+	}},
 }
 
 // latestVersion is the schema version this driver needs.

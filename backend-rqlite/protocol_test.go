@@ -141,7 +141,7 @@ func dropTimes(v any) any {
 // real rqlite of this run, and requires the same answers.
 func TestStandInMatchesRqlite(t *testing.T) {
 	if serverKind == "rqlitetest" {
-		t.Skip("no real rqlite in this run (set KV_TEST_RQLITE_URL or put rqlited on PATH)")
+		t.Skip("no real rqlite in this run: " + noRqlited)
 	}
 	if serverKind == "env" {
 		t.Skip("compares only against the rqlited these tests start (credentials of KV_TEST_RQLITE_URL are not sent)")

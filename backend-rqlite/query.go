@@ -103,8 +103,12 @@ func (db *DB) Count(ctx context.Context, sel driver.Selector, now time.Time) (in
 	return c, err
 }
 
-// queryOne runs one read statement at the connection's consistency level.
+// queryOne runs one read statement at the call's consistency level (see
+// WithReadConsistency), else the connection's.
 func (db *DB) queryOne(ctx context.Context, op string, stmt gorqlite.ParameterizedStatement) (*gorqlite.QueryResult, error) {
+	if err := checkReadConsistency(ctx, op); err != nil {
+		return nil, err
+	}
 	var res []gorqlite.QueryResult
 	err := db.retry(ctx, true, func() error {
 		var err error

@@ -6,14 +6,12 @@ import (
 
 	"github.com/rqlite/gorqlite"
 	"github.com/stretchr/testify/require"
-
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 )
 
 // TestScanRows: the row helpers read every row, or the first, check the
 // column count and name the operation in their errors.
 func TestScanRows(t *testing.T) {
-	db, err := Open(rqlitetest.Start(t).URL)
+	db, err := Open(serverURL(t))
 	require.NoError(t, err)
 	defer db.Close()
 	ctx := context.Background()

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,44 +30,12 @@ func invalidConn(format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %w", ErrInvalidConnString, fmt.Sprintf(format, args...), kvcore.ErrInvalidArgument)
 }
 
-// Consistency is rqlite's read consistency level.
-type Consistency string
-
-// The read consistency levels rqlite offers (see the package doc).
-const (
-	// ConsistencyNone reads the local node's database without any check;
-	// reads may be stale.
-	ConsistencyNone Consistency = "none"
-	// ConsistencyWeak reads on the leader after a local leadership check
-	// (rqlite's default, and this driver's).
-	ConsistencyWeak Consistency = "weak"
-	// ConsistencyLinearizable reads on the leader after confirming its
-	// leadership with a quorum (rqlite 8.32 and later; older servers take
-	// an unknown level as weak).
-	ConsistencyLinearizable Consistency = "linearizable"
-	// ConsistencyStrong sends every read through Raft.
-	ConsistencyStrong Consistency = "strong"
-)
-
-// DefaultConsistency is the read consistency used unless the connection
-// string or WithConsistency says otherwise.
-const DefaultConsistency = ConsistencyWeak
-
-// ParseConsistency parses a consistency level name (none, weak,
-// linearizable or strong; case does not matter).
-func ParseConsistency(s string) (Consistency, error) {
-	switch c := Consistency(strings.ToLower(strings.TrimSpace(s))); c {
-	case ConsistencyNone, ConsistencyWeak, ConsistencyLinearizable, ConsistencyStrong:
-		return c, nil
-	}
-	return "", invalidConn("unknown consistency level %q (want none, weak, linearizable or strong)", s)
-}
-
 // Option configures Open. Options override the connection string.
 type Option func(*config) error
 
 type config struct {
-	scheme, host   string
+	scheme         string
+	hosts          []string // host:port of each node named, in order
 	user, password string
 	hasUser        bool
 	level          Consistency
@@ -89,8 +58,9 @@ func WithConsistency(c Consistency) Option {
 }
 
 // WithClusterDiscovery turns gorqlite's cluster discovery on (the default)
-// or off. With it off, every request goes to the one node of the
-// connection string (which forwards writes to the leader).
+// or off. With it off, every request goes to a node of the connection
+// string (which forwards writes to the leader): the first, then the next
+// one after a request to it failed.
 func WithClusterDiscovery(on bool) Option {
 	return func(cfg *config) error { cfg.discovery = on; return nil }
 }
@@ -138,7 +108,8 @@ func WithHTTPClient(c *http.Client) Option {
 type DB struct {
 	conn      *gorqlite.Connection
 	cfg       config
-	redacted  string // the connection string without the password
+	redacted  string     // the connection string without the password
+	log       requestLog // recorded requests (recorded.go)
 	closed    atomic.Bool
 	applies   chan *pending // to the sender (see group.go)
 	closing   chan struct{} // closed by Close: the sender stops
@@ -147,20 +118,25 @@ type DB struct {
 
 var _ driver.Store = (*DB)(nil)
 
-// Open connects to rqlite. connString is an http or https URL of one node:
+// Open connects to rqlite. connString is an http or https URL of one node,
+// or of several nodes of a cluster separated by commas:
 //
 //	http://localhost:4001
 //	http://localhost:4001?user=admin&password=secret
 //	https://admin:secret@db.example.com:4001?level=linearizable
+//	http://h1:4001,h2:4001,h3:4001
 //
 // Credentials go in the URL's user info or in the user and password
-// parameters. Other parameters: level (none, weak, linearizable, strong),
-// disableClusterDiscovery (true or false) and timeout (a Go duration such
-// as 5s, or whole seconds). A missing port is 4001. Unknown parameters are
-// an error.
+// parameters (the same for every node). Other parameters: level (none,
+// weak, linearizable, strong), disableClusterDiscovery (true or false) and
+// timeout (a Go duration such as 5s, or whole seconds). A missing port is
+// 4001. Unknown parameters are an error.
 //
-// With cluster discovery on (the default) Open asks the node for the
-// cluster's members, so it fails if the node cannot be reached.
+// With cluster discovery on (the default) Open asks the first node that
+// answers, in the order given, for the cluster's members, so it fails only
+// if none of the nodes named can be reached; requests then go to the
+// leader, and to the other members in turn when it fails. With discovery
+// off, requests go to the nodes named, the next one after a failure.
 func Open(connString string, opts ...Option) (*DB, error) {
 	cfg, err := parseConnString(connString)
 	if err != nil {
@@ -181,11 +157,23 @@ func Open(connString string, opts ...Option) (*DB, error) {
 		tr.MaxIdleConnsPerHost = 64
 		client = &http.Client{Timeout: cfg.timeout, Transport: tr}
 	}
-	conn, err := gorqlite.OpenWithClient(cfg.gorqliteURL(), sendOnceClient(client))
-	if err != nil {
-		return nil, db.wrapErr("open "+db.redacted, err)
+	var ring *nodeRing
+	if !cfg.discovery && len(cfg.hosts) > 1 {
+		ring = &nodeRing{hosts: cfg.hosts}
 	}
-	db.conn = conn
+	client = newClient(client, ring)
+	var failed []string
+	for _, h := range cfg.hosts {
+		conn, err := gorqlite.OpenWithClient(cfg.gorqliteURL(h), client)
+		if err == nil {
+			db.conn = conn
+			break
+		}
+		failed = append(failed, h+": "+strings.TrimSpace(db.scrub(err.Error())))
+	}
+	if db.conn == nil {
+		return nil, fmt.Errorf("rqlitekv: open %s: no node answered: %s", db.redacted, strings.Join(failed, "; "))
+	}
 	db.applies, db.closing = make(chan *pending), make(chan struct{})
 	go db.sendLoop()
 	return db, nil
@@ -193,6 +181,7 @@ func Open(connString string, opts ...Option) (*DB, error) {
 
 func parseConnString(s string) (config, error) {
 	cfg := config{level: DefaultConsistency, discovery: true, timeout: 10 * time.Second, leaderWait: 15 * time.Second}
+	s, more := splitHosts(s)
 	u, err := url.Parse(s)
 	if err != nil {
 		// url.Error repeats the whole string, password included: report
@@ -214,15 +203,23 @@ func parseConnString(s string) (config, error) {
 	if u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.Fragment != "" {
 		return cfg, invalidConn("want only a host and port (and parameters), not a path")
 	}
-	host := u.Host
-	if host == "" {
-		host = "localhost:4001"
+	if more != nil && u.Host == "" {
+		return cfg, invalidConn("empty host in the list of nodes")
 	}
-	if _, port, err := net.SplitHostPort(host); err != nil || port == "" {
-		host = strings.TrimSuffix(host, ":")
-		host = net.JoinHostPort(strings.Trim(host, "[]"), "4001")
+	cfg.hosts = []string{withPort(u.Host)}
+	for _, h := range more {
+		if h == "" {
+			return cfg, invalidConn("empty host in the list of nodes")
+		}
+		if hu, err := url.Parse("http://" + h); err != nil || hu.Host != h || hu.User != nil {
+			return cfg, invalidConn("node %q is not a host or host:port", h)
+		}
+		h = withPort(h)
+		if slices.Contains(cfg.hosts, h) {
+			return cfg, invalidConn("node %s named twice", h)
+		}
+		cfg.hosts = append(cfg.hosts, h)
 	}
-	cfg.host = host
 	if u.User != nil {
 		cfg.user, cfg.hasUser = u.User.Username(), true
 		cfg.password, _ = u.User.Password()
@@ -279,10 +276,45 @@ func parseConnString(s string) (config, error) {
 	return cfg, nil
 }
 
-// gorqliteURL is the URL in gorqlite's form: credentials in the user info,
-// options as parameters. It holds the password: never print it.
-func (c config) gorqliteURL() string {
-	u := url.URL{Scheme: c.scheme, Host: c.host, Path: "/"}
+// splitHosts returns s with only the first of the comma-separated hosts
+// of its authority, and the other hosts (none if there is one).
+func splitHosts(s string) (string, []string) {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s, nil
+	}
+	start := i + 3
+	end := len(s)
+	if j := strings.IndexAny(s[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	auth := s[start:end]
+	hostStart := start + strings.LastIndex(auth, "@") + 1
+	hosts := strings.Split(s[hostStart:end], ",")
+	if len(hosts) == 1 {
+		return s, nil
+	}
+	return s[:hostStart] + hosts[0] + s[end:], hosts[1:]
+}
+
+// withPort returns host with rqlite's default port 4001 if it has none
+// (localhost:4001 if host is empty).
+func withPort(host string) string {
+	if host == "" {
+		return "localhost:4001"
+	}
+	if _, port, err := net.SplitHostPort(host); err != nil || port == "" {
+		host = strings.TrimSuffix(host, ":")
+		host = net.JoinHostPort(strings.Trim(host, "[]"), "4001")
+	}
+	return host
+}
+
+// gorqliteURL is the URL of node host in gorqlite's form: credentials in
+// the user info, options as parameters. It holds the password: never
+// print it.
+func (c config) gorqliteURL(host string) string {
+	u := url.URL{Scheme: c.scheme, Host: host, Path: "/"}
 	if c.hasUser {
 		u.User = url.UserPassword(c.user, c.password)
 	}
@@ -295,7 +327,7 @@ func (c config) gorqliteURL() string {
 
 // redactedString describes the connection without its password.
 func (c config) redactedString() string {
-	u := url.URL{Scheme: c.scheme, Host: c.host}
+	u := url.URL{Scheme: c.scheme, Host: strings.Join(c.hosts, ",")}
 	q := url.Values{}
 	if c.hasUser {
 		q.Set("user", c.user)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
@@ -19,25 +18,20 @@ import (
 // operation is exactly one HTTP request to rqlite: writes on /db/request
 // (one transaction), reads on /db/query.
 func TestOneRequestPerLeaseAndStreamOp(t *testing.T) {
-	srv := rqlitetest.Start(t)
-	db, err := Open(srv.URL)
-	require.NoError(t, err)
-	defer db.Close()
+	db, c := openCounted(t)
 	ctx := context.Background()
-	require.NoError(t, db.Init(ctx))
-	_, err = db.Apply(ctx, driver.Batch{Now: t0, Ops: []driver.Op{
+	_, err := db.Apply(ctx, driver.Batch{Now: t0, Ops: []driver.Op{
 		{Kind: driver.OpPut, Key: "a", Version: -1, Value: []byte(`1`)},
 		{Kind: driver.OpPut, Key: "b", Version: -1, Value: []byte(`2`)},
 	}})
 	require.NoError(t, err)
 
-	type counts struct{ request, query, execute int64 }
 	check := func(name string, want counts, call func() error) {
 		t.Helper()
-		before := srv.Stats()
+		before := c.get()
 		require.NoError(t, call(), name)
-		after := srv.Stats()
-		got := counts{after.Request - before.Request, after.Query - before.Query, after.Execute - before.Execute}
+		after := c.get()
+		got := counts{after.request - before.request, after.query - before.query, after.execute - before.execute}
 		require.Equal(t, want, got, name)
 	}
 	write, read := counts{request: 1}, counts{query: 1}
@@ -252,7 +246,15 @@ func TestMigrateFromV1(t *testing.T) {
 	require.ErrorIs(t, err, driver.ErrNotInitialized)
 
 	require.NoError(t, db.migrate(ctx, migrations[0]))
-	_, err = db.Apply(ctx, driver.Batch{Now: t0, Ops: []driver.Op{{Kind: driver.OpPut, Key: "k", Version: -1, Value: []byte(`1`)}}})
+	// Store writes need the request log of a later migration: refused,
+	// nothing applied.
+	_, err = db.Apply(ctx, driver.Batch{Now: t0, Ops: []driver.Op{{Kind: driver.OpPut, Key: "x", Version: -1, Value: []byte(`1`)}}})
+	require.ErrorIs(t, err, driver.ErrNotInitialized)
+	// A record as a driver of that schema version wrote it.
+	_, err = db.conn.WriteContext(ctx, []string{
+		"INSERT INTO records (namespace, key, version, type, created, updated, value) VALUES ('', 'k', 1, '', 1, 1, '1')",
+		"INSERT INTO stream (namespace, key, action, version, type, value, ts) VALUES ('', 'k', 'create', 1, '', '1', 1)",
+	})
 	require.NoError(t, err)
 	_, err = db.Consumers(ctx)
 	require.ErrorIs(t, err, driver.ErrNotInitialized)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
@@ -33,20 +32,14 @@ func insertOne(ctx context.Context, db *DB, task taskdriver.Task) (taskdriver.Ta
 // one HTTP request to rqlite: writes on /db/request (one transaction),
 // reads on /db/query.
 func TestOneRequestPerQueueOp(t *testing.T) {
-	srv := rqlitetest.Start(t)
-	db, err := Open(srv.URL)
-	require.NoError(t, err)
-	defer db.Close()
+	db, c := openCounted(t)
 	ctx := context.Background()
-	require.NoError(t, db.Init(ctx))
-
-	type counts struct{ request, query, execute int64 }
 	check := func(name string, want counts, call func() error) {
 		t.Helper()
-		before := srv.Stats()
+		before := c.get()
 		require.NoError(t, call(), name)
-		after := srv.Stats()
-		got := counts{after.Request - before.Request, after.Query - before.Query, after.Execute - before.Execute}
+		after := c.get()
+		got := counts{after.request - before.request, after.query - before.query, after.execute - before.execute}
 		require.Equal(t, want, got, name)
 	}
 	write, read := counts{request: 1}, counts{query: 1}
@@ -64,6 +57,7 @@ func TestOneRequestPerQueueOp(t *testing.T) {
 	})
 	var claimed []taskdriver.Task
 	check("claim", write, func() error {
+		var err error
 		claimed, err = db.Claim(ctx, taskdriver.Claim{Runner: "r", Names: []string{"job"}, Now: t0, Lease: time.Minute, Limit: 2})
 		return err
 	})

@@ -22,8 +22,9 @@ import (
 const checkTimeout = 2 * time.Minute
 
 // TestLinearizability runs 8 concurrent clients doing reads, blind writes
-// and compare-and-set writes on a few shared keys against every backend,
-// and checks the recorded history with porcupine against RegisterModel.
+// and compare-and-set writes on a few shared keys against every backend
+// (and a three-node rqlited cluster), and checks the recorded history with
+// porcupine against RegisterModel.
 func TestLinearizability(t *testing.T) {
 	w := reliability.Workload{Clients: 8, Keys: 4, OpsPerClient: reltest.ShortOrLong(150, 3000), KeyPrefix: "lin/"}
 	forEachBackend(t, "lin", func(t *testing.T, kind, where string) {
@@ -31,6 +32,22 @@ func TestLinearizability(t *testing.T) {
 			where += "?level=linearizable" // the strongest read level (the stand-in accepts it too)
 		}
 		b, err := openBackend(context.Background(), kind, where)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.close)
+		checkStore(t, b.store, w)
+	})
+	// On a three-node cluster, through a follower: it forwards every write
+	// and every read (at the linearizable level) to the leader.
+	t.Run("rqlited-cluster", func(t *testing.T) {
+		c := startRqlitedCluster(t)
+		followers, err := c.Followers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		where := "http://" + followers[0].HTTPAddr + "?disableClusterDiscovery=true&level=linearizable"
+		b, err := openBackend(context.Background(), "rqlite", where)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,11 +42,12 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	rqlitedBin, _ = rqlitetest.RqlitedPath()
-	if rqlitedBin != "" {
+	bin, err := rqlitetest.RqlitedPath()
+	if err == nil {
+		rqlitedBin = bin
 		fmt.Printf("taskbench: rqlite scenarios use a real rqlited (%s)\n", rqlitedBin)
 	} else {
-		fmt.Println("taskbench: no rqlited ($KV_RQLITED, PATH or /tmp/rqlite-bin): rqlite scenarios use rqlitetest, the in-process STAND-IN (not a real rqlite)")
+		fmt.Printf("taskbench: %v: rqlite scenarios use rqlitetest, the in-process STAND-IN (not a real rqlite)\n", err)
 	}
 	cleanup, err := setupPostgres()
 	defer cleanup()

@@ -546,6 +546,17 @@ func (s *Server) run(ctx context.Context, stmts []statement, tx, timings bool, m
 		}
 		eq = t
 	}
+	if m == modeRequest {
+		// Classify the statements before running any: EXPLAIN resets
+		// SQLite's changes(), which a statement may read from the one
+		// before it. (A statement that cannot be prepared yet, say after
+		// DDL earlier in the request, is classified at its turn.)
+		for _, st := range stmts {
+			if st.sql != "" {
+				_, _ = s.readOnly(ctx, eq, st)
+			}
+		}
+	}
 	results := []result{}
 	for _, st := range stmts {
 		if st.sql == "" {

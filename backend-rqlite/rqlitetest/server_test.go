@@ -169,3 +169,23 @@ func TestRequestPrepareErrorGoesOn(t *testing.T) {
 	_, m = post(t, s.URL+"/db/query", `["SELECT count(*) FROM t"]`)
 	require.Equal(t, []any{[]any{float64(1)}}, results(m)[0].(map[string]any)["values"])
 }
+
+// TestChangesSeesThePreviousStatement: on /db/request, changes() reads the
+// rows the statement before it changed, as on rqlite (the stand-in's
+// read-only check must not disturb it).
+func TestChangesSeesThePreviousStatement(t *testing.T) {
+	s := Start(t)
+	_, m := post(t, s.URL+"/db/execute", `["CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)", "CREATE TABLE c (n INTEGER)"]`)
+	require.Len(t, results(m), 2)
+	code, m := post(t, s.URL+"/db/request?transaction", `[
+		["INSERT INTO t (k, v) VALUES ('a', 1), ('b', 1)"],
+		["UPDATE t SET v = 2"],
+		["INSERT INTO c (n) VALUES (changes())"],
+		["DELETE FROM t WHERE k = 'a'"],
+		["INSERT INTO c (n) VALUES (changes())"],
+		["SELECT n FROM c ORDER BY rowid"]]`)
+	require.Equal(t, 200, code)
+	rs := results(m)
+	require.Len(t, rs, 6)
+	require.Equal(t, []any{[]any{float64(2)}, []any{float64(1)}}, rs[5].(map[string]any)["values"])
+}

@@ -159,10 +159,11 @@ func TestSecretsNeverShown(t *testing.T) {
 		{"list help with KV_CONNECTION", "", []string{"list", "--help"}, []string{"KV_CONNECTION=" + refused}, true},
 	}
 
-	// The rqlite stand-in with basic auth: the right password works, a
-	// wrong one (the secret) is refused.
-	srv := rqlitetest.Start(t, rqlitetest.WithBasicAuth("admin", secret))
-	good, err := url.Parse(srv.URL)
+	// An rqlite with basic auth (a real rqlited, the stand-in without a
+	// binary): the right password works, a wrong one (the secret) is
+	// refused.
+	authURL, kind := rqliteWithAuth(t, "admin", secret)
+	good, err := url.Parse(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,10 +171,10 @@ func TestSecretsNeverShown(t *testing.T) {
 	wrong := *good
 	wrong.User = url.UserPassword("admin", specialSecret)
 	cases = append(cases,
-		secretCase{"rqlite stand-in put", `{"a":1}`, rq(good.String(), "put", "k"), nil, true},
-		secretCase{"rqlite stand-in get", "", rq(good.String(), "get", "key", "k"), nil, true},
-		secretCase{"rqlite stand-in missing key", "", rq(good.String(), "get", "key", "nope"), nil, false},
-		secretCase{"rqlite stand-in wrong password", "", rq(wrong.String(), "list"), nil, false},
+		secretCase{kind + " put", `{"a":1}`, rq(good.String(), "put", "k"), nil, true},
+		secretCase{kind + " get", "", rq(good.String(), "get", "key", "k"), nil, true},
+		secretCase{kind + " missing key", "", rq(good.String(), "get", "key", "nope"), nil, false},
+		secretCase{kind + " wrong password", "", rq(wrong.String(), "list"), nil, false},
 	)
 
 	pgURL, why := postgresDB(t)
@@ -303,4 +304,26 @@ func redacted(conn string) string {
 		conn = strings.ReplaceAll(conn, s, "xxxxx")
 	}
 	return conn
+}
+
+// rqliteWithAuth starts an rqlite that requires basic auth with user and
+// password, stopped when t ends, and returns its URL and what it is: a
+// real rqlited when a binary is found, else the stand-in (saying why;
+// KV_REQUIRE_RQLITED=1 makes that a failure).
+func rqliteWithAuth(t *testing.T, user, password string) (string, string) {
+	t.Helper()
+	bin, err := rqlitetest.RqlitedPath()
+	if err != nil {
+		if os.Getenv("KV_REQUIRE_RQLITED") == "1" {
+			t.Fatal("KV_REQUIRE_RQLITED=1 but " + err.Error())
+		}
+		t.Logf("rqlite: %v: the in-process STAND-IN (not a real rqlite)", err)
+		return rqlitetest.Start(t, rqlitetest.WithBasicAuth(user, password)).URL, "rqlite stand-in"
+	}
+	n, err := rqlitetest.StartAuthNode(bin, t.TempDir(), "secrets", user, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Stop)
+	return n.URL(), "rqlited"
 }

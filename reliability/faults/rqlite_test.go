@@ -29,27 +29,17 @@ func TestRqliteLeaderKill(t *testing.T) {
 	if err != nil {
 		skipOrFail(t, "KV_REQUIRE_RQLITED", err.Error())
 	}
-	dir := t.TempDir()
-	n1, err := rqlitetest.StartNode(bin, dir, "n1", "")
+	c, err := rqlitetest.StartCluster(bin, t.TempDir(), 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes := []*rqlitetest.Node{n1}
-	t.Cleanup(func() {
-		for _, n := range nodes {
-			n.Stop()
-		}
-	})
-	for _, id := range []string{"n2", "n3"} {
-		n, err := rqlitetest.StartNode(bin, dir, id, n1.RaftAddr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-	}
+	nodes := c.Nodes
+	t.Cleanup(c.Stop)
 
+	// The connection string names every node: the client finds the
+	// cluster through any of them.
 	ctx := context.Background()
-	db, err := rqlitekv.Open(n1.URL()+"?level=linearizable", rqlitekv.WithLeaderWait(30*time.Second), rqlitekv.WithTimeout(5*time.Second))
+	db, err := rqlitekv.Open(c.URL()+"?level=linearizable", rqlitekv.WithLeaderWait(30*time.Second), rqlitekv.WithTimeout(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +53,7 @@ func TestRqliteLeaderKill(t *testing.T) {
 	}
 
 	writes := newWriteLog()
-	writes.resent = true // detect a re-send of a write whose answer was lost; the driver must make none
+	writes.resent = true // detect a write applied twice by a re-send after a lost answer; the driver's recorded requests must allow none
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	errs := make(chan error, rqWriters)
@@ -154,7 +144,7 @@ func TestRqliteLeaderKill(t *testing.T) {
 	}
 	writes.mu.Lock()
 	defer writes.mu.Unlock()
-	t.Logf("FIGURES rqlite: 3-node cluster, %d leader kills (SIGKILL; %s); %d acknowledged writes (%d keys, conditional creates and updates) checked on all 3 nodes, each killed node restarted first; %d acknowledged on a retry (%d because the failed attempt had committed); %d answered a version mismatch on their first attempt although they had committed (a re-send; the driver refuses them, so 0 is expected); %d write errors; first write acknowledged after each kill: %v",
+	t.Logf("FIGURES rqlite: 3-node cluster, %d leader kills (SIGKILL; %s); %d acknowledged writes (%d keys, conditional creates and updates) checked on all 3 nodes, each killed node restarted first; %d acknowledged on a retry (%d because the failed attempt had committed); %d answered a version mismatch on their first attempt although they had committed (applied again by a re-send; the driver's recorded requests are applied once, so 0 is expected); %d write errors; first write acknowledged after each kill: %v",
 		len(kills), strings.Join(kills, "; "), writes.writes, len(acked), writes.retried, writes.ambiguous, writes.hiddenResends, writes.errs.count(), carryOn)
 	for op, msg := range writes.errs.samples {
 		t.Logf("sample %s error: %s", op, msg)

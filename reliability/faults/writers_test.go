@@ -20,10 +20,10 @@ type writeLog struct {
 	retried   int               // writes acknowledged on a retry after a failed attempt
 	ambiguous int               // failed attempts later found to have committed
 	// resent says to look for a client sending a write again by itself
-	// after a lost answer (gorqlite would, to the next node; rqlitekv stops
-	// it): a first attempt's version mismatch is then resolved by reading
-	// back, like a retry's, and counted in hiddenResends when the key holds
-	// the value written.
+	// after a lost answer (gorqlite does, to the next node; rqlitekv's
+	// recorded requests are applied once): a first attempt's version
+	// mismatch is then resolved by reading back, like a retry's, and
+	// counted in hiddenResends when the key holds the value written.
 	resent        bool
 	hiddenResends int
 	errs          errorLog
