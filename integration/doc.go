@@ -1,7 +1,7 @@
 // Package integration runs the suites of kv's front modules that must not
-// import a backend (their go.mod names no database driver) against every
-// backend: SQLite, PostgreSQL and rqlite. It holds tests and benchmarks
-// only:
+// import a backend (their go.mod names no database driver), kvstate's and
+// kvgraph's, against every backend: SQLite, PostgreSQL and rqlite. It holds
+// tests and benchmarks only:
 //
 //	cd integration && go test -race ./...
 //

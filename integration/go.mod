@@ -12,6 +12,8 @@ replace github.com/kvsuite/kv/kvtask => ../kvtask
 
 replace github.com/kvsuite/kv/kvstate => ../kvstate
 
+replace github.com/kvsuite/kv/kvgraph => ../kvgraph
+
 replace github.com/kvsuite/kv/backend-sqlite => ../backend-sqlite
 
 replace github.com/kvsuite/kv/backend-postgres => ../backend-postgres
@@ -25,6 +27,7 @@ require (
 	github.com/kvsuite/kv/backend-rqlite v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/backend-sqlite v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvgraph v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstate v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 )

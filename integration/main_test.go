@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 		fmt.Println("SKIP (PostgreSQL parts):", pgSkip)
-		return m.Run()
+		return runTests(m)
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -56,5 +57,31 @@ func run(m *testing.M) int {
 	}()
 	pgURL = db.URL
 	fmt.Printf("integration: PostgreSQL at %s, database %s\n", db.Server, db.Name)
-	return m.Run()
+	return runTests(m)
+}
+
+// runTests runs the tests, then what they left for the end of the run
+// (atExit).
+func runTests(m *testing.M) int {
+	code := m.Run()
+	exit.Lock()
+	defer exit.Unlock()
+	for i := len(exit.funcs) - 1; i >= 0; i-- {
+		exit.funcs[i]()
+	}
+	return code
+}
+
+// exit holds what runs when the tests have ended, before the run's
+// database is dropped: the closing of what several benchmarks share.
+var exit struct {
+	sync.Mutex
+	funcs []func()
+}
+
+// atExit runs f when the tests have ended (last registered, first run).
+func atExit(f func()) {
+	exit.Lock()
+	exit.funcs = append(exit.funcs, f)
+	exit.Unlock()
 }

@@ -5,9 +5,14 @@
 //		kvgraphtest.Run(t, func(t *testing.T) *kvcore.Store { ... })
 //	}
 //
-// newStore must return an empty, initialised store that no other test uses.
-// The suite wraps its driver to count queries, so it can check that
-// traversals read a whole frontier per query rather than a query per node.
+// newStore must return an initialised store that no other test uses: a
+// database of its own, or a namespace of its own on a shared database.
+// The suite keeps the user's records in the store's namespace and its
+// graphs in namespaces of their own: kvgraph's default ones on a store in
+// the default namespace, else ones named after the store's namespace, so
+// that tests sharing a database keep apart. The suite wraps its driver to
+// count queries, so it can check that traversals read a whole frontier per
+// query rather than a query per node.
 package kvgraphtest
 
 import (
@@ -86,17 +91,41 @@ func newHarness(t *testing.T, newStore func(t *testing.T) *kvcore.Store) *harnes
 	t.Helper()
 	base := newStore(t)
 	h := &harness{queries: &atomic.Int64{}, now: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)}
-	s, err := kvcore.New(counter{base.Driver(), h.queries}, kvcore.WithSweepInterval(0), kvcore.WithClock(h.clock))
+	opts := []kvcore.Option{kvcore.WithSweepInterval(0), kvcore.WithClock(h.clock)}
+	if ns := base.NamespaceName(); ns != "" {
+		opts = append(opts, kvcore.WithNamespace(ns))
+	}
+	s, err := kvcore.New(counter{base.Driver(), h.queries}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	h.store = s
-	h.g, err = kvgraph.New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.g = h.graph(t, kvgraph.DefaultNamespace)
 	return h
+}
+
+// graphNamespace is the namespace the test's graph called name lives in:
+// name itself when the user's store is in the default namespace, else
+// name after the store's namespace.
+func (h *harness) graphNamespace(name string) string {
+	if ns := h.store.NamespaceName(); ns != "" {
+		return ns + "." + name
+	}
+	return name
+}
+
+// graph returns the test's graph called name (kvgraph.New's own default
+// when name is kvgraph.DefaultNamespace and the store is in the default
+// namespace), with opts.
+func (h *harness) graph(t *testing.T, name string, opts ...kvgraph.Option) *kvgraph.Graph {
+	t.Helper()
+	if ns := h.graphNamespace(name); ns != kvgraph.DefaultNamespace {
+		opts = append([]kvgraph.Option{kvgraph.WithNamespace(ns)}, opts...)
+	}
+	g, err := kvgraph.New(h.store, opts...)
+	must(t, err)
+	return g
 }
 
 func (h *harness) clock() time.Time {
@@ -330,11 +359,15 @@ func testNamespaceIsolation(t *testing.T, h *harness) {
 	if len(recs) != 1 || recs[0].Key != "user/alice" {
 		t.Fatalf("the user's namespace shows graph records: %+v", recs)
 	}
-	if h.g.Store().NamespaceName() != kvgraph.DefaultNamespace {
-		t.Fatalf("namespace %q", h.g.Store().NamespaceName())
-	}
-	other, err := kvgraph.New(h.store, kvgraph.WithNamespace("other-graph"))
+	def, err := kvgraph.New(h.store)
 	must(t, err)
+	if def.Store().NamespaceName() != kvgraph.DefaultNamespace {
+		t.Fatalf("default namespace %q", def.Store().NamespaceName())
+	}
+	if ns := h.g.Store().NamespaceName(); ns != h.graphNamespace(kvgraph.DefaultNamespace) {
+		t.Fatalf("namespace %q", ns)
+	}
+	other := h.graph(t, "other-graph")
 	c, err := other.CountEdges(ctx)
 	must(t, err)
 	equal(t, "edges in another graph", c, 0)
@@ -699,8 +732,7 @@ func testBFSQueries(t *testing.T, h *harness) {
 		t.Fatalf("shortest path made %d queries, want at most 4", q)
 	}
 	// A smaller batch size splits a frontier into ceil(N/size) queries.
-	small, err := kvgraph.New(h.store, kvgraph.WithBatchSize(300))
-	must(t, err)
+	small := h.graph(t, kvgraph.DefaultNamespace, kvgraph.WithBatchSize(300))
 	h.queries.Store(0)
 	for _, err := range small.BFS(ctx, n("N", "r"), kvgraph.TraversalOptions{}) {
 		must(t, err)

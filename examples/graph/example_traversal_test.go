@@ -1,4 +1,4 @@
-package kvgraph_test
+package graph_test
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func org(ctx context.Context, g *kvgraph.Graph) {
 // Example_bfs walks the graph breadth first, against the edges' direction:
 // one query per depth, never one per node.
 func Example_bfs() {
-	_, g, done := openMemoryGraph()
+	_, g, done := openGraph()
 	defer done()
 	ctx := context.Background()
 	org(ctx, g)
@@ -51,7 +51,7 @@ func Example_bfs() {
 
 // Example_kHop lists the nodes within k hops, whichever way the edges point.
 func Example_kHop() {
-	_, g, done := openMemoryGraph()
+	_, g, done := openGraph()
 	defer done()
 	ctx := context.Background()
 	org(ctx, g)
@@ -73,7 +73,7 @@ func Example_kHop() {
 // Example_dot writes a node's neighbourhood as Graphviz DOT
 // (kvgraph.RenderDOT turns it into SVG or PNG when Graphviz is installed).
 func Example_dot() {
-	_, g, done := openMemoryGraph()
+	_, g, done := openGraph()
 	defer done()
 	ctx := context.Background()
 	org(ctx, g)

@@ -1,4 +1,4 @@
-package kvgraph_test
+package integration_test
 
 import (
 	"context"
@@ -10,14 +10,16 @@ import (
 	"testing"
 	"time"
 
+	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
 	"github.com/kvsuite/kv/kvgraph"
 )
 
 // Benchmarks on a generated graph of 10,000 nodes and 50,000 random edges
-// (average out-degree 5), built once per backend with AddEdges in batches
-// of 1,000 edges. Each traversal is measured three ways in the same run:
+// (average out-degree 5), built once per backend (SQLite and PostgreSQL)
+// with AddEdges in batches of 1,000 edges. Each traversal is measured
+// three ways in the same run:
 //
 //	frontier        kvgraph: a whole frontier per GetBatch (ShortestPath is
 //	                bidirectional; KHop is BFS)
@@ -27,7 +29,7 @@ import (
 //
 // queries/op is the number of store queries per operation.
 //
-//	go test -run '^$' -bench . -benchtime 20x
+//	go test -run '^$' -bench 'ShortestPath|KHop2|AddEdges' -benchtime 20x
 //
 // The graph's build time (50,000 edges) is logged with -v.
 
@@ -76,17 +78,18 @@ func benchEdgeList() []kvgraph.Edge {
 	return edges
 }
 
-// getBenchGraph builds (once) the benchmark graph on the backend's store.
-func getBenchGraph(b *testing.B, name string, open func(testing.TB) *kvcore.Store) *benchGraph {
+// getBenchGraph builds (once) the benchmark graph on a place of the backend.
+func getBenchGraph(b *testing.B, be backend) *benchGraph {
 	benchMu.Lock()
 	defer benchMu.Unlock()
-	if bg, ok := benchGraphs[name]; ok {
+	if bg, ok := benchGraphs[be.name]; ok {
 		return bg
 	}
 	// The store must outlive this benchmark: it is kept for the others.
-	base := open(&keepAlive{TB: b})
+	keep := keepAlive{TB: b}
+	o := openT(keep, be.newPlace(keep))
 	n := &atomic.Int64{}
-	s, err := kvcore.New(queryCounter{base.Driver(), n}, kvcore.WithSweepInterval(0))
+	s, err := kvcore.New(queryCounter{o.store.Driver(), n}, kvcore.WithSweepInterval(0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,18 +105,18 @@ func getBenchGraph(b *testing.B, name string, open func(testing.TB) *kvcore.Stor
 		}
 	}
 	bg := &benchGraph{g: g, queries: n, build: time.Since(start)}
-	afterBuild(b, name)
-	b.Logf("%s: built %d edges in %v (%.0f edges/s)", name, len(edges), bg.build.Round(time.Millisecond), float64(len(edges))/bg.build.Seconds())
+	afterBuild(b, o)
+	b.Logf("%s: built %d edges in %v (%.0f edges/s)", be.name, len(edges), bg.build.Round(time.Millisecond), float64(len(edges))/bg.build.Seconds())
 	r := rand.New(rand.NewPCG(7, 7))
 	for range 64 {
 		bg.pairs = append(bg.pairs, [2]kvgraph.NodeRef{benchNode(r.IntN(benchNodes)), benchNode(r.IntN(benchNodes))})
 	}
-	benchGraphs[name] = bg
+	benchGraphs[be.name] = bg
 	return bg
 }
 
-// keepAlive is a testing.TB whose cleanups run when the test binary ends
-// (see TestMain), so the benchmark graphs outlive a single benchmark.
+// keepAlive is a testing.TB whose cleanups run when the tests have ended
+// (see atExit), so the benchmark graphs outlive a single benchmark.
 type keepAlive struct{ testing.TB }
 
 func (keepAlive) Cleanup(f func()) { atExit(f) }
@@ -127,23 +130,26 @@ func (k keepAlive) TempDir() string {
 	return dir
 }
 
-type backendOpen struct {
-	name string
-	open func(testing.TB) *kvcore.Store
-}
-
-func benchBackends() []backendOpen {
-	return []backendOpen{{"sqlite", sqliteStore}, {"postgres", postgresStore}}
+// graphBenchBackends are the backends the graph benchmarks run on.
+func graphBenchBackends() []backend {
+	var bs []backend
+	for _, be := range backends {
+		if be.name == "sqlite" || be.name == "postgres" {
+			bs = append(bs, be)
+		}
+	}
+	return bs
 }
 
 // afterBuild brings the planner statistics up to date after the bulk load,
 // as autovacuum would shortly after on a live server (PostgreSQL plans a
 // freshly filled table as if it were empty).
-func afterBuild(b *testing.B, name string) {
-	if name != "postgres" {
+func afterBuild(b *testing.B, o *opened) {
+	pg, ok := o.db.(*postgreskv.DB)
+	if !ok {
 		return
 	}
-	if _, err := postgresPool(b).Exec(context.Background(), "ANALYZE"); err != nil {
+	if _, err := pg.Pool().Exec(context.Background(), "ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -214,9 +220,9 @@ func oneWayPath(ctx context.Context, g *kvgraph.Graph, from, to kvgraph.NodeRef)
 
 func BenchmarkShortestPath(b *testing.B) {
 	ctx := context.Background()
-	for _, be := range benchBackends() {
+	for _, be := range graphBenchBackends() {
 		b.Run(be.name, func(b *testing.B) {
-			bg := getBenchGraph(b, be.name, be.open)
+			bg := getBenchGraph(b, be)
 			// All three must agree on every pair.
 			for _, p := range bg.pairs[:8] {
 				path, ok1, err := bg.g.ShortestPath(ctx, p[0], p[1], kvgraph.TraversalOptions{})
@@ -267,9 +273,9 @@ func BenchmarkShortestPath(b *testing.B) {
 
 func BenchmarkKHop2(b *testing.B) {
 	ctx := context.Background()
-	for _, be := range benchBackends() {
+	for _, be := range graphBenchBackends() {
 		b.Run(be.name, func(b *testing.B) {
-			bg := getBenchGraph(b, be.name, be.open)
+			bg := getBenchGraph(b, be)
 			for _, p := range bg.pairs[:8] {
 				k, err := bg.g.KHop(ctx, p[0], 2, kvgraph.TraversalOptions{})
 				if err != nil {
@@ -313,9 +319,9 @@ func BenchmarkKHop2(b *testing.B) {
 // into a graph that grows by 1,000 edges per iteration.
 func BenchmarkAddEdges(b *testing.B) {
 	edges := benchEdgeList()
-	for _, be := range benchBackends() {
+	for _, be := range graphBenchBackends() {
 		b.Run(be.name, func(b *testing.B) {
-			g, err := kvgraph.New(be.open(b))
+			g, err := kvgraph.New(openT(b, be.newPlace(b)).store)
 			if err != nil {
 				b.Fatal(err)
 			}
