@@ -164,8 +164,7 @@ func (a *app) importFile(ctx context.Context, file string, batch int, dryRun boo
 		_, err = scanImport(src, name, batch, b.Store, &lines, t.write)
 		return err
 	}
-	a.cfg.MustExist = true
-	err = a.withBackend(ctx, func(b *open.Backend) error {
+	checkWrite := func(b *open.Backend) error {
 		if b.ReadOnly && !dryRun {
 			return fmt.Errorf("import: %w", errReadOnly)
 		}
@@ -173,14 +172,24 @@ func (a *app) importFile(ctx context.Context, file string, batch int, dryRun boo
 			return err
 		}
 		return write(b)
-	})
-	if !dryRun && errors.Is(err, open.ErrNoDatabaseFile) {
-		empty := open.Config{Type: a.cfg.Type, Connection: ":memory:", Namespace: a.cfg.Namespace}
+	}
+	a.cfg.MustExist = true
+	err = a.withBackend(ctx, checkWrite)
+	var old *open.SchemaError
+	switch {
+	case dryRun:
+	case errors.Is(err, open.ErrNoDatabaseFile), errors.As(err, &old) && old.Applied == 0:
+		// No kv schema, so no record: check against an empty store.
+		empty := open.Config{Type: "sqlite", Connection: ":memory:", Namespace: a.cfg.Namespace}
 		if err := withOpen(ctx, empty, check); err != nil {
 			return err
 		}
 		a.cfg.MustExist = false
 		err = a.withBackend(ctx, write)
+	case old != nil:
+		// An older schema: migrate it, as every write does, then go on.
+		a.cfg.MustExist = false
+		err = a.withBackend(ctx, checkWrite)
 	}
 	if err != nil {
 		return err
