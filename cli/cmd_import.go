@@ -80,6 +80,7 @@ counts: {"records":...,"consumers":...,"tasks":...,"schedules":...,
 			fs.BoolVar(&dryRun, "dry-run", false, "check the input against the store and write nothing")
 			fs.IntVar(&batch, "batch-size", defaultImportBatch, "write this many records per transaction (`n`)")
 		},
+		subs: []*ffcli.Command{a.importAHKVCommand(&dryRun, &batch)},
 		run: func(ctx context.Context, args []string) error {
 			if err := checkArgs(path, args, 0, 1, "[<file>]"); err != nil {
 				return err
@@ -164,34 +165,7 @@ func (a *app) importFile(ctx context.Context, file string, batch int, dryRun boo
 		_, err = scanImport(src, name, batch, b.Store, &lines, t.write)
 		return err
 	}
-	checkWrite := func(b *open.Backend) error {
-		if b.ReadOnly && !dryRun {
-			return fmt.Errorf("import: %w", errReadOnly)
-		}
-		if err := check(b); err != nil || dryRun {
-			return err
-		}
-		return write(b)
-	}
-	a.cfg.MustExist = true
-	err = a.withBackend(ctx, checkWrite)
-	var old *open.SchemaError
-	switch {
-	case dryRun:
-	case errors.Is(err, open.ErrNoDatabaseFile), errors.As(err, &old) && old.Applied == 0:
-		// No kv schema, so no record: check against an empty store.
-		empty := open.Config{Type: "sqlite", Connection: ":memory:", Namespace: a.cfg.Namespace}
-		if err := withOpen(ctx, empty, check); err != nil {
-			return err
-		}
-		a.cfg.MustExist = false
-		err = a.withBackend(ctx, write)
-	case old != nil:
-		// An older schema: migrate it, as every write does, then go on.
-		a.cfg.MustExist = false
-		err = a.withBackend(ctx, checkWrite)
-	}
-	if err != nil {
+	if err := a.checkThenWrite(ctx, dryRun, false, check, write); err != nil {
 		return err
 	}
 	counts.DryRun = dryRun

@@ -10,29 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/cli/internal/open"
+	"github.com/kvsuite/kv/cli/internal/seedimport/seedtest"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 )
-
-// rqliteURL returns the URL of an empty rqlite database: a real rqlited
-// (KV_RQLITED, PATH or /tmp/rqlite-bin), one node started for the test,
-// or, where there is none, kv's in-process stand-in (said in the log).
-func rqliteURL(t *testing.T) string {
-	t.Helper()
-	bin, err := rqlitetest.RqlitedPath()
-	if err != nil {
-		t.Logf("rqlite: using rqlitetest, the in-process STAND-IN for an rqlite server (%v)", err)
-		return rqlitetest.Start(t).URL
-	}
-	n, err := rqlitetest.StartNode(bin, t.TempDir(), "n1", "")
-	if err != nil {
-		t.Fatalf("start rqlited: %v", err)
-	}
-	t.Cleanup(n.Stop)
-	return n.URL()
-}
 
 // TestConnectionNeededForServers: --type postgres or rqlite without a
 // connection string says that one is needed, and never uses SQLite's
@@ -110,7 +92,7 @@ func TestReadsNeverWrite(t *testing.T) {
 				conn = strings.TrimPrefix(postgresConn(t), "--connection=")
 			case "rqlite":
 				clearEnv(t)
-				conn = rqliteURL(t)
+				conn = seedtest.NewDatabase(t, "rqlite")
 			}
 			flags := []string{"--type=" + typ, "--connection=" + conn}
 			for _, cmd := range readOnlyCommands {
