@@ -58,7 +58,7 @@ create one).`,
 			if b.ReadOnly {
 				return fmt.Errorf("init: %w (mode=ro): init needs a connection that can write", errReadOnly)
 			}
-			before, after, err := b.InitSchema(ctx)
+			before, after, err := initSchema(ctx, a.cfg, b)
 			if err != nil {
 				return err
 			}

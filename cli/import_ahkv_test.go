@@ -449,3 +449,41 @@ func TestImportAHKVSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestAHKVDatabaseAsStore: kv pointed at an a-h/kv database says so and
+// how to move the data. On SQLite and rqlite it refuses to create its
+// schema there (its tables stream and tasks have a-h/kv's names) and
+// writes nothing; on PostgreSQL its own tables live beside a-h/kv's.
+func TestAHKVDatabaseAsStore(t *testing.T) {
+	for _, typ := range []string{"sqlite", "postgres", "rqlite"} {
+		t.Run(typ, func(t *testing.T) {
+			clearEnv(t)
+			src := ahkvSource(t, typ, time.Now())
+			t.Setenv("KV_TYPE", typ)
+			flag := "--connection=" + src
+			r := kv(t, "", "list", flag)
+			if r.code != 1 || !strings.Contains(r.stderr, "the database is not initialised") || !strings.Contains(r.stderr, "it holds the tables of github.com/a-h/kv") ||
+				!strings.Contains(r.stderr, "kv import a-h/kv "+typ+" <this connection>") {
+				t.Errorf("list: exit %d, stderr %q", r.code, r.stderr)
+			}
+			for _, args := range [][]string{{"put", "k"}, {"init"}} {
+				r := kv(t, `{}`, append(args, flag)...)
+				if typ == "postgres" {
+					if r.code != 0 {
+						t.Errorf("kv %s on PostgreSQL: exit %d, stderr %q", args[0], r.code, r.stderr)
+					}
+					continue
+				}
+				if r.code != 1 || !strings.Contains(r.stderr, "the database holds the tables of github.com/a-h/kv: kv cannot create its schema beside a-h/kv's") ||
+					!strings.Contains(r.stderr, "--connection <another database>") {
+					t.Errorf("kv %s: exit %d, stderr %q", args[0], r.code, r.stderr)
+				}
+			}
+			if typ != "postgres" {
+				if v := schemaVersion(t, typ, src); v != 0 {
+					t.Errorf("kv's schema was created in a-h/kv's database (version %d)", v)
+				}
+			}
+		})
+	}
+}

@@ -30,7 +30,7 @@ func (e *SchemaError) Unwrap() error { return kvcore.ErrNotInitialized }
 // (which starts empty, and which no one else sees) is initialised instead.
 func (b *Backend) CheckSchema(ctx context.Context) error {
 	if b.private {
-		_, _, err := b.InitSchema(ctx)
+		_, _, err := b.InitSchema(ctx, nil)
 		return err
 	}
 	applied, required, err := b.Store.SchemaVersion(ctx)
@@ -51,18 +51,20 @@ func sqliteMemory(dsn string) bool {
 }
 
 // InitSchema creates or migrates the store's schema (Init) and returns
-// the schema versions before and after.
-func (b *Backend) InitSchema(ctx context.Context) (before, after int, err error) {
-	before, _, err = b.Store.SchemaVersion(ctx)
+// the schema versions before and after. If first is not nil, it is called
+// with the version before, and its error stops InitSchema before Init.
+func (b *Backend) InitSchema(ctx context.Context, first func(before int) error) (before, after int, err error) {
+	before, required, err := b.Store.SchemaVersion(ctx)
 	if err != nil {
 		return 0, 0, err
+	}
+	if first != nil {
+		if err := first(before); err != nil {
+			return before, 0, err
+		}
 	}
 	if err := b.Store.Init(ctx); err != nil {
 		return before, 0, err
 	}
-	after, _, err = b.Store.SchemaVersion(ctx)
-	if err != nil {
-		return before, 0, err
-	}
-	return before, after, nil
+	return before, max(before, required), nil
 }
