@@ -331,8 +331,11 @@ func (im *ahkvImport) check(b *open.Backend) error {
 			if err := kvcore.ValidateName("consumer name", c.Name); err != nil {
 				return bad(fmt.Sprintf("consumer record %q", r.Key), err)
 			}
-			if _, err := stream.ConsumerStatus(ctx, c.Name); err == nil {
+			switch _, err := stream.ConsumerStatus(ctx, c.Name); {
+			case err == nil:
 				return fmt.Errorf("import a-h/kv: consumer %q exists in the store already", c.Name)
+			case !errors.Is(err, kvstream.ErrNotFound):
+				return err
 			}
 			consumers = append(consumers, c)
 			return nil
@@ -506,10 +509,10 @@ func (im *ahkvImport) write(b *open.Backend) error {
 		return err
 	}
 	for _, l := range locks {
-		if _, ok, err := t.locker.Acquire(ctx, l.Name, l.LockedBy, time.Until(l.Expires)); err != nil {
-			return fmt.Errorf("import a-h/kv: lock %q: %w", l.Name, err)
+		if _, ok, err := t.locker.Acquire(ctx, l.Name, l.LockedBy, max(time.Until(l.Expires), kvlock.MinDuration)); err != nil {
+			return fmt.Errorf("import a-h/kv: lock %q (the records, edges and tasks were written): %w", l.Name, err)
 		} else if !ok {
-			return fmt.Errorf("import a-h/kv: lock %q: %w", l.Name, kvlock.ErrHeld)
+			return fmt.Errorf("import a-h/kv: lock %q (the records, edges and tasks were written): %w", l.Name, kvlock.ErrHeld)
 		}
 	}
 	at := before
