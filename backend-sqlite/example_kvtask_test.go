@@ -170,3 +170,30 @@ func Example_cron() {
 	// backup for the tick of 2026-01-03T02:00:00Z
 	// next: 2026-01-04T02:00:00Z
 }
+
+// Restore tasks exactly as another store held them (what kv import does):
+// a failed task stays failed, and a pending one keeps the attempts it used.
+func Example_restore() {
+	ctx := context.Background()
+	db, sched := openScheduler(ctx)
+	defer db.Close()
+
+	created := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	done := created.Add(time.Minute)
+	err := sched.Restore(ctx,
+		kvtask.Task{ID: "t1", Name: "email", Status: kvtask.StatusFailed, Created: created, ScheduledFor: created,
+			Attempts: 3, MaxRetries: 2, LastError: "smtp: 550", Completed: &done},
+		kvtask.Task{ID: "t2", Name: "email", Status: kvtask.StatusPending, Created: created, ScheduledFor: created,
+			Attempts: 1, MaxRetries: 2, LastError: "smtp: timeout"},
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, id := range []string{"t1", "t2"} {
+		t, _, _ := sched.Get(ctx, id)
+		fmt.Println(t.ID, t.Status, t.Attempts, "of", t.MaxRetries+1, "attempts, last error:", t.LastError)
+	}
+	// Output:
+	// t1 failed 3 of 3 attempts, last error: smtp: 550
+	// t2 pending 1 of 3 attempts, last error: smtp: timeout
+}

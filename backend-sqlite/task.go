@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kvsuite/kv/kvcore"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
@@ -141,15 +140,7 @@ func (w *wtx) insertTasks(ts []taskdriver.Task) ([]taskdriver.Inserted, error) {
 				return nil, err
 			}
 		}
-		_, err := w.exec(sInsertTask,
-			t.ID, t.Name, string(t.Payload), string(t.Status), t.Priority, nullString(t.UniqueKey),
-			t.Created.UnixMicro(), t.ScheduledFor.UnixMicro(), micros(t.Started), micros(t.Completed),
-			t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), t.LastError, t.LockedBy, micros(t.LockedUntil),
-			t.Token, t.CancelRequested, t.Lost, t.AtMostOnce)
-		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE constraint failed: tasks.id") {
-				return nil, fmt.Errorf("%w: task id %q already exists", kvcore.ErrInvalidArgument, t.ID)
-			}
+		if err := w.insertTask(t); err != nil {
 			return nil, err
 		}
 		w.tasks = true

@@ -92,7 +92,7 @@ func page(path string, args []string) (offset, limit int, err error) {
 			return 0, 0, usagef(path, "%s %q is not a whole number", names[i], s)
 		}
 		if n < 0 {
-			return 0, 0, usagef(path, "%s %d is negative", names[i], n)
+			return 0, 0, usagef(path, "%s %d is negative%s", names[i], n, negativeHint(names[i]))
 		}
 		vals[i] = n
 	}
@@ -147,9 +147,13 @@ func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 // allNamespaces is the stream name that follows every namespace.
 const allNamespaces = "*"
 
+// allTypes is the --of-type that keeps every record type, as no --of-type
+// does.
+const allTypes = "all"
+
 // streamFilters turns a stream name ("*": every namespace, otherwise one
-// namespace, "" being the default one) and an optional record type into
-// kvstream filters.
+// namespace, "" being the default one) and an optional record type ("" or
+// "all": every type) into kvstream filters.
 func streamFilters(path, stream, ofType string) ([]kvstream.Filter, error) {
 	var fs []kvstream.Filter
 	if stream != allNamespaces {
@@ -160,7 +164,7 @@ func streamFilters(path, stream, ofType string) ([]kvstream.Filter, error) {
 		}
 		fs = append(fs, kvstream.InNamespace(stream))
 	}
-	if ofType != "" {
+	if ofType != "" && ofType != allTypes {
 		if err := checkName(path, "--of-type", ofType); err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ func benchJSON(t *testing.T, code int, args ...string) benchReport {
 	if err := json.Unmarshal([]byte(r.stdout), &fields); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"benchmark", "store", "prefix", "prepared", "workers", "ops", "done", "failed", "ops_per_sec", "latency_us", "seconds", "check", "kept"} {
+	for _, f := range []string{"benchmark", "store", "prefix", "prepared", "workers", "ops", "done", "failed", "ops_per_sec", "latency_us", "seconds", "check", "kept", "namespace", "stream_growth"} {
 		if _, ok := fields[f]; !ok {
 			t.Errorf("report has no %q: %s", f, r.stdout)
 		}
@@ -68,7 +68,10 @@ func TestBenchmark(t *testing.T) {
 	mustKV(t, `{"mine": true}`, "put", "user/alice", conn)
 	leftNothing := func() {
 		t.Helper()
-		runSteps(t, conn, []step{{name: "only the user's key is left", args: []string{"list"}, keys: strp("user/alice")}})
+		runSteps(t, conn, []step{
+			{name: "only the user's key is left", args: []string{"list"}, keys: strp("user/alice")},
+			{name: "nothing is left in the benchmarks' namespace", args: []string{"list", "--namespace=kvbench"}, wantOut: true, stdout: ""},
+		})
 	}
 
 	rep := benchJSON(t, 0, "benchmark", "put", "25", "3", conn)
@@ -116,8 +119,8 @@ func TestBenchmark(t *testing.T) {
 	if !rep.Kept {
 		t.Error("kept = false")
 	}
-	runSteps(t, conn, []step{{name: "kept", args: []string{"count", "prefix", rep.Prefix}, wantOut: true, stdout: "7\n"}})
-	mustKV(t, "", "delete", "prefix", rep.Prefix, conn)
+	runSteps(t, conn, []step{{name: "kept", args: []string{"count", "prefix", rep.Prefix, "--namespace=kvbench"}, wantOut: true, stdout: "7\n"}})
+	mustKV(t, "", "delete", "prefix", rep.Prefix, "--namespace=kvbench", conn)
 
 	// The human report.
 	out := mustKV(t, "", "benchmark", "get", "5", "20", "2", conn)
@@ -169,7 +172,7 @@ func TestBenchmarkPutCheck(t *testing.T) {
 	if rep.Check.OK || rep.Check.Got != 9 || !strings.Contains(rep.Check.Detail, "9 of them under the run's prefix") {
 		t.Errorf("report = %+v", rep.Check)
 	}
-	runSteps(t, conn, []step{{name: "cleaned up", args: []string{"count", "prefix", "bench/"}, wantOut: true, stdout: "0\n"}})
+	runSteps(t, conn, []step{{name: "cleaned up", args: []string{"count", "prefix", "bench/", "--namespace=kvbench"}, wantOut: true, stdout: "0\n"}})
 }
 
 // TestBenchmarkFailedOps: failed operations are counted, never as done, and
@@ -239,4 +242,43 @@ func TestBenchmarkGetCache(t *testing.T) {
 		{name: "fresh and staleness", args: []string{"benchmark", "get", "--cache", "--cache-fresh", "--cache-staleness", "1s"}, code: 2, stderr: "exclude each other"},
 		{name: "negative staleness", args: []string{"benchmark", "get", "--cache", "--cache-staleness", "-1s"}, code: 2, stderr: "--cache-staleness -1s: want a positive duration"},
 	})
+}
+
+// TestBenchmarkOwnNamespace: a benchmark writes in the namespace kvbench
+// only, whatever --namespace says, reports how much the change stream grew,
+// and warns beforehand when consumers will read its writes there.
+func TestBenchmarkOwnNamespace(t *testing.T) {
+	conn, _ := newDB(t)
+	mustKV(t, `{"mine": true}`, "put", "bench/x", "--namespace=app", conn)
+	seq := func() int64 {
+		var n int64
+		if err := json.Unmarshal([]byte(mustKV(t, "", "stream", "seq", conn)), &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := seq()
+	rep := benchJSON(t, 0, "benchmark", "put", "5", "--namespace=app", "--keep", conn)
+	if rep.Namespace != "kvbench" || rep.StreamGrowth != 5 || seq()-before != 5 {
+		t.Errorf("report: namespace %q, stream_growth %d; the stream grew by %d", rep.Namespace, rep.StreamGrowth, seq()-before)
+	}
+	runSteps(t, conn, []step{
+		{name: "the user's namespace is untouched", args: []string{"list", "--namespace=app"}, keys: strp("bench/x")},
+		{name: "the benchmark's records", args: []string{"count", "prefix", rep.Prefix, "--namespace=kvbench"}, wantOut: true, stdout: "5\n"},
+	})
+	// Removing its records is counted in the stream's growth too.
+	rep = benchJSON(t, 0, "benchmark", "put", "4", conn)
+	if rep.StreamGrowth != 8 {
+		t.Errorf("stream_growth %d, want 8 (4 puts and their 4 deletes)", rep.StreamGrowth)
+	}
+	mustKV(t, "", "consumer", "commit", "mailer", "0", conn)
+	r := kv(t, "", "benchmark", "put", "3", conn)
+	if r.code != 0 || !strings.Contains(r.stderr, `kv: benchmark put: warning: the store has 1 consumer(s) ("mailer"): the change stream records every write of this benchmark (namespace "kvbench")`) {
+		t.Errorf("with a consumer: exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, want := range []string{"records:    in namespace kvbench under bench/", "stream:     grew by 6 entries during the run"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("text report has no %q:\n%s", want, r.stdout)
+		}
+	}
 }

@@ -99,7 +99,7 @@ func TestBinary(t *testing.T) {
 		}
 		return strings.Contains(out, `"held":true`)
 	}
-	cmd := exec.Command(bin, "consumer", "stream", "*", "c")
+	cmd := exec.Command(bin, "consumer", "stream", "c")
 	cmd.Dir, cmd.Env = dir, env
 	var stdout, stderr syncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -23,6 +23,7 @@ import (
 	"github.com/kvsuite/kv/cli/internal/open"
 	"github.com/kvsuite/kv/cli/internal/redact"
 	"github.com/kvsuite/kv/kvcore"
+	"github.com/kvsuite/kv/kvstream"
 )
 
 // Benchmark defaults: quick on a laptop with SQLite.
@@ -51,8 +52,14 @@ running) and latency percentiles (p50, p95, p99, max, measured per done
 operation, in an HDR histogram). --json prints the report as one JSON
 object. Exit status 1 if any operation failed or the final check failed.
 
-Every run writes under its own key prefix, bench/<run-id>/, in the
---namespace given, and removes what it wrote at the end unless --keep.
+Every run writes in a namespace of its own, "` + benchNamespace + `" (whatever
+--namespace says), under its own key prefix, bench/<run-id>/, and removes
+what it wrote at the end unless --keep: your keys are never touched.
+Every write is recorded in the change stream, though, as every change is
+(the removal too): consumers that follow every namespace will read them,
+and it warns when the store has consumers. The report says how much the
+stream grew during the run; kv stream trim removes what no consumer needs.
+Benchmark a database of its own to keep its stream clean.
 A progress line is shown on stderr when stderr is a terminal.`,
 		subs: []*ffcli.Command{
 			a.benchmarkGetCommand(),
@@ -225,6 +232,11 @@ type benchReport struct {
 	FirstError string            `json:"first_error,omitempty"`
 	Kept       bool              `json:"kept"`
 	Cache      *benchCacheJSON   `json:"cache,omitempty"` // benchmark get --cache
+	Namespace  string            `json:"namespace"`
+	// StreamGrowth is by how many entries the change stream grew from
+	// the start of the run to the end (its clean-up included); writes of
+	// other clients meanwhile are counted too.
+	StreamGrowth int64 `json:"stream_growth"`
 }
 
 func summarize(s *opStats, wall time.Duration) opJSON {
@@ -254,12 +266,30 @@ type benchRun struct {
 	opts   benchOptions
 }
 
-// withBench opens the store, picks a fresh prefix, runs body and removes
-// what the run wrote (unless --keep). body returns the report to print.
+// benchNamespace is the namespace benchmarks write in.
+const benchNamespace = "kvbench"
+
+// withBench opens the store, picks a fresh prefix in benchNamespace, runs
+// body, removes what the run wrote (unless --keep) and prints the report
+// that body returns, with how much the stream grew meanwhile.
 func (a *app) withBench(ctx context.Context, name string, opts benchOptions, body func(b *benchRun) (benchReport, error)) error {
 	path := "benchmark " + name
 	return a.withBackend(ctx, func(be *open.Backend) (err error) {
-		st := be.Store
+		st, err := be.Store.Namespace(benchNamespace)
+		if err != nil {
+			return err
+		}
+		s, err := streamOf(be, nil)
+		if err != nil {
+			return err
+		}
+		if err := a.warnConsumers(ctx, path, s); err != nil {
+			return err
+		}
+		seq0, err := s.Seq(ctx)
+		if err != nil {
+			return err
+		}
 		var id [6]byte
 		if _, err := rand.Read(id[:]); err != nil {
 			return err
@@ -271,25 +301,29 @@ func (a *app) withBench(ctx context.Context, name string, opts benchOptions, bod
 			return fmt.Errorf("%s: prefix %q is already in use", path, prefix)
 		}
 		b := &benchRun{a: a, be: be, st: st, name: name, prefix: prefix, opts: opts}
-		defer func() {
-			if opts.keep {
-				return
-			}
-			// Clean up even after an interrupt, within a bounded time.
+		rep, err := body(b)
+		var cleanErr error
+		if !opts.keep && !be.ReadOnly {
+			// Clean up even after an interrupt, within a bounded time,
+			// before the report, which counts the stream's growth.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			if _, derr := st.DeletePrefix(cctx, prefix, 0, 0); derr != nil && err == nil {
-				err = fmt.Errorf("%s: remove the benchmark's records under %q: %w", path, prefix, derr)
+			if _, derr := st.DeletePrefix(cctx, prefix, 0, 0); derr != nil {
+				cleanErr = fmt.Errorf("%s: remove the benchmark's records under %q: %w", path, prefix, derr)
 			}
-		}()
-		rep, err := body(b)
+		}
 		if err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: interrupted after %d operations: %w", path, rep.Ops, ctx.Err())
 		}
+		seq1, err := s.Seq(ctx)
+		if err != nil {
+			return err
+		}
 		rep.Benchmark, rep.Store, rep.Prefix, rep.Kept = name, a.cfg.Type, prefix, opts.keep
+		rep.Namespace, rep.StreamGrowth = benchNamespace, seq1-seq0
 		if err := a.printBench(rep, opts.json); err != nil {
 			return err
 		}
@@ -299,8 +333,27 @@ func (a *app) withBench(ctx context.Context, name string, opts benchOptions, bod
 		case !rep.Check.OK:
 			return fmt.Errorf("%s: check failed: %s", path, rep.Check.Detail)
 		}
-		return nil
+		return cleanErr
 	})
+}
+
+// warnConsumers warns on stderr, before a benchmark at path writes, that
+// the consumers of the store will read its writes in the change stream.
+func (a *app) warnConsumers(ctx context.Context, path string, s *kvstream.Stream) error {
+	cs, err := s.Consumers(ctx)
+	if err != nil || len(cs) == 0 {
+		return err
+	}
+	names := make([]string, 0, min(len(cs), 4))
+	for _, c := range cs[:min(len(cs), 3)] {
+		names = append(names, strconv.Quote(c.Name))
+	}
+	if len(cs) > 3 {
+		names = append(names, fmt.Sprintf("and %d more", len(cs)-3))
+	}
+	fmt.Fprintf(a.stderr, "kv: %s: warning: the store has %d consumer(s) (%s): the change stream records every write of this benchmark (namespace %q), and a consumer that follows every namespace will read them\n",
+		path, len(cs), strings.Join(names, ", "), benchNamespace)
+	return nil
 }
 
 // report builds the report of a run.
@@ -404,7 +457,8 @@ func (a *app) printBench(rep benchReport, asJSON bool) error {
 	if rep.Kept {
 		what = "kept (--keep)"
 	}
-	fmt.Fprintf(&sb, "  records:    under %s, %s\n", rep.Prefix, what)
+	fmt.Fprintf(&sb, "  records:    in namespace %s under %s, %s\n", rep.Namespace, rep.Prefix, what)
+	fmt.Fprintf(&sb, "  stream:     grew by %d entries during the run (kv stream trim removes them)\n", rep.StreamGrowth)
 	if _, err := io.WriteString(a.stdout, sb.String()); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}

@@ -22,18 +22,20 @@ func (a *app) consumerGetCommand() *ffcli.Command {
 		path:  path,
 		args:  "<name>",
 		short: "Get a batch of records for a consumer.",
-		long: `Prints the next records (at most --limit) after the consumer's position and,
-with --commit-mode batch or all, commits them: the next get starts after
-them (each record is committed once it is written out: "all" after each
-record, "batch" after the last). --commit-mode none only peeks. A new consumer starts at the start of
-the stream. It fails if another instance of the consumer (a running kv
-consumer stream) holds its lease.`,
+		long: `Prints the next records (at most --limit) after the consumer's position,
+without committing them: the position stays where it is, and the next get
+prints them again. Once you have handled them, commit the last seq you
+handled with kv consumer commit <name> <seq> (get, handle, commit: each
+record is handled at least once). --commit-mode batch commits them as soon
+as they are printed (after the last one), all after each one; none (the
+default) only reads. A new consumer starts at the start of the stream. It
+fails if another instance of the consumer (a running kv consumer stream)
+holds its lease.`,
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&ofType, "of-type", "", "only records of this `type` (as put --record-type set it)")
+			defineStreamFilters(fs, &ofType, &stream)
 			fs.IntVar(&limit, "limit", defaultBatch, "print at most this many records")
-			fs.StringVar(&mode, "commit-mode", string(kvstream.CommitBatch), "when to commit the position: all, batch or none (peek)")
+			fs.StringVar(&mode, "commit-mode", string(kvstream.CommitNone), "whether to commit what it prints: none (read only), batch (after the last record) or all (after each)")
 			fs.StringVar(&owner, "owner", "", "the `id` of this instance in the consumer's lease (default host-pid-time)")
-			fs.StringVar(&stream, "stream", allNamespaces, "only the changes of this `namespace` (\"\" the default one, \"*\" every namespace)")
 		},
 		run: func(ctx context.Context, args []string) error {
 			if err := checkArgs(path, args, 1, 1, "<name>"); err != nil {
@@ -72,6 +74,9 @@ consumer stream) holds its lease.`,
 							return err
 						}
 					}
+				}
+				if m == kvstream.CommitNone && len(rs) > 0 {
+					a.commitHint(args[0], rs[len(rs)-1].Seq)
 				}
 				return nil
 			})

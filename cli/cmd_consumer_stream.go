@@ -9,6 +9,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/kvsuite/kv/cli/internal/open"
 	"github.com/kvsuite/kv/kvstream"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
@@ -22,47 +23,58 @@ const (
 func (a *app) consumerStreamCommand() *ffcli.Command {
 	const path = "consumer stream"
 	var (
-		ofType, mode, owner string
-		limit               int
-		idleExit, poll, d   time.Duration
+		ofType, mode, owner, stream string
+		limit                       int
+		idleExit, poll, d           time.Duration
 	)
 	return a.command(spec{
 		path:  path,
-		args:  "<stream-name> <consumer-name>",
+		args:  "<name> [<owner>]",
 		short: "Continuously consume records from a stream.",
-		long: `Follows the change stream as <consumer-name>, printing each record as a JSON
-line as it arrives, and committing the position per --commit-mode (after
-each record with "all", after each batch of at most --limit records with
-"batch", never with "none"). It runs until interrupted (Ctrl+C or SIGTERM),
-then releases the consumer's lease and exits with status 0; --idle-exit
-makes it exit the same way once nothing new arrived for that long.
+		long: `Follows the change stream as the consumer <name>, printing each record as a
+JSON line as it arrives, and committing the consumer's position per
+--commit-mode (after each record with "all", after each batch of at most
+--limit records with "batch", never with "none"). It runs until interrupted
+(Ctrl+C or SIGTERM), then releases the consumer's lease and exits with
+status 0; --idle-exit makes it exit the same way once nothing new arrived
+for that long.
 
-<stream-name> is the namespace whose changes to follow: "*" (quoted in a
-shell) follows every namespace, "" the default namespace. The consumer's position is one seq in
-the whole stream, so keep using the same <stream-name> (and --of-type) for
-a given consumer.
+<name> is the consumer: its position is kept under that name (kv consumer
+status <name> shows it). <owner> (or --owner) names this instance in the
+consumer's lease; several instances of one consumer take turns, one at a
+time. It reads the form of a-h/kv's CLI, consumer stream <stream-name>
+<consumer-name>, as that CLI did: the position under <stream-name>, and
+<consumer-name> in the lease. So kv consumer stream events mailer follows
+the stream as consumer "events", instance "mailer" (see MIGRATING.md).
+
+Every namespace's changes are followed unless --stream names one, and
+every type unless --of-type names one; it logs what it follows when it
+starts. The consumer's position is one seq in the whole stream, so keep
+using the same --stream and --of-type for a given consumer.
 
 A new consumer starts at the start of the stream. Only one instance of a
 consumer runs at a time: another one (or a kv consumer get) fails while this
 one holds the lease. Changes made by other processes are seen within
 --poll-interval (on SQLite; PostgreSQL also notifies). Delivery is at least
 once: records printed after the last commit are printed again by the next run.
-It logs to stderr (taking the lease, a lost lease, failed commits; idle
-waits at debug level) per the global --log-format and --log-level.`,
+It logs to stderr (what it follows, taking the lease, a lost lease, failed
+commits; idle waits at debug level) per the global --log-format and
+--log-level.`,
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&ofType, "of-type", "", "only records of this `type` (as put --record-type set it)")
+			defineStreamFilters(fs, &ofType, &stream)
 			fs.StringVar(&mode, "commit-mode", string(kvstream.CommitBatch), "when to commit the position: all, batch or none")
 			fs.IntVar(&limit, "limit", defaultBatch, "read at most this many records at a time (the batch size)")
-			fs.StringVar(&owner, "owner", "", "the `id` of this instance in the consumer's lease (default host-pid-time)")
+			fs.StringVar(&owner, "owner", "", "the `id` of this instance in the consumer's lease, as <owner> (default host-pid-time)")
 			fs.DurationVar(&idleExit, "idle-exit", 0, "exit (status 0) after this `duration` with no new record; 0 runs until interrupted")
 			fs.DurationVar(&poll, "poll-interval", defaultPollInterval, "the longest `wait` between reads when idle")
 			fs.DurationVar(&d, "lease-duration", defaultLeaseDuration, "the consumer's lease lasts this long between renewals; a killed run holds it until then")
 		},
 		run: func(ctx context.Context, args []string) error {
-			if err := checkArgs(path, args, 2, 2, "<stream-name> <consumer-name>"); err != nil {
+			name, owner, err := consumerStreamArgs(path, args, owner)
+			if err != nil {
 				return err
 			}
-			opts, m, err := consumerOptions(path, args[1], ofType, mode, owner, args[0], limit)
+			opts, m, err := consumerOptions(path, name, ofType, mode, owner, stream, limit)
 			if err != nil {
 				return err
 			}
@@ -77,13 +89,20 @@ waits at debug level) per the global --log-format and --log-level.`,
 			}
 			opts = append(opts, kvstream.Commit(m), kvstream.LeaseDuration(d))
 			w := &idleWatch{idle: idleExit}
-			return a.withWrappedStream(ctx, w.wrap, func(s *kvstream.Stream) error {
-				c, err := s.Consumer(args[1], opts...)
+			return a.withBackend(ctx, func(b *open.Backend) error {
+				s, err := streamOf(b, w.wrap, kvstream.WithMaxPoll(poll), kvstream.WithLogger(a.log))
 				if err != nil {
 					return err
 				}
+				c, err := s.Consumer(name, opts...)
+				if err != nil {
+					return err
+				}
+				if err := a.logFollowing(ctx, b.Store, s, name, owner, stream, ofType, m); err != nil {
+					return err
+				}
 				return a.consume(ctx, c, w)
-			}, kvstream.WithMaxPoll(poll), kvstream.WithLogger(a.log))
+			})
 		},
 	})
 }

@@ -10,13 +10,20 @@ import (
 
 func (a *app) getKeyCommand() *ffcli.Command {
 	const path = "get key"
+	var key keyFlag
 	return a.command(spec{
 		path:  path,
 		reads: true,
 		args:  "<key>",
 		short: "Get a key.",
-		long:  `Prints the record at <key> as one JSON object. A missing (or expired) key is an error (exit status 1).`,
+		long: `Prints the record at <key> as one JSON object. A missing (or expired) key is
+an error (exit status 1). The key may be given as --key <key> instead.`,
+		flags: key.define,
 		run: func(ctx context.Context, args []string) error {
+			args, err := key.args(path, args)
+			if err != nil {
+				return err
+			}
 			if err := checkArgs(path, args, 1, 1, "<key>"); err != nil {
 				return err
 			}

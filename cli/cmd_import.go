@@ -80,6 +80,7 @@ counts: {"records":...,"consumers":...,"tasks":...,"schedules":...,
 			fs.BoolVar(&dryRun, "dry-run", false, "check the input against the store and write nothing")
 			fs.IntVar(&batch, "batch-size", defaultImportBatch, "write this many records per transaction (`n`)")
 		},
+		subs: []*ffcli.Command{a.importAHKVCommand(&dryRun, &batch)},
 		run: func(ctx context.Context, args []string) error {
 			if err := checkArgs(path, args, 0, 1, "[<file>]"); err != nil {
 				return err
@@ -164,25 +165,7 @@ func (a *app) importFile(ctx context.Context, file string, batch int, dryRun boo
 		_, err = scanImport(src, name, batch, b.Store, &lines, t.write)
 		return err
 	}
-	a.cfg.MustExist = true
-	err = a.withBackend(ctx, func(b *open.Backend) error {
-		if b.ReadOnly && !dryRun {
-			return fmt.Errorf("import: %w", errReadOnly)
-		}
-		if err := check(b); err != nil || dryRun {
-			return err
-		}
-		return write(b)
-	})
-	if !dryRun && errors.Is(err, open.ErrNoDatabaseFile) {
-		empty := open.Config{Type: a.cfg.Type, Connection: ":memory:", Namespace: a.cfg.Namespace}
-		if err := withOpen(ctx, empty, check); err != nil {
-			return err
-		}
-		a.cfg.MustExist = false
-		err = a.withBackend(ctx, write)
-	}
-	if err != nil {
+	if err := a.checkThenWrite(ctx, dryRun, false, check, write); err != nil {
 		return err
 	}
 	counts.DryRun = dryRun

@@ -15,6 +15,7 @@ func (a *app) patchCommand() *ffcli.Command {
 	var (
 		version int64
 		ttl     time.Duration
+		key     keyFlag
 	)
 	return a.command(spec{
 		path:  path,
@@ -28,18 +29,24 @@ Example:
 
   echo '{"field": "value", "old": null}' | kv patch greeting
 
---version makes the patch conditional, as for put.`,
+--version makes the patch conditional, as for put. The key may be given as
+--key <key> instead.`,
 		flags: func(fs *flag.FlagSet) {
+			key.define(fs)
 			fs.Int64Var(&version, "version", -1, "expected version: -1 any, 0 must not exist, N only if at version N")
 			fs.DurationVar(&ttl, "ttl", 0, "expire the record after this `duration` from now; 0 keeps its expiry")
 		},
 		run: func(ctx context.Context, args []string) error {
-			key, patch, opts, err := a.writeInput(path, args, version, ttl)
+			args, err := key.args(path, args)
+			if err != nil {
+				return err
+			}
+			k, patch, opts, err := a.writeInput(path, args, version, ttl)
 			if err != nil {
 				return err
 			}
 			return a.withStore(ctx, func(st *kvcore.Store) error {
-				return st.Patch(ctx, key, version, patch, opts...)
+				return st.Patch(ctx, k, version, patch, opts...)
 			})
 		},
 	})

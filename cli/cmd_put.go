@@ -17,6 +17,7 @@ func (a *app) putCommand() *ffcli.Command {
 		version int64
 		ttl     time.Duration
 		typ     string
+		key     keyFlag
 	)
 	return a.command(spec{
 		path:  path,
@@ -30,20 +31,27 @@ value there. Example:
 --version makes the write conditional: -1 (the default) writes whatever is
 there, 0 only creates (fails if the key exists), N > 0 only replaces version
 N (fails if the key is missing or at another version). A failed condition is
-a "version mismatch" error and changes nothing.`,
+a "version mismatch" error and changes nothing.
+
+The key may be given as --key <key> instead (echo ... | kv put --key greeting).`,
 		flags: func(fs *flag.FlagSet) {
+			key.define(fs)
 			fs.Int64Var(&version, "version", -1, "expected version: -1 any, 0 must not exist, N only if at version N")
 			fs.DurationVar(&ttl, "ttl", 0, "expire the record after this `duration` (e.g. 30s, 1h); 0 never expires")
 			fs.StringVar(&typ, "record-type", "", "the record's type `name` (as a Go caller's type name would be)")
 		},
 		run: func(ctx context.Context, args []string) error {
-			key, value, opts, err := a.writeInput(path, args, version, ttl)
+			args, err := key.args(path, args)
+			if err != nil {
+				return err
+			}
+			k, value, opts, err := a.writeInput(path, args, version, ttl)
 			if err != nil {
 				return err
 			}
 			opts = append(opts, kvcore.WithType(typ))
 			return a.withStore(ctx, func(st *kvcore.Store) error {
-				return st.Put(ctx, key, version, value, opts...)
+				return st.Put(ctx, k, version, value, opts...)
 			})
 		},
 	})

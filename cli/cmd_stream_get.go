@@ -22,8 +22,7 @@ of the stream, wherever trimming left it), at most <limit> of them (default
 0: up to the end of the stream as it was when the command started). A <seq>
 that was trimmed away is an error that says where the stream now starts.`,
 		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&ofType, "of-type", "", "only records of this `type` (as put --record-type set it)")
-			fs.StringVar(&stream, "stream", allNamespaces, "only the changes of this `namespace` (\"\" the default one, \"*\" every namespace)")
+			defineStreamFilters(fs, &ofType, &stream)
 		},
 		run: func(ctx context.Context, args []string) error {
 			if err := checkArgs(path, args, 0, 2, "[<seq> [<limit>]]"); err != nil {

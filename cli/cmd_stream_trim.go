@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -18,11 +19,13 @@ func (a *app) streamTrimCommand() *ffcli.Command {
 		args:  "<seq>",
 		short: "Trim the stream to a given sequence number.",
 		long: `Deletes the stream records with seq <= <seq> and prints the seq the stream is
-now trimmed to (records after it remain), as a JSON number. It never trims
-past the last record, nor - without --force - past the position a consumer
-has committed (kv consumer status shows it): it then trims as far as it can
-and says on stderr where it stopped and why. Trimming never goes back: a
-<seq> below the current trim point changes nothing.`,
+now trimmed to (records after it remain), as a JSON number. Without
+--force it never trims past the position a consumer has committed (kv
+consumer status shows it): it then trims as far as it can, prints where it
+stopped, and fails (exit status 1) saying which consumer stopped it, since
+records up to <seq> remain. A <seq> past the end of the stream trims every
+record (a note on stderr says where the stream ends). Trimming never goes
+back: a <seq> below the current trim point changes nothing.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.BoolVar(&force, "force", false, "trim even records that consumers have not committed yet (they then fail with \"trimmed\")")
 		},
@@ -49,9 +52,12 @@ and says on stderr where it stopped and why. Trimming never goes back: a
 				if n >= upTo {
 					return nil
 				}
-				why, err := a.trimStop(ctx, s, n, force)
+				why, blocked, err := a.trimStop(ctx, s, n, force)
 				if err != nil {
 					return err
+				}
+				if blocked {
+					return fmt.Errorf("stream trim: %w: stopped at %d, short of %d: %s", errTrimShort, n, upTo, why)
 				}
 				fmt.Fprintf(a.stderr, "kv: stream trim: stopped at %d, short of %d: %s\n", n, upTo, why)
 				return nil
@@ -60,23 +66,27 @@ and says on stderr where it stopped and why. Trimming never goes back: a
 	})
 }
 
-// trimStop explains why a trim stopped at n: a consumer's position, or
-// the end of the stream.
-func (a *app) trimStop(ctx context.Context, s *kvstream.Stream, n int64, force bool) (string, error) {
+// errTrimShort: a consumer's position stopped kv stream trim short of the
+// seq asked for.
+var errTrimShort = errors.New("trimmed only part of what was asked")
+
+// trimStop explains why a trim stopped at n: a consumer's position
+// (blocked), or the end of the stream.
+func (a *app) trimStop(ctx context.Context, s *kvstream.Stream, n int64, force bool) (why string, blocked bool, err error) {
 	if !force {
 		cs, err := s.Consumers(ctx)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		for _, c := range cs {
 			if c.Position <= n {
-				return fmt.Sprintf("consumer %q has committed only up to %d (use --force to trim past it)", c.Name, c.Position), nil
+				return fmt.Sprintf("consumer %q has committed only up to %d (use --force to trim past it)", c.Name, c.Position), true, nil
 			}
 		}
 	}
 	_, last, err := s.Bounds(ctx)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	return fmt.Sprintf("the stream ends at %d", last), nil
+	return fmt.Sprintf("the stream ends at %d", last), false, nil
 }

@@ -46,9 +46,9 @@ func TestConsumerCommands(t *testing.T) {
 		{name: "status of unknown", args: []string{"consumer", "status", "c"}, code: 1, stderr: `consumer status: no consumer named "c"`},
 		{name: "delete unknown", args: []string{"consumer", "delete", "c"}, code: 1, stderr: `consumer delete: no consumer named "c"`},
 	})
-	// get reads batches after the position and commits them.
+	// get --commit-mode=batch reads batches after the position and commits them.
 	for _, want := range []string{"1,2", "3,4", "5,6", "", ""} {
-		if got := streamOut(t, "consumer", "get", "c", "--limit=2", conn); got != want {
+		if got := streamOut(t, "consumer", "get", "c", "--limit=2", "--commit-mode=batch", conn); got != want {
 			t.Fatalf("consumer get: %q, want %q", got, want)
 		}
 	}
@@ -82,7 +82,10 @@ func TestConsumerCommands(t *testing.T) {
 	if got := streamOut(t, "consumer", "get", "c", "--of-type=User", conn); got != "4,5,6" {
 		t.Errorf("--of-type=User: %q", got)
 	}
-	if got := streamOut(t, "consumer", "get", "d", "--stream=other", "--owner=me", conn); got != "5" {
+	if c := consumerStatus(t, conn, "c"); c.Position != 3 {
+		t.Errorf("position after a get without --commit-mode = %d, want 3 (unmoved)", c.Position)
+	}
+	if got := streamOut(t, "consumer", "get", "d", "--stream=other", "--owner=me", "--commit-mode=batch", conn); got != "5" {
 		t.Errorf("--stream=other: %q", got)
 	}
 	if c := consumerStatus(t, conn, "d"); c.Position != 5 || c.Lag != 1 {
@@ -113,13 +116,13 @@ func TestConsumerCommands(t *testing.T) {
 func TestTrimKeepsConsumers(t *testing.T) {
 	conn, _ := newDB(t)
 	fillStream(t, conn)
-	streamOut(t, "consumer", "get", "slow", "--limit=2", conn)
-	streamOut(t, "consumer", "get", "fast", conn)
+	streamOut(t, "consumer", "get", "slow", "--limit=2", "--commit-mode=batch", conn)
+	streamOut(t, "consumer", "get", "fast", "--commit-mode=batch", conn)
 	runSteps(t, conn, []step{
-		{name: "trim stops at the consumer", args: []string{"stream", "trim", "5"}, wantOut: true, stdout: "2\n",
-			stderr: `stream trim: stopped at 2, short of 5: consumer "slow" has committed only up to 2 (use --force to trim past it)`},
-		{name: "slow reads on", args: []string{"consumer", "get", "slow", "--limit=1"}, keys: nil},
-		{name: "trim follows it", args: []string{"stream", "trim", "5"}, wantOut: true, stdout: "3\n", stderr: `consumer "slow" has committed only up to 3`},
+		{name: "trim stops at the consumer, and fails", args: []string{"stream", "trim", "5"}, code: 1, wantOut: true, stdout: "2\n",
+			stderr: `stream trim: trimmed only part of what was asked: stopped at 2, short of 5: consumer "slow" has committed only up to 2 (use --force to trim past it)`},
+		{name: "slow reads on", args: []string{"consumer", "get", "slow", "--limit=1", "--commit-mode=batch"}, keys: nil},
+		{name: "trim follows it", args: []string{"stream", "trim", "5"}, code: 1, wantOut: true, stdout: "3\n", stderr: `consumer "slow" has committed only up to 3`},
 		{name: "force", args: []string{"stream", "trim", "5", "--force"}, wantOut: true, stdout: "5\n"},
 		{name: "slow is trimmed", args: []string{"consumer", "get", "slow"}, code: 1, stderr: "stream position 4 was trimmed: the stream now starts at 6"},
 		{name: "fast is not", args: []string{"consumer", "get", "fast"}, wantOut: true, stdout: ""},
@@ -143,7 +146,7 @@ func TestConsumerStream(t *testing.T) {
 	// the middle of them. It is stopped as Ctrl+C stops it, below.
 	runCtx, interrupt := context.WithCancel(ctx)
 	defer interrupt()
-	stdout, _, wait := background(runCtx, "consumer", "stream", "*", "c", "--poll-interval=20ms", "--owner=runner", conn)
+	stdout, _, wait := background(runCtx, "consumer", "stream", "c", "--poll-interval=20ms", "--owner=runner", "--log-level=warn", conn)
 	eventually(t, "the consumer to hold its lease", func() bool {
 		return *lockStatus(t, conn, kvstream.LeasePrefix+"c").Held
 	})
@@ -152,7 +155,7 @@ func TestConsumerStream(t *testing.T) {
 	// Another instance cannot read meanwhile.
 	runSteps(t, conn, []step{
 		{name: "get while streaming", args: []string{"consumer", "get", "c"}, code: 1, stderr: `lease held by another owner (owner "runner")`},
-		{name: "second stream", args: []string{"consumer", "stream", "*", "c", "--idle-exit=1ms"}, code: 1, stderr: `lease held by another owner (owner "runner"`},
+		{name: "second stream", args: []string{"consumer", "stream", "c", "--idle-exit=1ms", "--log-level=warn"}, code: 1, stderr: `lease held by another owner (owner "runner"`},
 	})
 	if s := consumerStatus(t, conn, "c"); !s.Held || s.Lease.Owner != "runner" {
 		t.Errorf("status while streaming = %+v", s)
@@ -196,7 +199,7 @@ func TestConsumerStream(t *testing.T) {
 	// --idle-exit: it prints what is new, then stops by itself (exit 0),
 	// having committed it and released its lease.
 	mustKV(t, `{}`, "put", "t", "--record-type=T", conn)
-	if got := streamOut(t, "consumer", "stream", "*", "c", "--idle-exit=200ms", "--poll-interval=20ms", "--owner=runner", conn); got != "5" {
+	if got := streamOut(t, "consumer", "stream", "c", "runner", "--idle-exit=200ms", "--poll-interval=20ms", "--log-level=warn", conn); got != "5" {
 		t.Errorf("stream --idle-exit: %q", got)
 	}
 	if s := consumerStatus(t, conn, "c"); s.Held || s.Position != 5 || s.Lag != 0 {
@@ -206,17 +209,17 @@ func TestConsumerStream(t *testing.T) {
 	// Nothing new: the next run prints nothing and exits after the idle time.
 	start := time.Now()
 	runSteps(t, conn, []step{
-		{name: "nothing new", args: []string{"consumer", "stream", "*", "c", "--idle-exit=100ms", "--commit-mode=all"}, wantOut: true, stdout: ""},
+		{name: "nothing new", args: []string{"consumer", "stream", "c", "--idle-exit=100ms", "--commit-mode=all", "--log-level=warn"}, wantOut: true, stdout: ""},
 	})
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("--idle-exit=100ms took %v", d)
 	}
-	// A stream name follows one namespace; --of-type one type.
-	if got := streamOut(t, "consumer", "stream", "ns", "n", "--idle-exit=200ms", "--poll-interval=20ms", conn); got != "2,3,4" {
-		t.Errorf("stream ns: %q", got)
+	// --stream follows one namespace; --of-type one type.
+	if got := streamOut(t, "consumer", "stream", "n", "--stream=ns", "--idle-exit=200ms", "--poll-interval=20ms", "--log-level=warn", conn); got != "2,3,4" {
+		t.Errorf("--stream=ns: %q", got)
 	}
-	if got := streamOut(t, "consumer", "stream", "", "d", "--idle-exit=200ms", "--of-type=T", "--limit=1", conn); got != "5" {
-		t.Errorf("stream \"\" --of-type=T: %q", got)
+	if got := streamOut(t, "consumer", "stream", "d", "--stream=", "--idle-exit=200ms", "--of-type=T", "--limit=1", "--log-level=warn", conn); got != "5" {
+		t.Errorf("--stream= --of-type=T: %q", got)
 	}
 }
 
@@ -227,7 +230,7 @@ func TestConsumerStreamInterrupt(t *testing.T) {
 	fillStream(t, conn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, _, wait := background(ctx, "consumer", "stream", "*", "c", "--commit-mode=all", conn)
+	stdout, _, wait := background(ctx, "consumer", "stream", "c", "--commit-mode=all", "--log-level=warn", conn)
 	eventually(t, "the records", func() bool { return seqs(streamRecords(t, stdout.String())) == "1,2,3,4,5,6" })
 	if !*lockStatus(t, conn, kvstream.LeasePrefix+"c").Held {
 		t.Fatal("the running consumer does not hold its lease")
@@ -245,7 +248,7 @@ func TestConsumerStreamInterrupt(t *testing.T) {
 	}
 	// A new run takes over at once and goes on from there.
 	mustKV(t, `{}`, "put", "later", conn)
-	if got := streamOut(t, "consumer", "stream", "*", "c", "--idle-exit=100ms", conn); got != "7" {
+	if got := streamOut(t, "consumer", "stream", "c", "--idle-exit=100ms", "--log-level=warn", conn); got != "7" {
 		t.Errorf("next run: %q", got)
 	}
 }

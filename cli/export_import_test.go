@@ -2,19 +2,14 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
+	"github.com/kvsuite/kv/cli/internal/seedimport/seedtest"
 )
 
 // fillExport writes records (several versions, types, an expiry, two
@@ -197,41 +192,7 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // end, or skips the test if there is no server.
 func postgresConn(t *testing.T) string {
 	t.Helper()
-	admin := os.Getenv("KV_TEST_POSTGRES_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("KV_REQUIRE_POSTGRES=1 but no PostgreSQL server: %v", err)
-		}
-		t.Skipf("SKIP: no PostgreSQL server (set KV_TEST_POSTGRES_URL): %v", err)
-	}
-	defer c.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "kvcli_test_" + hex.EncodeToString(b)
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	cfg := c.Config()
-	return "--connection=postgres://" + cfg.User + "@" + cfg.Host + ":" + itoa(int(cfg.Port)) + "/" + name + "?sslmode=disable"
+	return "--connection=" + seedtest.NewDatabase(t, "postgres")
 }
 
 // TestExportImportAcrossBackends moves data SQLite -> PostgreSQL -> rqlite

@@ -10,7 +10,8 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 )
 
-// Defaults of the global flags.
+// Defaults of the global flags. defaultConnection is SQLite's only: with
+// another --type the connection string must be given (connectionFor).
 const (
 	defaultType       = "sqlite"
 	defaultConnection = "file:data.db?mode=rwc"
@@ -42,7 +43,7 @@ func isGlobalFlag(name string) bool {
 // defineGlobalFlags adds the global flags to fs, bound to g.
 func defineGlobalFlags(fs *flag.FlagSet, g *globalFlags) {
 	fs.StringVar(&g.typ, "type", defaultType, "the type of KV store to use: sqlite, postgres or rqlite (env KV_TYPE)")
-	fs.StringVar(&g.connection, "connection", defaultConnection, "the connection string to use (env KV_CONNECTION)")
+	fs.StringVar(&g.connection, "connection", defaultConnection, "the connection string to use (env KV_CONNECTION); the default is SQLite's, postgres and rqlite need one")
 	fs.Var(namespaceFlag{g}, "namespace", "the namespace (separate keyspace) to use, a `string`; \"\" is the default one; kv export and kv status take several, and without it use every namespace (env KV_NAMESPACE)")
 	fs.StringVar(&g.config, "config", "", "read global flags from this `file`: one \"name value\" per line, # starts a comment (env KV_CONFIG)")
 	fs.StringVar(&g.logFormat, "log-format", "text", "the `format` of the log on stderr (kv task run, kv consumer stream): text or json (env KV_LOG_FORMAT)")
@@ -100,7 +101,7 @@ func (a *app) resolveGlobals() error {
 		}
 		return usagef("", "global flags from KV_* variables: %v", err)
 	}
-	a.cfg = open.Config{Type: g.typ, Connection: g.connection, Namespace: g.namespace}
+	a.cfg = open.Config{Type: g.typ, Connection: connectionFor(fs, g.typ, g.connection), Namespace: g.namespace}
 	if err := open.CheckType(g.typ); err != nil {
 		return usagef("", "--type: %v", err)
 	}
@@ -122,4 +123,18 @@ func (a *app) resolveGlobals() error {
 	}
 	a.log = log
 	return nil
+}
+
+// connectionFor returns the connection string of a store of type typ:
+// conn, unless no flag, KV_CONNECTION or config file line set it (fs,
+// which ff parsed, did not see it) and typ has no default connection, in
+// which case it is "" (an error when the store is opened, not SQLite's
+// default file given to another backend).
+func connectionFor(fs *flag.FlagSet, typ, conn string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "connection" })
+	if !given && typ != defaultType {
+		return ""
+	}
+	return conn
 }

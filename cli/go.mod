@@ -13,6 +13,7 @@ require (
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000
 	github.com/peterbourgon/ff/v3 v3.4.0
+	github.com/rqlite/gorqlite v0.0.0-20260504155303-50d445fd0ab9
 )
 
 require (
@@ -20,7 +21,6 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/robfig/cron/v3 v3.0.1 // indirect
-	github.com/rqlite/gorqlite v0.0.0-20260504155303-50d445fd0ab9 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
@@ -37,7 +37,7 @@ require (
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.61.1 // indirect
+	modernc.org/sqlite v1.61.1
 )
 
 replace (

@@ -44,7 +44,7 @@ func TestUsageListsSeedCommands(t *testing.T) {
 		"count all", "count prefix <prefix>", "count range <from> <to>",
 		"list [<offset> [<limit>]]", "put <key>", "patch <key>", "touch <key> --ttl <duration>",
 		"stream get [<seq> [<limit>]]", "stream seq", "stream trim <seq>",
-		"consumer get <name>", "consumer stream <stream-name> <consumer-name>",
+		"consumer get <name>", "consumer stream <name> [<owner>]",
 		"consumer status <name>", "consumer commit <name> <last-seq>", "consumer delete <name>",
 		"lock acquire <name> <locked-by>", "lock release <name> <locked-by>", "lock status <name>",
 		"task new <name>", "task list [<offset> [<limit>]]", "task get <id>", "task cancel <id>", "task run",

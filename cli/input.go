@@ -18,6 +18,7 @@ func (a *app) readJSON(path string) (json.RawMessage, error) {
 	if a.stdin == nil {
 		return nil, fmt.Errorf("%s reads a JSON document from stdin, but there is no stdin", path)
 	}
+	a.stdinHint(path)
 	b, err := a.readStdin()
 	if err != nil {
 		return nil, err
@@ -47,4 +48,14 @@ func (a *app) readStdin() ([]byte, error) {
 		return nil, fmt.Errorf("stdin: more than %d bytes (the largest value is %d bytes)", maxInput, kvcore.DefaultMaxValueSize)
 	}
 	return bytes.TrimSpace(b), nil
+}
+
+// stdinHint tells a person whose stdin is a terminal that the command at
+// path waits for a JSON document there: otherwise kv put <key>, typed
+// with nothing piped in, seems to hang.
+func (a *app) stdinHint(path string) {
+	if _, ok := terminal(a.stdin); !ok {
+		return
+	}
+	fmt.Fprintf(a.stderr, "kv %s: reading a JSON document from stdin: type it and end with Ctrl+D on a line of its own, or pipe it in (echo '{\"hello\": \"world\"}' | kv %s ...)\n", path, path)
 }

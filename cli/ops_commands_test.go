@@ -282,7 +282,7 @@ func TestLogFormatJSON(t *testing.T) {
 func TestConsumerStreamLogs(t *testing.T) {
 	conn, _ := newDB(t)
 	fillStream(t, conn)
-	r := kv(t, "", "consumer", "stream", "*", "c", "--idle-exit", "200ms", "--log-format", "json", "--log-level", "debug", conn)
+	r := kv(t, "", "consumer", "stream", "c", "--idle-exit", "200ms", "--log-format", "json", "--log-level", "debug", conn)
 	if r.code != 0 {
 		t.Fatalf("consumer stream: exit %d stderr %s", r.code, r.stderr)
 	}
@@ -312,7 +312,7 @@ func TestConsumerTakeOverLogged(t *testing.T) {
 	fillStream(t, conn)
 	mustKV(t, "", "lock", "acquire", "kvstream/consumer/c", "dead-instance", "--duration", "300ms", conn)
 	time.Sleep(400 * time.Millisecond) // let the dead instance's lease expire
-	r := kv(t, "", "consumer", "stream", "*", "c", "--idle-exit", "100ms", "--log-level", "warn", conn)
+	r := kv(t, "", "consumer", "stream", "c", "--idle-exit", "100ms", "--log-level", "warn", conn)
 	if r.code != 0 || !strings.Contains(r.stderr, `level=WARN msg="consumer took over the lease of an instance that did not release it" consumer=c`) ||
 		!strings.Contains(r.stderr, "previous_owner=dead-instance") || strings.Count(r.stderr, "\n") != 1 {
 		t.Errorf("exit %d stderr %s", r.code, r.stderr)

@@ -97,16 +97,18 @@ commands print edges, also as JSON Lines: {"from":{"type":...,"id":...},
 and task schedule and schedules print schedules: {"name":...,"spec":...,
 "template":<task>,"next":...}. graph view prints DOT, Mermaid or an image.
 Counts, the number of records a delete (or edges a remove-edge) removed, and
-stream seqs are printed as a JSON number. put, patch, touch, init, graph
+stream seqs are printed as a JSON number. put, patch, touch, graph
 add-edge, consumer commit, consumer delete, lock release and task unschedule
-print nothing. Benchmarks print a report (with --json, one JSON object).
-export writes the kv export format (JSON Lines, see kv export --help) and
-import prints its counts as one JSON object; status and version print text
-(with --json, one JSON object). Errors go to stderr, prefixed "kv: "; task
-run and consumer stream log to stderr (--log-format, --log-level).
+print nothing; init prints what it did. Benchmarks print a report (with
+--json, one JSON object). export writes the kv export format (JSON Lines,
+see kv export --help) and import prints its counts as one JSON object;
+status and version print text (with --json, one JSON object). Errors go
+to stderr, prefixed "kv: "; task run and consumer stream log to stderr
+(--log-format, --log-level).
 Exit status: 0 success, 1 failure (including a key, edge, task or schedule
 not found, no path, a version mismatch, a lock held by another owner, a
-duplicate task unique key and a failed benchmark operation), 2 usage error.
+duplicate task unique key, a stream trim that a consumer stopped short and
+a failed benchmark operation), 2 usage error.
 
 Run 'kv <command> --help' for more information on a command.
 `)

@@ -110,7 +110,7 @@ func (a *app) exit(err error) int {
 		}
 		return exitUsage
 	}
-	if errors.Is(err, open.ErrUnknownType) {
+	if errors.Is(err, open.ErrUnknownType) || errors.Is(err, open.ErrNoConnection) {
 		return exitUsage
 	}
 	return exitError

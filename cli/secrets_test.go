@@ -72,7 +72,7 @@ func TestCommandsHideSecrets(t *testing.T) {
 		}{
 			{"flag", nil, []string{"--type", c.typ, "--connection", c.conn, "count", "all"}},
 			{"flag, task run", nil, []string{"--type=" + c.typ, "--connection=" + c.conn, "task", "run", "--idle-exit", "--log-level=debug"}},
-			{"flag, consumer stream", nil, []string{"--type=" + c.typ, "--connection=" + c.conn, "consumer", "stream", "*", "c", "--idle-exit=1s", "--log-level=debug"}},
+			{"flag, consumer stream", nil, []string{"--type=" + c.typ, "--connection=" + c.conn, "consumer", "stream", "c", "--idle-exit=1s", "--log-level=debug"}},
 			{"env", map[string]string{"KV_TYPE": c.typ, "KV_CONNECTION": c.conn}, []string{"list"}},
 			{"config file", nil, []string{"--config", cfg, "get", "key", "k"}},
 			{"stray argument", nil, []string{"--type", c.typ, "get", "key", "k", c.conn}},

@@ -13,7 +13,7 @@ import (
 )
 
 // withBackend opens the configured store, makes sure its schema exists
-// (unless the connection is read-only), runs fn and closes the store.
+// (see prepareSchema), runs fn and closes the store.
 func (a *app) withBackend(ctx context.Context, fn func(b *open.Backend) error) error {
 	return withOpen(ctx, a.cfg, fn)
 }
@@ -29,10 +29,8 @@ func withOpen(ctx context.Context, cfg open.Config, fn func(b *open.Backend) err
 			err = cerr
 		}
 	}()
-	if !b.ReadOnly {
-		if err := b.Store.Init(ctx); err != nil {
-			return err
-		}
+	if err := prepareSchema(ctx, cfg, b); err != nil {
+		return err
 	}
 	return fn(b)
 }

@@ -52,6 +52,7 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("InsertMany", func(t *testing.T) { testTaskInsertMany(t, f) })
 	t.Run("InsertManyUnique", func(t *testing.T) { testTaskInsertManyUnique(t, f) })
 	t.Run("InsertManyAtomic", func(t *testing.T) { testTaskInsertManyAtomic(t, f) })
+	t.Run("Restore", func(t *testing.T) { testTaskRestore(t, f) })
 	t.Run("ClaimOrder", func(t *testing.T) { testTaskClaimOrder(t, f) })
 	t.Run("ClaimMatchesModel", func(t *testing.T) { testTaskClaimModel(t, f) })
 	t.Run("ClaimExclusive", func(t *testing.T) { testTaskClaimExclusive(t, f) })

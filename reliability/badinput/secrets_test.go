@@ -146,7 +146,7 @@ func TestSecretsNeverShown(t *testing.T) {
 		{"postgres, unknown type", "", []string{"--type=mysql", "--connection=" + refused, "list"}, nil, false},
 		{"postgres, bad flag value", "", pg(refused, "list", "--namespace="+strings.Repeat("n", 2000)), nil, false},
 		{"postgres task run", "", pg(refused, "task", "run", "--idle-exit", "--log-level=debug"), nil, false},
-		{"postgres consumer stream", "", pg(refused, "consumer", "stream", "*", "c", "--idle-exit=1s", "--log-level=debug"), nil, false},
+		{"postgres consumer stream", "", pg(refused, "consumer", "stream", "c", "--idle-exit=1s", "--log-level=debug"), nil, false},
 		{"sqlite given a postgres URL", "", []string{"--connection=" + refused, "list"}, nil, false},
 		{"rqlite user info", "", rq("http://user:"+secret+"@127.0.0.1:1", "list"), nil, false},
 		{"rqlite password parameter", "", rq("http://127.0.0.1:1?user=u&password="+secret, "list"), nil, false},
@@ -190,7 +190,7 @@ func TestSecretsNeverShown(t *testing.T) {
 			secretCase{"trusted postgres task new", `{"n":1}`, pg(kvURL, "task", "new", "log"), nil, true},
 			secretCase{"trusted postgres task run", "", pg(kvURL, "task", "run", "--idle-exit", "--log-level=debug"), nil, true},
 			secretCase{"trusted postgres task run json log", "", pg(kvURL, "task", "run", "--idle-exit", "--log-level=debug", "--log-format=json"), nil, true},
-			secretCase{"trusted postgres consumer stream", "", pg(kvURL, "consumer", "stream", "*", "c", "--idle-exit=1s", "--log-level=debug"), nil, true},
+			secretCase{"trusted postgres consumer stream", "", pg(kvURL, "consumer", "stream", "c", "--idle-exit=1s", "--log-level=debug"), nil, true},
 			secretCase{"trusted postgres via KV_CONNECTION", "", []string{"count", "all"}, []string{"KV_TYPE=postgres", "KV_CONNECTION=" + kvURL}, true},
 			secretCase{"trusted postgres keyword/value", "", []string{"--type=postgres", "--connection=" + keywordForm(t, kvURL), "count", "all"}, nil, true},
 		)

@@ -64,9 +64,12 @@ type Backend struct {
 	// ReadOnly is true when the connection cannot write (SQLite mode=ro);
 	// Init is then neither needed nor possible.
 	ReadOnly bool
-	typ      string
-	db       any // the backend's *DB: its driver for kvcore, and for kvlock, kvstream and kvtask if it implements them
-	closers  []func() error
+	// private: the database lives in this process's memory only (SQLite
+	// in memory), so no one else can see what is written to it.
+	private bool
+	typ     string
+	db      any // the backend's *DB: its driver for kvcore, and for kvlock, kvstream and kvtask if it implements them
+	closers []func() error
 }
 
 // Locker returns the backend's lease driver (for kvlock.New), or
@@ -134,7 +137,7 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	if cfg.Connection == "" {
-		return nil, fmt.Errorf("connection string is empty (set --connection or KV_CONNECTION)")
+		return nil, fmt.Errorf("%w: --type %s needs one (set --connection or KV_CONNECTION), e.g. --connection '%s'", ErrNoConnection, cfg.Type, exampleConnection[cfg.Type])
 	}
 	var (
 		b   *Backend

@@ -33,6 +33,7 @@ func openSQLite(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, err
 	}
 	b.ReadOnly = sqliteReadOnly(dsn)
+	b.private = sqliteMemory(dsn)
 	return b, nil
 }
 
