@@ -42,7 +42,7 @@ func forEachBackend(t *testing.T, name string, test func(t *testing.T, kind, whe
 
 // rqlitedBin returns the rqlited binary, or skips t saying why there is
 // none (fails it under KV_REQUIRE_RQLITED=1).
-func rqlitedBin(t *testing.T) string {
+func rqlitedBin(t testing.TB) string {
 	t.Helper()
 	bin, err := rqlitetest.RqlitedPath()
 	if err != nil {
