@@ -1,7 +1,6 @@
 package kvnats_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,45 +25,15 @@ import (
 // real backends are in the integration module.
 type noStream struct{ driver.Stream }
 
-// logBuffer is a log destination safe for concurrent writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// waitLog waits until the log holds s.
-func (l *logBuffer) waitLog(t *testing.T, s string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(l.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log never said %q:\n%s", s, l.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // newPublisher returns a publisher with the identity "test", quick
 // retries, and its log.
-func newPublisher(t *testing.T, nc *nats.Conn, opts ...kvnats.Option) (*kvnats.Publisher, *logBuffer) {
+func newPublisher(t *testing.T, nc *nats.Conn, opts ...kvnats.Option) (*kvnats.Publisher, *kvnatstest.Log) {
 	t.Helper()
 	s, err := kvstream.New(noStream{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := &logBuffer{}
+	log := &kvnatstest.Log{}
 	opts = append([]kvnats.Option{kvnats.Source("test"), kvnats.RetryBackoff(5*time.Millisecond, 50*time.Millisecond),
 		kvnats.Logger(slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
 	p, err := kvnats.New(s, nc, "pub", opts...)
@@ -221,7 +189,7 @@ func TestStreamMissing(t *testing.T) {
 	p, log := newPublisher(t, nc, kvnats.SubjectPrefix(prefix))
 	prepared := make(chan error, 1)
 	go func() { prepared <- p.Prepare(ctx) }()
-	log.waitLog(t, "finding the JetStream stream failed: retrying")
+	log.WaitFor(t, "finding the JetStream stream failed: retrying")
 	create()
 	if err := <-prepared; err != nil {
 		t.Fatal(err)
@@ -242,7 +210,7 @@ func TestStreamMissing(t *testing.T) {
 		n, err := p.Publish(ctx, records(1, 200))
 		published <- result{n, err}
 	}()
-	log.waitLog(t, "publish failed: retrying")
+	log.WaitFor(t, "publish failed: retrying")
 	create()
 	if r := <-published; r.n != 200 || r.err != nil {
 		t.Fatalf("Publish = %d, %v", r.n, r.err)
@@ -253,7 +221,7 @@ func TestStreamMissing(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	p2, log2 := newPublisher(t, nc, kvnats.SubjectPrefix(kvnatstest.Unique("kvtest")), kvnats.DuplicateWindow(0))
 	go func() { prepared <- p2.Prepare(cctx) }()
-	log2.waitLog(t, "retrying")
+	log2.WaitFor(t, "retrying")
 	cancel()
 	if err := <-prepared; !errors.Is(err, context.Canceled) {
 		t.Errorf("Prepare after cancel = %v", err)

@@ -6,12 +6,14 @@
 package kvnatstest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,4 +175,38 @@ func Messages(t testing.TB, nc *nats.Conn, name string) []Msg {
 		out = append(out, Msg{Seq: m.Sequence, Subject: m.Subject, Header: m.Header, Data: m.Data})
 	}
 	return out
+}
+
+// Log is a log destination safe for concurrent writes: a slog handler's,
+// or a child process's stderr.
+type Log struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// WaitFor waits until the log holds s, failing t if it does not within
+// 20 seconds.
+func (l *Log) WaitFor(t testing.TB, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(l.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never said %q:\n%s", s, l.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
