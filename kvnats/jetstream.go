@@ -70,6 +70,16 @@ func (p *Publisher) checkStream(ctx context.Context) error {
 		}
 	}
 	s, err := p.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) && p.create {
+		created, cerr := CreateStream(ctx, p.nc, name, p.prefix, p.window)
+		if cerr != nil {
+			return cerr
+		}
+		if created {
+			p.log.InfoContext(ctx, "kvnats: created the JetStream stream", "jetstream_stream", name, "subjects", p.prefix+".>")
+		}
+		s, err = p.js.Stream(ctx, name)
+	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return fmt.Errorf("kvnats: JetStream stream %q does not exist: %w", name, errStreamMissing)
 	}

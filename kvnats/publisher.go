@@ -58,6 +58,7 @@ type Publisher struct {
 
 	prefix             string
 	jsStream           string        // the JetStream stream named by an option ("": look it up)
+	create             bool          // create jsStream if it is missing
 	window             time.Duration // the duplicate window required (0: not checked)
 	source             string        // the identity named by an option ("": the stored one)
 	ackWait            time.Duration
@@ -82,6 +83,12 @@ func SubjectPrefix(p string) Option { return func(pub *Publisher) { pub.prefix =
 // (Nats-Expected-Stream), so one that another stream would capture is
 // refused (ErrStream) instead of stored elsewhere.
 func JetStreamStream(name string) Option { return func(pub *Publisher) { pub.jsStream = name } }
+
+// CreateIfMissing makes Run create the stream named with JetStreamStream
+// whenever it finds it missing (at the start, or after a failure): for the
+// subjects "<prefix>.>", as CreateStream does, with the DuplicateWindow
+// bound as its window.
+func CreateIfMissing() Option { return func(pub *Publisher) { pub.create = true } }
 
 // DuplicateWindow sets the shortest duplicate window Run accepts on the
 // JetStream stream (default 2 minutes). JetStream drops a message whose
@@ -179,6 +186,8 @@ func New(s *kvstream.Stream, nc *nats.Conn, consumer string, opts ...Option) (*P
 		if err := kvcore.ValidateName("JetStream stream name", p.jsStream); err != nil {
 			return nil, err
 		}
+	} else if p.create {
+		return nil, fmt.Errorf("%w: CreateIfMissing needs the stream's name (JetStreamStream)", ErrInvalidArgument)
 	}
 	copts := append([]kvstream.ConsumerOption{kvstream.BatchSize(DefaultBatchSize)}, p.copts...)
 	c, err := s.Consumer(consumer, append(copts, kvstream.Commit(kvstream.CommitBatch))...)

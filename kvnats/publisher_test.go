@@ -339,6 +339,7 @@ func TestNewBadInput(t *testing.T) {
 		{"long source", s, nc, "c", []kvnats.Option{kvnats.Source(strings.Repeat("a", 65))}, "longer than 64"},
 		{"bad stream name", s, nc, "c", []kvnats.Option{kvnats.JetStreamStream("a\x00")}, "JetStream stream name"},
 		{"bad batch size", s, nc, "c", []kvnats.Option{kvnats.ConsumerOptions(kvstream.BatchSize(kvstream.MaxLimit + 1))}, "batch size"},
+		{"create without a name", s, nc, "c", []kvnats.Option{kvnats.CreateIfMissing()}, "needs the stream's name"},
 	} {
 		p, err := kvnats.New(tt.s, tt.nc, tt.consumer, tt.opts...)
 		if p != nil || !errors.Is(err, kvnats.ErrInvalidArgument) || !strings.Contains(err.Error(), tt.want) {
@@ -374,5 +375,40 @@ func TestCreateStream(t *testing.T) {
 	cfg := s.CachedInfo().Config
 	if cfg.Duplicates != 3*time.Minute || len(cfg.Subjects) != 1 || cfg.Subjects[0] != prefix+".>" {
 		t.Errorf("stream config: window %v, subjects %v", cfg.Duplicates, cfg.Subjects)
+	}
+}
+
+// TestCreateIfMissing: a publisher creates its named stream when it finds
+// it missing, at the start and under a batch, with the bound as window.
+func TestCreateIfMissing(t *testing.T) {
+	nc := kvnatstest.Connect(t)
+	ctx := context.Background()
+	name, prefix := kvnatstest.Unique("KVTEST_"), kvnatstest.Unique("kvtest")
+	t.Cleanup(func() { kvnatstest.DeleteStream(t, name) })
+	p, log := newPublisher(t, nc, kvnats.SubjectPrefix(prefix), kvnats.JetStreamStream(name), kvnats.CreateIfMissing(),
+		kvnats.DuplicateWindow(3*time.Minute))
+	if err := p.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := s.CachedInfo().Config.Duplicates; w != 3*time.Minute {
+		t.Errorf("created with window %v", w)
+	}
+	if err := js.DeleteStream(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Publish(ctx, records(1, 20)); n != 20 || err != nil {
+		t.Fatalf("Publish = %d, %v", n, err)
+	}
+	checkStored(t, nc, name, prefix, 20)
+	if c := strings.Count(log.String(), "created the JetStream stream"); c != 2 {
+		t.Errorf("created %d times, want 2:\n%s", c, log)
 	}
 }
