@@ -55,8 +55,13 @@ func identity(ctx context.Context, l *kvlock.Locker) (string, error) {
 	return le.Owner, nil
 }
 
-// validateSource checks an identity given with Source.
-func validateSource(id string) error {
+// ValidateSource reports whether id can be a stream identity (see
+// Source): 1 to 64 bytes of A-Z, a-z, 0-9, '-' and '_'. A bad one is an
+// error wrapping ErrInvalidArgument.
+func ValidateSource(id string) error {
+	if id == "" {
+		return fmt.Errorf("%w: source is empty", ErrInvalidArgument)
+	}
 	if len(id) > 64 {
 		return fmt.Errorf("%w: source %q is longer than 64 bytes", ErrInvalidArgument, id[:64]+"...")
 	}

@@ -178,7 +178,7 @@ func New(s *kvstream.Stream, nc *nats.Conn, consumer string, opts ...Option) (*P
 		return nil, fmt.Errorf("%w: ack wait %v: want a positive duration", ErrInvalidArgument, p.ackWait)
 	}
 	if p.source != "" {
-		if err := validateSource(p.source); err != nil {
+		if err := ValidateSource(p.source); err != nil {
 			return nil, err
 		}
 	}
