@@ -260,7 +260,8 @@ func (p *Publisher) retry(ctx context.Context, what string, op func() error) err
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w (stopped retrying: %w)", err, context.Cause(ctx))
 		}
-		p.log.WarnContext(ctx, "kvnats: "+what+" failed: retrying", "attempt", attempt, "wait", wait, "error", err)
+		p.log.WarnContext(ctx, "kvnats: "+what+" failed: retrying", "attempt", attempt, "wait", wait,
+			"nats", p.nc.Status().String(), "error", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
