@@ -228,7 +228,11 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 	p.log.InfoContext(ctx, "kvnats publisher started", "consumer", p.consumer.Name(), "stream_id", p.id,
 		"jetstream_stream", p.target, "subject_prefix", p.prefix)
-	return p.consumer.RunBatch(ctx, p.publish)
+	err := p.consumer.RunBatch(ctx, p.publish)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return nil // ended while taking the consumer's lease
+	}
+	return err
 }
 
 // prepare sets the identity and the JetStream stream, retrying what may go

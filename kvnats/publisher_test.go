@@ -412,3 +412,16 @@ func TestCreateIfMissing(t *testing.T) {
 		t.Errorf("created %d times, want 2:\n%s", c, log)
 	}
 }
+
+// TestRunCancelled: a Run whose context ends, before or while it starts,
+// returns nil.
+func TestRunCancelled(t *testing.T) {
+	nc := kvnatstest.Connect(t)
+	_, prefix := kvnatstest.Stream(t, nc, jetstream.StreamConfig{})
+	p, _ := newPublisher(t, nc, kvnats.SubjectPrefix(prefix))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Errorf("Run with an ended context = %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package natspublish_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -215,4 +216,35 @@ func TestIdentity(t *testing.T) {
 			t.Errorf("two databases share identity %q", id)
 		}
 	})
+}
+
+// cancelOnStart is a log handler that calls cancel when the publisher logs
+// that it started, just before it takes the consumer's lease.
+type cancelOnStart struct{ cancel context.CancelFunc }
+
+func (h cancelOnStart) Enabled(context.Context, slog.Level) bool { return true }
+func (h cancelOnStart) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "kvnats publisher started" {
+		h.cancel()
+	}
+	return nil
+}
+func (h cancelOnStart) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h cancelOnStart) WithGroup(string) slog.Handler      { return h }
+
+// TestRunCancelledStarting: a Run whose context ends as it takes the
+// consumer's lease returns nil, as a shutdown does.
+func TestRunCancelledStarting(t *testing.T) {
+	nc := kvnatstest.Connect(t)
+	name, prefix := kvnatstest.Stream(t, nc, jetstream.StreamConfig{})
+	e := newEnv(t, "sqlite", newSQLite(t), name, prefix)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := kvnats.New(e.stream, nc, "pusher", kvnats.SubjectPrefix(prefix), kvnats.Logger(slog.New(cancelOnStart{cancel})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(ctx); err != nil {
+		t.Errorf("Run = %v", err)
+	}
 }
