@@ -24,6 +24,7 @@ func (a *app) rootCommand() *ffcli.Command {
 			a.touchCommand(),
 			a.streamCommand(),
 			a.consumerCommand(),
+			a.natsCommand(),
 			a.lockCommand(),
 			a.taskCommand(),
 			a.graphCommand(),

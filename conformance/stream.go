@@ -60,6 +60,7 @@ func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("Run", func(t *testing.T) { testConsumerRun(t, f) })
 	t.Run("RunRetries", func(t *testing.T) { testConsumerRunRetries(t, f) })
 	t.Run("RunStops", func(t *testing.T) { testConsumerRunStops(t, f) })
+	t.Run("RunBatch", func(t *testing.T) { testConsumerRunBatch(t, f) })
 }
 
 type entry struct {

@@ -254,7 +254,19 @@ type Handler func(ctx context.Context, r Record) error
 // lease another instance did not release and each transient failure
 // (warn), a lost lease and a failed commit (error), stopping with an error
 // (warn), and taking the lease, batches read and idle waits (debug).
-func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
+func (c *Consumer) Run(ctx context.Context, handle Handler) error {
+	return c.run(ctx, func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record) error {
+		return c.handleBatch(ctx, log, hold, recs, handle)
+	})
+}
+
+// batchFunc handles one batch that a continuous consumer read, committing
+// per the commit mode.
+type batchFunc func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record) error
+
+// run is Run and RunBatch: it holds the lease and reads batch after batch,
+// handing each to each.
+func (c *Consumer) run(ctx context.Context, each batchFunc) (err error) {
 	log := c.s.log.With("consumer", c.name, "owner", c.owner)
 	// A lease last held by another owner that never released it: taking
 	// it now is a take-over from an instance that died or hung.
@@ -315,7 +327,7 @@ func (c *Consumer) Run(ctx context.Context, handle Handler) (err error) {
 		}
 		wait = minWait
 		log.DebugContext(ctx, "consumer read a batch", "records", len(recs), "first", recs[0].Seq, "last", recs[len(recs)-1].Seq)
-		if err := c.handleBatch(ctx, log, hold, recs, handle); err != nil {
+		if err := each(ctx, log, hold, recs); err != nil {
 			return c.stopped(ctx, log, hold, err)
 		}
 	}

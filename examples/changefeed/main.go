@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/kvsuite/kv/examples/internal/exampledb"
+	"github.com/kvsuite/kv/examples/internal/orders"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvstream"
 )
@@ -72,12 +73,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return c, kvcore.ValidateName("-consumer", c.consumer)
 }
 
-// Order is the record the example writes.
-type Order struct {
-	Item   string `json:"item"`
-	Status string `json:"status"`
-}
-
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	c, err := parseFlags(args, os.Stderr)
 	if err != nil {
@@ -102,7 +97,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
-	if err := writeOrders(ctx, store, c.writes); err != nil {
+	if err := orders.Write(ctx, store, c.writes); err != nil {
 		return err
 	}
 	if st, err := stream.ConsumerStatus(ctx, c.consumer); errors.Is(err, kvstream.ErrNotFound) {
@@ -149,31 +144,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "consumer %s committed seq %d; %d changes after it\n", st.Name, st.Position, st.Lag)
-	return nil
-}
-
-// writeOrders makes n changes: it creates orders and ships each one it
-// created, numbering new orders after those already stored.
-func writeOrders(ctx context.Context, store *kvcore.Store, n int) error {
-	orders := kvcore.NewTyped[Order](store)
-	next, err := store.CountPrefix(ctx, "order/")
-	if err != nil {
-		return err
-	}
-	items := []string{"book", "lamp", "chair", "mug"}
-	for i := range n {
-		key := fmt.Sprintf("order/%04d", next+i/2+1)
-		if i%2 == 0 {
-			// Version 0: create only; a second writer of this key would fail.
-			err = orders.Put(ctx, key, 0, Order{Item: items[(next+i/2)%len(items)], Status: "new"})
-		} else {
-			// Version 1: update only the version just created (RFC 7396 merge patch).
-			err = orders.Patch(ctx, key, 1, map[string]any{"status": "shipped"})
-		}
-		if err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

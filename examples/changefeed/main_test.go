@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
+	"github.com/kvsuite/kv/examples/internal/orders"
 )
 
 func runFeed(t *testing.T, args ...string) string {
@@ -115,7 +116,7 @@ func TestChangefeedFollowsNewChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if err := store.Put(deadline, "order/x", -1, Order{Item: "pen", Status: "new"}); err != nil {
+	if err := store.Put(deadline, "order/x", -1, orders.Order{Item: "pen", Status: "new"}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, deadline, out, `seq 2: create order/x v1 {"item":"pen","status":"new"}`)
