@@ -153,7 +153,7 @@ func TestImportBadInputChangesNothing(t *testing.T) {
 		{"unknown field", with(1, `{"kind":"record","namespace":"","key":"a","version":1,"value":1,"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null,"color":"red"}`), `line 2: not a valid kv export: json: unknown field "color"`, 1},
 		{"version 0", with(1, `{"kind":"record","namespace":"","key":"a","version":0,"value":1,"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null}`), `line 2: not a valid kv export: invalid argument: record "a": version 0 is not positive`, 1},
 		{"value not UTF-8", with(1, "{\"kind\":\"record\",\"namespace\":\"\",\"key\":\"a\",\"version\":1,\"value\":\"\xff\",\"created\":\"2026-01-01T00:00:00Z\",\"updated\":\"2026-01-01T00:00:00Z\",\"expires\":null}"), `line 2: not a valid kv export: record "a": invalid value: not valid UTF-8`, 1},
-		{"bad namespace", with(1, strings.Replace(lines[1], `"namespace":""`, `"namespace":"\u0000"`, 1)), `line 2: not a valid kv export: namespace: invalid argument`, 1},
+		{"bad namespace", with(1, strings.Replace(lines[1], `"namespace":""`, `"namespace":"\u0000"`, 1)), `line 2: not a valid kv export: invalid argument: namespace "\x00": contains a NUL byte`, 1},
 		{"no times", with(1, `{"kind":"record","namespace":"","key":"a","version":1,"value":1}`), `created and updated times are required`, 1},
 		{"duplicate key", with(2, lines[1]), `line 3: not a valid kv export: key "a" appears twice`, 1},
 		{"unknown kind", with(last, `{"kind":"widget"}`), `unknown kind "widget"`, 1},

@@ -87,8 +87,8 @@ func TestConfigFile(t *testing.T) {
 	for _, tt := range []struct {
 		file, want string
 	}{
-		{filepath.Join(dir, "missing.conf"), "no such file"},
-		{bad, `"colour" not defined`},
+		{filepath.Join(dir, "missing.conf"), "it does not exist"},
+		{bad, `line 1: not "name value" with a known name`},
 	} {
 		r := kv(t, "", "list", "--config", tt.file)
 		if r.code != 2 || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, tt.file) {
