@@ -165,10 +165,8 @@ const allNamespaces = "*"
 func streamFilters(path, stream, ofType string) ([]kvstream.Filter, error) {
 	var fs []kvstream.Filter
 	if stream != allNamespaces {
-		if stream != "" {
-			if err := kvcore.ValidateKey(stream); err != nil {
-				return nil, usagef(path, "stream name (a namespace, or \"*\" for every namespace): %v", err)
-			}
+		if err := kvcore.ValidateNamespace(stream); err != nil {
+			return nil, usagef(path, "stream name (a namespace, or \"*\" for every namespace): %v", err)
 		}
 		fs = append(fs, kvstream.InNamespace(stream))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -138,5 +139,37 @@ func TestValueTooLarge(t *testing.T) {
 	}
 	if out := mustKV(t, "", "count", "all", conn); out != "0\n" {
 		t.Errorf("count after refused put = %q", out)
+	}
+}
+
+// TestNamespaceErrorsSayNamespace: every way of naming a namespace (the
+// global --namespace, from the command line, KV_NAMESPACE and a config
+// file, and a stream name) calls a bad one a namespace, not a key or a
+// type name.
+func TestNamespaceErrorsSayNamespace(t *testing.T) {
+	conn, _ := newDB(t)
+	bad := strings.Repeat("n", 1025)
+	cfg := t.TempDir() + "/kv.conf"
+	if err := os.WriteFile(cfg, []byte("namespace "+bad+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		env  string
+		args []string
+	}{
+		{"", []string{"list", "--namespace", bad, conn}},
+		{"", []string{"status", "--namespace", "ok", "--namespace", bad, conn}},
+		{bad, []string{"count", "all", conn}},
+		{"", []string{"export", "--config", cfg, conn}},
+		{"", []string{"stream", "get", "--stream", bad, conn}},
+		{"", []string{"consumer", "stream", bad, "c", "--idle-exit=1s", conn}},
+	} {
+		clearEnv(t)
+		t.Setenv("KV_NAMESPACE", r.env)
+		res := kv(t, "", r.args...)
+		if res.code != 2 || !strings.Contains(res.stderr, `namespace "nnnn`) || !strings.Contains(res.stderr, "longer than 1024 bytes") ||
+			strings.Contains(res.stderr, "invalid key") || strings.Contains(res.stderr, "type name") {
+			t.Errorf("kv %q: exit %d stderr %q", r.args, res.code, res.stderr)
+		}
 	}
 }
