@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,4 +106,31 @@ func keysOf(rs []outRecord) string {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// trailed returns the lines of an export (each ending with a newline, no
+// trailer) followed by the trailer kv export would write for them.
+func trailed(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return text + fmt.Sprintf(`{"kind":"trailer","lines":%d,"sha256":"%x"}`, strings.Count(text, "\n"), sum) + "\n"
+}
+
+// untrailed returns an export without its trailer line.
+func untrailed(t *testing.T, text string) string {
+	t.Helper()
+	body, last, _ := cutLastLine(text)
+	if !strings.Contains(last, `"kind":"trailer"`) {
+		t.Fatalf("the export does not end with a trailer: %q", last)
+	}
+	return body
+}
+
+// cutLastLine splits text (lines ending with newlines) before its last line.
+func cutLastLine(text string) (before, last string, ok bool) {
+	trimmed := strings.TrimSuffix(text, "\n")
+	i := strings.LastIndex(trimmed, "\n")
+	if i < 0 {
+		return "", trimmed, trimmed != ""
+	}
+	return text[:i+1], trimmed[i+1:], true
 }
