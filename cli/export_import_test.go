@@ -194,7 +194,7 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // postgresConn returns a --connection for a fresh database of the local
 // PostgreSQL server (KV_TEST_POSTGRES_URL or 127.0.0.1:5432), dropped at the
 // end, or skips the test if there is no server.
-func postgresConn(t *testing.T) string {
+func postgresConn(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv("KV_TEST_POSTGRES_URL")
 	if admin == "" {

@@ -26,7 +26,7 @@ type exportBackend struct {
 // a PostgreSQL database (skipped with a reason if there is no server), the
 // rqlite stand-in and, if KV_RQLITED names an rqlited binary, a real
 // rqlited.
-func exportBackends(t *testing.T) []exportBackend {
+func exportBackends(t testing.TB) []exportBackend {
 	t.Helper()
 	sqlite, _ := newDB(t)
 	out := []exportBackend{{"sqlite", sqlite}}

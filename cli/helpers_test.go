@@ -20,7 +20,7 @@ type result struct {
 }
 
 // kv runs the CLI in-process with stdin and args.
-func kv(t *testing.T, stdin string, args ...string) result {
+func kv(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	var stdout, stderr strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -30,7 +30,7 @@ func kv(t *testing.T, stdin string, args ...string) result {
 }
 
 // mustKV runs kv and fails the test unless it exits 0.
-func mustKV(t *testing.T, stdin string, args ...string) string {
+func mustKV(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	r := kv(t, stdin, args...)
 	if r.code != 0 {
@@ -43,7 +43,7 @@ func mustKV(t *testing.T, stdin string, args ...string) string {
 }
 
 // clearEnv makes sure no KV_* variable of the test's environment leaks in.
-func clearEnv(t *testing.T) {
+func clearEnv(t testing.TB) {
 	t.Helper()
 	for _, k := range []string{"KV_TYPE", "KV_CONNECTION", "KV_NAMESPACE", "KV_CONFIG", "KV_LOG_FORMAT", "KV_LOG_LEVEL"} {
 		t.Setenv(k, "")
@@ -51,7 +51,7 @@ func clearEnv(t *testing.T) {
 }
 
 // newDB returns a --connection flag for a fresh SQLite file and its path.
-func newDB(t *testing.T) (flag, path string) {
+func newDB(t testing.TB) (flag, path string) {
 	t.Helper()
 	clearEnv(t)
 	path = filepath.Join(t.TempDir(), "data.db")
