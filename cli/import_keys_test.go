@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -151,11 +152,14 @@ func TestImportMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
+	sum := sha256.New()
+	lines := io.MultiWriter(w, sum)
 	value := `"` + strings.Repeat("v", 300) + `"`
-	fmt.Fprintln(w, importHeader)
+	fmt.Fprintln(lines, importHeader)
 	for i := range n {
-		fmt.Fprintln(w, recordJSON("", fmt.Sprintf("key-%07d", i), value))
+		fmt.Fprintln(lines, recordJSON("", fmt.Sprintf("key-%07d", i), value))
 	}
+	fmt.Fprintf(w, `{"kind":"trailer","lines":%d,"sha256":"%x"}`+"\n", n+1, sum.Sum(nil))
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
