@@ -27,14 +27,19 @@ func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	sql := `WITH RECURSIVE ns(n) AS (
+	return queryRows(ctx, db, pgx.RowTo[string], db.namespacesSQL(), utc(now))
+}
+
+// namespacesSQL is the statement of Namespaces; its argument is the time
+// that judges expiry.
+func (db *DB) namespacesSQL() string {
+	return `WITH RECURSIVE ns(n) AS (
 	SELECT (SELECT namespace FROM ` + db.records + ` ORDER BY namespace LIMIT 1)
 	UNION ALL
 	SELECT (SELECT namespace FROM ` + db.records + ` WHERE namespace > ns.n ORDER BY namespace LIMIT 1) FROM ns WHERE ns.n IS NOT NULL
 )
 SELECT n FROM ns WHERE n IS NOT NULL
 	AND EXISTS (SELECT 1 FROM ` + db.records + ` r WHERE r.namespace = ns.n AND ` + live("$1") + `)`
-	return queryRows(ctx, db, pgx.RowTo[string], sql, utc(now))
 }
 
 // SchemaVersion returns the newest migration applied (the highest version

@@ -85,9 +85,15 @@ func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]
 	if sel.Keys != nil {
 		return db.queryKeys(ctx, sel, now)
 	}
-	var a args
-	sql := "SELECT " + recordColumns + " FROM " + db.records + " WHERE " + where(sel, now, &a) + pageClause(sel, &a)
+	sql, a := db.rangeSQL(sel, now)
 	return queryRows(ctx, db, scanRecord, sql, a...)
+}
+
+// rangeSQL returns the statement that reads the live records of a range
+// selector at now, in key order, and its arguments.
+func (db *DB) rangeSQL(sel driver.Selector, now time.Time) (string, args) {
+	var a args
+	return "SELECT " + recordColumns + " FROM " + db.records + " WHERE " + where(sel, now, &a) + pageClause(sel, &a), a
 }
 
 // queryKeys returns the live records of sel.Keys, in the order of the keys.
@@ -180,7 +186,17 @@ func scanRecord(row pgx.CollectableRow) (driver.Record, error) {
 
 // queryRows runs sql on the pool and returns its rows, each read by scan.
 func queryRows[T any](ctx context.Context, db *DB, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
-	rows, err := db.pool.Query(ctx, sql, args...)
+	return queryRowsOn(ctx, db, db.pool, scan, sql, args...)
+}
+
+// querier runs a query: the pool, or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryRowsOn is queryRows on q.
+func queryRowsOn[T any](ctx context.Context, db *DB, q querier, scan pgx.RowToFunc[T], sql string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, db.mapError(err)
 	}

@@ -39,23 +39,28 @@ func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
 	if err != nil {
 		return nil, db.dbError("namespaces", err)
 	}
-	rows, err := stmt.QueryContext(ctx, now.UnixMicro())
+	out, err := scanNamespaces(stmt.QueryContext(ctx, now.UnixMicro()))
 	if err != nil {
 		return nil, db.dbError("namespaces", err)
+	}
+	return out, nil
+}
+
+// scanNamespaces reads the rows of qNamespaces.
+func scanNamespaces(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := []string{}
 	for rows.Next() {
 		var ns string
 		if err := rows.Scan(&ns); err != nil {
-			return nil, db.dbError("namespaces", err)
+			return nil, err
 		}
 		out = append(out, ns)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, db.dbError("namespaces", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // SchemaVersion returns the newest migration applied (0: no schema yet,

@@ -208,3 +208,42 @@ func Example_paging() {
 	// [log/003 log/004 log/005]
 	// 2
 }
+
+// A snapshot reads every namespace as of one moment: writes committed while
+// it reads (by other goroutines or processes) are not in it, and its stream
+// position says which changes are.
+func Example_snapshot() {
+	ctx := context.Background()
+	db, store := openExample(ctx)
+	defer db.Close()
+	defer store.Close()
+
+	orders, _ := store.Namespace("orders")
+	_, _ = store.MutateAll(ctx, kvcore.Put("a", 0, 1), kvcore.Put("b", 0, 2))
+	_ = orders.Put(ctx, "o1", 0, "new")
+
+	err := store.Snapshot(ctx, func(sn *kvcore.Snapshot) error {
+		seq, exact := sn.StreamSeq()
+		fmt.Println("stream position", seq, exact)
+		namespaces, err := sn.Namespaces(ctx)
+		if err != nil {
+			return err
+		}
+		for _, ns := range namespaces {
+			for r, err := range sn.All(ctx, ns) {
+				if err != nil {
+					return err
+				}
+				fmt.Printf("%q %s %s\n", ns, r.Key, r.Value)
+			}
+		}
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// stream position 3 true
+	// "" a 1
+	// "" b 2
+	// "orders" o1 "new"
+	// <nil>
+}

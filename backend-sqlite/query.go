@@ -45,15 +45,20 @@ func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]
 		}
 		q, args = qKeys, []any{string(keys), sel.Namespace, nowU}
 	default:
-		where, wargs := selectorWhere(sel, nowU)
-		q = "SELECT " + recordColumns + " FROM records WHERE " + where + " ORDER BY key LIMIT ? OFFSET ?"
-		args = append(wargs, limitArg(sel.Limit), sel.Offset)
+		q, args = rangeQuery(sel, nowU)
 	}
 	out, err := db.queryRecords(ctx, sel.Namespace, q, args, len(sel.Keys) == 1)
 	if err != nil {
 		return nil, db.dbError("query", err)
 	}
 	return out, nil
+}
+
+// rangeQuery returns the statement and arguments that read the live
+// records of a range selector at nowU, in key order.
+func rangeQuery(sel driver.Selector, nowU int64) (string, []any) {
+	where, args := selectorWhere(sel, nowU)
+	return "SELECT " + recordColumns + " FROM records WHERE " + where + " ORDER BY key LIMIT ? OFFSET ?", append(args, limitArg(sel.Limit), sel.Offset)
 }
 
 // queryRecords runs q, which selects recordColumns, on a reader connection
@@ -67,8 +72,13 @@ func (db *DB) queryRecords(ctx context.Context, ns, q string, args []any, one bo
 		return nil, err
 	}
 	defer c.Close()
+	return queryRecordsOn(ctx, c, ns, q, args, one)
+}
+
+// queryRecordsOn is queryRecords on the reader connection c.
+func queryRecordsOn(ctx context.Context, c *sql.Conn, ns, q string, args []any, one bool) ([]driver.Record, error) {
 	out := []driver.Record{}
-	err = c.Raw(func(dc any) error {
+	err := c.Raw(func(dc any) error {
 		rc, ok := dc.(*conn)
 		if !ok {
 			return fmt.Errorf("sqlitekv: reader connection is a %T", dc)

@@ -78,13 +78,16 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	return out, trimmed, nil
 }
 
+// qBounds reads the trim watermark and the highest seq Read can return.
+const qBounds = "SELECT trimmed, max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) FROM stream_meta WHERE id = 1"
+
 // Bounds returns the trim watermark and the highest seq Read can return
 // (the watermark itself if everything was trimmed, 0 if none).
 func (db *DB) Bounds(ctx context.Context) (trimmed, last int64, err error) {
 	if err := db.usable(ctx); err != nil {
 		return 0, 0, err
 	}
-	stmt, err := db.readStmt(ctx, "SELECT trimmed, max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) FROM stream_meta WHERE id = 1")
+	stmt, err := db.readStmt(ctx, qBounds)
 	if err != nil {
 		return 0, 0, db.dbError("stream bounds", err)
 	}

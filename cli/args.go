@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvsuite/kv/cli/internal/redact"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvlock"
 	"github.com/kvsuite/kv/kvstream"
@@ -87,10 +88,11 @@ func page(path string, args []string) (offset, limit int, err error) {
 	names := []string{"offset", "limit"}
 	vals := []int{0, 0}
 	for i, s := range args {
-		n, err := strconv.Atoi(s)
+		n64, err := intArg(path, names[i], s, strconv.IntSize)
 		if err != nil {
-			return 0, 0, usagef(path, "%s %q is not a whole number", names[i], s)
+			return 0, 0, err
 		}
+		n := int(n64)
 		if n < 0 {
 			return 0, 0, usagef(path, "%s %d is negative%s", names[i], n, negativeHint(names[i]))
 		}
@@ -99,11 +101,21 @@ func page(path string, args []string) (offset, limit int, err error) {
 	return vals[0], vals[1], nil
 }
 
+// intArg reads a whole-number argument of bits bits (what names it in an
+// error) in decimal digits: kv's one rule for integer arguments.
+func intArg(path, what, s string, bits int) (int64, error) {
+	n, err := parseDecimal(s, bits)
+	if err != nil {
+		return 0, usagef(path, "%s %s is %v", what, redact.Value(s), err)
+	}
+	return n, nil
+}
+
 // parseSeq reads a stream sequence number argument: a whole number, 0 or more.
 func parseSeq(path, what, s string) (int64, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
+	n, err := intArg(path, what, s, 64)
 	if err != nil {
-		return 0, usagef(path, "%s %q is not a whole number", what, s)
+		return 0, err
 	}
 	if n < 0 {
 		return 0, usagef(path, "%s %d is negative", what, n)
@@ -157,10 +169,8 @@ const allTypes = "all"
 func streamFilters(path, stream, ofType string) ([]kvstream.Filter, error) {
 	var fs []kvstream.Filter
 	if stream != allNamespaces {
-		if stream != "" {
-			if err := kvcore.ValidateKey(stream); err != nil {
-				return nil, usagef(path, "stream name (a namespace, or \"*\" for every namespace): %v", err)
-			}
+		if err := kvcore.ValidateNamespace(stream); err != nil {
+			return nil, usagef(path, "stream name (a namespace, or \"*\" for every namespace): %v", err)
 		}
 		fs = append(fs, kvstream.InNamespace(stream))
 	}

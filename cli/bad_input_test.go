@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -49,15 +50,15 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"delete all with keys", "", []string{"delete", "--all", "a"}, 2, "--all takes no keys"},
 		{"delete version many keys", "", []string{"delete", "--version", "1", "a", "b"}, 2, "--version applies to a single key"},
 		{"bad version", `{}`, []string{"put", "k", "--version", "-2"}, 2, "--version -2"},
-		{"non-numeric version", `{}`, []string{"put", "k", "--version", "x"}, 2, `invalid value "x" for flag -version`},
+		{"non-numeric version", `{}`, []string{"put", "k", "--version", "x"}, 2, `--version "x": not a whole number in decimal digits`},
 		{"negative ttl", `{}`, []string{"put", "k", "--ttl", "-1s"}, 2, "--ttl -1s is negative"},
-		{"bad ttl", `{}`, []string{"put", "k", "--ttl", "soon"}, 2, `invalid value "soon" for flag -ttl`},
+		{"bad ttl", `{}`, []string{"put", "k", "--ttl", "soon"}, 2, `--ttl "soon": not a duration: want a number and a unit, ns, us, ms, s, m or h`},
 		{"unknown flag", "", []string{"list", "--bogus"}, 2, "flag provided but not defined: -bogus"},
 		{"unknown command", "", []string{"frobnicate"}, 2, `kv: frobnicate: unknown command`},
 		{"unknown subcommand", "", []string{"get", "everything"}, 2, `unknown subcommand "everything": want one of key, prefix, range, batch`},
 		{"missing subcommand", "", []string{"count"}, 2, "missing subcommand"},
-		{"namespace too long", "", []string{"list", "--namespace", long}, 2, "--namespace: invalid key"},
-		{"lock bad duration", "", []string{"lock", "acquire", "l", "me", "--duration=soon"}, 2, `invalid value "soon" for flag -duration`},
+		{"namespace too long", "", []string{"list", "--namespace", long}, 2, `--namespace: invalid argument: namespace "kkkk`},
+		{"lock bad duration", "", []string{"lock", "acquire", "l", "me", "--duration=soon"}, 2, `--duration "soon": not a duration`},
 		{"lock zero duration", "", []string{"lock", "acquire", "l", "me", "--duration=0"}, 2, "--duration 0s: want a positive duration"},
 		{"lock negative duration", "", []string{"lock", "acquire", "l", "me", "--duration", "-5m"}, 2, "--duration -5m0s: want a positive duration"},
 		{"lock acquire no owner", "", []string{"lock", "acquire", "l"}, 2, "got 1 argument(s), want <name> <locked-by>"},
@@ -142,5 +143,37 @@ func TestValueTooLarge(t *testing.T) {
 	}
 	if out := mustKV(t, "", "count", "all", conn); out != "0\n" {
 		t.Errorf("count after refused put = %q", out)
+	}
+}
+
+// TestNamespaceErrorsSayNamespace: every way of naming a namespace (the
+// global --namespace, from the command line, KV_NAMESPACE and a config
+// file, and a stream name) calls a bad one a namespace, not a key or a
+// type name.
+func TestNamespaceErrorsSayNamespace(t *testing.T) {
+	conn, _ := newDB(t)
+	bad := strings.Repeat("n", 1025)
+	cfg := t.TempDir() + "/kv.conf"
+	if err := os.WriteFile(cfg, []byte("namespace "+bad+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		env  string
+		args []string
+	}{
+		{"", []string{"list", "--namespace", bad, conn}},
+		{"", []string{"status", "--namespace", "ok", "--namespace", bad, conn}},
+		{bad, []string{"count", "all", conn}},
+		{"", []string{"export", "--config", cfg, conn}},
+		{"", []string{"stream", "get", "--stream", bad, conn}},
+		{"", []string{"consumer", "stream", bad, "c", "--idle-exit=1s", conn}},
+	} {
+		clearEnv(t)
+		t.Setenv("KV_NAMESPACE", r.env)
+		res := kv(t, "", r.args...)
+		if res.code != 2 || !strings.Contains(res.stderr, `namespace "nnnn`) || !strings.Contains(res.stderr, "longer than 1024 bytes") ||
+			strings.Contains(res.stderr, "invalid key") || strings.Contains(res.stderr, "type name") {
+			t.Errorf("kv %q: exit %d stderr %q", r.args, res.code, res.stderr)
+		}
 	}
 }

@@ -86,10 +86,11 @@ func (o *benchOptions) define(fs *flag.FlagSet) {
 func benchArgs(path string, args []string, names []string, defaults []int) ([]int, error) {
 	vals := append([]int(nil), defaults...)
 	for i, s := range args {
-		n, err := strconv.Atoi(s)
+		n64, err := intArg(path, path+": <"+names[i]+">", s, strconv.IntSize)
 		if err != nil {
-			return nil, usagef(path, "%s: <%s> %q is not a whole number", path, names[i], s)
+			return nil, err
 		}
+		n := int(n64)
 		if n < 1 {
 			return nil, usagef(path, "%s: <%s> %d: want 1 or more", path, names[i], n)
 		}

@@ -270,7 +270,7 @@ func (a *app) printStatus(st statusJSON) error {
 		fmt.Fprintf(tw, "\nNamespace\tKeys\n")
 	}
 	for _, ns := range st.Namespaces {
-		fmt.Fprintf(tw, "%q\t%d\n", ns.Namespace, ns.Keys)
+		fmt.Fprintf(tw, "%s\t%d\n", textName(ns.Namespace), ns.Keys)
 	}
 	if st.Stream != nil {
 		fmt.Fprintf(tw, "\nStream:\tfirst seq %d, last seq %d, %d entries\n", st.Stream.First, st.Stream.Last, st.Stream.Length)
@@ -281,9 +281,9 @@ func (a *app) printStatus(st statusJSON) error {
 			for _, c := range st.Consumers {
 				owner := "-"
 				if c.Held {
-					owner = c.Owner
+					owner = textName(c.Owner)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", c.Name, c.Position, c.Lag, owner)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", textName(c.Name), c.Position, c.Lag, owner)
 			}
 		}
 	}
@@ -294,10 +294,10 @@ func (a *app) printStatus(st statusJSON) error {
 		for _, l := range st.Leases {
 			owner, expires := "-", "-"
 			if l.Held {
-				owner = l.Owner
+				owner = textName(l.Owner)
 				expires = l.Expires.Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", l.Name, owner, l.Token, expires)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", textName(l.Name), owner, l.Token, expires)
 		}
 	}
 	if st.Tasks != nil {

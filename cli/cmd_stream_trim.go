@@ -80,7 +80,7 @@ func (a *app) trimStop(ctx context.Context, s *kvstream.Stream, n int64, force b
 		}
 		for _, c := range cs {
 			if c.Position <= n {
-				return fmt.Sprintf("consumer %q has committed only up to %d (use --force to trim past it)", c.Name, c.Position), true, nil
+				return fmt.Sprintf("consumer %s has committed only up to %d (use --force to trim past it)", textName(c.Name), c.Position), true, nil
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/cli/internal/redact"
 )
 
 // spec describes one kv command.
@@ -40,6 +42,7 @@ func (a *app) command(s spec) *ffcli.Command {
 	if s.flags != nil {
 		s.flags(fs)
 	}
+	strictFlags(fs)
 	defineGlobalFlags(fs, &a.cl)
 	a.flagSets = append(a.flagSets, fs)
 
@@ -73,7 +76,7 @@ func (a *app) command(s spec) *ffcli.Command {
 			if errors.Is(err, flag.ErrHelp) {
 				return err
 			}
-			return usagef(s.path, "%v", err)
+			return usagef(s.path, "%s", flagMessage(err.Error()))
 		}
 		if err := a.resolveGlobals(); err != nil {
 			return err
@@ -99,7 +102,7 @@ func (a *app) noSubcommand(c *ffcli.Command, s spec, args []string) error {
 	if len(args) == 0 {
 		return usagef(s.path, "%s: missing subcommand: want one of %s", s.path, strings.Join(names, ", "))
 	}
-	return usagef(s.path, "%s: unknown subcommand %q%s: want one of %s", s.path, args[0], didYouMean(c, args[0]), strings.Join(names, ", "))
+	return usagef(s.path, "%s: unknown subcommand %s%s: want one of %s", s.path, redact.Value(args[0]), didYouMean(c, args[0]), strings.Join(names, ", "))
 }
 
 // usage returns the help text of c.
@@ -161,6 +164,9 @@ func writeFlags(w io.Writer, fs *flag.FlagSet, keep func(string) bool) {
 	}
 	for _, f := range fl {
 		arg, help := flag.UnquoteUsage(f)
+		if t, ok := f.Value.(interface{ typeName() string }); ok && arg == "value" {
+			arg = t.typeName()
+		}
 		if arg != "" {
 			arg = " " + arg
 		}

@@ -120,9 +120,9 @@ func TestTrimKeepsConsumers(t *testing.T) {
 	streamOut(t, "consumer", "get", "fast", "--commit-mode=batch", conn)
 	runSteps(t, conn, []step{
 		{name: "trim stops at the consumer, and fails", args: []string{"stream", "trim", "5"}, code: 1, wantOut: true, stdout: "2\n",
-			stderr: `stream trim: trimmed only part of what was asked: stopped at 2, short of 5: consumer "slow" has committed only up to 2 (use --force to trim past it)`},
+			stderr: `stream trim: trimmed only part of what was asked: stopped at 2, short of 5: consumer slow has committed only up to 2 (use --force to trim past it)`},
 		{name: "slow reads on", args: []string{"consumer", "get", "slow", "--limit=1", "--commit-mode=batch"}, keys: nil},
-		{name: "trim follows it", args: []string{"stream", "trim", "5"}, code: 1, wantOut: true, stdout: "3\n", stderr: `consumer "slow" has committed only up to 3`},
+		{name: "trim follows it", args: []string{"stream", "trim", "5"}, code: 1, wantOut: true, stdout: "3\n", stderr: `consumer slow has committed only up to 3`},
 		{name: "force", args: []string{"stream", "trim", "5", "--force"}, wantOut: true, stdout: "5\n"},
 		{name: "slow is trimmed", args: []string{"consumer", "get", "slow"}, code: 1, stderr: "stream position 4 was trimmed: the stream now starts at 6"},
 		{name: "fast is not", args: []string{"consumer", "get", "fast"}, wantOut: true, stdout: ""},

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/cli/internal/seedimport/seedtest"
 )
 
@@ -29,11 +28,12 @@ func fillExport(t *testing.T, conn string) {
 }
 
 // exportBody is kv export --all's output without its header line (which
-// names the source backend and the time).
+// names the source backend, the time and the stream position) and its
+// trailer (whose checksum covers the header).
 func exportBody(t *testing.T, conn string, extra ...string) (header headerLine, body string) {
 	t.Helper()
 	args := append([]string{"export", "--all", "--namespace", "", "--namespace", "other", conn}, extra...)
-	out := mustKV(t, "", args...)
+	out := untrailed(t, mustKV(t, "", args...))
 	first, rest, _ := strings.Cut(out, "\n")
 	if err := json.Unmarshal([]byte(first), &header); err != nil || header.Kind != kindHeader {
 		t.Fatalf("export header %q: %v", first, err)
@@ -72,7 +72,7 @@ func TestExportImportSQLite(t *testing.T) {
 	// Without flags: every namespace with records (the graph's too), no
 	// consumers or tasks.
 	out := mustKV(t, "", "export", src)
-	if n := strings.Count(out, "\n"); n != 9 || strings.Contains(out, `"kind":"task"`) || strings.Contains(out, `"kind":"consumer"`) ||
+	if n := strings.Count(out, "\n"); n != 10 || strings.Contains(out, `"kind":"task"`) || strings.Contains(out, `"kind":"consumer"`) ||
 		!strings.Contains(out, `"namespaces":["","kvgraph","other"],"graph":true,"consumers":false`) {
 		t.Errorf("plain export has %d lines:\n%s", n, out)
 	}
@@ -84,7 +84,7 @@ func TestExportImportSQLite(t *testing.T) {
 		}
 		t.Setenv("KV_NAMESPACE", env)
 		out := mustKV(t, "", args...)
-		if n := strings.Count(out, "\n"); n != 2 || !strings.Contains(out, `"namespaces":["other"],"graph":false`) {
+		if n := strings.Count(out, "\n"); n != 3 || !strings.Contains(out, `"namespaces":["other"],"graph":false`) {
 			t.Errorf("export of namespace other (KV_NAMESPACE=%q) has %d lines:\n%s", env, n, out)
 		}
 	}
@@ -92,7 +92,7 @@ func TestExportImportSQLite(t *testing.T) {
 	// Every namespace of a store without records: just the header.
 	empty, _ := newDB(t)
 	mustKV(t, "", "init", empty)
-	if out := mustKV(t, "", "export", empty); strings.Count(out, "\n") != 1 || !strings.Contains(out, `"namespaces":[]`) {
+	if out := mustKV(t, "", "export", empty); strings.Count(out, "\n") != 2 || !strings.Contains(out, `"namespaces":[]`) {
 		t.Errorf("export of an empty store:\n%s", out)
 	}
 
@@ -129,11 +129,11 @@ func TestImportBadInputChangesNothing(t *testing.T) {
 	src, _ := newDB(t)
 	fillExport(t, src)
 	good := mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", src)
-	lines := strings.Split(strings.TrimSuffix(good, "\n"), "\n")
-	with := func(i int, line string) string { // good with line i replaced
+	lines := strings.Split(strings.TrimSuffix(untrailed(t, good), "\n"), "\n")
+	with := func(i int, line string) string { // good with line i replaced, and a trailer that matches
 		ls := append([]string{}, lines...)
 		ls[i] = line
-		return strings.Join(ls, "\n") + "\n"
+		return trailed(strings.Join(ls, "\n") + "\n")
 	}
 	last := len(lines) - 1
 	tests := []struct {
@@ -141,14 +141,14 @@ func TestImportBadInputChangesNothing(t *testing.T) {
 		code                int
 	}{
 		{"empty", "", "it is empty (no header line)", 1},
-		{"no header", strings.Join(lines[1:], "\n"), `line 1: not a valid kv export: the first line must be the header`, 1},
+		{"no header", trailed(strings.Join(lines[1:], "\n") + "\n"), `line 1: not a valid kv export: the first line must be the header`, 1},
 		{"newer format", with(0, `{"kind":"header","format":"kv-export","version":9}`), "line 1: not a valid kv export: format version 9 is newer", 1},
 		{"malformed last line", with(last, `{"kind":"record",`), "line " + itoa(last+1) + ": not a valid kv export: unexpected end of JSON input", 1},
 		{"bad json mid-batch", with(2, `{"kind":"record","namespace":"","key":"b","version":1,"value":{x},"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null}`), "line 3: not a valid kv export", 1},
 		{"unknown field", with(1, `{"kind":"record","namespace":"","key":"a","version":1,"value":1,"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null,"color":"red"}`), `line 2: not a valid kv export: json: unknown field "color"`, 1},
 		{"version 0", with(1, `{"kind":"record","namespace":"","key":"a","version":0,"value":1,"created":"2026-01-01T00:00:00Z","updated":"2026-01-01T00:00:00Z","expires":null}`), `line 2: not a valid kv export: invalid argument: record "a": version 0 is not positive`, 1},
 		{"value not UTF-8", with(1, "{\"kind\":\"record\",\"namespace\":\"\",\"key\":\"a\",\"version\":1,\"value\":\"\xff\",\"created\":\"2026-01-01T00:00:00Z\",\"updated\":\"2026-01-01T00:00:00Z\",\"expires\":null}"), `line 2: not a valid kv export: record "a": invalid value: not valid UTF-8`, 1},
-		{"bad namespace", with(1, strings.Replace(lines[1], `"namespace":""`, `"namespace":"\u0000"`, 1)), `line 2: not a valid kv export: namespace: invalid argument`, 1},
+		{"bad namespace", with(1, strings.Replace(lines[1], `"namespace":""`, `"namespace":"\u0000"`, 1)), `line 2: not a valid kv export: invalid argument: namespace "\x00": contains a NUL byte`, 1},
 		{"no times", with(1, `{"kind":"record","namespace":"","key":"a","version":1,"value":1}`), `created and updated times are required`, 1},
 		{"duplicate key", with(2, lines[1]), `line 3: not a valid kv export: key "a" appears twice`, 1},
 		{"unknown kind", with(last, `{"kind":"widget"}`), `unknown kind "widget"`, 1},
@@ -175,7 +175,7 @@ func TestImportBadInputChangesNothing(t *testing.T) {
 					t.Errorf("kv %q: exit %d stdout %q stderr %q, want %d and %q", args, r.code, r.stdout, r.stderr, tt.code, tt.stderr)
 				}
 			}
-			if out := mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", dst); strings.Count(out, "\n") != 1 {
+			if out := mustKV(t, "", "export", "--all", "--namespace", "", "--namespace", "other", dst); strings.Count(out, "\n") != 2 {
 				t.Errorf("a bad import wrote:\n%s", out)
 			}
 		})
@@ -190,22 +190,21 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // postgresConn returns a --connection for a fresh database of the local
 // PostgreSQL server (KV_TEST_POSTGRES_URL or 127.0.0.1:5432), dropped at the
 // end, or skips the test if there is no server.
-func postgresConn(t *testing.T) string {
+func postgresConn(t testing.TB) string {
 	t.Helper()
 	return "--connection=" + seedtest.NewDatabase(t, "postgres")
 }
 
-// TestExportImportAcrossBackends moves data SQLite -> PostgreSQL -> rqlite
-// (the rqlitetest stand-in) -> SQLite and checks that the last export equals
-// the first exactly.
+// TestExportImportAcrossBackends moves data from SQLite through every other
+// backend (PostgreSQL, the rqlite stand-in, a real rqlited with
+// KV_RQLITED) and back to SQLite, by kv export and kv import, and checks
+// that each export equals the first exactly.
 func TestExportImportAcrossBackends(t *testing.T) {
 	src, _ := newDB(t)
 	fillExport(t, src)
-	pg := postgresConn(t)
-	t.Log("rqlite: using rqlitetest, the in-process stand-in for an rqlite server")
-	rq := "--connection=" + rqlitetest.Start(t).URL
 	dst, _ := newDB(t)
-	hops := []struct{ typ, conn string }{{"sqlite", src}, {"postgres", pg}, {"rqlite", rq}, {"sqlite", dst}}
+	hops := append([]exportBackend{{"sqlite", src}}, exportBackends(t)[1:]...)
+	hops = append(hops, exportBackend{"sqlite", dst})
 	_, want := exportBody(t, src)
 	prev := hops[0]
 	for _, hop := range hops[1:] {

@@ -11,10 +11,14 @@ import (
 
 // The kv export format: JSON Lines, one object a line, each with a "kind".
 // The first line is the header; then records (grouped by namespace, in key
-// order), consumers, tasks and schedules.
+// order), consumers, tasks and schedules; the last line is the trailer.
+// Version 1 (kv before the trailer) had no trailer; kv import still reads
+// it, with a warning.
 const (
 	exportFormat  = "kv-export"
-	exportVersion = 1
+	exportVersion = 2
+	// trailerVersion is the first version that ends with a trailer.
+	trailerVersion = 2
 )
 
 // The kinds of line.
@@ -24,6 +28,7 @@ const (
 	kindConsumer = "consumer"
 	kindTask     = "task"
 	kindSchedule = "schedule"
+	kindTrailer  = "trailer"
 )
 
 // headerLine opens an export: its format and version, the backend it came
@@ -38,6 +43,20 @@ type headerLine struct {
 	Graph      bool      `json:"graph"`
 	Consumers  bool      `json:"consumers"`
 	Tasks      bool      `json:"tasks"`
+	// StreamSeq is the source's change stream position that the records
+	// reflect: every change up to it is in the export, and if
+	// StreamSeqExact none after it is (see kvcore.Snapshot.StreamSeq).
+	StreamSeq      int64 `json:"stream_seq"`
+	StreamSeqExact bool  `json:"stream_seq_exact"`
+}
+
+// trailerLine ends an export: the number of lines before it and the
+// SHA-256 of their bytes (each line with its newline), in hexadecimal, so
+// that kv import can refuse an export that was cut short or edited.
+type trailerLine struct {
+	Kind   string `json:"kind"`
+	Lines  int64  `json:"lines"`
+	SHA256 string `json:"sha256"`
 }
 
 // recordLine is one record of a namespace: kvcore.Record's fields exactly

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"io/fs"
+	"strings"
 
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/kvsuite/kv/cli/internal/open"
+	"github.com/kvsuite/kv/cli/internal/redact"
 	"github.com/kvsuite/kv/kvcore"
 )
 
@@ -93,13 +99,21 @@ func (a *app) resolveGlobals() error {
 	err := ff.Parse(fs, args,
 		ff.WithEnvVarPrefix("KV"),
 		ff.WithConfigFileFlag("config"),
-		ff.WithConfigFileParser(ff.PlainParser),
+		ff.WithConfigFileParser(configParser),
 	)
+	// Whatever ff set before an error may be a connection string: stderr
+	// masks its secrets from now on.
+	a.secrets.Store(&[]string{g.connection, a.cl.connection})
 	if err != nil {
-		if g.config != "" {
-			return usagef("", "global flags from KV_* variables or config file %q: %v", g.config, err)
+		var ce *configError
+		if errors.As(err, &ce) {
+			return usagef("", "config file %s line %d: %s", redact.Value(g.config), ce.line, ce.msg)
 		}
-		return usagef("", "global flags from KV_* variables: %v", err)
+		// ff's errors may quote what it read: say only where it came from.
+		if g.config != "" {
+			return usagef("", "config file %s: %s", redact.Value(g.config), configReadError(err))
+		}
+		return usagef("", "global flags from KV_* variables: cannot read them")
 	}
 	a.cfg = open.Config{Type: g.typ, Connection: connectionFor(fs, g.typ, g.connection), Namespace: g.namespace}
 	if err := open.CheckType(g.typ); err != nil {
@@ -111,10 +125,8 @@ func (a *app) resolveGlobals() error {
 		a.namespaces = a.cl.namespaces
 	}
 	for _, ns := range a.namespaces {
-		if ns != "" {
-			if err := kvcore.ValidateKey(ns); err != nil {
-				return usagef("", "--namespace: %v", err)
-			}
+		if err := kvcore.ValidateNamespace(ns); err != nil {
+			return usagef("", "--namespace: %v", err)
 		}
 	}
 	log, err := newLogger(a.stderr, g.logFormat, g.logLevel)
@@ -137,4 +149,65 @@ func connectionFor(fs *flag.FlagSet, typ, conn string) string {
 		return ""
 	}
 	return conn
+}
+
+// configError is a line of the config file that configParser refuses. Its
+// message never quotes the line: a line that is not what it should be may
+// hold a connection string.
+type configError struct {
+	line int
+	msg  string
+}
+
+func (e *configError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// configParser reads kv's config file for ff, in ff's plain format: one
+// global flag a line, "name value" (the value is the rest of the line, as
+// it is; " #" starts a comment), lines starting with # are comments. Its
+// errors name the line and what is wrong with it without repeating it.
+func configParser(r io.Reader, set func(name, value string) error) error {
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, value, _ := strings.Cut(line, " ")
+		value = strings.TrimSpace(value)
+		if i := strings.Index(value, " #"); i >= 0 {
+			value = strings.TrimSpace(value[:i])
+		}
+		name = strings.TrimLeft(name, "-")
+		if !isGlobalFlag(name) {
+			if before, _, ok := strings.Cut(name, "="); ok && isGlobalFlag(strings.TrimLeft(before, "-")) {
+				return &configError{n, fmt.Sprintf("want %q followed by a space and the value, not \"=\"", strings.TrimLeft(before, "-"))}
+			}
+			return &configError{n, "not \"name value\" with a known name (want one of " + strings.Join(globalFlagNames, ", ") + ")"}
+		}
+		if value == "" {
+			return &configError{n, fmt.Sprintf("%s has no value", name)}
+		}
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			return &configError{n, fmt.Sprintf("the value of %s is quoted: the rest of the line is the value as it is, without quotes", name)}
+		}
+		if err := set(name, value); err != nil {
+			return &configError{n, fmt.Sprintf("%s cannot be set", name)}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	return nil
+}
+
+// configReadError says why ff could not read the config file, without
+// what it read.
+func configReadError(err error) string {
+	if errors.Is(err, fs.ErrNotExist) {
+		return "it does not exist"
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return "permission denied"
+	}
+	return "it cannot be read, or a KV_* variable cannot be"
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -87,8 +88,8 @@ func TestConfigFile(t *testing.T) {
 	for _, tt := range []struct {
 		file, want string
 	}{
-		{filepath.Join(dir, "missing.conf"), "no such file"},
-		{bad, `"colour" not defined`},
+		{filepath.Join(dir, "missing.conf"), "it does not exist"},
+		{bad, `line 1: not "name value" with a known name`},
 	} {
 		r := kv(t, "", "list", "--config", tt.file)
 		if r.code != 2 || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, tt.file) {
@@ -151,5 +152,41 @@ func TestPasswordsNeverPrinted(t *testing.T) {
 	r := kv(t, "", "list", "--type", "postgres")
 	if r.code == 0 || strings.Contains(r.stderr, secret) || !strings.Contains(r.stderr, "postgres://kv:xxxxx@127.0.0.1:1/kv") {
 		t.Errorf("KV_CONNECTION with password: stderr %q", r.stderr)
+	}
+}
+
+// TestConfigFileErrorsQuoteNothing: a config file line that is not "name
+// value" with a known name, a quoted value and a name without a value are
+// errors naming the line and what is wrong, never quoting the line (it may
+// hold a connection string).
+func TestConfigFileErrorsQuoteNothing(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	const pw = "S3cr3tZq"
+	for text, want := range map[string]string{
+		"connection=postgres://u:" + pw + "@h/db\n":                    `line 1: want "connection" followed by a space and the value, not "="`,
+		"# a comment\n\ntype sqlite\nconnection \"file:" + pw + "\"\n": "line 4: the value of connection is quoted",
+		"type sqlite\nconection postgres://u:" + pw + "@h/db\n":        `line 2: not "name value" with a known name (want one of type, connection, namespace, config, log-format, log-level)`,
+		"connection\n":                   "line 1: connection has no value",
+		"postgres://u:" + pw + "@h/db\n": `line 1: not "name value" with a known name`,
+	} {
+		cfg := filepath.Join(dir, "kv.conf")
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := kv(t, "", "list", "--config", cfg)
+		if r.code != 2 || !strings.Contains(r.stderr, "kv: config file "+strconv.Quote(cfg)+" "+want) || strings.Contains(r.stderr, "S3cr") {
+			t.Errorf("config %q: exit %d stderr %q, want %q", text, r.code, r.stderr, want)
+		}
+	}
+	// Inline comments are ff's: " #" ends the value.
+	cfg := filepath.Join(dir, "ok.conf")
+	db := filepath.Join(dir, "data.db")
+	if err := os.WriteFile(cfg, []byte("connection file:"+db+"?mode=rwc # the store\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustKV(t, "", "init", "--config", cfg)
+	if !fileExists(db) {
+		t.Error("the config file's connection (with a comment after it) was not used")
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +20,7 @@ type result struct {
 }
 
 // kv runs the CLI in-process with stdin and args.
-func kv(t *testing.T, stdin string, args ...string) result {
+func kv(t testing.TB, stdin string, args ...string) result {
 	t.Helper()
 	var stdout, stderr strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -28,7 +30,7 @@ func kv(t *testing.T, stdin string, args ...string) result {
 }
 
 // mustKV runs kv and fails the test unless it exits 0.
-func mustKV(t *testing.T, stdin string, args ...string) string {
+func mustKV(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	r := kv(t, stdin, args...)
 	if r.code != 0 {
@@ -41,7 +43,7 @@ func mustKV(t *testing.T, stdin string, args ...string) string {
 }
 
 // clearEnv makes sure no KV_* variable of the test's environment leaks in.
-func clearEnv(t *testing.T) {
+func clearEnv(t testing.TB) {
 	t.Helper()
 	for _, k := range []string{"KV_TYPE", "KV_CONNECTION", "KV_NAMESPACE", "KV_CONFIG", "KV_LOG_FORMAT", "KV_LOG_LEVEL"} {
 		t.Setenv(k, "")
@@ -49,7 +51,7 @@ func clearEnv(t *testing.T) {
 }
 
 // newDB returns a --connection flag for a fresh SQLite file and its path.
-func newDB(t *testing.T) (flag, path string) {
+func newDB(t testing.TB) (flag, path string) {
 	t.Helper()
 	clearEnv(t)
 	path = filepath.Join(t.TempDir(), "data.db")
@@ -104,4 +106,31 @@ func keysOf(rs []outRecord) string {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// trailed returns the lines of an export (each ending with a newline, no
+// trailer) followed by the trailer kv export would write for them.
+func trailed(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return text + fmt.Sprintf(`{"kind":"trailer","lines":%d,"sha256":"%x"}`, strings.Count(text, "\n"), sum) + "\n"
+}
+
+// untrailed returns an export without its trailer line.
+func untrailed(t *testing.T, text string) string {
+	t.Helper()
+	body, last, _ := cutLastLine(text)
+	if !strings.Contains(last, `"kind":"trailer"`) {
+		t.Fatalf("the export does not end with a trailer: %q", last)
+	}
+	return body
+}
+
+// cutLastLine splits text (lines ending with newlines) before its last line.
+func cutLastLine(text string) (before, last string, ok bool) {
+	trimmed := strings.TrimSuffix(text, "\n")
+	i := strings.LastIndex(trimmed, "\n")
+	if i < 0 {
+		return "", trimmed, trimmed != ""
+	}
+	return text[:i+1], trimmed[i+1:], true
 }

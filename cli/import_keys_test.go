@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"time"
 )
 
-const importHeader = `{"kind":"header","format":"kv-export","version":1}`
+const importHeader = `{"kind":"header","format":"kv-export","version":2}`
 
 // recordJSON is a record line of an import.
 func recordJSON(namespace, key, value string) string {
@@ -23,7 +24,7 @@ func recordJSON(namespace, key, value string) string {
 }
 
 // importOf is an import of n records k00000... in the default namespace
-// (line i+2 is record i), then extra lines.
+// (line i+2 is record i), then extra lines, then the trailer.
 func importOf(n int, extra ...string) string {
 	var b strings.Builder
 	b.WriteString(importHeader + "\n")
@@ -33,7 +34,7 @@ func importOf(n int, extra ...string) string {
 	for _, l := range extra {
 		b.WriteString(l + "\n")
 	}
-	return b.String()
+	return trailed(b.String())
 }
 
 // taskJSON is a pending task line of an import.
@@ -77,7 +78,7 @@ func TestImportRepeatedKeyAcrossBatches(t *testing.T) {
 					t.Errorf("kv %q: exit %d stdout %q stderr %q, want 1 and %q", args, r.code, r.stdout, r.stderr, tt.stderr)
 				}
 			}
-			if out := mustKV(t, "", "export", "--all", dst); strings.Count(out, "\n") != 1 {
+			if out := mustKV(t, "", "export", "--all", dst); strings.Count(out, "\n") != 2 {
 				t.Errorf("a refused import wrote:\n%s", out)
 			}
 		})
@@ -85,10 +86,11 @@ func TestImportRepeatedKeyAcrossBatches(t *testing.T) {
 
 	// The same keys in two namespaces, across batches: imported.
 	dst, _ := newDB(t)
-	in := importOf(600)
+	var others []string
 	for i := range 600 {
-		in += recordJSON("other", fmt.Sprintf("k%05d", i), "2") + "\n"
+		others = append(others, recordJSON("other", fmt.Sprintf("k%05d", i), "2"))
 	}
+	in := importOf(600, others...)
 	if got := mustKV(t, in, "import", dst); got != `{"records":1200,"consumers":0,"tasks":0,"schedules":0,"dry_run":false}`+"\n" {
 		t.Errorf("import: %s", got)
 	}
@@ -150,11 +152,14 @@ func TestImportMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := bufio.NewWriter(f)
+	sum := sha256.New()
+	lines := io.MultiWriter(w, sum)
 	value := `"` + strings.Repeat("v", 300) + `"`
-	fmt.Fprintln(w, importHeader)
+	fmt.Fprintln(lines, importHeader)
 	for i := range n {
-		fmt.Fprintln(w, recordJSON("", fmt.Sprintf("key-%07d", i), value))
+		fmt.Fprintln(lines, recordJSON("", fmt.Sprintf("key-%07d", i), value))
 	}
+	fmt.Fprintf(w, `{"kind":"trailer","lines":%d,"sha256":"%x"}`+"\n", n+1, sum.Sum(nil))
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/kvsuite/kv/cli/internal/redact"
 )
 
 // newLogger returns the log kv writes on w (stderr) for long-running
@@ -14,7 +16,7 @@ import (
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil || strings.ContainsAny(level, "+-") {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+		return nil, fmt.Errorf("--log-level %s: want debug, info, warn or error", redact.Value(level))
 	}
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
@@ -23,5 +25,5 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	return nil, fmt.Errorf("--log-format %s: want text or json", redact.Value(format))
 }

@@ -87,7 +87,7 @@ func TestStatusJSON(t *testing.T) {
 	}
 	t.Setenv("KV_NAMESPACE", "")
 	text := mustKV(t, "", "status", conn)
-	for _, w := range []string{"Backend:     sqlite", fmt.Sprintf("Schema:      version %d\n", version), `"other"    1`, "first seq 1, last seq 9, 9 entries", "c1        3         6",
+	for _, w := range []string{"Backend:     sqlite", fmt.Sprintf("Schema:      version %d\n", version), "other      1", "first seq 1, last seq 9, 9 entries", "c1        3         6",
 		"jobs   me       1", "Tasks:  2 pending, 0 running"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("status text lacks %q:\n%s", w, text)

@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvlock"
@@ -141,4 +145,22 @@ func (a *app) flush() error {
 		}
 	}
 	return nil
+}
+
+// textName is how kv's text output (kv status, messages on stderr) shows a
+// name a user chose: a namespace, consumer, lease, owner or key. It is
+// shown as it is if it is made only of printable characters other than
+// space, quote and backslash, and otherwise quoted in Go syntax, which
+// escapes line breaks, tabs, terminal escape sequences, invisible
+// formatting characters and bytes that are not UTF-8: a name can never
+// forge a line, a column or a terminal command. JSON output needs no such
+// care: JSON escapes what it must.
+func textName(s string) string {
+	plain := s != "" && utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+		return !unicode.IsPrint(r) || r == ' ' || r == '"' || r == '\\'
+	}) < 0
+	if plain {
+		return s
+	}
+	return strconv.Quote(s)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -26,9 +27,14 @@ const (
 // app is one invocation of kv: its streams, its command tree and the
 // global settings that the command line, environment and config file give.
 type app struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	args           []string // the whole command line, for parseArgs
+	stdin  io.Reader
+	stdout io.Writer
+	// stderr masks the secrets of every connection string kv was given
+	// (see scrubWriter); rawStderr is the stream itself, for progress
+	// lines on a terminal.
+	stderr, rawStderr io.Writer
+	secrets           atomic.Pointer[[]string] // the connection strings stderr masks
+	args              []string                 // the whole command line, for parseArgs
 
 	cl  globalFlags // global flags as the command line set them
 	cfg open.Config // global settings after env and config file
@@ -53,12 +59,14 @@ type app struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriter(stdout)
 	a := &app{
-		stdin:  stdin,
-		stdout: out,
-		stderr: stderr,
-		args:   args,
-		specs:  map[*ffcli.Command]spec{},
+		stdin:     stdin,
+		stdout:    out,
+		rawStderr: stderr,
+		args:      args,
+		specs:     map[*ffcli.Command]spec{},
 	}
+	a.stderr = scrubWriter{w: stderr, secrets: &a.secrets}
+	a.secrets.Store(&[]string{})
 	root := a.rootCommand()
 	err := root.Parse(args)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -66,6 +74,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		msg := strings.TrimPrefix(err.Error(), "error parsing commandline arguments: ")
 		if n, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok && negativeNumber.MatchString(n) {
 			msg = fmt.Sprintf("%s is negative: offsets, limits and seqs must be 0 or more (a key that starts with \"-\" goes after --)", n)
+		} else {
+			msg = flagMessage(msg)
 		}
 		err = &usageError{path: a.specs[a.helpFor].path, msg: msg}
 	}
@@ -97,10 +107,7 @@ func (a *app) exit(err error) int {
 		_ = f.Flush()
 	}
 	// kvcore's errors start with "kv <operation>:"; say "kv: " once.
-	msg := "kv: " + strings.TrimPrefix(err.Error(), "kv ")
-	msg = redact.Scrub(msg, a.cfg.Connection)
-	msg = redact.Scrub(msg, a.cl.connection)
-	fmt.Fprintln(a.stderr, msg)
+	fmt.Fprintln(a.stderr, "kv: "+strings.TrimPrefix(err.Error(), "kv "))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		if ue.path != "" {
@@ -128,4 +135,24 @@ func (e *usageError) Error() string { return e.msg }
 // usagef returns a usageError for the command at path.
 func usagef(path, format string, args ...any) error {
 	return &usageError{path: path, msg: fmt.Sprintf(format, args...)}
+}
+
+// scrubWriter is kv's stderr: every write (an error, a log line) has the
+// secrets of the connection strings in secrets masked by redact.Scrub.
+// Each message is written in one Write call, so no secret is split
+// between two.
+type scrubWriter struct {
+	w       io.Writer
+	secrets *atomic.Pointer[[]string]
+}
+
+func (s scrubWriter) Write(p []byte) (int, error) {
+	text := string(p)
+	for _, conn := range *s.secrets.Load() {
+		text = redact.Scrub(text, conn)
+	}
+	if _, err := io.WriteString(s.w, text); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -1,94 +1,145 @@
 package main
 
 import (
-	"context"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kvsuite/kv/cli/internal/open"
 	"github.com/kvsuite/kv/cli/internal/redact"
+	"github.com/kvsuite/kv/cli/secrettest"
 )
 
-// The password the secrets tests hide; the reliability module's badinput
-// suite runs the same checks against the built binary and real servers.
-const testSecret = "S3cr3tPa55"
-
-// secretConns are failing connection strings (nothing listens on port 1)
-// that carry testSecret in every place kv accepts one.
-var secretConns = []struct{ typ, conn string }{
-	{"postgres", "postgres://postgres:" + testSecret + "@127.0.0.1:1/db"},
-	{"postgres", "postgres://postgres@127.0.0.1:1/db?password=" + testSecret},
-	{"postgres", "postgres://postgres:" + testSecret + "@127.0.0.1:1/db?sslmode=sometimes"},
-	{"postgres", "postgres://postgres:" + testSecret + "%zz@127.0.0.1:1/db"},
-	{"postgres", "host=127.0.0.1 port=1 user=postgres password=" + testSecret + " dbname=db"},
-	{"postgres", "host=127.0.0.1 port=1 user=postgres password='" + testSecret + " x' dbname=db"},
-	{"postgres", "host=127.0.0.1 port=1 user=postgres password=" + testSecret + "://x dbname=db"},
-	{"postgres", "mysql://root:" + testSecret + "@127.0.0.1:1/db"},
-	{"rqlite", "http://user:" + testSecret + "@127.0.0.1:1"},
-	{"rqlite", "http://127.0.0.1:1?user=u&password=" + testSecret},
-	{"rqlite", "http://u:" + testSecret + "@127.0.0.1:1?level=loud"},
-	{"rqlite", "ftp://u:" + testSecret + "@127.0.0.1:1"},
-	{"sqlite", "postgres://postgres:" + testSecret + "@127.0.0.1:1/db"},
-	{"sqlite", "file:/nonexistent/dir/x.db?mode=rwc&password=" + testSecret},
+// secretRun is one way of running kv with a connection string: its
+// arguments, environment and config file.
+type secretRun struct {
+	how    string
+	env    map[string]string
+	config string // the config file's text ("" for none)
+	args   []string
 }
 
-// TestOpenErrorsHideSecrets: open.Open's errors (before kv's own scrubbing
-// of messages) never contain the password.
-func TestOpenErrorsHideSecrets(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, c := range secretConns {
-		b, err := open.Open(ctx, open.Config{Type: c.typ, Connection: c.conn})
-		if err == nil {
-			_ = b.Close()
-			t.Errorf("open %s %s: no error", c.typ, redact.Connection(c.conn))
-			continue
-		}
-		if strings.Contains(err.Error(), testSecret) {
-			t.Errorf("open %s: error shows the password: %v", c.typ, err)
-		}
+// secretRuns are the command paths that can print a connection string,
+// for connection string conn of backend typ: an error of open given by
+// flag, KV_CONNECTION and a config file (well-formed, "name=value" and
+// quoted lines), kv status (text and JSON), and the debug logs of
+// consumer stream and task run.
+func secretRuns(typ, conn string) []secretRun {
+	line := "type " + typ + "\nconnection "
+	return []secretRun{
+		{"flag", nil, "", []string{"--type", typ, "--connection", conn, "count", "all"}},
+		{"KV_CONNECTION", map[string]string{"KV_TYPE": typ, "KV_CONNECTION": conn}, "", []string{"list"}},
+		{"config file", nil, line + conn + "\n", []string{"get", "key", "k"}},
+		{"config file name=value", nil, "type " + typ + "\nconnection=" + conn + "\n", []string{"list"}},
+		{"config file quoted", nil, line + `"` + conn + `"` + "\n", []string{"list"}},
+		{"status", nil, "", []string{"--type=" + typ, "--connection=" + conn, "status"}},
+		{"status json via KV_CONFIG", map[string]string{"KV_CONFIG": "@CONFIG@"}, line + conn + "\n", []string{"status", "--json"}},
+		{"consumer stream", nil, "", []string{"--type=" + typ, "--connection=" + conn, "consumer", "stream", "c", "--idle-exit=1s", "--log-level=debug"}},
+		{"task run", nil, "", []string{"--type=" + typ, "--connection=" + conn, "task", "run", "--idle-exit", "--log-level=debug", "--log-format=json"}},
 	}
 }
 
-// TestCommandsHideSecrets runs kv in-process with each connection string
-// given by flag, by KV_CONNECTION and by a config file, in a plain command
-// and in the long-running ones, and checks that neither stdout nor stderr
-// shows the password.
-func TestCommandsHideSecrets(t *testing.T) {
-	dir := t.TempDir()
-	for i, c := range secretConns {
-		cfg := filepath.Join(dir, "kv"+string(rune('a'+i))+".conf")
-		if err := os.WriteFile(cfg, []byte("type "+c.typ+"\nconnection "+c.conn+"\n"), 0o600); err != nil {
-			t.Fatal(err)
+// misplacedRuns are command lines with a connection string where another
+// value belongs: the flag package's errors, kv's own echo of a value, a
+// word taken for a command, and a config file path.
+func misplacedRuns(conn string) []secretRun {
+	return []secretRun{
+		{"as --type", nil, "", []string{"--type", conn, "list"}},
+		{"as --log-level", nil, "", []string{"list", "--log-level", conn}},
+		{"as KV_LOG_FORMAT", map[string]string{"KV_LOG_FORMAT": conn}, "", []string{"list"}},
+		{"as --version", nil, "", []string{"put", "k", "--version", conn}},
+		{"as --ttl", nil, "", []string{"put", "k", "--ttl=" + conn}},
+		{"as --json", nil, "", []string{"status", "--json=" + conn}},
+		{"as a flag name", nil, "", []string{"list", "-" + conn}},
+		{"as a command", nil, "", []string{conn}},
+		{"as a subcommand", nil, "", []string{"get", conn}},
+		{"as an offset", nil, "", []string{"list", conn}},
+		{"as a seq", nil, "", []string{"stream", "get", conn}},
+		{"as --config", nil, "", []string{"--config", conn, "list"}},
+	}
+}
+
+// TestSecretCorpus runs kv in-process with every connection string of the
+// generated corpus (each form, with the password alone and with each
+// separator inserted, see package secrettest), for each backend type,
+// through every command path that can print one, and checks that neither
+// stdout nor stderr shows the password or any 4-byte part of it.
+func TestSecretCorpus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the secret corpus runs kv some 11,000 times; it does not run with -short")
+	}
+	t.Chdir(t.TempDir()) // a SQLite file a run creates lands here
+	cfg := filepath.Join(t.TempDir(), "kv.conf")
+	runs := 0
+	check := func(r secretRun, pw, name string) {
+		t.Helper()
+		clearEnv(t)
+		if r.config != "" {
+			if err := os.WriteFile(cfg, []byte(r.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
-		runs := []struct {
-			how  string
-			env  map[string]string
-			args []string
-		}{
-			{"flag", nil, []string{"--type", c.typ, "--connection", c.conn, "count", "all"}},
-			{"flag, task run", nil, []string{"--type=" + c.typ, "--connection=" + c.conn, "task", "run", "--idle-exit", "--log-level=debug"}},
-			{"flag, consumer stream", nil, []string{"--type=" + c.typ, "--connection=" + c.conn, "consumer", "stream", "c", "--idle-exit=1s", "--log-level=debug"}},
-			{"env", map[string]string{"KV_TYPE": c.typ, "KV_CONNECTION": c.conn}, []string{"list"}},
-			{"config file", nil, []string{"--config", cfg, "get", "key", "k"}},
-			{"stray argument", nil, []string{"--type", c.typ, "get", "key", "k", c.conn}},
+		args := r.args
+		if r.config != "" && r.env == nil {
+			args = append([]string{"--config", cfg}, args...)
 		}
-		for _, r := range runs {
-			clearEnv(t)
-			for k, v := range r.env {
-				t.Setenv(k, v)
+		for k, v := range r.env {
+			t.Setenv(k, strings.ReplaceAll(v, "@CONFIG@", cfg))
+		}
+		res := kv(t, "", args...)
+		runs++
+		if s := secrettest.Leak(res.stdout+res.stderr, pw); s != "" {
+			t.Errorf("%s (%s): output shows %q:\nstdout %s\nstderr %s", name, r.how, s, res.stdout, res.stderr)
+		}
+	}
+	for i, pw := range secrettest.Sample() {
+		for _, c := range secrettest.Forms(pw) {
+			// Each path runs with one backend type, in turn: across the
+			// passwords every form meets every path on every type.
+			for j, typ := range open.Types {
+				for k, r := range secretRuns(typ, c.Conn) {
+					if (i+k)%len(open.Types) == j {
+						check(r, pw, typ+" "+c.Form+" "+redact.Connection(c.Conn))
+					}
+				}
 			}
-			res := kv(t, `{}`, r.args...)
-			if res.code == 0 {
-				t.Errorf("%s %s (%s): exit 0", c.typ, redact.Connection(c.conn), r.how)
+			for _, r := range misplacedRuns(c.Conn) {
+				check(r, pw, c.Form+" "+redact.Connection(c.Conn))
 			}
-			if strings.Contains(res.stdout+res.stderr, testSecret) {
-				t.Errorf("%s (%s): output shows the password:\nstdout %s\nstderr %s", c.typ, r.how, res.stdout, res.stderr)
-			}
+		}
+	}
+	t.Logf("%d runs of kv", runs)
+}
+
+// TestMalformedConnection: a connection string kv cannot read is refused
+// before any backend sees it, with an error that says which part is wrong
+// and shows none of it; a URL or keyword/value string given to SQLite is
+// refused too (SQLite would take it for a file name).
+func TestMalformedConnection(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tt := range []struct {
+		typ, conn, want string
+	}{
+		{"postgres", " postgres://u:S3cr3tZq@127.0.0.1:1/db", "malformed connection string (not shown): it starts with white space"},
+		{"rqlite", "http://u:S3cr/3tZq@127.0.0.1:1", "percent-encode them in a password"},
+		{"rqlite", "admin:S3cr3tZq@127.0.0.1:4101", "no scheme://"},
+		{"postgres", `host=h password="S3cr 3tZq"`, "the value of password starts with a double quote"},
+		{"sqlite", "postgres:S3cr3tZq@h/db", "no scheme://"},
+		{"sqlite", "postgres://u:S3cr3tZq@h/db", "it is a URL, but --type sqlite takes a file path or a file: URI"},
+		{"sqlite", "host=h password=S3cr3tZq", "it is a keyword/value string, but --type sqlite"},
+	} {
+		clearEnv(t)
+		r := kv(t, "", "--type", tt.typ, "--connection", tt.conn, "init")
+		if r.code != 1 || !strings.Contains(r.stderr, "kv: open "+tt.typ+": ") || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%s %q: exit %d stderr %q, want %q", tt.typ, redact.Connection(tt.conn), r.code, r.stderr, tt.want)
+		}
+		if strings.Contains(r.stderr, "S3cr") {
+			t.Errorf("%s: stderr shows the password: %q", tt.typ, r.stderr)
+		}
+		if entries, _ := os.ReadDir("."); len(entries) > 0 {
+			t.Errorf("%s: created %s", tt.typ, entries[0].Name())
 		}
 	}
 }
@@ -97,7 +148,7 @@ func TestCommandsHideSecrets(t *testing.T) {
 // form of connection string, and redact.Scrub hides it (and its escaped
 // spellings) in any text.
 func FuzzRedact(f *testing.F) {
-	for _, pw := range []string{testSecret, "p@ss:w/rd", "a b'c\\d", "hunter2://x", "100%", "x?y#z&w=1", "ünïcødé", "------", "%zz%41"} {
+	for _, pw := range []string{secrettest.Password, "p@ss:w/rd", "a b'c\\d", "hunter2://x", "100%", "x?y#z&w=1", "ünïcødé", "------", "%zz%41"} {
 		for form := range 5 {
 			f.Add(pw, uint8(form))
 		}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kvsuite/kv/cli/internal/redact"
 )
 
 // nearest returns the name of the subcommand of c closest to word (in
@@ -55,11 +57,12 @@ func didYouMean(c *ffcli.Command, word string) string {
 	return ""
 }
 
-// shown is word as an error message shows it: quoted if it has characters
-// that would not print plainly (or is empty).
+// shown is a word of the command line as an error message shows it: as
+// textName shows a name, unless it may be a connection string with a
+// secret, which is shown as redact.Value shows it.
 func shown(word string) string {
-	if q := strconv.Quote(word); word == "" || q != `"`+word+`"` {
-		return q
+	if v := redact.Value(word); v != strconv.Quote(word) {
+		return v
 	}
-	return word
+	return textName(word)
 }

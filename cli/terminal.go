@@ -26,7 +26,7 @@ const progressEvery = 200 * time.Millisecond
 // command runs, if stderr is a terminal (never otherwise); the returned func
 // stops it and clears the line. line is called from another goroutine.
 func (a *app) progress(line func() string) (stop func()) {
-	f, ok := terminal(a.stderr)
+	f, ok := terminal(a.rawStderr)
 	if !ok {
 		return func() {}
 	}

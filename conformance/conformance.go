@@ -101,6 +101,7 @@ func RunStore(t *testing.T, factory StoreFactory) {
 		{"Namespaces", testNamespaces},
 		{"NamespaceList", testNamespaceList},
 		{"SchemaVersion", testSchemaVersion},
+		{"Snapshot", testSnapshot},
 		{"Expiry", testExpiry},
 		{"Sweep", testSweep},
 		{"SweepBadLimit", testSweepBadLimit},

@@ -34,8 +34,13 @@ func (s *Store) Namespaces(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, wrap("namespaces", err)
 	}
-	slices.Sort(ns)
-	return slices.Compact(ns), nil
+	return sortedUnique(ns), nil
+}
+
+// sortedUnique sorts names in byte order and drops repeats.
+func sortedUnique(names []string) []string {
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // SchemaVersion returns the schema version applied to the database (0 if

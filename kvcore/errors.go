@@ -141,6 +141,16 @@ func ValidateName(what, name string) error {
 	return nil
 }
 
+// ValidateNamespace reports whether ns is an acceptable namespace: a UTF-8
+// string of at most MaxKeyLen bytes without NUL ("" is the default
+// namespace). Its error wraps ErrInvalidArgument and calls ns a namespace.
+func ValidateNamespace(ns string) error {
+	if why := checkText(ns); why != "" {
+		return invalidArg("namespace %s: %s", quoteShort(ns), why)
+	}
+	return nil
+}
+
 func validateTypeName(t string) error {
 	if why := checkText(t); why != "" {
 		return invalidArg("type name %s: %s", quoteShort(t), why)

@@ -37,6 +37,16 @@ func ExampleValidateKey() {
 	// 1025 true
 }
 
+func ExampleValidateNamespace() {
+	for _, ns := range []string{"", "tenant-42", "a\x00b"} {
+		fmt.Println(kvcore.ValidateNamespace(ns))
+	}
+	// Output:
+	// <nil>
+	// <nil>
+	// invalid argument: namespace "a\x00b": contains a NUL byte
+}
+
 // Decode keeps every number exactly: into an interface{} they become
 // json.Number, never a rounded float64.
 func ExampleRecord_Decode() {

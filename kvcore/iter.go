@@ -3,6 +3,7 @@ package kvcore
 import (
 	"context"
 	"iter"
+	"time"
 
 	"github.com/kvsuite/kv/kvcore/driver"
 )
@@ -59,6 +60,13 @@ func (s *Store) AllType(ctx context.Context, t string, opts ...IterOption) iter.
 }
 
 func (s *Store) scan(ctx context.Context, sel driver.Selector, selErr error, opts []IterOption) iter.Seq2[Record, error] {
+	return scanPages(ctx, s.d.Query, s.Now, sel, selErr, opts)
+}
+
+// scanPages iterates over what sel selects, a page at a time through
+// query, paging by key; each page is read at now().
+func scanPages(ctx context.Context, query func(context.Context, driver.Selector, time.Time) ([]driver.Record, error),
+	now func() time.Time, sel driver.Selector, selErr error, opts []IterOption) iter.Seq2[Record, error] {
 	o := iterOptions{pageSize: DefaultPageSize}
 	for _, opt := range opts {
 		if opt != nil {
@@ -79,7 +87,7 @@ func (s *Store) scan(ctx context.Context, sel driver.Selector, selErr error, opt
 		}
 		sel.Limit = o.pageSize
 		for {
-			rows, err := s.d.Query(ctx, sel, s.Now())
+			rows, err := query(ctx, sel, now())
 			if err != nil {
 				yield(Record{}, wrap("scan", err))
 				return

@@ -53,8 +53,8 @@ type options struct {
 // namespace is visible from another.
 func WithNamespace(ns string) Option {
 	return func(o *options) error {
-		if err := validateTypeName(ns); err != nil {
-			return fmt.Errorf("namespace: %w", err)
+		if err := ValidateNamespace(ns); err != nil {
+			return err
 		}
 		o.ns = ns
 		return nil
@@ -131,8 +131,8 @@ func New(d driver.Store, opts ...Option) (*Store, error) {
 // Namespace returns a view of the same store bound to namespace ns.
 // The view shares the clock, limits and lifetime of s.
 func (s *Store) Namespace(ns string) (*Store, error) {
-	if err := validateTypeName(ns); err != nil {
-		return nil, fmt.Errorf("namespace: %w", err)
+	if err := ValidateNamespace(ns); err != nil {
+		return nil, err
 	}
 	return &Store{d: s.d, ns: ns, shared: s.shared}, nil
 }

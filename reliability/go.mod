@@ -24,6 +24,7 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/kvsuite/kv/cli v0.0.0-00010101000000-000000000000
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
@@ -55,3 +56,5 @@ replace github.com/kvsuite/kv/backend-rqlite => ../backend-rqlite
 replace github.com/kvsuite/kv/kvgraph => ../kvgraph
 
 replace github.com/kvsuite/kv/conformance => ../conformance
+
+replace github.com/kvsuite/kv/cli => ../cli

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kvsuite/kv/cli/secrettest"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
@@ -326,4 +329,101 @@ func rqliteWithAuth(t *testing.T, user, password string) (string, string) {
 	}
 	t.Cleanup(n.Stop)
 	return n.URL(), "rqlited"
+}
+
+// TestSecretCorpusBinary runs the kv binary with the generated corpus of
+// connection strings (every form, with the password alone and with each
+// separator inserted; package secrettest), each on every backend type and
+// through one command path in turn (an error of open, kv status, its JSON,
+// the debug logs of kv task run and kv consumer stream, a config file, a
+// config file's "name=value" line), and then with the password accepted:
+// the trusting local PostgreSQL (a URL and a keyword/value string) and
+// the rqlite stand-in with basic auth, running a write, kv status and kv
+// task run. Neither stdout nor stderr may show the password or any 4-byte
+// part of it.
+func TestSecretCorpusBinary(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "kv.conf")
+	types := []string{"sqlite", "postgres", "rqlite"}
+	paths := []func(typ, conn string) ([]string, []string, string){
+		func(typ, conn string) ([]string, []string, string) {
+			return []string{"--type=" + typ, "--connection=" + conn, "list"}, nil, ""
+		},
+		func(typ, conn string) ([]string, []string, string) {
+			return []string{"status"}, []string{"KV_TYPE=" + typ, "KV_CONNECTION=" + conn}, ""
+		},
+		func(typ, conn string) ([]string, []string, string) {
+			return []string{"--config=" + conf, "status", "--json"}, nil, "type " + typ + "\nconnection " + conn + "\n"
+		},
+		func(typ, conn string) ([]string, []string, string) {
+			return []string{"--config=" + conf, "list"}, nil, "type " + typ + "\nconnection=" + conn + "\n"
+		},
+		func(typ, conn string) ([]string, []string, string) {
+			return []string{"--type=" + typ, "--connection=" + conn, "task", "run", "--idle-exit", "--log-level=debug"}, nil, ""
+		},
+		func(typ, conn string) ([]string, []string, string) {
+			return []string{"--type=" + typ, "--connection=" + conn, "consumer", "stream", "c", "--idle-exit=1s", "--log-level=debug", "--log-format=json"}, nil, ""
+		},
+	}
+	run := func(pw string, args, env []string, config, name string, ok bool) {
+		t.Helper()
+		if config != "" {
+			if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := runKV(t, dir, `{"n":1}`, env, args...)
+		if ok && r.code != 0 {
+			t.Errorf("%s: exit %d, want 0 (stderr %.300q)", name, r.code, r.stderr)
+		}
+		if s := secrettest.Leak(r.stdout+r.stderr, pw); s != "" {
+			t.Errorf("%s: output shows %q:\nstdout %.500s\nstderr %.500s", name, s, r.stdout, r.stderr)
+		}
+		if panicked(r.stderr) {
+			t.Errorf("%s: stderr shows a panic: %.600q", name, r.stderr)
+		}
+	}
+	n := 0
+	for i, pw := range secrettest.Sample() {
+		for j, c := range secrettest.Forms(pw) {
+			typ := types[(i+j)%len(types)]
+			args, env, config := paths[(i+j/len(types))%len(paths)](typ, c.Conn)
+			run(pw, args, env, config, fmt.Sprintf("%s %s (%s)", typ, c.Form, redacted(c.Conn)), false)
+			n++
+		}
+	}
+
+	// The password accepted.
+	pgURL, why := postgresDB(t)
+	if pgURL == "" {
+		t.Logf("the PostgreSQL runs with the password accepted do not run: %s", why)
+	}
+	for _, pw := range secrettest.Sample() {
+		var conns [][2]string
+		if pgURL != "" {
+			u, err := url.Parse(pgURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.User = url.UserPassword(u.User.Username(), pw)
+			kw := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pw)
+			conns = append(conns,
+				[2]string{"postgres", u.String()},
+				[2]string{"postgres", "host=" + u.Hostname() + " port=" + u.Port() + " user=" + u.User.Username() + " password='" + kw + "' dbname=" + strings.TrimPrefix(u.Path, "/") + " sslmode=disable"})
+		}
+		srv := rqlitetest.Start(t, rqlitetest.WithBasicAuth("admin", pw))
+		ru, err := url.Parse(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ru.User = url.UserPassword("admin", pw)
+		conns = append(conns, [2]string{"rqlite", ru.String()})
+		for _, c := range conns {
+			for _, args := range [][]string{{"put", "k"}, {"status"}, {"task", "run", "--idle-exit", "--log-level=debug"}} {
+				run(pw, append([]string{"--type=" + c[0], "--connection=" + c[1]}, args...), nil, "", c[0]+" accepted "+redacted(c[1])+" "+args[0], true)
+				n++
+			}
+		}
+	}
+	t.Logf("%d runs of kv", n)
 }

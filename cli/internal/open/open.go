@@ -29,6 +29,9 @@ var (
 	// ErrNoDatabaseFile: with Config.MustExist, the SQLite database file
 	// does not exist. It wraps fs.ErrNotExist.
 	ErrNoDatabaseFile = fmt.Errorf("the database %w", fs.ErrNotExist)
+	// ErrWrongForm: the connection string has a form the backend does not
+	// take (a URL for SQLite, say).
+	ErrWrongForm = errors.New("connection string of the wrong kind")
 )
 
 // Config says which store to open.
@@ -53,7 +56,7 @@ func CheckType(t string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w %q: want one of %s", ErrUnknownType, t, strings.Join(Types, ", "))
+	return fmt.Errorf("%w %s: want one of %s", ErrUnknownType, redact.Value(t), strings.Join(Types, ", "))
 }
 
 // Backend is an open store.
@@ -139,6 +142,9 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	if cfg.Connection == "" {
 		return nil, fmt.Errorf("%w: --type %s needs one (set --connection or KV_CONNECTION), e.g. --connection '%s'", ErrNoConnection, cfg.Type, exampleConnection[cfg.Type])
 	}
+	if err := checkForm(cfg); err != nil {
+		return nil, fmt.Errorf("open %s: %w", cfg.Type, err)
+	}
 	var (
 		b   *Backend
 		err error
@@ -156,6 +162,27 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	b.typ = cfg.Type
 	return b, nil
+}
+
+// checkForm refuses a connection string that redact cannot read (its
+// error shows none of it), and one whose form the backend does not take
+// where taking it would be a mistake: SQLite reads any string as a file
+// name, so a URL or keyword/value string given with --type sqlite would
+// name a file after a password.
+func checkForm(cfg Config) error {
+	if err := redact.Check(cfg.Connection); err != nil {
+		return err
+	}
+	if cfg.Type != "sqlite" {
+		return nil
+	}
+	switch redact.FormOf(cfg.Connection) {
+	case redact.URL:
+		return fmt.Errorf("%w: it is a URL, but --type sqlite takes a file path or a file: URI (did you mean --type postgres or --type rqlite?)", ErrWrongForm)
+	case redact.Keywords:
+		return fmt.Errorf("%w: it is a keyword/value string, but --type sqlite takes a file path or a file: URI (did you mean --type postgres?)", ErrWrongForm)
+	}
+	return nil
 }
 
 // scrubbed formats an error without the connection's secrets, keeping it

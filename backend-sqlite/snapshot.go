@@ -1,0 +1,67 @@
+package sqlitekv
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
+)
+
+var _ coredriver.Snapshotter = (*DB)(nil)
+
+// Snapshot runs fn on one reader connection inside one read transaction:
+// BEGIN, a first read (the stream's position), fn's reads, ROLLBACK. In WAL
+// mode a read transaction sees the database as of its first read whatever
+// the writer commits meanwhile, and the one writer commits in seq order, so
+// the position is exact. An in-memory database has one connection, which
+// the snapshot holds: a write made while fn runs waits until fn returns, so
+// fn must not wait for one.
+func (db *DB) Snapshot(ctx context.Context, fn func(coredriver.Reader) error) error {
+	if err := db.usable(ctx); err != nil {
+		return err
+	}
+	c, err := db.rdb.Conn(ctx)
+	if err != nil {
+		return db.dbError("snapshot", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
+		return db.dbError("snapshot", err)
+	}
+	// The connection goes back to the pool only once the transaction has
+	// ended, whatever ctx says.
+	defer func() { _, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK") }()
+	r := &snapshotReader{db: db, c: c}
+	var trimmed int64
+	if err := c.QueryRowContext(ctx, qBounds).Scan(&trimmed, &r.seq); err != nil {
+		return db.dbError("snapshot", err)
+	}
+	return fn(r)
+}
+
+// snapshotReader reads in the transaction of Snapshot.
+type snapshotReader struct {
+	db  *DB
+	c   *sql.Conn
+	seq int64
+}
+
+func (r *snapshotReader) Query(ctx context.Context, sel coredriver.Selector, now time.Time) ([]coredriver.Record, error) {
+	q, args := rangeQuery(sel, now.UnixMicro())
+	out, err := queryRecordsOn(ctx, r.c, sel.Namespace, q, args, false)
+	if err != nil {
+		return nil, r.db.dbError("snapshot query", err)
+	}
+	return out, nil
+}
+
+func (r *snapshotReader) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
+	out, err := scanNamespaces(r.c.QueryContext(ctx, qNamespaces, now.UnixMicro()))
+	if err != nil {
+		return nil, r.db.dbError("snapshot namespaces", err)
+	}
+	return out, nil
+}
+
+func (r *snapshotReader) StreamSeq(context.Context) (int64, bool, error) { return r.seq, true, nil }
