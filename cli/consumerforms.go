@@ -17,8 +17,7 @@ import (
 // says nothing when stderr is not a terminal (a script knows what it
 // asked for).
 func (a *app) commitHint(name string, seq int64) {
-	f, ok := terminal(a.stderr)
-	if !ok {
+	if _, ok := terminal(a.rawStderr); !ok {
 		return
 	}
 	word := shellWord(name)
@@ -28,7 +27,7 @@ func (a *app) commitHint(name string, seq int64) {
 	case strings.HasPrefix(name, "-"):
 		word = "-- " + word
 	}
-	fmt.Fprintf(f, "kv: consumer get: not committed; once handled: kv consumer commit %s %d\n", word, seq)
+	fmt.Fprintf(a.stderr, "kv: consumer get: not committed; once handled: kv consumer commit %s %d\n", word, seq)
 }
 
 // plainWord matches a word a POSIX shell reads as it is.

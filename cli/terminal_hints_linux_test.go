@@ -47,9 +47,16 @@ func TestCommitHintOnTerminal(t *testing.T) {
 	if code := run(ctx, []string{"consumer", "get", "it's", "--limit=2", conn}, strings.NewReader(""), &stdout, tty); code != 0 {
 		t.Fatalf("consumer get: exit %d", code)
 	}
-	line, err := bufio.NewReader(typist).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(typist).ReadString('\n')
+		got <- line
+	}()
+	var line string
+	select {
+	case line = <-got:
+	case <-ctx.Done():
+		t.Fatal("no hint on the terminal")
 	}
 	if want := `kv: consumer get: not committed; once handled: kv consumer commit 'it'\''s' 2`; strings.TrimSpace(line) != want {
 		t.Errorf("hint %q, want %q", line, want)
