@@ -166,7 +166,7 @@ func TestNamespaceErrorsSayNamespace(t *testing.T) {
 		{bad, []string{"count", "all", conn}},
 		{"", []string{"export", "--config", cfg, conn}},
 		{"", []string{"stream", "get", "--stream", bad, conn}},
-		{"", []string{"consumer", "stream", bad, "c", "--idle-exit=1s", conn}},
+		{"", []string{"consumer", "stream", "c", "--stream", bad, "--idle-exit=1s", conn}},
 	} {
 		clearEnv(t)
 		t.Setenv("KV_NAMESPACE", r.env)
