@@ -79,9 +79,9 @@ func (s *Store) scan(ctx context.Context, sel driver.Selector, selErr error, opt
 		}
 		sel.Limit = o.pageSize
 		for {
-			rows, err := s.d.Query(ctx, sel, s.Now())
+			rows, err := s.query(ctx, sel)
 			if err != nil {
-				yield(Record{}, wrap("scan", err))
+				yield(Record{}, err)
 				return
 			}
 			for _, r := range rows {
@@ -95,4 +95,11 @@ func (s *Store) scan(ctx context.Context, sel driver.Selector, selErr error, opt
 			sel.After, sel.HasAfter = rows[len(rows)-1].Key, true
 		}
 	}
+}
+
+// query reads one page of an iterator.
+func (s *Store) query(ctx context.Context, sel driver.Selector) (_ []driver.Record, err error) {
+	defer s.track("scan", &err)()
+	rows, err := s.d.Query(ctx, sel, s.Now())
+	return rows, wrap("scan", err)
 }
