@@ -188,6 +188,14 @@ func (h *Handler) action(do func(w http.ResponseWriter, r *http.Request, f *form
 	}
 }
 
+// seeOther redirects to target, a link relative to the action's page (so
+// that it stays under any prefix the dashboard is mounted at; unlike
+// http.Redirect, which would make it absolute).
+func seeOther(w http.ResponseWriter, target string) {
+	w.Header().Set("Location", target)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
 // httpError is an error with the HTTP status it answers.
 type httpError struct {
 	status int

@@ -183,6 +183,6 @@ func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, f *form) err
 	if _, err := store.DeleteVersion(r.Context(), key, version); err != nil {
 		return err
 	}
-	http.Redirect(w, r, link("keys", "ns", store.NamespaceName()), http.StatusSeeOther)
+	seeOther(w, link("keys", "ns", store.NamespaceName()))
 	return nil
 }

@@ -187,7 +187,7 @@ func (h *Handler) cancelTask(w http.ResponseWriter, r *http.Request, f *form) er
 	if _, err := h.cfg.Tasks.Cancel(r.Context(), id); err != nil {
 		return err
 	}
-	http.Redirect(w, r, link("task", "id", id), http.StatusSeeOther)
+	seeOther(w, link("task", "id", id))
 	return nil
 }
 
@@ -202,7 +202,7 @@ func (h *Handler) retryTask(w http.ResponseWriter, r *http.Request, f *form) err
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, link("task", "id", t.ID), http.StatusSeeOther)
+	seeOther(w, link("task", "id", t.ID))
 	return nil
 }
 
@@ -240,6 +240,6 @@ func (h *Handler) enqueueTask(w http.ResponseWriter, r *http.Request, f *form) e
 	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, link("task", "id", t.ID), http.StatusSeeOther)
+	seeOther(w, link("task", "id", t.ID))
 	return nil
 }
