@@ -36,6 +36,7 @@ type db interface {
 // env is an open, initialised backend and every front over it.
 type env struct {
 	typ, conn string // kv's --type and --connection for it
+	dir       string // the folder kv runs in (conn may be relative to it)
 	db        db
 	store     *kvcore.Store
 	stream    *kvstream.Stream
@@ -58,13 +59,14 @@ var backends = []backend{{"sqlite", openSQLite}, {"postgres", openPostgres}}
 // openSQLite opens a fresh SQLite database file.
 func openSQLite(t testing.TB, opts ...kvcore.Option) *env {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "data.db")
-	conn := "file:" + path + "?mode=rwc"
-	d, err := sqlitekv.Open(conn)
+	dir := t.TempDir()
+	d, err := sqlitekv.Open("file:" + filepath.Join(dir, "data.db") + "?mode=rwc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newEnv(t, d, "sqlite", conn, opts)
+	e := newEnv(t, d, "sqlite", "file:data.db?mode=rwc", opts)
+	e.dir = dir
+	return e
 }
 
 // openPostgres opens a fresh database of the local PostgreSQL server
