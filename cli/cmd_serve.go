@@ -85,6 +85,9 @@ token).`,
 			store := kvmetrics.NewStoreMetrics()
 			a.cfg.StoreOptions = append(a.cfg.StoreOptions, kvcore.WithObserver(store.Observe))
 			return a.withBackend(ctx, func(b *open.Backend) error {
+				if allowWrites && b.ReadOnly {
+					return usagef(path, "--allow-writes: the connection is read-only")
+				}
 				h, reg, err := a.dashboard(b, allowWrites)
 				if err != nil {
 					return err

@@ -119,6 +119,10 @@ func TestServe(t *testing.T) {
 	clearEnv(t)
 	db := "--connection=" + filepath.Join(t.TempDir(), "data.db")
 	mustKV(t, `{"n":1}`, "put", "user/1", db)
+	ro := "--connection=file:" + strings.TrimPrefix(db, "--connection=") + "?mode=ro"
+	if r := kv(t, "", "serve", "--allow-writes", "--addr", "127.0.0.1:0", ro); r.code != 2 || !strings.Contains(r.stderr, "--allow-writes: the connection is read-only") {
+		t.Errorf("kv serve --allow-writes on a read-only connection: exit %d, %q", r.code, r.stderr)
+	}
 	s := startServe(t, "--addr", "127.0.0.1:0", db)
 	if s.Writes || s.Token || !strings.HasPrefix(s.URL, "http://127.0.0.1:") || s.Metrics != s.URL+"metrics" {
 		t.Fatalf("kv serve printed %+v", s.serveJSON)
