@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -86,6 +87,10 @@ func (h *Handler) streamPage(w http.ResponseWriter, r *http.Request) error {
 	d := streamData{Configured: h.cfg.Stream != nil, NS: f.ns, Type: f.typ, Window: tailWindow}
 	if d.Namespaces, err = h.cfg.Store.Namespaces(ctx); err != nil {
 		return err
+	}
+	if !f.anyNS && !slices.Contains(d.Namespaces, f.ns) {
+		d.Namespaces = append(d.Namespaces, f.ns) // the filter's, even without keys now
+		slices.Sort(d.Namespaces)
 	}
 	if s := h.cfg.Stream; s != nil {
 		if d.Consumers, err = s.Consumers(ctx); err != nil {

@@ -100,6 +100,7 @@ func TestPages(t *testing.T) {
 				{"key?key=" + url.QueryEscape(hostileLink), []string{escaped(hostileTrailer)}},
 				{"stream", []string{escaped(s.consumer), escaped(hostileKey), `data-events="events?after=`}},
 				{"stream?ns=&type=" + url.QueryEscape(hostileType), []string{escaped(hostileKey)}},
+				{"stream?ns=empty", []string{`<option value="empty" selected>empty</option>`}},
 				{"tasks", []string{escaped(hostileTask), escaped(hostileError), "nightly " + escaped(hostileNode), s.pending.ID}},
 				{"tasks?status=failed", []string{s.failed.ID}},
 				{"task?id=" + s.failed.ID, []string{escaped(hostileError), escaped(hostileTask), `id="retry"`}},
