@@ -437,3 +437,42 @@ func TestMountedUnderPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveTailTrimmed: a tail whose position was trimmed away says so (a
+// notice) and goes on from where the stream now starts.
+func TestLiveTailTrimmed(t *testing.T) {
+	ctx := context.Background()
+	e := openSQLite(t)
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		must(t, e.store.Put(ctx, k, -1, 1))
+	}
+	if _, err := e.stream.ForceTrim(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e.dashboard(t, false))
+	defer srv.Close()
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, srv.URL+"/events?after=0", nil)
+	resp, err := client.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	lines := bufio.NewReader(resp.Body)
+	var got []string
+	for len(got) < 3 {
+		line, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the events: %v (got %q)", err, got)
+		}
+		if strings.HasPrefix(line, "event: ") || strings.HasPrefix(line, "id: ") {
+			got = append(got, strings.TrimSpace(line))
+		}
+		if strings.HasPrefix(line, "data: entries up to seq") {
+			got[len(got)-1] += " " + strings.TrimSpace(line)
+		}
+	}
+	want := []string{"event: notice data: entries up to seq 3 were trimmed away", "id: 4", "event: entry"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}
