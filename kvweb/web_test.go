@@ -202,6 +202,22 @@ func TestRequireToken(t *testing.T) {
 	}
 }
 
+// An empty token lets nothing through, not even an empty one.
+func TestRequireEmptyToken(t *testing.T) {
+	h := RequireToken("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, r := range []*http.Request{
+		httptest.NewRequest("GET", "/?token=", nil),
+		withHeader(httptest.NewRequest("GET", "/", nil), "Authorization", "Bearer "),
+		withHeader(httptest.NewRequest("GET", "/", nil), "Cookie", tokenCookie+"="),
+	} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("%v: %d, want 401", r.Header, w.Code)
+		}
+	}
+}
+
 func withHeader(r *http.Request, name, value string) *http.Request {
 	r.Header.Set(name, value)
 	return r
