@@ -13,22 +13,31 @@ require (
 	github.com/kvsuite/kv/kvnats v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/kvweb v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.56.0
 	github.com/peterbourgon/ff/v3 v3.4.0
+	github.com/prometheus/client_golang v1.25.0
 	github.com/rqlite/gorqlite v0.0.0-20260504155303-50d445fd0ab9
 )
 
 require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
-	github.com/klauspost/compress v1.20.0 // indirect
+	github.com/klauspost/compress v1.20.1 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 require (
@@ -66,3 +75,5 @@ replace github.com/kvsuite/kv/kvgraph => ../kvgraph
 replace github.com/kvsuite/kv/kvcache => ../kvcache
 
 replace github.com/kvsuite/kv/kvnats => ../kvnats
+
+replace github.com/kvsuite/kv/kvweb => ../kvweb

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +22,7 @@ var readCommandArgs = map[string][]string{
 	"graph get-edge": {"User", "a", "User", "b", "follows"}, "graph get-outgoing": {"User", "a"},
 	"graph get-incoming": {"User", "a"}, "graph find-path": {"User", "a", "User", "b"}, "graph view": nil,
 	"task get": {"t1"}, "task list": nil, "task schedules": nil,
+	"serve": nil, // given a port in use, so that it ends
 }
 
 // TestReadCommandsDoNotCreate: a command that only reads (and kv import
@@ -28,6 +31,14 @@ var readCommandArgs = map[string][]string{
 // it works.
 func TestReadCommandsDoNotCreate(t *testing.T) {
 	clearEnv(t)
+	// kv serve fails at once on a port in use, after opening the store.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	readCommandArgs := maps.Clone(readCommandArgs)
+	readCommandArgs["serve"] = []string{"--addr", busy.Addr().String()}
 	// The commands marked reads are exactly those of readCommandArgs.
 	a := &app{specs: map[*ffcli.Command]spec{}}
 	a.rootCommand()

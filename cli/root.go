@@ -31,6 +31,7 @@ func (a *app) rootCommand() *ffcli.Command {
 			a.exportCommand(),
 			a.importCommand(),
 			a.statusCommand(),
+			a.serveCommand(),
 			a.versionCommand(),
 			a.completionCommand(),
 			a.benchmarkCommand(),
@@ -103,9 +104,10 @@ add-edge, consumer commit, consumer delete, lock release and task unschedule
 print nothing; init prints what it did. Benchmarks print a report (with
 --json, one JSON object). export writes the kv export format (JSON Lines,
 see kv export --help) and import prints its counts as one JSON object;
-status and version print text (with --json, one JSON object). Errors go
-to stderr, prefixed "kv: "; task run and consumer stream log to stderr
-(--log-format, --log-level).
+status and version print text (with --json, one JSON object); serve prints
+one JSON object once it listens. Errors go to stderr, prefixed "kv: "; task
+run, consumer stream, nats push and serve log to stderr (--log-format,
+--log-level).
 Exit status: 0 success, 1 failure (including a key, edge, task or schedule
 not found, no path, a version mismatch, a lock held by another owner, a
 duplicate task unique key, a stream trim that a consumer stopped short and

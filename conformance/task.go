@@ -44,7 +44,8 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 // the bounds of every count and time (the extremes round-trip), unique
 // keys, cron schedules that fire once per tick, runners that complete
 // every task exactly once and run a task whose runner was lost again, and
-// (with driver.Notifier) signals that wake idle runners.
+// (with driver.Notifier) signals that wake idle runners, counts by name and
+// status that agree with List (driver.Counter), and retries of failed tasks.
 func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("NewGetList", func(t *testing.T) { testTaskNewGetList(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testTaskBadInput(t, f) })
@@ -65,6 +66,8 @@ func RunQueue(t *testing.T, f BackendFactory) {
 	t.Run("FinishManyBadInput", func(t *testing.T) { testTaskFinishManyBadInput(t, f) })
 	t.Run("FinishManyRaces", func(t *testing.T) { testTaskFinishManyRaces(t, f) })
 	t.Run("Cancel", func(t *testing.T) { testTaskCancel(t, f) })
+	t.Run("Counts", func(t *testing.T) { testTaskCounts(t, f) })
+	t.Run("Retry", func(t *testing.T) { testTaskRetry(t, f) })
 	t.Run("Cron", func(t *testing.T) { testTaskCron(t, f) })
 	t.Run("CronUniqueHeld", func(t *testing.T) { testTaskCronUniqueHeld(t, f) })
 	t.Run("RunnerExactlyOnce", func(t *testing.T) { testRunnerExactlyOnce(t, f) })

@@ -60,7 +60,7 @@ func (s *Store) AllType(ctx context.Context, t string, opts ...IterOption) iter.
 }
 
 func (s *Store) scan(ctx context.Context, sel driver.Selector, selErr error, opts []IterOption) iter.Seq2[Record, error] {
-	return scanPages(ctx, s.d.Query, s.Now, sel, selErr, opts)
+	return scanPages(ctx, s.query, s.Now, sel, selErr, opts)
 }
 
 // scanPages iterates over what sel selects, a page at a time through
@@ -89,7 +89,7 @@ func scanPages(ctx context.Context, query func(context.Context, driver.Selector,
 		for {
 			rows, err := query(ctx, sel, now())
 			if err != nil {
-				yield(Record{}, wrap("scan", err))
+				yield(Record{}, err)
 				return
 			}
 			for _, r := range rows {
@@ -103,4 +103,11 @@ func scanPages(ctx context.Context, query func(context.Context, driver.Selector,
 			sel.After, sel.HasAfter = rows[len(rows)-1].Key, true
 		}
 	}
+}
+
+// query reads one page of an iterator at now.
+func (s *Store) query(ctx context.Context, sel driver.Selector, now time.Time) (_ []driver.Record, err error) {
+	defer s.track("scan", &err)()
+	rows, err := s.d.Query(ctx, sel, now)
+	return rows, wrap("scan", err)
 }

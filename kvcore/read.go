@@ -11,6 +11,7 @@ import (
 // into v (unless v is nil) and returns the record and true; if not, it
 // returns false and no error.
 func (s *Store) Get(ctx context.Context, key string, v any) (r Record, ok bool, err error) {
+	defer s.track("get", &err)()
 	if err := ValidateKey(key); err != nil {
 		return r, false, err
 	}
@@ -45,7 +46,8 @@ func (s *Store) GetRecord(ctx context.Context, key string) (Record, error) {
 // GetBatch reads many keys in one query and returns the records found, in
 // the order of keys (missing or expired keys are left out; a repeated key is
 // returned once).
-func (s *Store) GetBatch(ctx context.Context, keys ...string) ([]Record, error) {
+func (s *Store) GetBatch(ctx context.Context, keys ...string) (_ []Record, err error) {
+	defer s.track("get batch", &err)()
 	if len(keys) == 0 {
 		return nil, nil
 	}
@@ -135,7 +137,8 @@ func (s *Store) CountType(ctx context.Context, t string) (int, error) {
 	return s.count(ctx, "count type", sel)
 }
 
-func (s *Store) page(ctx context.Context, op string, sel driver.Selector, offset, limit int) ([]Record, error) {
+func (s *Store) page(ctx context.Context, op string, sel driver.Selector, offset, limit int) (_ []Record, err error) {
+	defer s.track(op, &err)()
 	if err := validatePage(offset, limit); err != nil {
 		return nil, err
 	}
@@ -147,7 +150,8 @@ func (s *Store) page(ctx context.Context, op string, sel driver.Selector, offset
 	return recordsFrom(rows), nil
 }
 
-func (s *Store) count(ctx context.Context, op string, sel driver.Selector) (int, error) {
+func (s *Store) count(ctx context.Context, op string, sel driver.Selector) (_ int, err error) {
+	defer s.track(op, &err)()
 	n, err := s.d.Count(ctx, sel, s.Now())
 	if err != nil {
 		return 0, wrap(op, err)

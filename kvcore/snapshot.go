@@ -77,5 +77,9 @@ func (sn *Snapshot) Namespaces(ctx context.Context) ([]string, error) {
 // key order, a page at a time (as Store.All).
 func (sn *Snapshot) All(ctx context.Context, ns string, opts ...IterOption) iter.Seq2[Record, error] {
 	err := ValidateNamespace(ns)
-	return scanPages(ctx, sn.r.Query, func() time.Time { return sn.now }, driver.Selector{Namespace: ns}, err, opts)
+	query := func(ctx context.Context, sel driver.Selector, now time.Time) ([]driver.Record, error) {
+		rows, err := sn.r.Query(ctx, sel, now)
+		return rows, wrap("snapshot scan", err)
+	}
+	return scanPages(ctx, query, func() time.Time { return sn.now }, driver.Selector{Namespace: ns}, err, opts)
 }

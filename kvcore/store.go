@@ -36,6 +36,7 @@ type shared struct {
 	sweepDone    chan struct{}
 	closeOnce    sync.Once
 	closeDriver  bool
+	observer     Observer // nil: none
 }
 
 // Option configures New.
@@ -47,6 +48,7 @@ type options struct {
 	maxValueSize int
 	sweepEvery   time.Duration
 	closeDriver  bool
+	observer     Observer
 }
 
 // WithNamespace binds the store to a namespace (default ""). Nothing in one
@@ -118,6 +120,7 @@ func New(d driver.Store, opts ...Option) (*Store, error) {
 		maxValueSize: o.maxValueSize,
 		patchRetries: 100,
 		closeDriver:  o.closeDriver,
+		observer:     o.observer,
 	}}
 	if o.sweepEvery > 0 {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -211,7 +211,8 @@ func sum(ns []int) int {
 // resulting put is conditional on the version that was read, and if another
 // writer got in between (and the caller did not ask for a specific version)
 // the whole batch is read and merged again.
-func (s *Store) mutate(ctx context.Context, op string, ms []Mutation) ([]int, error) {
+func (s *Store) mutate(ctx context.Context, op string, ms []Mutation) (_ []int, err error) {
+	defer s.track(op, &err)()
 	if len(ms) == 0 {
 		return []int{}, nil
 	}

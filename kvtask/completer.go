@@ -27,6 +27,7 @@ const (
 type completion struct {
 	t   Task
 	o   driver.Outcome
+	ran time.Duration // how long its handler ran
 	log *slog.Logger
 }
 
@@ -41,8 +42,9 @@ type completer struct {
 	s       *Scheduler
 	base    context.Context // the runner's context without its cancellation: outcomes are recorded during shutdown
 	runner  string
-	release func(n int)  // frees n handler slots
-	active  atomic.Int64 // handlers running, about to hand over an outcome
+	observe func(Attempt) // the runner's Observer, or nil
+	release func(n int)   // frees n handler slots
+	active  atomic.Int64  // handlers running, about to hand over an outcome
 
 	mu    sync.Mutex
 	queue []completion
@@ -50,24 +52,27 @@ type completer struct {
 }
 
 // newCompleter returns the completer of runner; run is its goroutine.
-func newCompleter(s *Scheduler, base context.Context, runner string, release func(n int)) *completer {
-	return &completer{s: s, base: base, runner: runner, release: release, kick: make(chan struct{}, 1)}
+func newCompleter(s *Scheduler, base context.Context, runner string, observe func(Attempt), release func(n int)) *completer {
+	return &completer{s: s, base: base, runner: runner, observe: observe, release: release, kick: make(chan struct{}, 1)}
 }
 
 // started counts n claimed tasks whose handlers are starting.
 func (c *completer) started(n int) { c.active.Add(int64(n)) }
 
-// abandon is for an attempt that records no outcome (its lease was lost):
-// it frees the slot.
-func (c *completer) abandon() {
+// abandon is for an attempt that records no outcome (its lease was lost
+// after its handler ran for ran): it frees the slot.
+func (c *completer) abandon(t Task, ran time.Duration) {
+	if c.observe != nil {
+		c.observe(Attempt{Task: t, Outcome: AttemptLost, Duration: ran})
+	}
 	c.active.Add(-1)
 	c.release(1)
 }
 
-// finish queues the outcome of attempt t.
-func (c *completer) finish(t Task, o driver.Outcome, log *slog.Logger) {
+// finish queues the outcome of attempt t, whose handler ran for ran.
+func (c *completer) finish(t Task, o driver.Outcome, ran time.Duration, log *slog.Logger) {
 	c.mu.Lock()
-	c.queue = append(c.queue, completion{t: t, o: o, log: log})
+	c.queue = append(c.queue, completion{t: t, o: o, ran: ran, log: log})
 	c.mu.Unlock()
 	c.active.Add(-1)
 	select {
@@ -139,6 +144,9 @@ func (c *completer) flush() bool {
 		}
 		if e != nil {
 			w.log.Warn("recording the outcome failed", "status", w.o.Status, "err", fmt.Errorf("kv task finish %q: %w", w.t.ID, e))
+		}
+		if c.observe != nil {
+			c.observe(Attempt{Task: w.t, Outcome: outcomeOf(w.o), Duration: w.ran, Err: e})
 		}
 	}
 	c.release(len(take))

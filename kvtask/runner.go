@@ -67,6 +67,13 @@ type Runner struct {
 	ShutdownGrace time.Duration
 	// Logger receives the runner's log (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, if set, is told of each attempt the runner claimed, once
+	// its outcome is recorded (or, for a lost attempt, abandoned). It is
+	// called from the runner's goroutines, so it must be quick and safe for
+	// concurrent use. kvtask depends on no metrics library: an Observer
+	// adapts the calls to one (package kvweb/kvmetrics does it for
+	// Prometheus).
+	Observer func(Attempt)
 
 	s        *Scheduler
 	mu       sync.Mutex
@@ -103,6 +110,7 @@ type settings struct {
 	RetryBase, RetryMax time.Duration
 	ShutdownGrace       time.Duration
 	Logger              *slog.Logger
+	Observer            func(Attempt)
 }
 
 // beatInterval is a third of the lock duration: how often a heartbeat
@@ -113,7 +121,7 @@ func (c settings) beatInterval() time.Duration { return c.LockDuration / 3 }
 func (r *Runner) config() (settings, []string, error) {
 	c := settings{ID: r.ID, PollInterval: r.PollInterval, LockDuration: r.LockDuration, MaxLost: r.MaxLost,
 		Concurrency: r.Concurrency, RetryBase: r.RetryBase, RetryMax: r.RetryMax, ShutdownGrace: r.ShutdownGrace,
-		Logger: r.Logger}
+		Logger: r.Logger, Observer: r.Observer}
 	if r.s == nil {
 		return c, nil, fmt.Errorf("%w: runner has no scheduler (use NewRunner)", ErrInvalidArgument)
 	}
@@ -190,7 +198,7 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 	// blocks. wg counts the slots taken.
 	freed := make(chan int, c.Concurrency)
 	var wg sync.WaitGroup
-	comp := newCompleter(r.s, context.WithoutCancel(ctx), c.ID, func(n int) {
+	comp := newCompleter(r.s, context.WithoutCancel(ctx), c.ID, c.Observer, func(n int) {
 		freed <- n
 		wg.Add(-n)
 	})
@@ -221,7 +229,7 @@ func (r *Runner) loop(ctx context.Context, untilIdle bool) error {
 			for _, t := range ts {
 				if ctx.Err() != nil {
 					// Claimed as the runner stops: given back unrun.
-					comp.finish(t, r.shutDown(), log)
+					comp.finish(t, r.shutDown(), 0, log)
 					continue
 				}
 				go r.execute(work, c, log, comp, t)
@@ -322,7 +330,8 @@ func (r *Runner) shutDown() driver.Outcome {
 // records it and frees the task's slot.
 func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, comp *completer, t Task) {
 	log = log.With("task", t.ID, "name", t.Name, "attempt", t.Attempts)
-	finish := func(o driver.Outcome) { comp.finish(t, o, log) }
+	var ran time.Duration // how long the handler ran
+	finish := func(o driver.Outcome) { comp.finish(t, o, ran, log) }
 	h := r.handler(t.Name)
 	if t.CancelRequested {
 		finish(driver.Outcome{Status: StatusCancelled, LastError: "cancelled"})
@@ -347,12 +356,14 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, com
 	beat := make(chan struct{})
 	lost := make(chan struct{})
 	go r.heartbeat(c, log, t, cancel, beat, lost)
+	start := time.Now()
 	err := call(h, hctx, t)
+	ran = time.Since(start)
 	close(beat)
 	select {
 	case <-lost:
 		log.Warn("lost the task's lease; another runner may run it", "err", err)
-		comp.abandon()
+		comp.abandon(t, ran)
 		return
 	default:
 	}

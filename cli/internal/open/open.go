@@ -47,6 +47,8 @@ type Config struct {
 	// reads: a SQLite database file that does not exist is an error
 	// (wrapping ErrNoDatabaseFile) rather than created.
 	MustExist bool
+	// StoreOptions are more options for the store (kv serve's observer).
+	StoreOptions []kvcore.Option
 }
 
 // CheckType reports whether t is one of Types.
@@ -125,7 +127,7 @@ type backendDB interface {
 // newBackend binds a store in cfg's namespace, with no background sweeper,
 // to db; if that fails it closes db.
 func newBackend(db backendDB, cfg Config) (*Backend, error) {
-	st, err := db.Store(kvcore.WithNamespace(cfg.Namespace), kvcore.WithSweepInterval(0))
+	st, err := db.Store(append([]kvcore.Option{kvcore.WithNamespace(cfg.Namespace), kvcore.WithSweepInterval(0)}, cfg.StoreOptions...)...)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
