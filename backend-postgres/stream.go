@@ -105,24 +105,25 @@ func (db *DB) runSequenced(ctx context.Context, sql string, args []any, scan fun
 }
 
 // Read returns up to q.Limit entries after q.After in position order, with
-// the trim watermark, both from one snapshot (see kvstream/driver.Stream).
-func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+// the trim watermark and the last position handed out, all from one
+// snapshot (see kvstream/driver.Stream).
+func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	if err := db.check(); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if q.Limit <= 0 {
-		return nil, 0, fmt.Errorf("postgreskv: stream read limit %d must be positive: %w", q.Limit, kvcore.ErrInvalidArgument)
+		return nil, 0, 0, fmt.Errorf("postgreskv: stream read limit %d must be positive: %w", q.Limit, kvcore.ErrInvalidArgument)
 	}
 	sql, a := db.readSQL(q)
 	var out []streamdriver.Record
-	var trimmed int64
+	var trimmed, last int64
 	err := db.runSequenced(ctx, sql, a, func(rows pgx.Rows) error {
 		for rows.Next() {
 			var pos, version *int64
 			var ns, key, action, typ *string
 			var value []byte
 			var ts *time.Time
-			if err := rows.Scan(&trimmed, &pos, &ns, &key, &action, &version, &typ, &value, &ts); err != nil {
+			if err := rows.Scan(&trimmed, &last, &pos, &ns, &key, &action, &version, &typ, &value, &ts); err != nil {
 				return err
 			}
 			if pos == nil {
@@ -134,9 +135,9 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	return out, trimmed, nil
+	return out, trimmed, last, nil
 }
 
 // readSQL returns Read's statement for q and its arguments. The meta row
@@ -153,8 +154,8 @@ func (db *DB) readSQL(q streamdriver.Query) (string, args) {
 	if q.Type != "" {
 		cond += " AND type = " + a.add(q.Type)
 	}
-	return `SELECT m.trimmed, s.pos, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts
-FROM (SELECT trimmed FROM ` + db.streamMeta + ` LIMIT 1) m LEFT JOIN LATERAL (
+	return `SELECT m.trimmed, m.last_pos, s.pos, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts
+FROM (SELECT trimmed, last_pos FROM ` + db.streamMeta + ` LIMIT 1) m LEFT JOIN LATERAL (
 	SELECT pos, namespace, key, action, version, type, value, ts FROM ` + db.stream + `
 	WHERE ` + cond + ` ORDER BY pos LIMIT ` + a.add(int64(q.Limit)) + `) s ON true
 ORDER BY s.pos`, a

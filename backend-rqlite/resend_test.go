@@ -112,7 +112,7 @@ func TestWriteNotResentAfterUnknownOutcome(t *testing.T) {
 	require.Equal(t, int64(3), ver.Version)
 
 	// One stream entry per applied change.
-	recs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	recs, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, recs, 3)
 }

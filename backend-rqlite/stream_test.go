@@ -49,7 +49,7 @@ func TestOneRequestPerLeaseAndStreamOp(t *testing.T) {
 	check("consumer", read, func() error { _, _, err := db.Consumer(ctx, "c"); return err })
 	check("consumers", read, func() error { _, err := db.Consumers(ctx); return err })
 	check("read", read, func() error {
-		_, _, err := db.Read(ctx, streamdriver.Query{Limit: 10, HasNamespace: true, Type: ""})
+		_, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 10, HasNamespace: true, Type: ""})
 		return err
 	})
 	check("bounds", read, func() error { _, _, err := db.Bounds(ctx); return err })
@@ -171,7 +171,7 @@ func TestReadAndTrim(t *testing.T) {
 		require.NoError(t, s.Put(ctx, "k", -1, i, kvcore.WithType("x'74'")))
 		require.NoError(t, other.Put(ctx, "k", -1, json.RawMessage(`null`)))
 	}
-	rs, trimmed, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	rs, trimmed, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	require.Equal(t, int64(0), trimmed)
 	require.Len(t, rs, 8)
@@ -180,11 +180,11 @@ func TestReadAndTrim(t *testing.T) {
 		require.True(t, r.Time.Equal(*now))
 	}
 	require.Equal(t, streamdriver.Record{Seq: 1, Key: "k", Action: "create", Version: 1, Type: "x'74'", Value: []byte(`0`), Time: t0}, rs[0])
-	rs, _, err = db.Read(ctx, streamdriver.Query{Limit: 100, Namespace: "x'6e73'", HasNamespace: true})
+	rs, _, _, err = db.Read(ctx, streamdriver.Query{Limit: 100, Namespace: "x'6e73'", HasNamespace: true})
 	require.NoError(t, err)
 	require.Len(t, rs, 4)
 	require.Equal(t, "x'6e73'", rs[0].Namespace)
-	rs, _, err = db.Read(ctx, streamdriver.Query{After: 2, Limit: 2, Type: "x'74'"})
+	rs, _, _, err = db.Read(ctx, streamdriver.Query{After: 2, Limit: 2, Type: "x'74'"})
 	require.NoError(t, err)
 	require.Equal(t, []int64{3, 5}, seqs(rs))
 
@@ -192,7 +192,7 @@ func TestReadAndTrim(t *testing.T) {
 	w, err := db.Trim(ctx, 1000, false)
 	require.NoError(t, err)
 	require.Equal(t, int64(8), w)
-	rs, trimmed, err = db.Read(ctx, streamdriver.Query{After: 3, Limit: 10})
+	rs, trimmed, _, err = db.Read(ctx, streamdriver.Query{After: 3, Limit: 10})
 	require.NoError(t, err)
 	require.Empty(t, rs)
 	require.Equal(t, int64(8), trimmed, "the watermark comes with an empty read")
@@ -201,7 +201,7 @@ func TestReadAndTrim(t *testing.T) {
 	require.Equal(t, [2]int64{8, 8}, [2]int64{first, last}, "an empty trimmed stream ends at its watermark")
 
 	require.NoError(t, s.Put(ctx, "k", -1, 9))
-	rs, trimmed, err = db.Read(ctx, streamdriver.Query{After: 8, Limit: 10})
+	rs, trimmed, _, err = db.Read(ctx, streamdriver.Query{After: 8, Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, []int64{9}, seqs(rs), "later entries are not covered by an earlier trim")
 	require.Equal(t, int64(8), trimmed)
@@ -221,7 +221,7 @@ func TestReadAndTrim(t *testing.T) {
 	w, err = db.Trim(ctx, 9, false)
 	require.NoError(t, err)
 	require.Equal(t, int64(9), w)
-	rs, trimmed, err = db.Read(ctx, streamdriver.Query{Limit: 10})
+	rs, trimmed, _, err = db.Read(ctx, streamdriver.Query{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, []int64{10}, seqs(rs))
 	require.Equal(t, int64(9), trimmed)
@@ -246,7 +246,7 @@ func TestMigrateFromV1(t *testing.T) {
 	if serverKind != "rqlitetest" {
 		dropAll(t, db)
 	}
-	_, _, err = db.Read(ctx, streamdriver.Query{Limit: 1})
+	_, _, _, err = db.Read(ctx, streamdriver.Query{Limit: 1})
 	require.ErrorIs(t, err, driver.ErrNotInitialized)
 	_, _, err = db.Acquire(ctx, "l", "me", t0, time.Minute)
 	require.ErrorIs(t, err, driver.ErrNotInitialized)
@@ -261,7 +261,7 @@ func TestMigrateFromV1(t *testing.T) {
 
 	require.NoError(t, db.Init(ctx))
 	require.NoError(t, db.Init(ctx), "idempotent")
-	rs, trimmed, err := db.Read(ctx, streamdriver.Query{Limit: 10})
+	rs, trimmed, _, err := db.Read(ctx, streamdriver.Query{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, int64(0), trimmed)
 	require.Len(t, rs, 1)

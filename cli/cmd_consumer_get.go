@@ -25,8 +25,10 @@ func (a *app) consumerGetCommand() *ffcli.Command {
 		long: `Prints the next records (at most --limit) after the consumer's position and,
 with --commit-mode batch or all, commits them: the next get starts after
 them (each record is committed once it is written out: "all" after each
-record, "batch" after the last). --commit-mode none only peeks. A new consumer starts at the start of
-the stream. It fails if another instance of the consumer (a running kv
+record, "batch" after the last). With --of-type or --stream the position
+then moves past the entries those filters left out as well, so a filtered
+consumer does not lag behind them or hold back kv stream trim. --commit-mode
+none only peeks. A new consumer starts at the start of the stream. It fails if another instance of the consumer (a running kv
 consumer stream) holds its lease.`,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&ofType, "of-type", "", "only records of this `type` (as put --record-type set it)")
@@ -56,15 +58,15 @@ consumer stream) holds its lease.`,
 						err = cerr
 					}
 				}()
-				rs, err := c.Get(ctx)
+				b, err := c.GetBatch(ctx)
 				if err != nil {
 					return err
 				}
-				for i, r := range rs {
+				for _, r := range b.Records {
 					if err := a.printStreamRecords(r); err != nil {
 						return err
 					}
-					if m == kvstream.CommitAll || (m == kvstream.CommitBatch && i == len(rs)-1) {
+					if m == kvstream.CommitAll {
 						if err := a.flush(); err != nil {
 							return err
 						}
@@ -73,7 +75,15 @@ consumer stream) holds its lease.`,
 						}
 					}
 				}
-				return nil
+				// Once every record is out, the position moves past the
+				// entries the filters left out as well (b.Through).
+				if m == kvstream.CommitNone || b.Through <= c.Position() {
+					return nil
+				}
+				if err := a.flush(); err != nil {
+					return err
+				}
+				return c.Commit(ctx, b.Through)
 			})
 		},
 	})

@@ -209,30 +209,46 @@ func (s *Stream) Read(ctx context.Context, from int64, limit int, filters ...Fil
 	if err != nil {
 		return nil, err
 	}
-	return s.read(ctx, q, from > 0)
+	p, err := s.read(ctx, q, from > 0)
+	return p.recs, err
+}
+
+// page is one read of the stream: the records it returned and how far it
+// looked.
+type page struct {
+	recs []Record
+	// through is the highest seq the read covered: every entry after the
+	// read's start, up to through, that passes its filters is in recs.
+	// Entries the filters left out are covered too, so a consumer may move
+	// its position to through once it has handled recs.
+	through int64
 }
 
 // read runs q; strict makes reading below the trim watermark an error,
 // otherwise the read starts where the stream does.
-func (s *Stream) read(ctx context.Context, q driver.Query, strict bool) ([]Record, error) {
-	entries, trimmed, err := s.d.Read(ctx, q)
+func (s *Stream) read(ctx context.Context, q driver.Query, strict bool) (page, error) {
+	entries, trimmed, last, err := s.d.Read(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("kv stream read: %w", err)
+		return page{}, fmt.Errorf("kv stream read: %w", err)
 	}
 	if q.After < trimmed {
 		if strict {
-			return nil, &TrimmedError{From: q.After + 1, Start: trimmed + 1}
+			return page{}, &TrimmedError{From: q.After + 1, Start: trimmed + 1}
 		}
 		q.After = trimmed
-		if entries, _, err = s.d.Read(ctx, q); err != nil {
-			return nil, fmt.Errorf("kv stream read: %w", err)
+		if entries, _, last, err = s.d.Read(ctx, q); err != nil {
+			return page{}, fmt.Errorf("kv stream read: %w", err)
 		}
 	}
-	out := make([]Record, len(entries))
+	p := page{recs: make([]Record, len(entries)), through: max(q.After, last)}
 	for i, e := range entries {
-		out[i] = recordFrom(e)
+		p.recs[i] = recordFrom(e)
 	}
-	return out, nil
+	if len(entries) >= q.Limit {
+		// A full page: the read may have stopped before the end.
+		p.through = entries[len(entries)-1].Seq
+	}
+	return p, nil
 }
 
 // Seq returns the highest sequence number a reader can see (0 if none).
