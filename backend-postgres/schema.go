@@ -243,10 +243,34 @@ BEGIN
 END
 $$;
 `,
+	// 9: none.
+	"",
+	// 10: kv_fail learns 'limit' (a put over a record at the highest
+	// version, which cannot be given a higher one: see apply.go).
+	`
+CREATE OR REPLACE FUNCTION {fail}(what text, op integer) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF what = 'fenced' THEN
+		RAISE EXCEPTION 'kv: fenced: lease not held with that token' USING ERRCODE = 'KVF01';
+	END IF;
+	IF what = 'expired' THEN
+		RAISE EXCEPTION 'kv: op % found an expired record', op USING ERRCODE = 'KVE01';
+	END IF;
+	IF what = 'again' THEN
+		RAISE EXCEPTION 'kv: a row changed while the statement ran' USING ERRCODE = 'KVA01';
+	END IF;
+	IF what = 'limit' THEN
+		RAISE EXCEPTION 'kv: op % would write over a record at the highest version', op USING ERRCODE = 'KVL01';
+	END IF;
+	RAISE EXCEPTION 'kv: version mismatch (op %)', op USING ERRCODE = 'KVV01';
+END
+$$;
+`,
 }
 
 // SchemaVersion is the schema version this driver creates.
-const SchemaVersion = 8
+const SchemaVersion = 10
 
 // Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
 // migrates it to the newest version. It is idempotent and safe to run from
@@ -344,8 +368,10 @@ func (db *DB) migrate(ctx context.Context, conn *pgx.Conn, target int) error {
 	}
 	for v := current + 1; v <= target; v++ {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, db.expand(migrations[v-1])); err != nil {
-				return err
+			if sql := migrations[v-1]; sql != "" { // "": a version without a step
+				if _, err := tx.Exec(ctx, db.expand(sql)); err != nil {
+					return err
+				}
 			}
 			_, err := tx.Exec(ctx, "INSERT INTO "+db.migrations+" (version) VALUES ($1)", v)
 			return err

@@ -105,6 +105,7 @@ func RunStore(t *testing.T, factory StoreFactory) {
 		{"Sweep", testSweep},
 		{"SweepBadLimit", testSweepBadLimit},
 		{"Restore", testRestore},
+		{"VersionLimit", testVersionLimit},
 		{"LiteralText", testLiteralText},
 		{"TimeZones", testTimeZones},
 		{"Fence", testFence},

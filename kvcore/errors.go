@@ -27,8 +27,20 @@ var (
 	ErrInvalidValue = errors.New("invalid value")
 	// ErrInvalidArgument: some other argument (offset, limit, version, TTL,
 	// type name, namespace) is not acceptable.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = driver.ErrInvalidArgument
+	// ErrVersionLimit: a Put, Patch or mutation would take a record past
+	// MaxVersion. It wraps ErrInvalidArgument, not ErrVersionMismatch: the
+	// write can never succeed as it is, so a loop that retries on a
+	// mismatch does not spin on it. Nothing was changed. Touch and Delete
+	// still work on the record; after a Delete its key starts again at
+	// version 1.
+	ErrVersionLimit = driver.ErrVersionLimit
 )
+
+// MaxVersion is the highest version a record can have (the largest int64).
+// Restore accepts versions up to MaxVersion-1, so that every restored record
+// can be written at least once.
+const MaxVersion = driver.MaxVersion
 
 // MaxKeyLen is the largest key, in bytes.
 const MaxKeyLen = 1024

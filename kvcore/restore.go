@@ -55,7 +55,8 @@ func (s *Store) Restore(ctx context.Context, records ...Record) error {
 }
 
 // ValidateRecord reports whether Restore accepts r, by the check Restore
-// makes of each record: a valid key, a version of at least 1, a valid type
+// makes of each record: a valid key, a version from 1 to MaxVersion-1 (so
+// that the record can be written again), a valid type
 // name or none, created and updated times with updated not before created,
 // and a value that is a UTF-8 JSON document within the store's value size
 // limit. It reads nothing: whether the key exists, whether the record has
@@ -74,6 +75,10 @@ func (s *Store) restoreOp(r Record) (driver.Op, error) {
 	}
 	if r.Version < 1 {
 		return driver.Op{}, invalidArg("record %s: version %d is not positive", quoteShort(r.Key), r.Version)
+	}
+	if r.Version >= MaxVersion {
+		return driver.Op{}, invalidArg("record %s: version %d could never be written again: the highest version a record can have is %d, so a restored record's is at most %d",
+			quoteShort(r.Key), r.Version, MaxVersion, MaxVersion-1)
 	}
 	if r.Type != "" {
 		if err := validateTypeName(r.Type); err != nil {
