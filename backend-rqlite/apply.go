@@ -334,14 +334,14 @@ func (db *DB) statementError(op string, q *batch, res []gorqlite.RequestResult, 
 	}
 	guardFailed := strings.Contains(msg, "guard")
 	switch {
+	case strings.Contains(msg, "no such table"): // the guard table's too
+		return fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
 	case j < len(q.roles) && q.roles[j] == roleFence && guardFailed:
 		return fmt.Errorf("rqlitekv: %s: %w", op, driver.ErrFenced)
 	case j < len(q.roles) && q.roles[j] == roleGuard && guardFailed:
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
 	case j < len(q.roles) && q.roles[j] == roleLimit && guardFailed:
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionLimit}
-	case strings.Contains(msg, "no such table"):
-		return fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
 	case j < len(q.ops) && q.ops[j] >= 0 && op == "apply":
 		return &driver.OpError{Index: q.ops[j], Err: errors.New("rqlitekv: " + msg)}
 	default:
