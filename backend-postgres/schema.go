@@ -245,9 +245,14 @@ $$;
 `,
 	// 9: none.
 	"",
-	// 10: kv_fail learns 'limit' (a put over a record at the highest
+	// 10: when each lease's current owner took it (set when the lease
+	// changes hands, kept when its owner extends it, NULL once released;
+	// leases granted before have NULL, unknown, until they next change
+	// hands); kv_fail learns 'limit' (a put over a record at the highest
 	// version, which cannot be given a higher one: see apply.go).
 	`
+ALTER TABLE {leases} ADD COLUMN acquired timestamptz;
+
 CREATE OR REPLACE FUNCTION {fail}(what text, op integer) RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
