@@ -246,8 +246,17 @@ func readPlainPuts(br pgx.BatchResults, set []*applyReq) error {
 	return err
 }
 
-// runAlone runs r in an implicit transaction of its own.
+// runAlone runs r in an implicit transaction of its own, again after a
+// serialization failure or a deadlock (see retryTx).
 func (db *DB) runAlone(r *applyReq) error {
+	return retryTx(r.ctx, func() error {
+		clear(r.results)
+		return db.runAloneOnce(r)
+	})
+}
+
+// runAloneOnce runs r once in an implicit transaction of its own.
+func (db *DB) runAloneOnce(r *applyReq) error {
 	batch := &pgx.Batch{}
 	db.queue(batch, r)
 	br := db.pool.SendBatch(r.ctx, batch)
@@ -419,7 +428,8 @@ s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, valu
 	SELECT namespace, key, '` + driver.ActionDelete + `', version, type, NULL, $1 FROM w ORDER BY namespace, key)
 SELECT count(*) FROM w`
 	var n int64
-	if err := db.pool.QueryRow(ctx, sql, utc(now), int64(limit)).Scan(&n); err != nil {
+	err := retryTx(ctx, func() error { return db.pool.QueryRow(ctx, sql, utc(now), int64(limit)).Scan(&n) })
+	if err != nil {
 		return 0, db.mapError(err)
 	}
 	if n > 0 && db.notify {

@@ -72,7 +72,9 @@ SELECT ` + leaseColumns + `, false FROM ` + db.leases + ` WHERE name = $1 AND NO
 		le := lockdriver.Lease{Name: name}
 		var ok bool
 		dest, finish := leaseDest(&le)
-		err := db.pool.QueryRow(ctx, sql, name, owner, now, now.Add(ttl)).Scan(append(dest, &ok)...)
+		err := retryTx(ctx, func() error {
+			return db.pool.QueryRow(ctx, sql, name, owner, now, now.Add(ttl)).Scan(append(dest, &ok)...)
+		})
 		finish()
 		stale := errors.Is(err, pgx.ErrNoRows) || err == nil && !ok && (le.Owner == "" || le.Owner == owner || !le.Expires.After(now))
 		switch {
@@ -94,10 +96,10 @@ func (db *DB) Release(ctx context.Context, name, owner string, now time.Time) (b
 	if err := db.check(); err != nil {
 		return false, err
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE `+db.leases+` SET owner = '', expires = NULL, acquired = NULL
+	tag, err := db.exec(ctx, `UPDATE `+db.leases+` SET owner = '', expires = NULL, acquired = NULL
 WHERE name = $1 AND owner = $2 AND expires > $3`, name, owner, utc(now))
 	if err != nil {
-		return false, db.mapError(err)
+		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
 }

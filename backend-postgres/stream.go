@@ -67,12 +67,18 @@ func stepResults(br pgx.BatchResults) error {
 func (db *DB) stepSQL() string { return "SELECT " + db.sequence + "($1)" }
 
 // runSequenced runs sql (one statement) after a sequencer step that began
-// after the call, and calls scan with its rows. If no step of db is in
+// after the call, and calls scan with its rows (again after a
+// serialization failure or a deadlock: scan must start from scratch). If no step of db is in
 // flight, it sends the step and sql as one round trip (sql runs after the
 // step has committed, in its own snapshot); otherwise it waits for the
 // next step, which it shares with the other reads that wait (steps.go),
 // and then sends sql alone.
 func (db *DB) runSequenced(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
+	return retryTx(ctx, func() error { return db.runSequencedOnce(ctx, sql, args, scan) })
+}
+
+// runSequencedOnce is runSequenced without retrying.
+func (db *DB) runSequencedOnce(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
 	w, lead := db.steps.join()
 	b := &pgx.Batch{}
 	if lead {
@@ -118,6 +124,7 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	var out []streamdriver.Record
 	var trimmed, last int64
 	err := db.runSequenced(ctx, sql, a, func(rows pgx.Rows) error {
+		out = out[:0]
 		for rows.Next() {
 			var pos, version *int64
 			var ns, key, action, typ *string
@@ -197,21 +204,24 @@ func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, 
 d AS (DELETE FROM `+db.stream+` WHERE pos <= (SELECT trimmed FROM m))
 SELECT trimmed FROM m`, upTo, keepConsumers)
 	b.Queue("COMMIT")
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
 	var trimmed int64
-	for i := 0; i < 4; i++ {
-		var err error
-		if i == 2 {
-			err = br.QueryRow().Scan(&trimmed)
-		} else {
-			_, err = br.Exec()
+	err := retryTx(ctx, func() error {
+		br := db.pool.SendBatch(ctx, b)
+		defer br.Close()
+		for i := 0; i < 4; i++ {
+			var err error
+			if i == 2 {
+				err = br.QueryRow().Scan(&trimmed)
+			} else {
+				_, err = br.Exec()
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return 0, db.mapError(err)
-		}
-	}
-	if err := br.Close(); err != nil {
+		return br.Close()
+	})
+	if err != nil {
 		return 0, db.mapError(err)
 	}
 	return trimmed, nil
@@ -253,13 +263,16 @@ func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, n
 	if err := db.check(); err != nil {
 		return streamdriver.Consumer{}, err
 	}
-	rows, err := db.pool.Query(ctx, `INSERT INTO `+db.consumers+` AS c (name, position, updated)
+	var c streamdriver.Consumer
+	err := retryTx(ctx, func() error {
+		rows, err := db.pool.Query(ctx, `INSERT INTO `+db.consumers+` AS c (name, position, updated)
 	VALUES ($1, greatest($2::bigint, (SELECT trimmed FROM `+db.streamMeta+`)), $3)
 ON CONFLICT (name) DO UPDATE SET name = c.name RETURNING `+consumerColumns, name, position, utc(now))
-	if err != nil {
-		return streamdriver.Consumer{}, db.mapError(err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, scanConsumer)
+		if err == nil {
+			c, err = pgx.CollectExactlyOneRow(rows, scanConsumer)
+		}
+		return err
+	})
 	if err != nil {
 		return streamdriver.Consumer{}, db.mapError(err)
 	}
@@ -274,9 +287,9 @@ func (db *DB) Commit(ctx context.Context, name string, position int64, fence *co
 	}
 	now = utc(now)
 	if fence == nil {
-		tag, err := db.pool.Exec(ctx, "UPDATE "+db.consumers+" SET position = $2, updated = $3 WHERE name = $1", name, position, now)
+		tag, err := db.exec(ctx, "UPDATE "+db.consumers+" SET position = $2, updated = $3 WHERE name = $1", name, position, now)
 		if err != nil {
-			return db.mapError(err)
+			return err
 		}
 		if tag.RowsAffected() == 0 {
 			return streamdriver.ErrNoConsumer
@@ -284,9 +297,11 @@ func (db *DB) Commit(ctx context.Context, name string, position int64, fence *co
 		return nil
 	}
 	var held, updated bool
-	err := db.pool.QueryRow(ctx, `WITH f AS (SELECT 1 FROM `+db.leases+` WHERE name = $4 AND token = $5 AND expires > $3 FOR SHARE),
+	err := retryTx(ctx, func() error {
+		return db.pool.QueryRow(ctx, `WITH f AS (SELECT 1 FROM `+db.leases+` WHERE name = $4 AND token = $5 AND expires > $3 FOR SHARE),
 u AS (UPDATE `+db.consumers+` SET position = $2, updated = $3 WHERE name = $1 AND EXISTS (SELECT 1 FROM f) RETURNING 1)
 SELECT EXISTS (SELECT 1 FROM f), EXISTS (SELECT 1 FROM u)`, name, position, now, fence.Name, fence.Token).Scan(&held, &updated)
+	})
 	switch {
 	case err != nil:
 		return db.mapError(err)
@@ -303,9 +318,9 @@ func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
 	if err := db.check(); err != nil {
 		return false, err
 	}
-	tag, err := db.pool.Exec(ctx, "DELETE FROM "+db.consumers+" WHERE name = $1", name)
+	tag, err := db.exec(ctx, "DELETE FROM "+db.consumers+" WHERE name = $1", name)
 	if err != nil {
-		return false, db.mapError(err)
+		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
 }
