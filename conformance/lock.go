@@ -63,6 +63,7 @@ func RunLocker(t *testing.T, f BackendFactory) {
 	t.Run("Hold", func(t *testing.T) { testLockHold(t, f) })
 	t.Run("HoldLost", func(t *testing.T) { testLockHoldLost(t, f) })
 	t.Run("List", func(t *testing.T) { testLockList(t, f) })
+	t.Run("TimeBounds", func(t *testing.T) { testLockTimeBounds(t, f) })
 }
 
 func testLockAcquire(t *testing.T, f BackendFactory) {

@@ -21,7 +21,10 @@ func (s *Store) Restore(ctx context.Context, records ...Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	now := s.Now()
+	now, err := s.writeNow("restore")
+	if err != nil {
+		return err
+	}
 	ops := make([]driver.Op, 0, len(records))
 	index := make([]int, 0, len(records)) // op -> record
 	seen := make(map[string]bool, len(records))
@@ -46,7 +49,7 @@ func (s *Store) Restore(ctx context.Context, records ...Record) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	_, err := s.d.Apply(ctx, driver.Batch{Ops: ops, Now: now, Fence: s.fence})
+	_, err = s.d.Apply(ctx, driver.Batch{Ops: ops, Now: now, Fence: s.fence})
 	var oe *driver.OpError
 	if errors.As(err, &oe) && errors.Is(err, ErrVersionMismatch) && oe.Index >= 0 && oe.Index < len(ops) {
 		return fmt.Errorf("kv restore %s: key exists: %w", quoteShort(records[index[oe.Index]].Key), ErrVersionMismatch)
@@ -87,6 +90,17 @@ func (s *Store) restoreOp(r Record) (driver.Op, error) {
 	}
 	if r.Created.IsZero() || r.Updated.IsZero() {
 		return driver.Op{}, invalidArg("record %s: created and updated times are required", quoteShort(r.Key))
+	}
+	for _, t := range []struct {
+		what string
+		t    *time.Time
+	}{{"created", &r.Created}, {"updated", &r.Updated}, {"expires", r.Expires}} {
+		if t.t == nil {
+			continue
+		}
+		if err := ValidateTime(t.what, *t.t); err != nil {
+			return driver.Op{}, fmt.Errorf("record %s: %w", quoteShort(r.Key), err)
+		}
 	}
 	if r.Updated.Before(r.Created) {
 		return driver.Op{}, invalidArg("record %s: updated %s is before created %s", quoteShort(r.Key),

@@ -27,14 +27,15 @@ func WithType(name string) WriteOption {
 	return func(o *writeOptions) { o.typ = &name }
 }
 
-// WithTTL makes the record expire d after the write. d must be positive.
-// A Put without a TTL stores a record that never expires; a Patch without
-// one keeps the record's expiry.
+// WithTTL makes the record expire d after the write. d must be positive,
+// and the expiry no later than MaxTime. A Put without a TTL stores a record
+// that never expires; a Patch without one keeps the record's expiry.
 func WithTTL(d time.Duration) WriteOption {
 	return func(o *writeOptions) { o.ttl = d; o.hasExp = true }
 }
 
-// WithExpiry makes the record expire at t.
+// WithExpiry makes the record expire at t, which must be after the write
+// and no later than MaxTime.
 func WithExpiry(t time.Time) WriteOption {
 	return func(o *writeOptions) { o.expires = t; o.hasExp = true }
 }
@@ -220,7 +221,10 @@ func (s *Store) mutate(ctx context.Context, op string, ms []Mutation) ([]int, er
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		now := s.Now()
+		now, err := s.writeNow(op)
+		if err != nil {
+			return nil, err
+		}
 		ops, err := s.ops(ctx, plan, now)
 		if err != nil {
 			return nil, err
@@ -327,6 +331,11 @@ func (s *Store) planOne(m Mutation) (planned, error) {
 	if o.hasExp {
 		if o.expires.IsZero() && o.ttl <= 0 {
 			return p, invalidArg("TTL %v must be positive", o.ttl)
+		}
+		if !o.expires.IsZero() {
+			if err := ValidateTime("expiry", o.expires); err != nil {
+				return p, err
+			}
 		}
 		p.ttl, p.expires, p.hasExp = o.ttl, o.expires, true
 	}
@@ -462,7 +471,10 @@ func (s *Store) ops(ctx context.Context, plan []planned, now time.Time) ([]drive
 			}
 			exp = exp.UTC().Truncate(time.Microsecond)
 			if !exp.After(now) {
-				return nil, invalidArg("expiry %s is not after now (%s)", exp.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+				return nil, invalidArg("expiry %s is not after now (%s)", formatTime(exp), formatTime(now))
+			}
+			if err := ValidateTime(fmt.Sprintf("expiry (TTL %v from %s)", p.ttl, formatTime(now)), exp); p.expires.IsZero() && err != nil {
+				return nil, err
 			}
 		}
 		st := state[p.key]

@@ -101,7 +101,7 @@ func (s *Stream) Consumer(name string, opts ...ConsumerOption) (*Consumer, error
 		return nil, err
 	}
 	if c.d < kvlock.MinDuration {
-		return nil, fmt.Errorf("%w: lease duration %v is too short", ErrInvalidArgument, c.d)
+		return nil, fmt.Errorf("%w: lease duration %v is shorter than %v", ErrInvalidArgument, c.d, kvlock.MinDuration)
 	}
 	if c.batch <= 0 || c.batch > MaxLimit {
 		return nil, fmt.Errorf("%w: batch size %d: want 1 to %d", ErrInvalidArgument, c.batch, MaxLimit)
@@ -159,7 +159,11 @@ func (c *Consumer) took(ctx context.Context, token int64) error {
 		}
 		start = last
 	}
-	st, err := c.s.d.CreateConsumer(ctx, c.name, start, c.s.Now())
+	now, err := c.s.storedNow()
+	if err != nil {
+		return fmt.Errorf("kv consumer %q: %w", c.name, err)
+	}
+	st, err := c.s.d.CreateConsumer(ctx, c.name, start, now)
 	if err != nil {
 		return fmt.Errorf("kv consumer %q: load position: %w", c.name, err)
 	}
@@ -236,7 +240,11 @@ func (c *Consumer) Commit(ctx context.Context, seq int64) error {
 		return fmt.Errorf("kv consumer %q: commit: %w (this instance never held the lease)", c.name, ErrFenced)
 	}
 	fence := &coredriver.Fence{Name: c.leaseName(), Token: token}
-	if err := c.s.d.Commit(ctx, c.name, seq, fence, c.s.Now()); err != nil {
+	now, err := c.s.storedNow()
+	if err != nil {
+		return fmt.Errorf("kv consumer %q: commit %d: %w", c.name, seq, err)
+	}
+	if err := c.s.d.Commit(ctx, c.name, seq, fence, now); err != nil {
 		return fmt.Errorf("kv consumer %q: commit %d: %w", c.name, seq, err)
 	}
 	c.mu.Lock()

@@ -170,14 +170,22 @@ func notifiesOthers(d driver.Stream) bool {
 // Now returns the stream clock's reading, UTC at microsecond precision.
 func (s *Stream) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
+// storedNow is the clock's reading for a write that stores it (a
+// consumer's update time): an error if it is outside the times kv stores
+// (kvcore.MinTime to kvcore.MaxTime).
+func (s *Stream) storedNow() (time.Time, error) {
+	now := s.Now()
+	return now, kvcore.ValidateTime("the stream's clock reading", now)
+}
+
 // MaxLimit is the largest batch a single read returns.
 const MaxLimit = 10000
 
 func query(after int64, limit int, filters []Filter) (driver.Query, error) {
-	if limit < 0 {
-		return driver.Query{}, fmt.Errorf("%w: limit %d is negative", ErrInvalidArgument, limit)
+	if limit < 0 || limit > MaxLimit {
+		return driver.Query{}, fmt.Errorf("%w: limit %d: want 1 to %d (0: %d)", ErrInvalidArgument, limit, MaxLimit, MaxLimit)
 	}
-	if limit == 0 || limit > MaxLimit {
+	if limit == 0 {
 		limit = MaxLimit
 	}
 	q := driver.Query{After: after, Limit: limit}
@@ -194,8 +202,8 @@ func query(after int64, limit int, filters []Filter) (driver.Query, error) {
 	return q, nil
 }
 
-// Read returns up to limit entries with seq >= from, in seq order (limit 0:
-// up to MaxLimit). from 0 means the start of the stream, wherever trimming
+// Read returns up to limit entries with seq >= from, in seq order (limit 1
+// to MaxLimit; 0: MaxLimit). from 0 means the start of the stream, wherever trimming
 // left it; a from > 0 that was trimmed away is a *TrimmedError.
 func (s *Stream) Read(ctx context.Context, from int64, limit int, filters ...Filter) ([]Record, error) {
 	if from < 0 {
