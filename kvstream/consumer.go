@@ -271,7 +271,8 @@ func (c *Consumer) Close(ctx context.Context) error {
 type Handler func(ctx context.Context, r Record) error
 
 // Run holds the consumer's lease (renewing it in the background) and calls
-// handle for each record in order, committing per the commit mode, until
+// handle for each record in order, committing per the commit mode (and,
+// once a batch is handled, past the entries its filters left out), until
 // ctx ends (Run then returns nil), handle fails, the lease is lost, or a
 // read or commit fails permanently (see IsPermanent: a fenced commit, a
 // trimmed position, a deleted consumer, a closed store). A read or commit
