@@ -71,7 +71,7 @@ func TestAcquireRefusedReturnsHolder(t *testing.T) {
 	le, ok, err := db.Acquire(ctx, name, alice, t0, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	want := lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(time.Minute)}
+	want := lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(time.Minute), Acquired: t0}
 	require.Equal(t, want, le)
 
 	le, ok, err = db.Acquire(ctx, name, bob, t0.Add(time.Second), time.Hour)
@@ -83,16 +83,18 @@ func TestAcquireRefusedReturnsHolder(t *testing.T) {
 	require.True(t, found)
 	require.Equal(t, want, st, "a refused acquire changes nothing")
 
-	// An extension keeps the token; a take-over after expiry grows it.
+	// An extension keeps the token and the acquisition time; a take-over
+	// after expiry grows the token and sets the time anew.
 	le, ok, err = db.Acquire(ctx, name, alice, t0.Add(30*time.Second), time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.Equal(t, lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(90 * time.Second)}, le)
+	require.Equal(t, lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(90 * time.Second), Acquired: t0}, le)
 	later := t0.Add(90 * time.Second) // alice's expiry: no longer held
 	le, ok, err = db.Acquire(ctx, name, bob, later, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, int64(2), le.Token)
+	require.Equal(t, later, le.Acquired)
 
 	// Release: only the holder; the row and token stay, owner and expiry
 	// are cleared.
