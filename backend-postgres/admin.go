@@ -62,7 +62,7 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	sql := `SELECT name, owner, token, expires FROM ` + db.leases + ` WHERE name >= $1 AND owner <> '' AND expires > $2`
+	sql := `SELECT name, ` + leaseColumns + ` FROM ` + db.leases + ` WHERE name >= $1 AND owner <> '' AND expires > $2`
 	args := []any{r.From, utc(now)}
 	if r.HasTo {
 		sql += ` AND name < $3`
@@ -70,8 +70,9 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 	}
 	return queryRows(ctx, db, func(row pgx.CollectableRow) (lockdriver.Lease, error) {
 		var le lockdriver.Lease
-		err := row.Scan(&le.Name, &le.Owner, &le.Token, &le.Expires)
-		le.Expires = le.Expires.UTC()
+		dest, finish := leaseDest(&le)
+		err := row.Scan(append([]any{&le.Name}, dest...)...)
+		finish()
 		return le, err
 	}, sql+` ORDER BY name`, args...)
 }

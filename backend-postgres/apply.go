@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -177,7 +178,7 @@ func (db *DB) putManyStatement() string {
 	FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS i(namespace, key, value, type, now, n)
 	ORDER BY n
 	ON CONFLICT (namespace, key) DO UPDATE SET
-	version = CASE WHEN r.expires <= EXCLUDED.updated THEN ` + db.fail + `('expired', 0) ELSE r.version + 1 END,
+	version = CASE WHEN r.expires <= EXCLUDED.updated THEN ` + db.fail + `('expired', 0) ` + db.nextVersion("r.version", "0") + ` END,
 	value = EXCLUDED.value, type = EXCLUDED.type, updated = EXCLUDED.updated, expires = NULL
 	RETURNING namespace, key, version, type, value, updated),
 s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
@@ -245,8 +246,17 @@ func readPlainPuts(br pgx.BatchResults, set []*applyReq) error {
 	return err
 }
 
-// runAlone runs r in an implicit transaction of its own.
+// runAlone runs r in an implicit transaction of its own, again after a
+// serialization failure or a deadlock (see retryTx).
 func (db *DB) runAlone(r *applyReq) error {
+	return retryTx(r.ctx, func() error {
+		clear(r.results)
+		return db.runAloneOnce(r)
+	})
+}
+
+// runAloneOnce runs r once in an implicit transaction of its own.
+func (db *DB) runAloneOnce(r *applyReq) error {
 	batch := &pgx.Batch{}
 	db.queue(batch, r)
 	br := db.pool.SendBatch(r.ctx, batch)
@@ -265,6 +275,9 @@ func (db *DB) applyError(err error, index int) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == codeMismatch && index >= 0 {
 		return &driver.OpError{Index: index, Err: driver.ErrVersionMismatch}
+	}
+	if errors.As(err, &pe) && pe.Code == codeLimit && index >= 0 {
+		return &driver.OpError{Index: index, Err: driver.ErrVersionLimit}
 	}
 	if errors.As(err, &pe) && pe.Code == codeExpired {
 		return errFoundExpired
@@ -285,6 +298,15 @@ func (db *DB) streamInsert(ns, key, first, now string) string {
 func (db *DB) deleteStreamInsert(ns, now string) string {
 	return `s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
 	SELECT ` + ns + `, w.key, '` + driver.ActionDelete + `', w.version, w.type, NULL, ` + now + ` FROM w ORDER BY w.key)`
+}
+
+// nextVersion is the end of a CASE expression (its last WHEN and its ELSE)
+// that gives a live record at version col its next version, or fails op
+// idx (kv_fail 'limit') if col is at MaxVersion: a version never
+// overflows (PostgreSQL would fail the statement with a bare "bigint out
+// of range").
+func (db *DB) nextVersion(col, idx string) string {
+	return "WHEN " + col + " >= " + strconv.FormatInt(driver.MaxVersion, 10) + " THEN " + db.fail + "('limit', " + idx + ") ELSE " + col + " + 1"
 }
 
 // mustReturn is the final SELECT of a conditional op: one row (1, version)
@@ -316,7 +338,7 @@ func (db *DB) opStatement(i int, op driver.Op, now time.Time, removed bool) (str
 		}
 		if op.Version > 0 {
 			ver := a.add(op.Version)
-			return `WITH w AS (UPDATE ` + db.records + ` SET version = version + 1, value = ` + val + `, type = ` + typ +
+			return `WITH w AS (UPDATE ` + db.records + ` SET version = CASE ` + db.nextVersion("version", a.add(int32(i))) + ` END, value = ` + val + `, type = ` + typ +
 				`, updated = ` + nowP + `, expires = ` + exp + `
 	WHERE namespace = ` + ns + ` AND key = ` + key + ` AND version = ` + ver + ` AND ` + live(nowP) + `
 	RETURNING version, type, value),
@@ -325,16 +347,17 @@ func (db *DB) opStatement(i int, op driver.Op, now time.Time, removed bool) (str
 		}
 		// An expired record is replaced, as if it were not there: a race
 		// with a removal that has just run, or (unless removed) an error.
-		setVersion, setCreated := "CASE WHEN r.expires <= "+nowP+" THEN EXCLUDED.version ELSE r.version + 1 END",
+		idx := a.add(int32(i))
+		setVersion, setCreated := "CASE WHEN r.expires <= "+nowP+" THEN EXCLUDED.version "+db.nextVersion("r.version", idx)+" END",
 			"CASE WHEN r.expires <= "+nowP+" THEN EXCLUDED.created ELSE r.created END"
 		if !removed {
-			setVersion, setCreated = "CASE WHEN r.expires <= "+nowP+" THEN "+db.fail+"('expired', "+a.add(int32(i))+") ELSE r.version + 1 END",
+			setVersion, setCreated = "CASE WHEN r.expires <= "+nowP+" THEN "+db.fail+"('expired', "+idx+") "+db.nextVersion("r.version", idx)+" END",
 				"r.created"
 		}
 		cond, final := "", "SELECT 1::bigint, version FROM w"
 		if op.Version == 0 {
 			cond = "\n\tWHERE r.expires <= " + nowP
-			final = db.mustReturn(a.add(int32(i)))
+			final = db.mustReturn(idx)
 		}
 		return `WITH w AS (INSERT INTO ` + db.records + ` AS r (namespace, key, version, value, type, created, updated, expires)
 	VALUES (` + ns + `, ` + key + `, ` + first + `, ` + val + `, ` + typ + `, ` + created + `, ` + updated + `, ` + exp + `)
@@ -405,7 +428,8 @@ s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, valu
 	SELECT namespace, key, '` + driver.ActionDelete + `', version, type, NULL, $1 FROM w ORDER BY namespace, key)
 SELECT count(*) FROM w`
 	var n int64
-	if err := db.pool.QueryRow(ctx, sql, utc(now), int64(limit)).Scan(&n); err != nil {
+	err := retryTx(ctx, func() error { return db.pool.QueryRow(ctx, sql, utc(now), int64(limit)).Scan(&n) })
+	if err != nil {
 		return 0, db.mapError(err)
 	}
 	if n > 0 && db.notify {

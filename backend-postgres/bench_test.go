@@ -223,7 +223,7 @@ func tail(b *testing.B, e *benchEnv, readers int) (stop func() int64) {
 			var read, after int64
 			catchUp := func(ctx context.Context) error {
 				for {
-					rs, _, err := e.db.Read(ctx, streamdriver.Query{After: after, Limit: 1000})
+					rs, _, _, err := e.db.Read(ctx, streamdriver.Query{After: after, Limit: 1000})
 					if err != nil || len(rs) == 0 {
 						return err
 					}
@@ -338,7 +338,7 @@ func BenchmarkStreamRead(b *testing.B) {
 	b.Run("idle", func(b *testing.B) {
 		e, last := setup(b)
 		for i := 0; i < b.N; i++ {
-			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: last, Limit: 100})
+			rs, _, _, err := e.db.Read(ctx, streamdriver.Query{After: last, Limit: 100})
 			require.NoError(b, err)
 			require.Empty(b, rs)
 		}
@@ -347,7 +347,7 @@ func BenchmarkStreamRead(b *testing.B) {
 		e, _ := setup(b)
 		for i := 0; i < b.N; i++ {
 			after := int64(i*100) % (n - 100)
-			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: after, Limit: 100})
+			rs, _, _, err := e.db.Read(ctx, streamdriver.Query{After: after, Limit: 100})
 			require.NoError(b, err)
 			require.Len(b, rs, 100)
 		}
@@ -358,7 +358,7 @@ func BenchmarkStreamRead(b *testing.B) {
 			b.StopTimer()
 			fill(b, e, fmt.Sprintf("f%d", i), 100)
 			b.StartTimer()
-			rs, _, err := e.db.Read(ctx, streamdriver.Query{After: last, Limit: 100})
+			rs, _, _, err := e.db.Read(ctx, streamdriver.Query{After: last, Limit: 100})
 			require.NoError(b, err)
 			require.Len(b, rs, 100)
 			last = rs[99].Seq

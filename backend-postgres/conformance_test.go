@@ -3,6 +3,8 @@ package postgreskv_test
 import (
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/kvsuite/kv/conformance"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
@@ -24,9 +26,15 @@ func TestConformanceSimpleProtocol(t *testing.T) {
 
 // backend is the conformance factory over fresh schemas of the test
 // database on the shared pool.
-func backend(t *testing.T) conformance.Backend {
-	db := newDB(t)
-	return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
+func backend(t *testing.T) conformance.Backend { return backendOn(testPool)(t) }
+
+// backendOn is the conformance factory over fresh schemas of pool's
+// database.
+func backendOn(pool *pgxpool.Pool) conformance.BackendFactory {
+	return func(t *testing.T) conformance.Backend {
+		db := newDBOn(t, pool)
+		return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
+	}
 }
 
 // TestQueueConformance runs kvtask's suite (claims, leases, fencing,
@@ -53,11 +61,7 @@ func TestConformanceStream(t *testing.T) {
 // simple-protocol pool: the sequencer's batch is then one multi-statement
 // query string.
 func TestConformanceSimpleProtocolStream(t *testing.T) {
-	pool := newPool(t, simpleProtocol)
-	f := func(t *testing.T) conformance.Backend {
-		db := newDBOn(t, pool)
-		return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
-	}
+	f := backendOn(newPool(t, simpleProtocol))
 	t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, f) })
 	t.Run("Stream", func(t *testing.T) { conformance.RunStream(t, f) })
 	t.Run("Queue", func(t *testing.T) { conformance.RunQueue(t, f) })

@@ -19,6 +19,7 @@ const (
 	codeFenced   = "KVF01"
 	codeExpired  = "KVE01"
 	codeAgain    = "KVA01"
+	codeLimit    = "KVL01"
 )
 
 // errFoundExpired is a batch's error when a put's single statement found an

@@ -79,13 +79,15 @@ import (
 // itself if a statement fails (4 writers: 5,100 against 6,700 puts/s with
 // BEGIN and COMMIT; BenchmarkPut).
 //
-// A batch whose statement is chosen as a deadlock victim (or fails to
-// serialize) is rolled back the same way and queued again, up to
-// maxGroupRetries times: groups hold the locks of all their batches until
-// the commit, so two groups can deadlock where their batches alone would
-// not. To make that rare, a group runs its batches ordered by the first key
-// they write, so single-key batches take their row locks in one global
-// order.
+// A group that loses a deadlock, or fails to serialize (under a default
+// isolation of REPEATABLE READ or SERIALIZABLE), at a statement or at its
+// commit, is rolled back whole, and all its batches are queued again (see
+// retry.go); the batch that failed (every batch, if the commit did) uses
+// up one of its txAttempts attempts, and gets the error once none is left.
+// Groups hold the locks of all their batches until the commit, so two
+// groups can deadlock where their batches alone would not. To make that
+// rare, a group runs its batches ordered by the first key they write, so
+// single-key batches take their row locks in one global order.
 //
 // The stream sequencer (stream.go) is unaffected: every stream row is still
 // inserted by the transaction that makes the change, with a seq drawn while
@@ -106,9 +108,6 @@ const (
 	// maxGroupStatements caps the statements in one group (a larger batch
 	// still runs, alone).
 	maxGroupStatements = 1024
-	// maxGroupRetries is how often a batch that lost a deadlock in a group
-	// is queued again before its caller gets the error.
-	maxGroupRetries = 3
 )
 
 // applyReq is one Apply on its way to a commit.
@@ -546,6 +545,36 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			return again
 		}
 		pe := aborted(err)
+		if retryable(err) {
+			// A serialization failure or a deadlock, at a statement or at
+			// the commit: the transaction is rolled back (or, under
+			// SERIALIZABLE, doomed, whatever savepoint it returns to).
+			// Every batch runs again in a later group; those it hit (all
+			// of them if it hit no batch of its own) use up an attempt.
+			if err := rollback(); err != nil {
+				failAll(db.mapError(err), append(set, rest...))
+				return again
+			}
+			var hit []*applyReq
+			switch {
+			case failed >= 0:
+				hit = rest[failed : failed+1]
+			case failed == setFailed:
+				hit = set
+			}
+			for _, r := range slices.Concat(ok, set, rest) {
+				clear(r.results)
+				if hit == nil || slices.Contains(hit, r) {
+					if r.retries++; r.retries >= txAttempts {
+						finish(r, db.mapError(err))
+						continue
+					}
+				}
+				again = append(again, r)
+			}
+			rerunJudged()
+			return again
+		}
 		if failed == setFailed && pe != nil {
 			// Which put failed is not known: roll back and run every
 			// batch again, those puts with statements of their own.
@@ -567,11 +596,7 @@ func (db *DB) runGroup(group []*applyReq, executed func()) []*applyReq {
 			return again
 		}
 		r := rest[failed]
-		if (pe.Code == "40P01" || pe.Code == "40001") && r.retries < maxGroupRetries {
-			r.retries++
-			clear(r.results)
-			again = append(again, r)
-		} else if r.mayFail {
+		if r.mayFail {
 			clear(r.results)
 			r.err = db.applyError(err, op)
 			judged = append(judged, r)

@@ -103,7 +103,7 @@ func TestGroupCommit(t *testing.T) {
 	}
 	require.Equal(t, map[string]int64{"a": 1, "cas": 2, "g": 1, "hold": 2, "p": 1, "r": 5}, versions)
 
-	rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	rs, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	type entry struct {
 		key     string
@@ -236,7 +236,7 @@ func TestGroupCommitUnexpectedFailure(t *testing.T) {
 				wantCAS = 2
 			}
 			require.Equal(t, wantCAS, recs[0].Version)
-			rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+			rs, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 			require.NoError(t, err)
 			var entries []string
 			for _, r := range rs {
@@ -456,7 +456,7 @@ func TestGroupCommitExpiredRecord(t *testing.T) {
 		require.NoError(t, got.err)
 		require.Len(t, got.results, 1)
 	}
-	rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	rs, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	actions := map[string][]string{}
 	for i, r := range rs {
@@ -513,7 +513,7 @@ func TestGroupCommitPlainPuts(t *testing.T) {
 		require.Equal(t, "T"+want, r.Type, r.Key)
 		require.Equal(t, now, r.Updated.UTC(), r.Key)
 	}
-	rs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	rs, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	var entries []string
 	for _, r := range rs {

@@ -254,10 +254,37 @@ ALTER TABLE {tasks} ADD COLUMN lost bigint NOT NULL DEFAULT 0,
 	ADD COLUMN at_most_once boolean NOT NULL DEFAULT false;
 ALTER TABLE {schedules} ADD COLUMN at_most_once boolean NOT NULL DEFAULT false;
 `,
+	// 10: when each lease's current owner took it (set when the lease
+	// changes hands, kept when its owner extends it, NULL once released;
+	// leases granted before have NULL, unknown, until they next change
+	// hands); kv_fail learns 'limit' (a put over a record at the highest
+	// version, which cannot be given a higher one: see apply.go).
+	`
+ALTER TABLE {leases} ADD COLUMN acquired timestamptz;
+
+CREATE OR REPLACE FUNCTION {fail}(what text, op integer) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	IF what = 'fenced' THEN
+		RAISE EXCEPTION 'kv: fenced: lease not held with that token' USING ERRCODE = 'KVF01';
+	END IF;
+	IF what = 'expired' THEN
+		RAISE EXCEPTION 'kv: op % found an expired record', op USING ERRCODE = 'KVE01';
+	END IF;
+	IF what = 'again' THEN
+		RAISE EXCEPTION 'kv: a row changed while the statement ran' USING ERRCODE = 'KVA01';
+	END IF;
+	IF what = 'limit' THEN
+		RAISE EXCEPTION 'kv: op % would write over a record at the highest version', op USING ERRCODE = 'KVL01';
+	END IF;
+	RAISE EXCEPTION 'kv: version mismatch (op %)', op USING ERRCODE = 'KVV01';
+END
+$$;
+`,
 }
 
 // SchemaVersion is the schema version this driver creates.
-const SchemaVersion = 9
+const SchemaVersion = 10
 
 // Init creates the schema (and, with WithSchema, the PostgreSQL schema) or
 // migrates it to the newest version. It is idempotent and safe to run from
@@ -355,8 +382,10 @@ func (db *DB) migrate(ctx context.Context, conn *pgx.Conn, target int) error {
 	}
 	for v := current + 1; v <= target; v++ {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, db.expand(migrations[v-1])); err != nil {
-				return err
+			if sql := migrations[v-1]; sql != "" { // "": a version without a step
+				if _, err := tx.Exec(ctx, db.expand(sql)); err != nil {
+					return err
+				}
 			}
 			_, err := tx.Exec(ctx, "INSERT INTO "+db.migrations+" (version) VALUES ($1)", v)
 			return err

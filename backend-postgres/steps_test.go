@@ -29,7 +29,7 @@ func blockStep(t *testing.T, db *postgreskv.DB) (release func()) {
 
 // readKeys reads db's whole stream and returns its keys in order.
 func readKeys(ctx context.Context, db *postgreskv.DB) ([]string, error) {
-	rs, _, err := db.Read(ctx, streamdriver.Query{After: 0, Limit: 1000})
+	rs, _, _, err := db.Read(ctx, streamdriver.Query{After: 0, Limit: 1000})
 	keys := make([]string, len(rs))
 	for i, r := range rs {
 		keys[i] = r.Key

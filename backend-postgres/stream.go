@@ -67,12 +67,18 @@ func stepResults(br pgx.BatchResults) error {
 func (db *DB) stepSQL() string { return "SELECT " + db.sequence + "($1)" }
 
 // runSequenced runs sql (one statement) after a sequencer step that began
-// after the call, and calls scan with its rows. If no step of db is in
+// after the call, and calls scan with its rows (again after a
+// serialization failure or a deadlock: scan must start from scratch). If no step of db is in
 // flight, it sends the step and sql as one round trip (sql runs after the
 // step has committed, in its own snapshot); otherwise it waits for the
 // next step, which it shares with the other reads that wait (steps.go),
 // and then sends sql alone.
 func (db *DB) runSequenced(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
+	return retryTx(ctx, func() error { return db.runSequencedOnce(ctx, sql, args, scan) })
+}
+
+// runSequencedOnce is runSequenced without retrying.
+func (db *DB) runSequencedOnce(ctx context.Context, sql string, args []any, scan func(pgx.Rows) error) error {
 	w, lead := db.steps.join()
 	b := &pgx.Batch{}
 	if lead {
@@ -105,24 +111,26 @@ func (db *DB) runSequenced(ctx context.Context, sql string, args []any, scan fun
 }
 
 // Read returns up to q.Limit entries after q.After in position order, with
-// the trim watermark, both from one snapshot (see kvstream/driver.Stream).
-func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+// the trim watermark and the last position handed out, all from one
+// snapshot (see kvstream/driver.Stream).
+func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	if err := db.check(); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if q.Limit <= 0 {
-		return nil, 0, fmt.Errorf("postgreskv: stream read limit %d must be positive: %w", q.Limit, kvcore.ErrInvalidArgument)
+		return nil, 0, 0, fmt.Errorf("postgreskv: stream read limit %d must be positive: %w", q.Limit, kvcore.ErrInvalidArgument)
 	}
 	sql, a := db.readSQL(q)
 	var out []streamdriver.Record
-	var trimmed int64
+	var trimmed, last int64
 	err := db.runSequenced(ctx, sql, a, func(rows pgx.Rows) error {
+		out = out[:0]
 		for rows.Next() {
 			var pos, version *int64
 			var ns, key, action, typ *string
 			var value []byte
 			var ts *time.Time
-			if err := rows.Scan(&trimmed, &pos, &ns, &key, &action, &version, &typ, &value, &ts); err != nil {
+			if err := rows.Scan(&trimmed, &last, &pos, &ns, &key, &action, &version, &typ, &value, &ts); err != nil {
 				return err
 			}
 			if pos == nil {
@@ -134,9 +142,9 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	return out, trimmed, nil
+	return out, trimmed, last, nil
 }
 
 // readSQL returns Read's statement for q and its arguments. The meta row
@@ -153,8 +161,8 @@ func (db *DB) readSQL(q streamdriver.Query) (string, args) {
 	if q.Type != "" {
 		cond += " AND type = " + a.add(q.Type)
 	}
-	return `SELECT m.trimmed, s.pos, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts
-FROM (SELECT trimmed FROM ` + db.streamMeta + ` LIMIT 1) m LEFT JOIN LATERAL (
+	return `SELECT m.trimmed, m.last_pos, s.pos, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts
+FROM (SELECT trimmed, last_pos FROM ` + db.streamMeta + ` LIMIT 1) m LEFT JOIN LATERAL (
 	SELECT pos, namespace, key, action, version, type, value, ts FROM ` + db.stream + `
 	WHERE ` + cond + ` ORDER BY pos LIMIT ` + a.add(int64(q.Limit)) + `) s ON true
 ORDER BY s.pos`, a
@@ -196,21 +204,24 @@ func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, 
 d AS (DELETE FROM `+db.stream+` WHERE pos <= (SELECT trimmed FROM m))
 SELECT trimmed FROM m`, upTo, keepConsumers)
 	b.Queue("COMMIT")
-	br := db.pool.SendBatch(ctx, b)
-	defer br.Close()
 	var trimmed int64
-	for i := 0; i < 4; i++ {
-		var err error
-		if i == 2 {
-			err = br.QueryRow().Scan(&trimmed)
-		} else {
-			_, err = br.Exec()
+	err := retryTx(ctx, func() error {
+		br := db.pool.SendBatch(ctx, b)
+		defer br.Close()
+		for i := 0; i < 4; i++ {
+			var err error
+			if i == 2 {
+				err = br.QueryRow().Scan(&trimmed)
+			} else {
+				_, err = br.Exec()
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return 0, db.mapError(err)
-		}
-	}
-	if err := br.Close(); err != nil {
+		return br.Close()
+	})
+	if err != nil {
 		return 0, db.mapError(err)
 	}
 	return trimmed, nil
@@ -252,13 +263,16 @@ func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, n
 	if err := db.check(); err != nil {
 		return streamdriver.Consumer{}, err
 	}
-	rows, err := db.pool.Query(ctx, `INSERT INTO `+db.consumers+` AS c (name, position, updated)
+	var c streamdriver.Consumer
+	err := retryTx(ctx, func() error {
+		rows, err := db.pool.Query(ctx, `INSERT INTO `+db.consumers+` AS c (name, position, updated)
 	VALUES ($1, greatest($2::bigint, (SELECT trimmed FROM `+db.streamMeta+`)), $3)
 ON CONFLICT (name) DO UPDATE SET name = c.name RETURNING `+consumerColumns, name, position, utc(now))
-	if err != nil {
-		return streamdriver.Consumer{}, db.mapError(err)
-	}
-	c, err := pgx.CollectExactlyOneRow(rows, scanConsumer)
+		if err == nil {
+			c, err = pgx.CollectExactlyOneRow(rows, scanConsumer)
+		}
+		return err
+	})
 	if err != nil {
 		return streamdriver.Consumer{}, db.mapError(err)
 	}
@@ -273,9 +287,9 @@ func (db *DB) Commit(ctx context.Context, name string, position int64, fence *co
 	}
 	now = utc(now)
 	if fence == nil {
-		tag, err := db.pool.Exec(ctx, "UPDATE "+db.consumers+" SET position = $2, updated = $3 WHERE name = $1", name, position, now)
+		tag, err := db.exec(ctx, "UPDATE "+db.consumers+" SET position = $2, updated = $3 WHERE name = $1", name, position, now)
 		if err != nil {
-			return db.mapError(err)
+			return err
 		}
 		if tag.RowsAffected() == 0 {
 			return streamdriver.ErrNoConsumer
@@ -283,9 +297,11 @@ func (db *DB) Commit(ctx context.Context, name string, position int64, fence *co
 		return nil
 	}
 	var held, updated bool
-	err := db.pool.QueryRow(ctx, `WITH f AS (SELECT 1 FROM `+db.leases+` WHERE name = $4 AND token = $5 AND expires > $3 FOR SHARE),
+	err := retryTx(ctx, func() error {
+		return db.pool.QueryRow(ctx, `WITH f AS (SELECT 1 FROM `+db.leases+` WHERE name = $4 AND token = $5 AND expires > $3 FOR SHARE),
 u AS (UPDATE `+db.consumers+` SET position = $2, updated = $3 WHERE name = $1 AND EXISTS (SELECT 1 FROM f) RETURNING 1)
 SELECT EXISTS (SELECT 1 FROM f), EXISTS (SELECT 1 FROM u)`, name, position, now, fence.Name, fence.Token).Scan(&held, &updated)
+	})
 	switch {
 	case err != nil:
 		return db.mapError(err)
@@ -302,9 +318,9 @@ func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
 	if err := db.check(); err != nil {
 		return false, err
 	}
-	tag, err := db.pool.Exec(ctx, "DELETE FROM "+db.consumers+" WHERE name = $1", name)
+	tag, err := db.exec(ctx, "DELETE FROM "+db.consumers+" WHERE name = $1", name)
 	if err != nil {
-		return false, db.mapError(err)
+		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
 }

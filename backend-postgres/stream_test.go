@@ -52,7 +52,7 @@ func xidOf(t *testing.T, tx pgx.Tx) uint64 {
 // readAfter returns every entry after pos that Read hands out now.
 func readAfter(t *testing.T, db *postgreskv.DB, after int64) []streamdriver.Record {
 	t.Helper()
-	rs, trimmed, err := db.Read(context.Background(), streamdriver.Query{After: after, Limit: 10000})
+	rs, trimmed, _, err := db.Read(context.Background(), streamdriver.Query{After: after, Limit: 10000})
 	require.NoError(t, err)
 	require.LessOrEqual(t, trimmed, after)
 	for i, r := range rs {
@@ -296,7 +296,7 @@ func TestStreamConcurrentKeys(t *testing.T) {
 					finished = true
 				default:
 				}
-				rs, _, err := db.Read(ctx, streamdriver.Query{After: after, Limit: 5})
+				rs, _, _, err := db.Read(ctx, streamdriver.Query{After: after, Limit: 5})
 				if err != nil {
 					errs <- err
 					return
@@ -360,7 +360,7 @@ func TestStreamTrimAndConsumers(t *testing.T) {
 	require.Equal(t, int64(3), to, "never lowered")
 
 	require.NoError(t, s.Put(ctx, "after", -1, 1))
-	rs, trimmed, err := db.Read(ctx, streamdriver.Query{Limit: 10})
+	rs, trimmed, _, err := db.Read(ctx, streamdriver.Query{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, int64(3), trimmed)
 	require.Len(t, rs, 1)
@@ -513,7 +513,7 @@ func writtenAtVersion(t *testing.T, v int) (*postgreskv.DB, *kvcore.Store) {
 func TestStreamMigration(t *testing.T) {
 	ctx := context.Background()
 	db, s := writtenAtVersion(t, 1)
-	_, _, err := db.Read(ctx, streamdriver.Query{Limit: 10})
+	_, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 10})
 	require.ErrorIs(t, err, coredriver.ErrNotInitialized)
 	require.NoError(t, db.Init(ctx))
 	require.Equal(t, []keyVersion{{"k0", 1}, {"k1", 1}, {"k2", 1}}, keyVersions(readAfter(t, db, 0)))
@@ -551,7 +551,7 @@ func TestStreamRepeatableReadDefault(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < puts*2; i++ {
-				if _, _, err := db.Read(ctx, streamdriver.Query{Limit: 1}); err != nil {
+				if _, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 1}); err != nil {
 					errs <- err
 					return
 				}

@@ -220,7 +220,7 @@ func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdrive
 			})
 		}
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == codeAgain && attempt < 20 {
+		if errors.As(err, &pe) && pe.Code == codeAgain && attempt < 20 || retryAgain(ctx, err, attempt+1) {
 			continue
 		}
 		if err != nil {
@@ -322,7 +322,12 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 		return nil, fmt.Errorf("%w: lease %v must be positive", kvcore.ErrInvalidArgument, c.Lease)
 	}
 	sql, a := db.claimSQL(c)
-	return queryRows(ctx, db, scanTask, sql, a...)
+	var claimed []taskdriver.Task
+	err := retryTx(ctx, func() (err error) {
+		claimed, err = queryRows(ctx, db, scanTask, sql, a...)
+		return err
+	})
+	return claimed, err
 }
 
 // claimSQL returns Claim's statement and its arguments. Its cost does not
@@ -413,9 +418,11 @@ func (db *DB) Heartbeat(ctx context.Context, id, runner string, token int64, now
 		return false, err
 	}
 	var cancel bool
-	err := db.pool.QueryRow(ctx, `UPDATE `+db.tasks+` SET locked_until = $4
+	err := retryTx(ctx, func() error {
+		return db.pool.QueryRow(ctx, `UPDATE `+db.tasks+` SET locked_until = $4
 WHERE id = $1 AND locked_by = $2 AND token = $3 AND status = 'running' RETURNING cancel_requested`,
-		id, runner, token, utc(now.Add(lease))).Scan(&cancel)
+			id, runner, token, utc(now.Add(lease))).Scan(&cancel)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, taskdriver.ErrLost
 	}
@@ -477,13 +484,18 @@ SELECT id, `
 		sql += `0::bigint FROM u`
 	}
 	var notified int64
-	done, err := queryRows(ctx, db, func(row pgx.CollectableRow) (string, error) {
-		var id string
-		var n int64
-		err := row.Scan(&id, &n)
-		notified += n
-		return id, err
-	}, sql, a...)
+	var done []string
+	err := retryTx(ctx, func() (err error) {
+		notified = 0
+		done, err = queryRows(ctx, db, func(row pgx.CollectableRow) (string, error) {
+			var id string
+			var n int64
+			err := row.Scan(&id, &n)
+			notified += n
+			return id, err
+		}, sql, a...)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -499,11 +511,17 @@ func (db *DB) Cancel(ctx context.Context, id string, now time.Time) (taskdriver.
 	if err := db.check(); err != nil {
 		return taskdriver.Task{}, false, err
 	}
-	return queryOne(ctx, db, scanTask, `UPDATE `+db.tasks+` SET
+	var t taskdriver.Task
+	var found bool
+	err := retryTx(ctx, func() (err error) {
+		t, found, err = queryOne(ctx, db, scanTask, `UPDATE `+db.tasks+` SET
 	status = CASE WHEN status = 'pending' THEN 'cancelled' ELSE status END,
 	completed = CASE WHEN status = 'pending' THEN $2 ELSE completed END,
 	cancel_requested = cancel_requested OR status = 'running'
 WHERE id = $1 RETURNING `+taskColumns, id, utc(now))
+		return err
+	})
+	return t, found, err
 }
 
 // scheduleColumns are the columns scanSchedule reads.
@@ -535,7 +553,7 @@ func (db *DB) PutSchedule(ctx context.Context, s taskdriver.Schedule) error {
 	if payload == nil {
 		payload = []byte("null")
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO `+db.schedules+` (`+scheduleColumns+`)
+	_, err := db.exec(ctx, `INSERT INTO `+db.schedules+` (`+scheduleColumns+`)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, next = EXCLUDED.next, task_name = EXCLUDED.task_name,
 	payload = EXCLUDED.payload, priority = EXCLUDED.priority, unique_key = EXCLUDED.unique_key,
@@ -550,9 +568,9 @@ func (db *DB) DeleteSchedule(ctx context.Context, name string) (bool, error) {
 	if err := db.check(); err != nil {
 		return false, err
 	}
-	tag, err := db.pool.Exec(ctx, "DELETE FROM "+db.schedules+" WHERE name = $1", name)
+	tag, err := db.exec(ctx, "DELETE FROM "+db.schedules+" WHERE name = $1", name)
 	if err != nil {
-		return false, db.mapError(err)
+		return false, err
 	}
 	return tag.RowsAffected() == 1, nil
 }
@@ -582,7 +600,8 @@ ins AS (INSERT INTO ` + db.tasks + ` (` + taskColumns + `) SELECT ` + newTaskVal
 	` + onUniqueConflict + ` RETURNING 1)
 SELECT (SELECT count(*) FROM s), ` + db.taskNotice("ins")
 	var fired, notified int64
-	if err := db.pool.QueryRow(ctx, sql, a...).Scan(&fired, &notified); err != nil {
+	err := retryTx(ctx, func() error { return db.pool.QueryRow(ctx, sql, a...).Scan(&fired, &notified) })
+	if err != nil {
 		return false, db.taskError(err)
 	}
 	db.noticeTasks(notified)

@@ -66,7 +66,7 @@ func (db *DB) RestoreTasks(ctx context.Context, ts []taskdriver.Task) error {
 		a.add(timeouts) + `::bigint[], ` + a.add(lastErrors) + `::text[], ` + a.add(lockedBy) + `::text[], ` +
 		a.add(until) + `::timestamptz[], ` + a.add(tokens) + `::bigint[], ` + a.add(cancels) + `::boolean[], ` +
 		a.add(lost) + `::bigint[], ` + a.add(atMostOnce) + `::boolean[])`
-	if _, err := db.pool.Exec(ctx, sql, a...); err != nil {
+	if _, err := db.exec(ctx, sql, a...); err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" && strings.Contains(pe.ConstraintName, "unique") {
 			return fmt.Errorf("%w: a pending or running task holds a restored task's unique key (%s)", kvcore.ErrInvalidArgument, pe.Detail)

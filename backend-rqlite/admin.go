@@ -80,7 +80,7 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 	if err != nil {
 		return nil, err
 	}
-	return scanRows("leases", qr, 4, func(row []any) (lockdriver.Lease, error) {
+	return scanRows("leases", qr, 1+leaseColumnCount, func(row []any) (lockdriver.Lease, error) {
 		name, ok := row[0].(string)
 		if !ok {
 			return lockdriver.Lease{}, fmt.Errorf("name: unexpected %T", row[0])

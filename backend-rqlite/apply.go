@@ -58,6 +58,7 @@ const (
 	roleOther   role = iota
 	roleFence        // inserts into guard if the fence is not held
 	roleGuard        // inserts into guard if the op's version does not hold
+	roleLimit        // inserts into guard if the op would write over a record at MaxVersion
 	roleRows         // a write whose rows_affected is the op's Rows
 	roleVersion      // a read whose one row (if any) is the op's Version
 )
@@ -83,6 +84,11 @@ var (
 	// expected version (0: must not exist).
 	sqlGuard = "INSERT INTO guard (failed) SELECT ? WHERE coalesce((SELECT version FROM records WHERE namespace = " + textArg +
 		" AND key = " + textArg + " AND " + live + "), 0) <> ?"
+	// A put over a live record at MaxVersion would need a version above it
+	// (SQLite would turn version + 1 into a REAL): refused. The limit is
+	// written in the SQL, not sent as a JSON number.
+	sqlLimit = "INSERT INTO guard (failed) SELECT 'version limit' WHERE EXISTS (SELECT 1 FROM records WHERE namespace = " + textArg +
+		" AND key = " + textArg + " AND " + live + " AND version >= " + strconv.FormatInt(driver.MaxVersion, 10) + ")"
 	// A Put over an expired record first records its removal: a delete
 	// entry with its last version and no value (then sqlPutStream sees no
 	// live record and writes a create).
@@ -200,6 +206,9 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 			newVersion, created, updated = op.SetVersion, op.Created.UnixMicro(), op.Updated.UnixMicro()
 		}
 		guard()
+		if op.Version != 0 { // 0: the key must be absent, which guard checks
+			q.add(roleLimit, i, sqlLimit, ns, key, now)
+		}
 		q.add(roleOther, i, sqlExpiredStream, now, ns, key, now)
 		q.add(roleOther, i, sqlPutStream, ns, key, newVersion, typ, val, now, ns, key, now)
 		q.add(roleOther, i, sqlPut, ns, key, newVersion, typ, created, updated, micros(op.Expires), val, now, now)
@@ -311,12 +320,14 @@ func (db *DB) statementError(op string, q *batch, res []gorqlite.RequestResult, 
 	}
 	guardFailed := strings.Contains(msg, "guard")
 	switch {
+	case strings.Contains(msg, "no such table"): // the guard table's too
+		return fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
 	case j < len(q.roles) && q.roles[j] == roleFence && guardFailed:
 		return fmt.Errorf("rqlitekv: %s: %w", op, driver.ErrFenced)
 	case j < len(q.roles) && q.roles[j] == roleGuard && guardFailed:
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
-	case strings.Contains(msg, "no such table"):
-		return fmt.Errorf("rqlitekv: %s: %w (%s)", op, driver.ErrNotInitialized, msg)
+	case j < len(q.roles) && q.roles[j] == roleLimit && guardFailed:
+		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionLimit}
 	case j < len(q.ops) && q.ops[j] >= 0 && op == "apply":
 		return &driver.OpError{Index: q.ops[j], Err: errors.New("rqlitekv: " + msg)}
 	default:

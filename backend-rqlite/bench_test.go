@@ -208,7 +208,7 @@ func BenchmarkStreamRead(b *testing.B) {
 	}
 	b.Run("kv", func(b *testing.B) {
 		runWorkers(b, 1, func(i int) error {
-			rs, _, err := db.Read(ctx, streamdriver.Query{After: int64(i % 900), Limit: 100})
+			rs, _, _, err := db.Read(ctx, streamdriver.Query{After: int64(i % 900), Limit: 100})
 			if err == nil && len(rs) != 100 {
 				err = fmt.Errorf("read %d entries", len(rs))
 			}

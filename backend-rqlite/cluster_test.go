@@ -122,7 +122,7 @@ func (w *clusterWorkload) check(t *testing.T, db *DB, since time.Time) (after in
 	entries := map[string][]streamdriver.Record{}
 	var seq int64
 	for {
-		recs, _, err := db.Read(ctx, streamdriver.Query{After: seq, Limit: 1000})
+		recs, _, _, err := db.Read(ctx, streamdriver.Query{After: seq, Limit: 1000})
 		require.NoError(t, err)
 		if len(recs) == 0 {
 			break
@@ -264,7 +264,7 @@ func TestClusterLeaderDiesAfterCommit(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "v2", v)
 	require.Equal(t, int64(2), rec.Version, "applied once")
-	recs, _, err := db.Read(sctx, streamdriver.Query{Limit: 10})
+	recs, _, _, err := db.Read(sctx, streamdriver.Query{Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, recs, 2, "a create and one update")
 	require.NoError(t, s.Put(ctx, "k", 2, "v3"), "the cluster goes on with two nodes")

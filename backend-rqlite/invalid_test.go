@@ -37,7 +37,7 @@ func TestInvalidArguments(t *testing.T) {
 	before := c.get()
 	_, err = db.Sweep(ctx, t0, 0)
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
-	_, _, err = db.Read(ctx, streamdriver.Query{Limit: 0})
+	_, _, _, err = db.Read(ctx, streamdriver.Query{Limit: 0})
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)
 	_, err = db.Trim(ctx, -1, false)
 	require.ErrorIs(t, err, kvcore.ErrInvalidArgument)

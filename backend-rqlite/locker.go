@@ -20,16 +20,19 @@ var (
 	// or an update of the row only if it is free (released or expired) or
 	// already the owner's. The token grows unless the owner still holds it
 	// (an extension). SET expressions read the row as it was before.
-	sqlAcquire = "INSERT INTO leases (name, owner, token, expires) VALUES (" + textArg + ", " + textArg + ", 1, ?) " +
+	// An extension also keeps the acquisition time; a change of hands
+	// sets it to now.
+	sqlAcquire = "INSERT INTO leases (name, owner, token, expires, acquired) VALUES (" + textArg + ", " + textArg + ", 1, ?, ?) " +
 		"ON CONFLICT (name) DO UPDATE SET " +
 		"token = CASE WHEN leases.owner <> '' AND coalesce(leases.expires, 0) > ? THEN leases.token ELSE leases.token + 1 END, " +
+		"acquired = CASE WHEN leases.owner <> '' AND coalesce(leases.expires, 0) > ? THEN leases.acquired ELSE excluded.acquired END, " +
 		"owner = excluded.owner, expires = excluded.expires " +
 		"WHERE leases.owner = excluded.owner OR leases.owner = '' OR coalesce(leases.expires, 0) <= ?"
 	// sqlLease reads the lease as it stands (after sqlAcquire, in the same
 	// request: the owner is the caller's exactly when it was granted).
 	sqlLease = "SELECT " + leaseColumns + " FROM leases WHERE name = " + textArg
 	// sqlRelease frees the lease if owner holds it at now.
-	sqlRelease = "UPDATE leases SET owner = '', expires = 0 WHERE name = " + textArg +
+	sqlRelease = "UPDATE leases SET owner = '', expires = 0, acquired = NULL WHERE name = " + textArg +
 		" AND owner = " + textArg + " AND owner <> '' AND expires > ?"
 )
 
@@ -45,7 +48,7 @@ func (db *DB) Acquire(ctx context.Context, name, owner string, now time.Time, tt
 	n := now.UnixMicro()
 	exp := now.Add(ttl).UnixMicro()
 	var q batch
-	q.add(roleOther, -1, sqlAcquire, txt(name), txt(owner), exp, n, n)
+	q.add(roleOther, -1, sqlAcquire, txt(name), txt(owner), exp, n, n, n, n)
 	q.add(roleOther, -1, sqlLease, txt(name))
 	res, err := db.send(ctx, "acquire lease", &q)
 	if err != nil {
@@ -88,22 +91,26 @@ func (db *DB) Lease(ctx context.Context, name string) (lockdriver.Lease, bool, e
 	return scanLease("lease", name, qr)
 }
 
-// leaseColumns are the columns leaseRow reads: owner, token and expiry
-// (Unix microseconds, 0 for none), the last two as text.
-const leaseColumns = "owner, CAST(token AS TEXT), CAST(coalesce(expires, 0) AS TEXT)"
+// leaseColumns are the columns leaseRow reads: owner, token, expiry and
+// acquisition time (Unix microseconds, 0 for none), the last three as
+// text.
+const leaseColumns = "owner, CAST(token AS TEXT), CAST(coalesce(expires, 0) AS TEXT), CAST(coalesce(acquired, 0) AS TEXT)"
+
+// leaseColumnCount is the number of leaseColumns.
+const leaseColumnCount = 4
 
 // scanLease reads the row of sqlLease, if there is one (if not: the
 // lease's name alone and false).
 func scanLease(op, name string, qr *gorqlite.QueryResult) (lockdriver.Lease, bool, error) {
-	le, ok, err := scanOne(op, qr, 3, func(row []any) (lockdriver.Lease, error) { return leaseRow(name, row) })
+	le, ok, err := scanOne(op, qr, leaseColumnCount, func(row []any) (lockdriver.Lease, error) { return leaseRow(name, row) })
 	if !ok {
 		le = lockdriver.Lease{Name: name}
 	}
 	return le, ok, err
 }
 
-// leaseRow reads the lease name from the 3 columns of leaseColumns. An
-// expiry of 0 (a released lease) is the zero time.
+// leaseRow reads the lease name from the columns of leaseColumns. A time
+// of 0 (a released lease, an unknown acquisition) is the zero time.
 func leaseRow(name string, row []any) (lockdriver.Lease, error) {
 	le := lockdriver.Lease{Name: name}
 	owner, ok := row[0].(string)
@@ -121,6 +128,13 @@ func leaseRow(name string, row []any) (lockdriver.Lease, error) {
 	}
 	if exp != 0 {
 		le.Expires = time.UnixMicro(exp).UTC()
+	}
+	acq, err := intCol(row, 3)
+	if err != nil {
+		return le, fmt.Errorf("lease acquired: %w", err)
+	}
+	if acq != 0 {
+		le.Acquired = time.UnixMicro(acq).UTC()
 	}
 	return le, nil
 }

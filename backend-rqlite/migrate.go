@@ -17,7 +17,7 @@ type migration struct {
 	stmts   []string
 }
 
-// migrations are the schema steps in version order, from 1 without gaps.
+// migrations are the schema steps in increasing version order, from 1.
 // The tables are the SQLite backend's (records, stream, leases,
 // schema_migrations), plus guard, the table whose CHECK constraint turns a
 // failed condition into an error that aborts a batch.
@@ -133,6 +133,14 @@ var migrations = []migration{
 	{version: 6, name: "0006_tasks_lost", stmts: []string{
 		`ALTER TABLE tasks ADD COLUMN lost INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE tasks ADD COLUMN at_most_once INTEGER NOT NULL DEFAULT 0`,
+	}},
+	// When each lease's current owner took it (Unix microseconds): set when
+	// the lease changes hands, kept when its owner extends it, NULL once
+	// released. Leases granted before have NULL (unknown) until they next
+	// change hands. It is the SQLite backend's column (its migration
+	// 0006_lease_acquired).
+	{version: 7, name: "0007_lease_acquired", stmts: []string{
+		`ALTER TABLE leases ADD COLUMN acquired INTEGER`,
 	}},
 	// The log of recorded requests (recorded.go): a request's mark (n =
 	// -1) and the results of its statements, so that a request sent again

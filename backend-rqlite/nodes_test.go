@@ -79,7 +79,7 @@ func TestReadConsistencyPerCall(t *testing.T) {
 		n, err := s.Count(cctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		_, _, err = db.Read(cctx, streamdriver.Query{Limit: 10})
+		_, _, _, err = db.Read(cctx, streamdriver.Query{Limit: 10})
 		require.NoError(t, err)
 		require.Equal(t, []string{string(lvl), string(lvl), string(lvl)}, f.take(), "every read of the call")
 		// A patch reads at the call's level, then writes.
@@ -158,7 +158,7 @@ func TestSeveralNodes(t *testing.T) {
 	n, err := s.Count(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 20, n)
-	recs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	recs, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, recs, 20, "each write applied once")
 	for _, r := range recs {

@@ -125,7 +125,7 @@ func TestResentWriteAppliedOnce(t *testing.T) {
 	require.Equal(t, int64(4), ver.Version)
 
 	// One stream entry per applied change.
-	recs, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	recs, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	require.Len(t, recs, 4)
 }

@@ -53,17 +53,18 @@ func sqlTrim(keep bool) string {
 }
 
 // Read returns up to q.Limit entries after q.After that match q, in seq
-// order, and the trim watermark, from ONE statement (so one snapshot): the
-// meta row left-joined to the page of entries. The seq is gap-free as
-// read: rqlite applies writes one Raft log entry at a time, each a whole
-// SQLite transaction, so a seq is assigned (AUTOINCREMENT) and committed in
-// log order, and a reader never sees seq N+1 without every seq <= N.
-func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+// order, the trim watermark and the highest seq, from ONE statement (so one
+// snapshot): the meta row left-joined to the page of entries. The seq is
+// gap-free as read: rqlite applies writes one Raft log entry at a time,
+// each a whole SQLite transaction, so a seq is assigned (AUTOINCREMENT) and
+// committed in log order, and a reader never sees seq N+1 without every
+// seq <= N.
+func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	if err := db.usable(ctx); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if q.Limit <= 0 {
-		return nil, 0, invalidArg("stream read", "limit %d must be positive", q.Limit)
+		return nil, 0, 0, invalidArg("stream read", "limit %d must be positive", q.Limit)
 	}
 	var where strings.Builder
 	where.WriteString("seq > ?")
@@ -78,38 +79,43 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	}
 	args = append(args, q.Limit)
 	stmt := gorqlite.ParameterizedStatement{
-		Query: "SELECT CAST(m.trimmed AS TEXT), CAST(s.seq AS TEXT), s.namespace, s.key, s.action, CAST(s.version AS TEXT), s.type, s.value, CAST(s.ts AS TEXT) " +
+		Query: "SELECT CAST(m.trimmed AS TEXT), CAST(max(m.trimmed, coalesce((SELECT max(seq) FROM stream), 0)) AS TEXT), " +
+			"CAST(s.seq AS TEXT), s.namespace, s.key, s.action, CAST(s.version AS TEXT), s.type, s.value, CAST(s.ts AS TEXT) " +
 			"FROM stream_meta AS m LEFT JOIN (SELECT seq, namespace, key, action, version, type, value, ts FROM stream WHERE " + where.String() +
 			" ORDER BY seq LIMIT ?) AS s ON 1 WHERE m.id = 1 ORDER BY s.seq",
 		Arguments: args,
 	}
 	qr, err := db.queryOne(ctx, "stream read", stmt)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	// Every row carries the watermark. A page without entries is one row,
-	// the meta row alone (no seq): read as an entry with seq 0, which no
-	// real entry has (AUTOINCREMENT starts at 1), and dropped.
-	var trimmed int64
-	out, err := scanRows("stream read", qr, 9, func(row []any) (streamdriver.Record, error) {
+	// Every row carries the watermark and the last seq. A page without
+	// entries is one row, the meta row alone (no seq): read as an entry
+	// with seq 0, which no real entry has (AUTOINCREMENT starts at 1), and
+	// dropped.
+	var trimmed, last int64
+	out, err := scanRows("stream read", qr, 10, func(row []any) (streamdriver.Record, error) {
 		var err error
 		if trimmed, err = intCol(row, 0); err != nil {
 			return streamdriver.Record{}, fmt.Errorf("watermark: %w", err)
 		}
-		if row[1] == nil {
+		if last, err = intCol(row, 1); err != nil {
+			return streamdriver.Record{}, fmt.Errorf("last seq: %w", err)
+		}
+		if row[2] == nil {
 			return streamdriver.Record{}, nil
 		}
-		return scanEntry(row[1:])
+		return scanEntry(row[2:])
 	})
 	switch {
 	case err != nil:
-		return nil, 0, err
+		return nil, 0, 0, err
 	case len(out) == 0:
-		return nil, 0, fmt.Errorf("rqlitekv: stream read: %w", errNoMeta)
+		return nil, 0, 0, fmt.Errorf("rqlitekv: stream read: %w", errNoMeta)
 	case out[0].Seq == 0:
 		out = out[:0]
 	}
-	return out, trimmed, nil
+	return out, trimmed, last, nil
 }
 
 // scanEntry reads seq, namespace, key, action, version, type, value, ts.

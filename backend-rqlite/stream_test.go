@@ -43,7 +43,7 @@ func TestOneRequestPerLeaseAndStreamOp(t *testing.T) {
 	check("consumer", read, func() error { _, _, err := db.Consumer(ctx, "c"); return err })
 	check("consumers", read, func() error { _, err := db.Consumers(ctx); return err })
 	check("read", read, func() error {
-		_, _, err := db.Read(ctx, streamdriver.Query{Limit: 10, HasNamespace: true, Type: ""})
+		_, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 10, HasNamespace: true, Type: ""})
 		return err
 	})
 	check("bounds", read, func() error { _, _, err := db.Bounds(ctx); return err })
@@ -65,7 +65,7 @@ func TestAcquireRefusedReturnsHolder(t *testing.T) {
 	le, ok, err := db.Acquire(ctx, name, alice, t0, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	want := lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(time.Minute)}
+	want := lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(time.Minute), Acquired: t0}
 	require.Equal(t, want, le)
 
 	le, ok, err = db.Acquire(ctx, name, bob, t0.Add(time.Second), time.Hour)
@@ -77,16 +77,18 @@ func TestAcquireRefusedReturnsHolder(t *testing.T) {
 	require.True(t, found)
 	require.Equal(t, want, st, "a refused acquire changes nothing")
 
-	// An extension keeps the token; a take-over after expiry grows it.
+	// An extension keeps the token and the acquisition time; a take-over
+	// after expiry grows the token and sets the time anew.
 	le, ok, err = db.Acquire(ctx, name, alice, t0.Add(30*time.Second), time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.Equal(t, lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(90 * time.Second)}, le)
+	require.Equal(t, lockdriver.Lease{Name: name, Owner: alice, Token: 1, Expires: t0.Add(90 * time.Second), Acquired: t0}, le)
 	later := t0.Add(90 * time.Second) // alice's expiry: no longer held
 	le, ok, err = db.Acquire(ctx, name, bob, later, time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, int64(2), le.Token)
+	require.Equal(t, later, le.Acquired)
 
 	// Release: only the holder; the row and token stay, owner and expiry
 	// are cleared.
@@ -165,7 +167,7 @@ func TestReadAndTrim(t *testing.T) {
 		require.NoError(t, s.Put(ctx, "k", -1, i, kvcore.WithType("x'74'")))
 		require.NoError(t, other.Put(ctx, "k", -1, json.RawMessage(`null`)))
 	}
-	rs, trimmed, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	rs, trimmed, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	require.NoError(t, err)
 	require.Equal(t, int64(0), trimmed)
 	require.Len(t, rs, 8)
@@ -174,11 +176,11 @@ func TestReadAndTrim(t *testing.T) {
 		require.True(t, r.Time.Equal(*now))
 	}
 	require.Equal(t, streamdriver.Record{Seq: 1, Key: "k", Action: "create", Version: 1, Type: "x'74'", Value: []byte(`0`), Time: t0}, rs[0])
-	rs, _, err = db.Read(ctx, streamdriver.Query{Limit: 100, Namespace: "x'6e73'", HasNamespace: true})
+	rs, _, _, err = db.Read(ctx, streamdriver.Query{Limit: 100, Namespace: "x'6e73'", HasNamespace: true})
 	require.NoError(t, err)
 	require.Len(t, rs, 4)
 	require.Equal(t, "x'6e73'", rs[0].Namespace)
-	rs, _, err = db.Read(ctx, streamdriver.Query{After: 2, Limit: 2, Type: "x'74'"})
+	rs, _, _, err = db.Read(ctx, streamdriver.Query{After: 2, Limit: 2, Type: "x'74'"})
 	require.NoError(t, err)
 	require.Equal(t, []int64{3, 5}, seqs(rs))
 
@@ -186,7 +188,7 @@ func TestReadAndTrim(t *testing.T) {
 	w, err := db.Trim(ctx, 1000, false)
 	require.NoError(t, err)
 	require.Equal(t, int64(8), w)
-	rs, trimmed, err = db.Read(ctx, streamdriver.Query{After: 3, Limit: 10})
+	rs, trimmed, _, err = db.Read(ctx, streamdriver.Query{After: 3, Limit: 10})
 	require.NoError(t, err)
 	require.Empty(t, rs)
 	require.Equal(t, int64(8), trimmed, "the watermark comes with an empty read")
@@ -195,7 +197,7 @@ func TestReadAndTrim(t *testing.T) {
 	require.Equal(t, [2]int64{8, 8}, [2]int64{first, last}, "an empty trimmed stream ends at its watermark")
 
 	require.NoError(t, s.Put(ctx, "k", -1, 9))
-	rs, trimmed, err = db.Read(ctx, streamdriver.Query{After: 8, Limit: 10})
+	rs, trimmed, _, err = db.Read(ctx, streamdriver.Query{After: 8, Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, []int64{9}, seqs(rs), "later entries are not covered by an earlier trim")
 	require.Equal(t, int64(8), trimmed)
@@ -215,7 +217,7 @@ func TestReadAndTrim(t *testing.T) {
 	w, err = db.Trim(ctx, 9, false)
 	require.NoError(t, err)
 	require.Equal(t, int64(9), w)
-	rs, trimmed, err = db.Read(ctx, streamdriver.Query{Limit: 10})
+	rs, trimmed, _, err = db.Read(ctx, streamdriver.Query{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, []int64{10}, seqs(rs))
 	require.Equal(t, int64(9), trimmed)
@@ -240,7 +242,7 @@ func TestMigrateFromV1(t *testing.T) {
 	if serverKind != "rqlitetest" {
 		dropAll(t, db)
 	}
-	_, _, err = db.Read(ctx, streamdriver.Query{Limit: 1})
+	_, _, _, err = db.Read(ctx, streamdriver.Query{Limit: 1})
 	require.ErrorIs(t, err, driver.ErrNotInitialized)
 	_, _, err = db.Acquire(ctx, "l", "me", t0, time.Minute)
 	require.ErrorIs(t, err, driver.ErrNotInitialized)
@@ -263,7 +265,7 @@ func TestMigrateFromV1(t *testing.T) {
 
 	require.NoError(t, db.Init(ctx))
 	require.NoError(t, db.Init(ctx), "idempotent")
-	rs, trimmed, err := db.Read(ctx, streamdriver.Query{Limit: 10})
+	rs, trimmed, _, err := db.Read(ctx, streamdriver.Query{Limit: 10})
 	require.NoError(t, err)
 	require.Equal(t, int64(0), trimmed)
 	require.Len(t, rs, 1)

@@ -83,7 +83,7 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 	if err := db.usable(ctx); err != nil {
 		return nil, err
 	}
-	q := "SELECT name, owner, token, expires FROM leases WHERE name >= ? AND owner != '' AND expires > ?"
+	q := "SELECT " + leaseColumns + " FROM leases WHERE name >= ? AND owner != '' AND expires > ?"
 	args := []any{r.From, now.UnixMicro()}
 	if r.HasTo {
 		q += " AND name < ?"
@@ -100,12 +100,10 @@ func (db *DB) HeldLeases(ctx context.Context, r lockdriver.NameRange, now time.T
 	defer rows.Close()
 	out := []lockdriver.Lease{}
 	for rows.Next() {
-		var le lockdriver.Lease
-		var expires sql.NullInt64
-		if err := rows.Scan(&le.Name, &le.Owner, &le.Token, &expires); err != nil {
+		le, err := scanLease(rows)
+		if err != nil {
 			return nil, db.dbError("leases", err)
 		}
-		le.Expires = time.UnixMicro(expires.Int64).UTC()
 		out = append(out, le)
 	}
 	if err := rows.Err(); err != nil {

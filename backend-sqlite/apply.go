@@ -193,7 +193,8 @@ type rowTimes struct {
 }
 
 // write is the put path shared by OpPut and OpRestore: it checks op.Version
-// against the key's state, appends a delete entry for an expired record it
+// against the key's state and refuses to write over a record at MaxVersion,
+// appends a delete entry for an expired record it
 // replaces, upserts the row with what next returns and appends the create or
 // update entry (stamped now).
 func (w *wtx) write(op driver.Op, now int64, next func(keyState) rowTimes) (driver.Result, error) {
@@ -203,6 +204,9 @@ func (w *wtx) write(op driver.Op, now int64, next func(keyState) rowTimes) (driv
 	}
 	if !holds(op.Version, st.live, st.version) {
 		return driver.Result{}, driver.ErrVersionMismatch
+	}
+	if st.live && st.version >= driver.MaxVersion {
+		return driver.Result{}, driver.ErrVersionLimit // it would need version MaxVersion+1
 	}
 	action := driver.ActionCreate
 	switch {

@@ -117,3 +117,42 @@ func Example_consumerRun() {
 	// welcomed 3 signup/cat
 	// position 3 lag 0
 }
+
+// A consumer with a filter gets only the records it asks for, and its
+// position moves past the entries the filter left out too (Batch.Through),
+// so it does not lag behind them nor hold back trimming.
+func Example_filteredConsumer() {
+	ctx := context.Background()
+	db, store := openExample(ctx)
+	defer db.Close()
+	defer store.Close()
+	stream, err := kvstream.New(db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	type Order struct{ Item string }
+	type Visit struct{ Page string }
+	_ = store.Put(ctx, "order/1", -1, Order{"book"})
+	for _, page := range []string{"/", "/help", "/about"} {
+		_ = store.Put(ctx, "visit"+page, -1, Visit{page})
+	}
+
+	orders, err := stream.Consumer("billing", kvstream.Filters(kvstream.OfType("Order")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, _ := orders.GetBatch(ctx) // commits (batch mode) up to b.Through
+	for _, r := range b.Records {
+		fmt.Println(r.Seq, r.Key)
+	}
+	fmt.Println("through", b.Through)
+	st, _ := stream.ConsumerStatus(ctx, "billing")
+	fmt.Println("position", st.Position, "lag", st.Lag)
+	upTo, _ := stream.Trim(ctx, 4)
+	fmt.Println("trimmed to", upTo)
+	// Output:
+	// 1 order/1
+	// through 4
+	// position 4 lag 0
+	// trimmed to 4
+}

@@ -74,7 +74,7 @@ func TestGroupWithoutSavepoints(t *testing.T) {
 			}
 		}
 	}
-	entries, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
+	entries, _, _, err := db.Read(ctx, streamdriver.Query{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

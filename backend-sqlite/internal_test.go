@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsuite/kv/conformance"
 	"github.com/kvsuite/kv/kvcore/driver"
 )
 
@@ -309,7 +310,7 @@ func TestMigrateFromOlder(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Take the database back to schema version 1.
-	if _, err := db.wdb.ExecContext(ctx, "DROP TABLE consumers; DROP TABLE stream_meta; DROP TABLE tasks; DROP TABLE schedules; DELETE FROM schema_migrations WHERE version > 1"); err != nil {
+	if _, err := db.wdb.ExecContext(ctx, "DROP TABLE consumers; DROP TABLE stream_meta; DROP TABLE tasks; DROP TABLE schedules; ALTER TABLE leases DROP COLUMN acquired; DELETE FROM schema_migrations WHERE version > 1"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -336,18 +337,51 @@ func TestMigrateFromOlder(t *testing.T) {
 		t.Fatalf("schedules after migrating: %v", err)
 	}
 	var versions int
-	if err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&versions); err != nil || versions != latestVersion() {
-		t.Fatalf("%d migrations recorded (%v), want %d", versions, err, latestVersion())
+	if err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&versions); err != nil || versions != len(migrations) {
+		t.Fatalf("%d migrations recorded (%v), want %d", versions, err, len(migrations))
 	}
 }
+
+// TestLeaseAcquiredMigration: migration 0006_lease_acquired over a held
+// lease; the database is closed and opened again in between.
+func TestLeaseAcquiredMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kv.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	locker := &reopened{db}
+	defer func() { locker.Close() }()
+	conformance.RunLeaseAcquiredMigration(t, locker, func(t *testing.T) {
+		if _, err := locker.wdb.ExecContext(ctx, "ALTER TABLE leases DROP COLUMN acquired; DELETE FROM schema_migrations WHERE name = '0006_lease_acquired'"); err != nil {
+			t.Fatal(err)
+		}
+		locker.Close()
+		if locker.DB, err = Open(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := locker.Init(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// reopened is a DB that a test may replace by opening its file again.
+type reopened struct{ *DB }
 
 func TestMigrationsEmbedded(t *testing.T) {
 	if len(migrations) == 0 {
 		t.Fatal("no migrations embedded")
 	}
-	for i, m := range migrations {
-		if m.version != i+1 {
-			t.Fatalf("migration %s has version %d, want %d (versions start at 1, no gaps)", m.name, m.version, i+1)
+	prev := 0
+	for _, m := range migrations {
+		if m.version <= prev {
+			t.Fatalf("migration %s has version %d after %d (versions start at 1 and increase)", m.name, m.version, prev)
 		}
+		prev = m.version
 	}
 }

@@ -11,7 +11,8 @@ import (
 
 // Acquire grants the lease name to owner until now+ttl if it is free (no
 // row, released or expired) or already held by owner (an extension, keeping
-// the token); see kvlock/driver.Locker. It runs in the writer, atomically.
+// the token and acquisition time); see kvlock/driver.Locker. It runs in the
+// writer, atomically.
 func (db *DB) Acquire(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (lockdriver.Lease, bool, error) {
 	if err := db.writable(ctx); err != nil {
 		return lockdriver.Lease{}, false, err
@@ -29,17 +30,18 @@ func (db *DB) Acquire(ctx context.Context, name, owner string, now time.Time, tt
 			le, granted = cur, false
 			return nil
 		}
-		token := cur.Token
-		if !held {
-			token++ // a new hand-over: free, released or expired
+		le = lockdriver.Lease{Name: name, Owner: owner, Token: cur.Token, Acquired: cur.Acquired,
+			Expires: now.Add(ttl).UTC().Truncate(time.Microsecond)}
+		if !held { // a new hand-over: free, released or expired
+			le.Token++
+			le.Acquired = now.UTC().Truncate(time.Microsecond)
 		}
-		expires := now.Add(ttl).UTC().Truncate(time.Microsecond)
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO leases (name, owner, token, expires) VALUES (?, ?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires = excluded.expires`,
-			name, owner, token, expires.UnixMicro()); err != nil {
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO leases (name, owner, token, expires, acquired) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = excluded.token, expires = excluded.expires, acquired = excluded.acquired`,
+			name, owner, le.Token, le.Expires.UnixMicro(), micros(le.Acquired)); err != nil {
 			return err
 		}
-		le, granted = lockdriver.Lease{Name: name, Owner: owner, Token: token, Expires: expires}, true
+		granted = true
 		return nil
 	})
 	if err != nil {
@@ -56,7 +58,7 @@ func (db *DB) Release(ctx context.Context, name, owner string, now time.Time) (b
 	}
 	var released bool
 	err := db.submit(ctx, func(w *wtx) error {
-		r, err := w.tx.ExecContext(w.ctx, `UPDATE leases SET owner = '', expires = NULL
+		r, err := w.tx.ExecContext(w.ctx, `UPDATE leases SET owner = '', expires = NULL, acquired = NULL
 WHERE name = ? AND owner = ? AND owner != '' AND expires > ?`, name, owner, now.UnixMicro())
 		if err != nil {
 			return err
@@ -87,18 +89,27 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// leaseColumns are the columns scanLease reads.
+const leaseColumns = "name, owner, token, expires, acquired"
+
+// scanLease reads a row of leaseColumns; a NULL time is the zero time.
+func scanLease(sc interface{ Scan(...any) error }) (lockdriver.Lease, error) {
+	var le lockdriver.Lease
+	var expires, acquired sql.NullInt64
+	if err := sc.Scan(&le.Name, &le.Owner, &le.Token, &expires, &acquired); err != nil {
+		return le, err
+	}
+	le.Expires, le.Acquired = fromNullMicros(expires), fromNullMicros(acquired)
+	return le, nil
+}
+
 func readLease(ctx context.Context, q queryRower, name string) (lockdriver.Lease, bool, error) {
-	le := lockdriver.Lease{Name: name}
-	var expires sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT owner, token, expires FROM leases WHERE name = ?`, name).Scan(&le.Owner, &le.Token, &expires)
+	le, err := scanLease(q.QueryRowContext(ctx, "SELECT "+leaseColumns+" FROM leases WHERE name = ?", name))
 	if errors.Is(err, sql.ErrNoRows) {
-		return le, false, nil
+		return lockdriver.Lease{Name: name}, false, nil
 	}
 	if err != nil {
-		return le, false, err
-	}
-	if expires.Valid {
-		le.Expires = time.UnixMicro(expires.Int64).UTC()
+		return lockdriver.Lease{Name: name}, false, err
 	}
 	return le, true, nil
 }

@@ -16,7 +16,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migration is one embedded schema step; versions start at 1 and have no gaps.
+// migration is one embedded schema step; versions start at 1 and increase.
 type migration struct {
 	version int
 	name    string

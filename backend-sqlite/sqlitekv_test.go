@@ -284,8 +284,8 @@ func TestInitIdempotent(t *testing.T) {
 	if err := raw.QueryRow("SELECT count(*), max(version) FROM schema_migrations").Scan(&n, &maxV); err != nil {
 		t.Fatal(err)
 	}
-	if n != maxV || n < 1 {
-		t.Fatalf("schema_migrations has %d rows up to version %d", n, maxV)
+	if n != sqlitekv.MigrationCount || n < 1 {
+		t.Fatalf("schema_migrations has %d rows up to version %d, want one per migration (%d)", n, maxV, sqlitekv.MigrationCount)
 	}
 	db := openInit(t, path)
 	s := newStore(t, db)

@@ -23,19 +23,19 @@ var (
 )
 
 // Read returns stream entries after q.After in seq order, with the trim
-// watermark read in the same statement (one snapshot). The stream is
-// gap-free by construction: one writer assigns seqs inside its serial
-// transactions, and a reader sees whole commits.
-func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+// watermark and the highest seq read in the same statement (one snapshot).
+// The stream is gap-free by construction: one writer assigns seqs inside
+// its serial transactions, and a reader sees whole commits.
+func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	if err := db.usable(ctx); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if q.Limit <= 0 {
-		return nil, 0, optionError("stream read limit %d must be positive", q.Limit)
+		return nil, 0, 0, optionError("stream read limit %d must be positive", q.Limit)
 	}
 	var b strings.Builder
 	args := []any{q.After}
-	b.WriteString("SELECT m.trimmed, s.seq, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts FROM stream_meta AS m LEFT JOIN (SELECT * FROM stream WHERE seq > ?")
+	b.WriteString("SELECT m.trimmed, max(m.trimmed, coalesce((SELECT max(seq) FROM stream), 0)), s.seq, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts FROM stream_meta AS m LEFT JOIN (SELECT * FROM stream WHERE seq > ?")
 	if q.HasNamespace {
 		b.WriteString(" AND namespace = ?")
 		args = append(args, q.Namespace)
@@ -48,21 +48,21 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	args = append(args, q.Limit)
 	stmt, err := db.readStmt(ctx, b.String())
 	if err != nil {
-		return nil, 0, db.dbError("stream read", err)
+		return nil, 0, 0, db.dbError("stream read", err)
 	}
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
-		return nil, 0, db.dbError("stream read", err)
+		return nil, 0, 0, db.dbError("stream read", err)
 	}
 	defer rows.Close()
-	var trimmed int64
+	var trimmed, last int64
 	out := []streamdriver.Record{}
 	for rows.Next() {
 		var seq, version, ts sql.NullInt64
 		var ns, key, action, typ sql.NullString
 		var value []byte
-		if err := rows.Scan(&trimmed, &seq, &ns, &key, &action, &version, &typ, &value, &ts); err != nil {
-			return nil, 0, db.dbError("stream read", err)
+		if err := rows.Scan(&trimmed, &last, &seq, &ns, &key, &action, &version, &typ, &value, &ts); err != nil {
+			return nil, 0, 0, db.dbError("stream read", err)
 		}
 		if !seq.Valid {
 			continue // no entries: the row only carries the watermark
@@ -73,9 +73,9 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 		})
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, db.dbError("stream read", err)
+		return nil, 0, 0, db.dbError("stream read", err)
 	}
-	return out, trimmed, nil
+	return out, trimmed, last, nil
 }
 
 // qBounds reads the trim watermark and the highest seq Read can return.

@@ -28,9 +28,12 @@ prints them again. Once you have handled them, commit the last seq you
 handled with kv consumer commit <name> <seq> (get, handle, commit: each
 record is handled at least once). --commit-mode batch commits them as soon
 as they are printed (after the last one), all after each one; none (the
-default) only reads. A new consumer starts at the start of the stream. It
-fails if another instance of the consumer (a running kv consumer stream)
-holds its lease.`,
+default) only reads. With --of-type or --stream a committing get also
+moves the position past the entries those filters left out, so a filtered
+consumer does not lag behind them or hold back kv stream trim (at a
+terminal, the commit hint of a reading get names that seq). A new consumer
+starts at the start of the stream. It fails if another instance of the
+consumer (a running kv consumer stream) holds its lease.`,
 		flags: func(fs *flag.FlagSet) {
 			defineStreamFilters(fs, &ofType, &stream)
 			fs.IntVar(&limit, "limit", defaultBatch, "print at most this many records")
@@ -58,15 +61,15 @@ holds its lease.`,
 						err = cerr
 					}
 				}()
-				rs, err := c.Get(ctx)
+				b, err := c.GetBatch(ctx)
 				if err != nil {
 					return err
 				}
-				for i, r := range rs {
+				for _, r := range b.Records {
 					if err := a.printStreamRecords(r); err != nil {
 						return err
 					}
-					if m == kvstream.CommitAll || (m == kvstream.CommitBatch && i == len(rs)-1) {
+					if m == kvstream.CommitAll {
 						if err := a.flush(); err != nil {
 							return err
 						}
@@ -75,10 +78,21 @@ holds its lease.`,
 						}
 					}
 				}
-				if m == kvstream.CommitNone && len(rs) > 0 {
-					a.commitHint(args[0], rs[len(rs)-1].Seq)
+				// Once every record is out, the position may move past the
+				// entries the filters left out as well (b.Through).
+				if m == kvstream.CommitNone {
+					if b.Through > c.Position() {
+						a.commitHint(args[0], b.Through)
+					}
+					return nil
 				}
-				return nil
+				if b.Through <= c.Position() {
+					return nil
+				}
+				if err := a.flush(); err != nil {
+					return err
+				}
+				return c.Commit(ctx, b.Through)
 			})
 		},
 	})

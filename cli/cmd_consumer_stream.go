@@ -208,16 +208,18 @@ type watchedStream struct {
 	w *idleWatch
 }
 
-// Read reads from the backend and tells the watch what it found.
-func (s *watchedStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
-	entries, trimmed, err := s.Stream.Read(ctx, q)
+// Read reads from the backend and tells the watch what it found. Once the
+// watch has stopped the consumer it returns nothing, as if the stream ended
+// at q.After, so that the consumer's position does not move.
+func (s *watchedStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
+	entries, trimmed, last, err := s.Stream.Read(ctx, q)
 	if err != nil {
-		return entries, trimmed, err
+		return entries, trimmed, last, err
 	}
 	if !s.w.read(len(entries)) {
-		return nil, trimmed, nil
+		return nil, trimmed, q.After, nil
 	}
-	return entries, trimmed, nil
+	return entries, trimmed, last, nil
 }
 
 // watchedNotifier is a watchedStream over a backend that notifies.

@@ -9,8 +9,11 @@ func (a *app) lockCommand() *ffcli.Command {
 		long: `A lease is held by one owner (<locked-by>) until it expires or is released.
 Every time it changes hands its token grows by one; writes can be fenced with
 it. Leases are printed as one JSON object:
-{"name":...,"owner":...,"token":...,"expires":<time or null>} (owner is ""
-and expires null once released). Lease times come from this machine's clock.`,
+{"name":...,"owner":...,"token":...,"expires":<time or null>,"acquired":<time or null>}
+(acquired is when the owner took the lease, kept while it extends it; owner
+is "" and expires and acquired null once released; acquired is also null for
+a lease taken before the database stored it). Lease times come from this
+machine's clock.`,
 		subs: []*ffcli.Command{
 			a.lockAcquireCommand(),
 			a.lockReleaseCommand(),

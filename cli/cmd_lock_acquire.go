@@ -51,7 +51,11 @@ lease and exits with status 1.`,
 					return err
 				}
 				if !ok {
-					return fmt.Errorf("lock acquire: lock %q is held by %q until %s", name, le.Owner, le.Expires.UTC().Format(time.RFC3339))
+					since := ""
+					if !le.Acquired.IsZero() {
+						since = " (since " + le.Acquired.UTC().Format(time.RFC3339) + ")"
+					}
+					return fmt.Errorf("lock acquire: lock %q is held by %q until %s%s", name, le.Owner, le.Expires.UTC().Format(time.RFC3339), since)
 				}
 				return nil
 			})

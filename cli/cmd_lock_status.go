@@ -15,8 +15,8 @@ func (a *app) lockStatusCommand() *ffcli.Command {
 		reads: true,
 		args:  "<name>",
 		short: "Show the status of a lock.",
-		long: `Prints the lease <name> and whether it is held now:
-{"name":...,"owner":...,"token":...,"expires":...,"held":true|false}.
+		long: `Prints the lease <name>, since when its owner holds it and whether it is held now:
+{"name":...,"owner":...,"token":...,"expires":...,"acquired":...,"held":true|false}.
 A lease that was never acquired prints token 0 and held false.`,
 		run: func(ctx context.Context, args []string) error {
 			if err := checkArgs(path, args, 1, 1, "<name>"); err != nil {

@@ -88,8 +88,22 @@ func TestConsumerCommands(t *testing.T) {
 	if got := streamOut(t, "consumer", "get", "d", "--stream=other", "--owner=me", "--commit-mode=batch", conn); got != "5" {
 		t.Errorf("--stream=other: %q", got)
 	}
-	if c := consumerStatus(t, conn, "d"); c.Position != 5 || c.Lag != 1 {
+	// A filtered consumer's position moves past the entries it skipped
+	// (6, of another namespace): it does not lag behind them.
+	if c := consumerStatus(t, conn, "d"); c.Position != 6 || c.Lag != 0 {
 		t.Errorf("status of d = %+v", c)
+	}
+	if got := streamOut(t, "consumer", "get", "e", "--of-type=None", "--commit-mode=all", conn); got != "" {
+		t.Errorf("--of-type=None: %q", got)
+	}
+	if c := consumerStatus(t, conn, "e"); c.Position != 6 || c.Lag != 0 {
+		t.Errorf("status of e, which matched nothing = %+v", c)
+	}
+	if got := streamOut(t, "consumer", "get", "f", "--of-type=User", "--commit-mode=none", conn); got != "1,3,4,5,6" {
+		t.Errorf("peek --of-type=User: %q", got)
+	}
+	if c := consumerStatus(t, conn, "f"); c.Position != 0 {
+		t.Errorf("status of f, which peeked = %+v", c)
 	}
 
 	// Commits outside the stream are refused and change nothing.

@@ -52,23 +52,30 @@ func (a *app) printNumber(n int64) error {
 	return nil
 }
 
-// leaseJSON is how kv prints a lease: owner is "" and expires is null once
-// it was released (or if it was never granted); the token is the last one
-// granted.
+// leaseJSON is how kv prints a lease: owner is "" and expires and acquired
+// are null once it was released (or if it was never granted); the token is
+// the last one granted; acquired is when the owner took it (kept when the
+// owner extends it), null if unknown (a lease taken before the database
+// stored acquisition times, until it changes hands).
 type leaseJSON struct {
-	Name    string     `json:"name"`
-	Owner   string     `json:"owner"`
-	Token   int64      `json:"token"`
-	Expires *time.Time `json:"expires"`
+	Name     string     `json:"name"`
+	Owner    string     `json:"owner"`
+	Token    int64      `json:"token"`
+	Expires  *time.Time `json:"expires"`
+	Acquired *time.Time `json:"acquired"`
 }
 
 func leaseOut(l kvlock.Lease) leaseJSON {
-	out := leaseJSON{Name: l.Name, Owner: l.Owner, Token: l.Token}
-	if !l.Expires.IsZero() {
-		e := l.Expires.UTC()
-		out.Expires = &e
+	return leaseJSON{Name: l.Name, Owner: l.Owner, Token: l.Token, Expires: timeOrNull(l.Expires), Acquired: timeOrNull(l.Acquired)}
+}
+
+// timeOrNull is t in UTC, or nil (JSON null) for the zero time.
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
 	}
-	return out
+	t = t.UTC()
+	return &t
 }
 
 // lockStatusJSON is a lease and whether it is held now.

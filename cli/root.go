@@ -90,7 +90,7 @@ Output: records are printed as JSON Lines, one JSON object a line:
 and consumer commands print stream records, also as JSON Lines:
 {"seq":...,"namespace":...,"key":...,"action":...,"version":...,"type":...,
 "value":<JSON, null for a delete>,"time":...}; lock commands print a lease:
-{"name":...,"owner":...,"token":...,"expires":<time or null>}; graph
+{"name":...,"owner":...,"token":...,"expires":...,"acquired":...}; graph
 commands print edges, also as JSON Lines: {"from":{"type":...,"id":...},
 "to":{"type":...,"id":...},"type":...,"properties":{...},"created":...,
 "updated":...}, and find-path a path: {"nodes":[...],"edges":[...],

@@ -45,6 +45,13 @@ func (c *Clock) Now() time.Time {
 	return c.now
 }
 
+// Set sets the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
 // Advance moves the clock forward by d.
 func (c *Clock) Advance(d time.Duration) {
 	now := c.Now()
@@ -106,6 +113,8 @@ func RunStore(t *testing.T, factory StoreFactory) {
 		{"Sweep", testSweep},
 		{"SweepBadLimit", testSweepBadLimit},
 		{"Restore", testRestore},
+		{"VersionLimit", testVersionLimit},
+		{"TimeBounds", testTimeBounds},
 		{"LiteralText", testLiteralText},
 		{"TimeZones", testTimeZones},
 		{"Fence", testFence},

@@ -63,6 +63,7 @@ func RunLocker(t *testing.T, f BackendFactory) {
 	t.Run("Hold", func(t *testing.T) { testLockHold(t, f) })
 	t.Run("HoldLost", func(t *testing.T) { testLockHoldLost(t, f) })
 	t.Run("List", func(t *testing.T) { testLockList(t, f) })
+	t.Run("TimeBounds", func(t *testing.T) { testLockTimeBounds(t, f) })
 }
 
 func testLockAcquire(t *testing.T, f BackendFactory) {
@@ -75,6 +76,8 @@ func testLockAcquire(t *testing.T, f BackendFactory) {
 	require.Equal(t, "alice", le.Owner)
 	require.Equal(t, int64(1), le.Token)
 	require.True(t, le.Expires.Equal(now.Add(time.Minute)))
+	require.True(t, le.Acquired.Equal(now), "acquired when granted: %v", le.Acquired)
+	require.Equal(t, time.UTC, le.Acquired.Location())
 
 	st, held, err := e.locker.Status(ctx, "job")
 	require.NoError(t, err)
@@ -88,13 +91,17 @@ func testLockAcquire(t *testing.T, f BackendFactory) {
 	require.True(t, ok)
 	require.Equal(t, int64(1), le2.Token)
 	require.True(t, le2.Expires.Equal(now.Add(90*time.Second)))
+	require.True(t, le2.Acquired.Equal(now), "an extension keeps the acquisition time")
+	st, _, err = e.locker.Status(ctx, "job")
+	require.NoError(t, err)
+	require.Equal(t, le2, st)
 
-	// Another owner is refused and told who holds it.
+	// Another owner is refused and told who holds it, since when and until
+	// when.
 	le3, ok, err := e.locker.Acquire(ctx, "job", "bob", time.Minute)
 	require.NoError(t, err)
 	require.False(t, ok)
-	require.Equal(t, "alice", le3.Owner)
-	require.Equal(t, int64(1), le3.Token)
+	require.Equal(t, le2, le3)
 
 	// Leases are independent of each other.
 	le4, ok, err := e.locker.Acquire(ctx, "other", "bob", time.Minute)
@@ -119,20 +126,24 @@ func testLockExpiry(t *testing.T, f BackendFactory) {
 	require.False(t, held, "an expired lease is not held")
 	require.Equal(t, int64(1), st.Token)
 
+	require.True(t, st.Acquired.Equal(st.Expires.Add(-10*time.Second)), "an expired lease keeps its last acquisition time")
 	le, ok, err := e.locker.Acquire(ctx, "job", "bob", 10*time.Second)
 	require.NoError(t, err)
 	require.True(t, ok, "an expired lease can be taken")
 	require.Equal(t, int64(2), le.Token, "the token grows when the lease changes hands")
+	require.True(t, le.Acquired.Equal(e.clock.Now()), "and its acquisition time is the new holder's")
 	_, ok, err = e.locker.Acquire(ctx, "job", "alice", 10*time.Second)
 	require.NoError(t, err)
 	require.False(t, ok)
 
-	// The same owner re-acquiring after its own lease expired gets a new token.
+	// The same owner re-acquiring after its own lease expired gets a new
+	// token and a new acquisition time.
 	e.clock.Advance(11 * time.Second)
 	le, ok, err = e.locker.Acquire(ctx, "job", "bob", 10*time.Second)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, int64(3), le.Token)
+	require.True(t, le.Acquired.Equal(e.clock.Now()))
 }
 
 func testLockRelease(t *testing.T, f BackendFactory) {
@@ -153,15 +164,17 @@ func testLockRelease(t *testing.T, f BackendFactory) {
 	st, held, err := e.locker.Status(ctx, "job")
 	require.NoError(t, err)
 	require.False(t, held)
-	require.Equal(t, int64(1), st.Token)
+	require.Equal(t, kvlock.Lease{Name: "job", Token: 1}, st, "a released lease keeps only its token")
 	ok, err = e.locker.Release(ctx, "job", "alice")
 	require.NoError(t, err)
 	require.False(t, ok, "releasing twice")
 
+	e.clock.Advance(time.Second)
 	le, ok, err := e.locker.Acquire(ctx, "job", "alice", time.Minute)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, int64(2), le.Token, "a released lease changes hands when taken again")
+	require.True(t, le.Acquired.Equal(e.clock.Now()), "taken again: acquired anew")
 
 	// Releasing an expired lease does nothing.
 	e.clock.Advance(2 * time.Minute)
@@ -196,12 +209,16 @@ func testLockBadInput(t *testing.T, f BackendFactory) {
 }
 
 // testLockContention: many goroutines contend for one lease; holders never
-// overlap and each new holder's token is above every earlier one.
+// overlap, each new holder's token is above every earlier one, and every
+// refusal names a real holder (another owner, with a token, an expiry and
+// an acquisition time), however fast the lease changes hands.
 func testLockContention(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	e := newLockEnv(t, f)
 	const workers, rounds = 12, 15
+	now := e.clock.Now() // the clock stands still: leases change hands by release only
 	var inside atomic.Int32
+	var refusals atomic.Int64
 	var mu sync.Mutex
 	var tokens []int64
 	var wg sync.WaitGroup
@@ -218,7 +235,17 @@ func testLockContention(t *testing.T, f BackendFactory) {
 					return
 				}
 				if !ok {
+					// A refusal names the real holder: another owner, with
+					// its token, expiry and acquisition time.
+					if le.Owner == "" || le.Owner == owner || le.Token < 1 || !le.Expires.Equal(now.Add(time.Hour)) || !le.Acquired.Equal(now) {
+						errs <- fmt.Errorf("%s refused by %+v", owner, le)
+						return
+					}
+					refusals.Add(1)
 					continue
+				}
+				if !le.Acquired.Equal(now) {
+					errs <- fmt.Errorf("%s granted %+v, acquired not now (%v)", owner, le, now)
 				}
 				if n := inside.Add(1); n != 1 {
 					errs <- fmt.Errorf("%d holders at once", n)
@@ -246,6 +273,7 @@ func testLockContention(t *testing.T, f BackendFactory) {
 	}
 	require.Len(t, tokens, workers*rounds)
 	require.Equal(t, int64(workers*rounds), tokens[len(tokens)-1])
+	t.Logf("%d refusals, each naming its holder", refusals.Load())
 }
 
 func testLockFence(t *testing.T, f BackendFactory) {
@@ -313,9 +341,13 @@ func testLockHold(t *testing.T, f BackendFactory) {
 	require.NoError(t, err)
 	require.False(t, ok, "still held after twice its duration")
 	require.Equal(t, token, h.Token())
+	le, _, err := l.Status(ctx, "held")
+	require.NoError(t, err)
+	require.True(t, le.Acquired.Equal(h.Lease().Acquired), "renewals keep the acquisition time")
+	require.True(t, le.Acquired.Before(l.Now().Add(-d)), "acquired when the hold began: %v", le.Acquired)
 
 	require.NoError(t, h.Release(ctx))
-	le, ok, err := l.Acquire(ctx, "held", "bob", d)
+	le, ok, err = l.Acquire(ctx, "held", "bob", d)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, token+1, le.Token)

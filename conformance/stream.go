@@ -61,6 +61,7 @@ func RunStream(t *testing.T, f BackendFactory) {
 	t.Run("RunRetries", func(t *testing.T) { testConsumerRunRetries(t, f) })
 	t.Run("RunStops", func(t *testing.T) { testConsumerRunStops(t, f) })
 	t.Run("RunBatch", func(t *testing.T) { testConsumerRunBatch(t, f) })
+	t.Run("Filtered", func(t *testing.T) { testConsumerFiltered(t, f) })
 }
 
 type entry struct {
@@ -328,7 +329,7 @@ func testStreamDriverBadInput(t *testing.T, f BackendFactory) {
 	all := readAll(t, e.stream)
 	require.Len(t, all, 3)
 	for _, limit := range []int{0, -1} {
-		rs, _, err := e.b.Stream.Read(ctx, streamdriver.Query{Limit: limit})
+		rs, _, _, err := e.b.Stream.Read(ctx, streamdriver.Query{Limit: limit})
 		require.ErrorIs(t, err, kvcore.ErrInvalidArgument, "read limit %d", limit)
 		require.Empty(t, rs, "read limit %d", limit)
 	}

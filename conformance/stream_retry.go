@@ -37,13 +37,13 @@ type flakyStream struct {
 	commits     int   // commits that failed
 }
 
-func (f *flakyStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+func (f *flakyStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	f.mu.Lock()
 	if f.failReads != 0 {
 		f.failReads--
 		f.reads++
 		f.mu.Unlock()
-		return nil, 0, fmt.Errorf("read: %w", errFlaky)
+		return nil, 0, 0, fmt.Errorf("read: %w", errFlaky)
 	}
 	f.mu.Unlock()
 	return f.Stream.Read(ctx, q)

@@ -117,9 +117,9 @@ func (f *fakeDB) append(ns, key, action string, version int64, value []byte, now
 	f.log = append(f.log, streamdriver.Record{Seq: f.seq, Namespace: ns, Key: key, Action: action, Version: version, Value: value, Time: now})
 }
 
-func (f *fakeDB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+func (f *fakeDB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	if f.readFails.Load() {
-		return nil, 0, errFakeRead
+		return nil, 0, 0, errFakeRead
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -129,7 +129,7 @@ func (f *fakeDB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver
 			out = append(out, r)
 		}
 	}
-	return out, f.trimmed, nil
+	return out, f.trimmed, f.seq, nil
 }
 
 func (f *fakeDB) Bounds(ctx context.Context) (int64, int64, error) {

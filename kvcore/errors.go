@@ -3,6 +3,7 @@ package kvcore
 import (
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kvsuite/kv/kvcore/driver"
@@ -27,11 +28,60 @@ var (
 	ErrInvalidValue = errors.New("invalid value")
 	// ErrInvalidArgument: some other argument (offset, limit, version, TTL,
 	// type name, namespace) is not acceptable.
-	ErrInvalidArgument = errors.New("invalid argument")
+	ErrInvalidArgument = driver.ErrInvalidArgument
+	// ErrVersionLimit: a Put, Patch or mutation would take a record past
+	// MaxVersion. It wraps ErrInvalidArgument, not ErrVersionMismatch: the
+	// write can never succeed as it is, so a loop that retries on a
+	// mismatch does not spin on it. Nothing was changed. Touch and Delete
+	// still work on the record; after a Delete its key starts again at
+	// version 1.
+	ErrVersionLimit = driver.ErrVersionLimit
 )
+
+// MaxVersion is the highest version a record can have (the largest int64).
+// Restore accepts versions up to MaxVersion-1, so that every restored record
+// can be written at least once.
+const MaxVersion = driver.MaxVersion
 
 // MaxKeyLen is the largest key, in bytes.
 const MaxKeyLen = 1024
+
+// MinTime and MaxTime bound every time kv stores: created, updated and
+// expiry times, lease expiries, and the clock's reading when it is stored.
+// Every backend stores the years 1 to 9999 exactly, to the microsecond
+// (SQLite and rqlite as Unix microseconds, PostgreSQL as timestamptz), and
+// RFC 3339 (kv export, JSON) writes no others. MinTime is the first
+// microsecond after the zero time, which means "no time" (no expiry).
+var (
+	MinTime = time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// MaxValueSizeLimit is the largest maximum value size (WithMaxValueSize):
+// about the largest field SQLite (1,000,000,000 bytes by default) and
+// PostgreSQL (1 GiB) store.
+const MaxValueSizeLimit = 1_000_000_000
+
+// ValidateTime reports whether t is a time kv can store: from MinTime to
+// MaxTime. what names it in the error, which wraps ErrInvalidArgument and
+// gives the bounds.
+func ValidateTime(what string, t time.Time) error {
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return invalidArg("%s %s is outside the times kv stores, %s to %s", what, formatTime(t),
+			MinTime.Format(time.RFC3339Nano), MaxTime.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+// formatTime writes t as RFC 3339 in UTC, or with Go's format for a year
+// RFC 3339 cannot write.
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return t.String()
+	}
+	return t.Format(time.RFC3339Nano)
+}
 
 // DefaultMaxValueSize is the default largest value, in bytes.
 const DefaultMaxValueSize = 16 << 20

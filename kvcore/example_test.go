@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kvsuite/kv/kvcore"
 )
@@ -57,4 +58,16 @@ func ExampleRecord_Decode() {
 	}
 	fmt.Println(v["id"], v["ratio"])
 	// Output: 12345678901234567890 0.1
+}
+
+// Every time kv stores is from MinTime to MaxTime (years 1 to 9999).
+func ExampleValidateTime() {
+	fmt.Println(kvcore.ValidateTime("expiry", time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)))
+	err := kvcore.ValidateTime("expiry", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	fmt.Println(errors.Is(err, kvcore.ErrInvalidArgument))
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// true
+	// invalid argument: expiry 10000-01-01 00:00:00 +0000 UTC is outside the times kv stores, 0001-01-01T00:00:00.000001Z to 9999-12-31T23:59:59.999999Z
 }

@@ -21,7 +21,10 @@ func (s *Store) Restore(ctx context.Context, records ...Record) error {
 	if len(records) == 0 {
 		return nil
 	}
-	now := s.Now()
+	now, err := s.writeNow("restore")
+	if err != nil {
+		return err
+	}
 	ops := make([]driver.Op, 0, len(records))
 	index := make([]int, 0, len(records)) // op -> record
 	seen := make(map[string]bool, len(records))
@@ -46,7 +49,7 @@ func (s *Store) Restore(ctx context.Context, records ...Record) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	_, err := s.d.Apply(ctx, driver.Batch{Ops: ops, Now: now, Fence: s.fence})
+	_, err = s.d.Apply(ctx, driver.Batch{Ops: ops, Now: now, Fence: s.fence})
 	var oe *driver.OpError
 	if errors.As(err, &oe) && errors.Is(err, ErrVersionMismatch) && oe.Index >= 0 && oe.Index < len(ops) {
 		return fmt.Errorf("kv restore %s: key exists: %w", quoteShort(records[index[oe.Index]].Key), ErrVersionMismatch)
@@ -55,7 +58,8 @@ func (s *Store) Restore(ctx context.Context, records ...Record) error {
 }
 
 // ValidateRecord reports whether Restore accepts r, by the check Restore
-// makes of each record: a valid key, a version of at least 1, a valid type
+// makes of each record: a valid key, a version from 1 to MaxVersion-1 (so
+// that the record can be written again), a valid type
 // name or none, created and updated times with updated not before created,
 // and a value that is a UTF-8 JSON document within the store's value size
 // limit. It reads nothing: whether the key exists, whether the record has
@@ -75,6 +79,10 @@ func (s *Store) restoreOp(r Record) (driver.Op, error) {
 	if r.Version < 1 {
 		return driver.Op{}, invalidArg("record %s: version %d is not positive", quoteShort(r.Key), r.Version)
 	}
+	if r.Version >= MaxVersion {
+		return driver.Op{}, invalidArg("record %s: version %d could never be written again: the highest version a record can have is %d, so a restored record's is at most %d",
+			quoteShort(r.Key), r.Version, MaxVersion, MaxVersion-1)
+	}
 	if r.Type != "" {
 		if err := validateTypeName(r.Type); err != nil {
 			return driver.Op{}, err
@@ -82,6 +90,17 @@ func (s *Store) restoreOp(r Record) (driver.Op, error) {
 	}
 	if r.Created.IsZero() || r.Updated.IsZero() {
 		return driver.Op{}, invalidArg("record %s: created and updated times are required", quoteShort(r.Key))
+	}
+	for _, t := range []struct {
+		what string
+		t    *time.Time
+	}{{"created", &r.Created}, {"updated", &r.Updated}, {"expires", r.Expires}} {
+		if t.t == nil {
+			continue
+		}
+		if err := ValidateTime(t.what, *t.t); err != nil {
+			return driver.Op{}, fmt.Errorf("record %s: %w", quoteShort(r.Key), err)
+		}
 	}
 	if r.Updated.Before(r.Created) {
 		return driver.Op{}, invalidArg("record %s: updated %s is before created %s", quoteShort(r.Key),

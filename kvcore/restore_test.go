@@ -3,6 +3,8 @@ package kvcore_test
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +36,9 @@ func TestValidateRecord(t *testing.T) {
 		{"empty key", edit(func(r *kvcore.Record) { r.Key = "" }), kvcore.ErrInvalidKey},
 		{"NUL in key", edit(func(r *kvcore.Record) { r.Key = "a\x00" }), kvcore.ErrInvalidKey},
 		{"version 0", edit(func(r *kvcore.Record) { r.Version = 0 }), kvcore.ErrInvalidArgument},
+		{"version -1", edit(func(r *kvcore.Record) { r.Version = -1 }), kvcore.ErrInvalidArgument},
+		{"the highest version restored", edit(func(r *kvcore.Record) { r.Version = kvcore.MaxVersion - 1 }), nil},
+		{"a version that cannot be written again", edit(func(r *kvcore.Record) { r.Version = kvcore.MaxVersion }), kvcore.ErrInvalidArgument},
 		{"bad type", edit(func(r *kvcore.Record) { r.Type = "\xff" }), kvcore.ErrInvalidArgument},
 		{"no created", edit(func(r *kvcore.Record) { r.Created = time.Time{} }), kvcore.ErrInvalidArgument},
 		{"updated before created", edit(func(r *kvcore.Record) { r.Updated = past }), kvcore.ErrInvalidArgument},
@@ -47,5 +52,10 @@ func TestValidateRecord(t *testing.T) {
 		if (c.want == nil) != (err == nil) || (c.want != nil && !errors.Is(err, c.want)) {
 			t.Errorf("%s: ValidateRecord = %v, want %v", c.name, err, c.want)
 		}
+	}
+	// The error says which versions are accepted.
+	err = s.ValidateRecord(edit(func(r *kvcore.Record) { r.Version = kvcore.MaxVersion }))
+	if want := strconv.FormatInt(kvcore.MaxVersion-1, 10); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("version MaxVersion: %v, want an error naming %s", err, want)
 	}
 }

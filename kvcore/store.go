@@ -75,11 +75,12 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithMaxValueSize sets the largest value in bytes (default 16 MiB).
+// WithMaxValueSize sets the largest value in bytes (default 16 MiB, at
+// most MaxValueSizeLimit).
 func WithMaxValueSize(n int) Option {
 	return func(o *options) error {
-		if n <= 0 {
-			return invalidArg("max value size %d must be positive", n)
+		if n <= 0 || n > MaxValueSizeLimit {
+			return invalidArg("max value size %d: want 1 to %d bytes", n, MaxValueSizeLimit)
 		}
 		o.maxValueSize = n
 		return nil
@@ -165,6 +166,17 @@ func (s *Store) Now() time.Time {
 	return now().UTC().Truncate(time.Microsecond)
 }
 
+// writeNow is the clock's reading for write op, which stores it (as
+// created and updated times, stream times): an error if it is outside
+// MinTime to MaxTime.
+func (s *Store) writeNow(op string) (time.Time, error) {
+	now := s.Now()
+	if err := ValidateTime("the store's clock reading", now); err != nil {
+		return now, fmt.Errorf("kv %s: %w", op, err)
+	}
+	return now, nil
+}
+
 // Init creates or migrates the backend's schema. It is safe to call more than
 // once and from several processes.
 func (s *Store) Init(ctx context.Context) error {
@@ -192,7 +204,11 @@ func (s *Store) Close() error {
 func (s *Store) Sweep(ctx context.Context) (int64, error) {
 	var total int64
 	for {
-		n, err := s.d.Sweep(ctx, s.Now(), 1000)
+		now, err := s.writeNow("sweep")
+		if err != nil {
+			return total, err
+		}
+		n, err := s.d.Sweep(ctx, now, 1000)
 		total += n
 		if err != nil {
 			return total, wrap("sweep", err)

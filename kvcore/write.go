@@ -27,14 +27,15 @@ func WithType(name string) WriteOption {
 	return func(o *writeOptions) { o.typ = &name }
 }
 
-// WithTTL makes the record expire d after the write. d must be positive.
-// A Put without a TTL stores a record that never expires; a Patch without
-// one keeps the record's expiry.
+// WithTTL makes the record expire d after the write. d must be positive,
+// and the expiry no later than MaxTime. A Put without a TTL stores a record
+// that never expires; a Patch without one keeps the record's expiry.
 func WithTTL(d time.Duration) WriteOption {
 	return func(o *writeOptions) { o.ttl = d; o.hasExp = true }
 }
 
-// WithExpiry makes the record expire at t.
+// WithExpiry makes the record expire at t, which must be after the write
+// and no later than MaxTime.
 func WithExpiry(t time.Time) WriteOption {
 	return func(o *writeOptions) { o.expires = t; o.hasExp = true }
 }
@@ -221,7 +222,10 @@ func (s *Store) mutate(ctx context.Context, op string, ms []Mutation) (_ []int, 
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		now := s.Now()
+		now, err := s.writeNow(op)
+		if err != nil {
+			return nil, err
+		}
 		ops, err := s.ops(ctx, plan, now)
 		if err != nil {
 			return nil, err
@@ -235,21 +239,34 @@ func (s *Store) mutate(ctx context.Context, op string, ms []Mutation) (_ []int, 
 			return out, nil
 		}
 		var oe *driver.OpError
-		if errors.As(err, &oe) && errors.Is(err, ErrVersionMismatch) && oe.Index >= 0 && oe.Index < len(plan) {
+		if errors.As(err, &oe) && oe.Index >= 0 && oe.Index < len(plan) {
 			p := plan[oe.Index]
-			if p.kind == mPatch && p.version == -1 && attempt < s.patchRetries {
-				if err := sleepCtx(ctx, backoff(attempt)); err != nil {
-					return nil, wrap(op, err)
+			cause := oe.Err
+			switch {
+			case errors.Is(cause, ErrVersionLimit):
+				cause = ErrVersionLimit
+			case errors.Is(cause, ErrVersionMismatch):
+				if p.kind == mPatch && p.version == -1 && attempt < s.patchRetries {
+					if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+						return nil, wrap(op, err)
+					}
+					continue
 				}
-				continue
+				cause = ErrVersionMismatch
 			}
-			if len(plan) == 1 {
-				return nil, fmt.Errorf("kv %s %s: %w", op, quoteShort(p.key), ErrVersionMismatch)
-			}
-			return nil, fmt.Errorf("kv %s: mutation %d (%s %s): %w", op, oe.Index, p.kind, quoteShort(p.key), ErrVersionMismatch)
+			return nil, mutationError(op, len(plan), oe.Index, p.kind, p.key, cause)
 		}
 		return nil, wrap(op, err)
 	}
+}
+
+// mutationError is err of mutation i (of kind and key) of a call op with n
+// mutations: it names the key, and the mutation if there are several.
+func mutationError(op string, n, i int, kind mutationKind, key string, err error) error {
+	if n == 1 {
+		return fmt.Errorf("kv %s %s: %w", op, quoteShort(key), err)
+	}
+	return fmt.Errorf("kv %s: mutation %d (%s %s): %w", op, i, kind, quoteShort(key), err)
 }
 
 func (k mutationKind) String() string {
@@ -315,6 +332,11 @@ func (s *Store) planOne(m Mutation) (planned, error) {
 	if o.hasExp {
 		if o.expires.IsZero() && o.ttl <= 0 {
 			return p, invalidArg("TTL %v must be positive", o.ttl)
+		}
+		if !o.expires.IsZero() {
+			if err := ValidateTime("expiry", o.expires); err != nil {
+				return p, err
+			}
 		}
 		p.ttl, p.expires, p.hasExp = o.ttl, o.expires, true
 	}
@@ -450,24 +472,35 @@ func (s *Store) ops(ctx context.Context, plan []planned, now time.Time) ([]drive
 			}
 			exp = exp.UTC().Truncate(time.Microsecond)
 			if !exp.After(now) {
-				return nil, invalidArg("expiry %s is not after now (%s)", exp.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+				return nil, invalidArg("expiry %s is not after now (%s)", formatTime(exp), formatTime(now))
+			}
+			if err := ValidateTime(fmt.Sprintf("expiry (TTL %v from %s)", p.ttl, formatTime(now)), exp); p.expires.IsZero() && err != nil {
+				return nil, err
 			}
 		}
 		st := state[p.key]
 		switch p.kind {
 		case mPut:
 			op.Kind, op.Value, op.Type, op.Expires = driver.OpPut, p.value, p.typ, exp
+			if st != nil && checkVersion(p.version, st) == nil {
+				// A mismatch is the driver's to report, as it fails the
+				// batch; a put over a record at MaxVersion is known here.
+				if err := checkIncrement(st); err != nil {
+					return nil, mutationError("put", len(plan), i, p.kind, p.key, err)
+				}
+			}
 			if st != nil {
 				// Follow the batch: if this put's version does not hold,
 				// the driver fails the whole batch, so it is known here.
 				*st = keyState{exists: true, version: nextVersion(st), value: p.value, typ: p.typ, expires: exp}
 			}
 		case mPatch:
-			if err := checkVersion(p.version, st); err != nil {
-				if len(plan) == 1 {
-					return nil, fmt.Errorf("kv patch %s: %w", quoteShort(p.key), err)
-				}
-				return nil, fmt.Errorf("kv patch: mutation %d (patch %s): %w", i, quoteShort(p.key), err)
+			err := checkVersion(p.version, st)
+			if err == nil {
+				err = checkIncrement(st)
+			}
+			if err != nil {
+				return nil, mutationError("patch", len(plan), i, p.kind, p.key, err)
 			}
 			merged, err := mergePatch(st.value, st.exists, p.value)
 			if err != nil {
@@ -512,12 +545,23 @@ func (s *Store) ops(ctx context.Context, plan []planned, now time.Time) ([]drive
 	return ops, nil
 }
 
-// nextVersion is the version a write gives a key in state st.
+// nextVersion is the version a write gives a key in state st (which
+// checkIncrement has passed).
 func nextVersion(st *keyState) int64 {
 	if st.exists {
 		return st.version + 1
 	}
 	return 1
+}
+
+// checkIncrement applies the version limit to a write over a key in
+// state st, whose expected version holds: a record at MaxVersion cannot be
+// written again.
+func checkIncrement(st *keyState) error {
+	if !st.exists || st.version < MaxVersion {
+		return nil
+	}
+	return ErrVersionLimit
 }
 
 func inSelector(k string, sel driver.Selector) bool {

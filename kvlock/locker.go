@@ -17,14 +17,22 @@ import (
 
 // Lease is the state of a lease.
 type Lease struct {
-	Name    string    `json:"name"`
-	Owner   string    `json:"owner"`
-	Token   int64     `json:"token"`
+	Name  string `json:"name"`
+	Owner string `json:"owner"` // "" once released
+	// Token grows by one every time the lease changes hands.
+	Token int64 `json:"token"`
+	// Expires is when the lease ends unless it is extended; zero once
+	// released.
 	Expires time.Time `json:"expires"`
+	// Acquired is when Owner took the lease: extending it keeps the time,
+	// a change of hands sets it anew. It is zero once the lease is released,
+	// and for a lease held since before the backend stored acquisition
+	// times, until it next changes hands.
+	Acquired time.Time `json:"acquired"`
 }
 
 func leaseFrom(d driver.Lease) Lease {
-	return Lease{Name: d.Name, Owner: d.Owner, Token: d.Token, Expires: d.Expires.UTC()}
+	return Lease{Name: d.Name, Owner: d.Owner, Token: d.Token, Expires: d.Expires.UTC(), Acquired: d.Acquired.UTC()}
 }
 
 // Locker grants, extends and releases leases. It is safe for concurrent use.
@@ -65,7 +73,9 @@ func (l *Locker) Now() time.Time { return l.now().UTC().Truncate(time.Microsecon
 // MinDuration is the shortest lease.
 const MinDuration = time.Millisecond
 
-func validate(name, owner string, d time.Duration) error {
+// validate checks an Acquire of name for owner for d at now: the lease
+// ends (now+d) no later than kvcore.MaxTime, the latest time kv stores.
+func validate(name, owner string, d time.Duration, now time.Time) error {
 	if err := kvcore.ValidateName("lease name", name); err != nil {
 		return err
 	}
@@ -75,20 +85,32 @@ func validate(name, owner string, d time.Duration) error {
 	if d < MinDuration {
 		return fmt.Errorf("%w: lease duration %v is shorter than %v", ErrInvalidArgument, d, MinDuration)
 	}
-	return nil
+	if err := kvcore.ValidateTime("the locker's clock reading", now); err != nil {
+		return err
+	}
+	return kvcore.ValidateTime(fmt.Sprintf("lease expiry (duration %v from %s)", d, now.Format(time.RFC3339Nano)), now.Add(d))
 }
 
-// Acquire takes the lease name for owner for duration d if it is free,
+// Acquire takes the lease name for owner for duration d (at least
+// MinDuration, and ending no later than kvcore.MaxTime) if it is free,
 // expired, or already held by owner (which extends it). It returns the lease
-// and true; if another owner holds it, it returns that holder's lease and
-// false.
+// and true; if another owner holds it, it returns that holder's lease (its
+// owner, token, expiry and acquisition time, held now) and false. If the
+// lease changed hands so often while Acquire looked that the holder could
+// not be told, the error wraps ErrChangedHands (nothing was granted).
 func (l *Locker) Acquire(ctx context.Context, name, owner string, d time.Duration) (Lease, bool, error) {
-	if err := validate(name, owner, d); err != nil {
+	now := l.Now()
+	if err := validate(name, owner, d, now); err != nil {
 		return Lease{}, false, err
 	}
-	le, ok, err := l.d.Acquire(ctx, name, owner, l.Now(), d)
+	le, ok, err := l.d.Acquire(ctx, name, owner, now, d)
 	if err != nil {
 		return Lease{}, false, fmt.Errorf("kv lock acquire %q: %w", name, err)
+	}
+	if !ok && (le.Owner == "" || le.Owner == owner || !le.Expires.After(now)) {
+		// A refusal must name another owner that holds the lease.
+		return Lease{}, false, fmt.Errorf("kv lock acquire %q: %w (the backend named %q until %s as the holder)",
+			name, ErrChangedHands, le.Owner, le.Expires.UTC().Format(time.RFC3339Nano))
 	}
 	return leaseFrom(le), ok, nil
 }

@@ -78,7 +78,10 @@ func (s *Stream) SetPosition(ctx context.Context, name string, seq int64) error 
 	if seq < 0 {
 		return fmt.Errorf("%w: seq %d is negative", ErrInvalidArgument, seq)
 	}
-	now := s.Now()
+	now, err := s.storedNow()
+	if err != nil {
+		return err
+	}
 	if _, err := s.d.CreateConsumer(ctx, name, seq, now); err != nil {
 		return fmt.Errorf("kv consumer %q: %w", name, err)
 	}

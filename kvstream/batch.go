@@ -22,7 +22,9 @@ type BatchHandler func(ctx context.Context, recs []Record) (handled int, err err
 //     returns, in one commit (CommitAll and CommitBatch alike; CommitNone
 //     never commits), even when it also returns an error; then Run stops
 //     with that error and the next run starts with the first record not
-//     handled.
+//     handled. Once a whole batch is handled the position moves past the
+//     entries the filters left out, as Run's does; handle is not called
+//     for a read whose filters left out every entry.
 //   - The ctx handle receives ends when Run's context ends or when the
 //     consumer's lease is lost (context.Cause says which), so a handler
 //     that retries its own failures can stop retrying then. Records it
@@ -33,7 +35,11 @@ type BatchHandler func(ctx context.Context, recs []Record) (handled int, err err
 // A handled count below 0 or above len(recs) stops Run with an error
 // wrapping ErrInvalidArgument, and nothing of that batch is committed.
 func (c *Consumer) RunBatch(ctx context.Context, handle BatchHandler) error {
-	return c.run(ctx, func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record) error {
+	return c.run(ctx, func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, p page) error {
+		recs := p.recs
+		if len(recs) == 0 {
+			return c.commitHandled(ctx, log, hold, p.through)
+		}
 		hctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		go func() {
@@ -48,7 +54,11 @@ func (c *Consumer) RunBatch(ctx context.Context, handle BatchHandler) error {
 			return fmt.Errorf("kv consumer %q: %w: the batch handler reported %d of %d records handled", c.name, ErrInvalidArgument, n, len(recs))
 		}
 		if n > 0 {
-			if cerr := c.commitHandled(ctx, log, hold, recs[n-1].Seq); cerr != nil {
+			upTo := recs[n-1].Seq
+			if n == len(recs) && err == nil {
+				upTo = max(upTo, p.through)
+			}
+			if cerr := c.commitHandled(ctx, log, hold, upTo); cerr != nil {
 				return cerr
 			}
 		}
@@ -65,8 +75,12 @@ func (c *Consumer) RunBatch(ctx context.Context, handle BatchHandler) error {
 }
 
 // commitHandled records that every record up to seq was handled: it
-// commits seq per the commit mode (any mode but CommitNone commits).
+// commits seq per the commit mode (any mode but CommitNone commits). A seq
+// not past the position changes nothing.
 func (c *Consumer) commitHandled(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, seq int64) error {
+	if seq <= c.Position() {
+		return nil
+	}
 	if c.mode == CommitNone {
 		c.mu.Lock()
 		c.position = seq

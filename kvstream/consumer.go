@@ -101,7 +101,7 @@ func (s *Stream) Consumer(name string, opts ...ConsumerOption) (*Consumer, error
 		return nil, err
 	}
 	if c.d < kvlock.MinDuration {
-		return nil, fmt.Errorf("%w: lease duration %v is too short", ErrInvalidArgument, c.d)
+		return nil, fmt.Errorf("%w: lease duration %v is shorter than %v", ErrInvalidArgument, c.d, kvlock.MinDuration)
 	}
 	if c.batch <= 0 || c.batch > MaxLimit {
 		return nil, fmt.Errorf("%w: batch size %d: want 1 to %d", ErrInvalidArgument, c.batch, MaxLimit)
@@ -159,7 +159,11 @@ func (c *Consumer) took(ctx context.Context, token int64) error {
 		}
 		start = last
 	}
-	st, err := c.s.d.CreateConsumer(ctx, c.name, start, c.s.Now())
+	now, err := c.s.storedNow()
+	if err != nil {
+		return fmt.Errorf("kv consumer %q: %w", c.name, err)
+	}
+	st, err := c.s.d.CreateConsumer(ctx, c.name, start, now)
 	if err != nil {
 		return fmt.Errorf("kv consumer %q: load position: %w", c.name, err)
 	}
@@ -170,27 +174,56 @@ func (c *Consumer) took(ctx context.Context, token int64) error {
 }
 
 // next reads the batch after the instance's position.
-func (c *Consumer) next(ctx context.Context) ([]Record, error) {
+func (c *Consumer) next(ctx context.Context) (page, error) {
 	q := c.q
 	q.After = c.Position()
-	recs, err := c.s.read(ctx, q, true)
+	p, err := c.s.read(ctx, q, true)
 	if err != nil {
-		return nil, fmt.Errorf("kv consumer %q: %w", c.name, err)
+		return page{}, fmt.Errorf("kv consumer %q: %w", c.name, err)
 	}
-	return recs, nil
+	return p, nil
+}
+
+// Batch is one read of a consumer: the records after its position that
+// pass its filters, and how far the read looked.
+type Batch struct {
+	Records []Record
+	// Through is the highest seq the read covered: every entry after the
+	// consumer's position up to Through that passes the consumer's filters
+	// is in Records; those it left out are covered too. It is at least the
+	// seq of the last record. Committing Through once Records are handled
+	// moves a filtered consumer past the entries it skips, so its lag
+	// falls to 0 and trimming passes it.
+	Through int64
 }
 
 // Get takes the consumer's lease, reads the next batch and, unless the mode
 // is CommitNone (a peek), commits it before returning it (at most once).
+// The position committed is the batch's Through (see GetBatch).
 func (c *Consumer) Get(ctx context.Context) ([]Record, error) {
+	b, err := c.GetBatch(ctx)
+	return b.Records, err
+}
+
+// GetBatch is Get, returning the batch with how far the read looked
+// (Batch.Through). Unless the mode is CommitNone it commits Through, even
+// when the filters left every entry read out (no records); a peek commits
+// nothing, and the next GetBatch reads the same entries again. A caller
+// that commits by itself (a peek followed by Commit) should commit Through
+// once it has handled the records.
+func (c *Consumer) GetBatch(ctx context.Context) (Batch, error) {
 	if err := c.acquire(ctx); err != nil {
-		return nil, err
+		return Batch{}, err
 	}
-	recs, err := c.next(ctx)
-	if err != nil || len(recs) == 0 || c.mode == CommitNone {
-		return recs, err
+	p, err := c.next(ctx)
+	if err != nil {
+		return Batch{}, err
 	}
-	return recs, c.Commit(ctx, recs[len(recs)-1].Seq)
+	b := Batch{Records: p.recs, Through: p.through}
+	if c.mode == CommitNone || p.through <= c.Position() {
+		return b, nil
+	}
+	return b, c.Commit(ctx, p.through)
 }
 
 // Commit durably sets the consumer's position to seq, fenced by this
@@ -207,7 +240,11 @@ func (c *Consumer) Commit(ctx context.Context, seq int64) error {
 		return fmt.Errorf("kv consumer %q: commit: %w (this instance never held the lease)", c.name, ErrFenced)
 	}
 	fence := &coredriver.Fence{Name: c.leaseName(), Token: token}
-	if err := c.s.d.Commit(ctx, c.name, seq, fence, c.s.Now()); err != nil {
+	now, err := c.s.storedNow()
+	if err != nil {
+		return fmt.Errorf("kv consumer %q: commit %d: %w", c.name, seq, err)
+	}
+	if err := c.s.d.Commit(ctx, c.name, seq, fence, now); err != nil {
 		return fmt.Errorf("kv consumer %q: commit %d: %w", c.name, seq, err)
 	}
 	c.mu.Lock()
@@ -234,7 +271,8 @@ func (c *Consumer) Close(ctx context.Context) error {
 type Handler func(ctx context.Context, r Record) error
 
 // Run holds the consumer's lease (renewing it in the background) and calls
-// handle for each record in order, committing per the commit mode, until
+// handle for each record in order, committing per the commit mode (and,
+// once a batch is handled, past the entries its filters left out), until
 // ctx ends (Run then returns nil), handle fails, the lease is lost, or a
 // read or commit fails permanently (see IsPermanent: a fenced commit, a
 // trimmed position, a deleted consumer, a closed store). A read or commit
@@ -255,14 +293,15 @@ type Handler func(ctx context.Context, r Record) error
 // (warn), a lost lease and a failed commit (error), stopping with an error
 // (warn), and taking the lease, batches read and idle waits (debug).
 func (c *Consumer) Run(ctx context.Context, handle Handler) error {
-	return c.run(ctx, func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record) error {
-		return c.handleBatch(ctx, log, hold, recs, handle)
+	return c.run(ctx, func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, p page) error {
+		return c.handleBatch(ctx, log, hold, p, handle)
 	})
 }
 
-// batchFunc handles one batch that a continuous consumer read, committing
-// per the commit mode.
-type batchFunc func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record) error
+// batchFunc handles one page that a continuous consumer read (its records
+// may be none when its filters left out every entry it covered),
+// committing per the commit mode.
+type batchFunc func(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, p page) error
 
 // run is Run and RunBatch: it holds the lease and reads batch after batch,
 // handing each to each.
@@ -309,15 +348,20 @@ func (c *Consumer) run(ctx context.Context, each batchFunc) (err error) {
 		if hold.Err() != nil {
 			return c.lost(ctx, log, hold)
 		}
-		var recs []Record
+		var p page
 		err := c.retry(ctx, log, hold, "read", func() (err error) {
-			recs, err = c.next(ctx)
+			p, err = c.next(ctx)
 			return err
 		})
 		if err != nil {
 			return c.stopped(ctx, log, hold, err)
 		}
-		if len(recs) == 0 {
+		if len(p.recs) == 0 {
+			// Nothing for the handler; the filters may have left out
+			// entries, which the position moves past.
+			if err := each(ctx, log, hold, p); err != nil {
+				return c.stopped(ctx, log, hold, err)
+			}
 			log.DebugContext(ctx, "consumer idle: waiting", "wait", wait, "position", c.Position())
 			if !c.sleep(ctx, hold, wake, wait) {
 				continue
@@ -326,8 +370,8 @@ func (c *Consumer) run(ctx context.Context, each batchFunc) (err error) {
 			continue
 		}
 		wait = minWait
-		log.DebugContext(ctx, "consumer read a batch", "records", len(recs), "first", recs[0].Seq, "last", recs[len(recs)-1].Seq)
-		if err := each(ctx, log, hold, recs); err != nil {
+		log.DebugContext(ctx, "consumer read a batch", "records", len(p.recs), "first", p.recs[0].Seq, "last", p.recs[len(p.recs)-1].Seq, "through", p.through)
+		if err := each(ctx, log, hold, p); err != nil {
 			return c.stopped(ctx, log, hold, err)
 		}
 	}
@@ -351,13 +395,17 @@ func (c *Consumer) stopped(ctx context.Context, log *slog.Logger, hold *kvlock.H
 	return err
 }
 
-// handleBatch calls handle for each record of recs in order and commits
-// per the commit mode. Once ctx ends it hands out no further record: it
+// handleBatch calls handle for each record of p in order and commits per
+// the commit mode: once every record is handled, the position moves to
+// p.through (past the entries the filters left out, committed unless the
+// mode is CommitNone). Once ctx ends it hands out no further record: it
 // commits the records already handled (see commitRetrying) and returns.
-func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, recs []Record, handle Handler) error {
+func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, hold *kvlock.Hold, p page, handle Handler) error {
 	var handled int64 // the last record handled and not yet committed (0: none)
-	for _, r := range recs {
+	done := true      // every record was handled
+	for _, r := range p.recs {
 		if ctx.Err() != nil {
+			done = false
 			break
 		}
 		if err := handle(ctx, r); err != nil {
@@ -373,6 +421,14 @@ func (c *Consumer) handleBatch(ctx context.Context, log *slog.Logger, hold *kvlo
 		c.position = r.Seq
 		c.mu.Unlock()
 		handled = r.Seq
+	}
+	if done && p.through > c.Position() {
+		handled = p.through
+		if c.mode == CommitNone {
+			c.mu.Lock()
+			c.position = p.through
+			c.mu.Unlock()
+		}
 	}
 	if handled == 0 || c.mode == CommitNone {
 		return nil

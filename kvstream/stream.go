@@ -170,14 +170,22 @@ func notifiesOthers(d driver.Stream) bool {
 // Now returns the stream clock's reading, UTC at microsecond precision.
 func (s *Stream) Now() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
+// storedNow is the clock's reading for a write that stores it (a
+// consumer's update time): an error if it is outside the times kv stores
+// (kvcore.MinTime to kvcore.MaxTime).
+func (s *Stream) storedNow() (time.Time, error) {
+	now := s.Now()
+	return now, kvcore.ValidateTime("the stream's clock reading", now)
+}
+
 // MaxLimit is the largest batch a single read returns.
 const MaxLimit = 10000
 
 func query(after int64, limit int, filters []Filter) (driver.Query, error) {
-	if limit < 0 {
-		return driver.Query{}, fmt.Errorf("%w: limit %d is negative", ErrInvalidArgument, limit)
+	if limit < 0 || limit > MaxLimit {
+		return driver.Query{}, fmt.Errorf("%w: limit %d: want 1 to %d (0: %d)", ErrInvalidArgument, limit, MaxLimit, MaxLimit)
 	}
-	if limit == 0 || limit > MaxLimit {
+	if limit == 0 {
 		limit = MaxLimit
 	}
 	q := driver.Query{After: after, Limit: limit}
@@ -194,8 +202,8 @@ func query(after int64, limit int, filters []Filter) (driver.Query, error) {
 	return q, nil
 }
 
-// Read returns up to limit entries with seq >= from, in seq order (limit 0:
-// up to MaxLimit). from 0 means the start of the stream, wherever trimming
+// Read returns up to limit entries with seq >= from, in seq order (limit 1
+// to MaxLimit; 0: MaxLimit). from 0 means the start of the stream, wherever trimming
 // left it; a from > 0 that was trimmed away is a *TrimmedError.
 func (s *Stream) Read(ctx context.Context, from int64, limit int, filters ...Filter) ([]Record, error) {
 	if from < 0 {
@@ -209,30 +217,46 @@ func (s *Stream) Read(ctx context.Context, from int64, limit int, filters ...Fil
 	if err != nil {
 		return nil, err
 	}
-	return s.read(ctx, q, from > 0)
+	p, err := s.read(ctx, q, from > 0)
+	return p.recs, err
+}
+
+// page is one read of the stream: the records it returned and how far it
+// looked.
+type page struct {
+	recs []Record
+	// through is the highest seq the read covered: every entry after the
+	// read's start, up to through, that passes its filters is in recs.
+	// Entries the filters left out are covered too, so a consumer may move
+	// its position to through once it has handled recs.
+	through int64
 }
 
 // read runs q; strict makes reading below the trim watermark an error,
 // otherwise the read starts where the stream does.
-func (s *Stream) read(ctx context.Context, q driver.Query, strict bool) ([]Record, error) {
-	entries, trimmed, err := s.d.Read(ctx, q)
+func (s *Stream) read(ctx context.Context, q driver.Query, strict bool) (page, error) {
+	entries, trimmed, last, err := s.d.Read(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("kv stream read: %w", err)
+		return page{}, fmt.Errorf("kv stream read: %w", err)
 	}
 	if q.After < trimmed {
 		if strict {
-			return nil, &TrimmedError{From: q.After + 1, Start: trimmed + 1}
+			return page{}, &TrimmedError{From: q.After + 1, Start: trimmed + 1}
 		}
 		q.After = trimmed
-		if entries, _, err = s.d.Read(ctx, q); err != nil {
-			return nil, fmt.Errorf("kv stream read: %w", err)
+		if entries, _, last, err = s.d.Read(ctx, q); err != nil {
+			return page{}, fmt.Errorf("kv stream read: %w", err)
 		}
 	}
-	out := make([]Record, len(entries))
+	p := page{recs: make([]Record, len(entries)), through: max(q.After, last)}
 	for i, e := range entries {
-		out[i] = recordFrom(e)
+		p.recs[i] = recordFrom(e)
 	}
-	return out, nil
+	if len(entries) >= q.Limit {
+		// A full page: the read may have stopped before the end.
+		p.through = entries[len(entries)-1].Seq
+	}
+	return p, nil
 }
 
 // Seq returns the highest sequence number a reader can see (0 if none).

@@ -361,7 +361,7 @@ type stallingStream struct {
 	reads atomic.Int64
 }
 
-func (s *stallingStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+func (s *stallingStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	if s.reads.Add(1)%s.every == 0 {
 		time.Sleep(s.stall)
 	}
@@ -376,7 +376,7 @@ type pausedStream struct {
 	mu sync.RWMutex // held for writing while paused
 }
 
-func (p *pausedStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, error) {
+func (p *pausedStream) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Record, int64, int64, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.Stream.Read(ctx, q)

@@ -15,8 +15,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
+
+// MaxVersion is the highest version a record can have. A record at
+// MaxVersion can still be read, touched and deleted, but not written: a put
+// over it would need a version above MaxVersion (see ErrVersionLimit).
+const MaxVersion int64 = math.MaxInt64
 
 // Errors a driver returns. The front re-exports them (kvcore.ErrVersionMismatch
 // is ErrVersionMismatch), so errors.Is works on either name.
@@ -29,6 +35,14 @@ var (
 	ErrNotInitialized = errors.New("store not initialized (run Init)")
 	// ErrClosed: the driver was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrInvalidArgument: an argument is not acceptable (the front checks
+	// its input; a driver returns it for what only it can judge).
+	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrVersionLimit: a put over a live record at MaxVersion, which cannot
+	// be given a higher version. It wraps ErrInvalidArgument: the write can
+	// never succeed as it is (retrying cannot help, unlike a version
+	// mismatch); deleting the record lets its key start again at version 1.
+	ErrVersionLimit = fmt.Errorf("%w: the record is at the highest version, %d (delete it to start its key again at version 1)", ErrInvalidArgument, MaxVersion)
 )
 
 // Store is what a backend implements for kvcore.
@@ -62,6 +76,16 @@ type Store interface {
 	// 1, new created time) that first appends a delete entry for the expired
 	// record (its last version, no value), since its removal must appear in
 	// the stream; a delete of it affects nothing.
+	//
+	// An OpPut over a live record at MaxVersion (whose expected version
+	// holds: a mismatch is reported first) returns an *OpError wrapping
+	// ErrVersionLimit and changes nothing; a version never overflows. Ops
+	// that keep the version (OpTouch) or end it (OpDelete, OpDeleteRange)
+	// work on such a record as on any other.
+	//
+	// An error means that nothing of the batch was applied, unless it is
+	// ctx's (see above) or says that the outcome is unknown: a driver never
+	// reports a failure for a batch it committed.
 	Apply(ctx context.Context, b Batch) ([]Result, error)
 
 	// Sweep deletes records in every namespace whose expiry is at or before

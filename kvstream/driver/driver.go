@@ -56,14 +56,18 @@ type Stream interface {
 	lockdriver.Locker
 
 	// Read returns up to q.Limit entries matching q with Seq > q.After, in
-	// Seq order, and the trim watermark (the highest seq Trim removed, 0 if
-	// none) read consistently with them.
+	// Seq order, the trim watermark (the highest seq Trim removed, 0 if
+	// none) and the highest seq Read can return (as Bounds' last), both read
+	// consistently with the entries (one snapshot): every entry matching q
+	// with q.After < Seq <= last is in entries, or after the last of them
+	// when q.Limit entries were returned. So the front knows how far a
+	// filtered read looked, matching entries or not.
 	//
 	// Gap-free: Read never returns an entry while an entry with a lower seq
 	// may still become visible (an uncommitted transaction holds it). On a
 	// database that hands out sequence numbers before commit, a driver reads
 	// only below the oldest transaction still in flight.
-	Read(ctx context.Context, q Query) (entries []Record, trimmed int64, err error)
+	Read(ctx context.Context, q Query) (entries []Record, trimmed, last int64, err error)
 
 	// Bounds returns the trim watermark and the highest seq Read can return
 	// (0 if none); last is never below trimmed.

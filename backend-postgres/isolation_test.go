@@ -1,0 +1,64 @@
+package postgreskv_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kvsuite/kv/conformance"
+	"github.com/kvsuite/kv/kvcore/driver"
+)
+
+// TestIsolationLevels runs the store, lease, stream and task suites on a
+// database whose default transaction isolation is serializable, and on one
+// whose default is repeatable read: PostgreSQL then fails concurrent writes
+// of one row and, under serializable, transactions whose reads were
+// invalidated (SQLSTATE 40001) where READ COMMITTED waits, and every write
+// path must retry them so that writes behave as under READ COMMITTED (the
+// suites' concurrent writers, patchers, lease holders, consumers and task
+// claims).
+func TestIsolationLevels(t *testing.T) {
+	needServer(t)
+	for _, level := range []string{"serializable", "repeatable read"} {
+		t.Run(level, func(t *testing.T) {
+			pool := isolatedDatabase(t, level)
+			store := func(t *testing.T) driver.Store { return newDBOn(t, pool) }
+			backend := backendOn(pool)
+			t.Run("Store", func(t *testing.T) { conformance.RunStore(t, store) })
+			t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, backend) })
+			t.Run("Stream", func(t *testing.T) { conformance.RunStream(t, backend) })
+			t.Run("Queue", func(t *testing.T) { conformance.RunQueue(t, backend) })
+		})
+	}
+}
+
+// isolatedDatabase creates a database of its own whose default transaction
+// isolation is level (ALTER DATABASE ... SET default_transaction_isolation)
+// and returns a pool on it; both are dropped when t ends. The pool's
+// sessions are checked to run at that level.
+func isolatedDatabase(t *testing.T, level string) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	name := testBase.ConnConfig.Database + "_" + map[string]string{"serializable": "ser", "repeatable read": "rr"}[level]
+	ident := pgx.Identifier{name}.Sanitize()
+	_, err := testPool.Exec(ctx, "CREATE DATABASE "+ident)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := testPool.Exec(ctx, "DROP DATABASE "+ident+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	_, err = testPool.Exec(ctx, "ALTER DATABASE "+ident+" SET default_transaction_isolation = '"+level+"'")
+	require.NoError(t, err)
+	pool := newPool(t, func(c *pgxpool.Config) { c.ConnConfig.Database = name })
+	var got string
+	require.NoError(t, pool.QueryRow(ctx, "SHOW transaction_isolation").Scan(&got))
+	require.Equal(t, level, got, "a session of the database runs at its default isolation")
+	return pool
+}
