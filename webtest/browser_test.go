@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// kvBinary builds the kv command from ../cli.
+// kvBinary builds the kv command from ../cli/cmd/kv.
 func kvBinary(t *testing.T) string {
 	t.Helper()
 	kvOnce.Do(func() {
@@ -57,9 +57,9 @@ func kvBinary(t *testing.T) string {
 		}
 		kvBin = filepath.Join(kvDir, "kv")
 		cmd := exec.Command("go", "build", "-o", kvBin, ".")
-		cmd.Dir = "../cli"
+		cmd.Dir = "../cli/cmd/kv"
 		if out, err := cmd.CombinedOutput(); err != nil {
-			kvErr = fmt.Errorf("go build ../cli: %v\n%s", err, out)
+			kvErr = fmt.Errorf("go build ../cli/cmd/kv: %v\n%s", err, out)
 		}
 	})
 	if kvErr != nil {

@@ -12,7 +12,7 @@
 //	go run ./examples/changefeed -db feed.db -consumer audit -writes 0   # all 10
 //	go run ./examples/changefeed -db feed.db -writes 0 -follow 1m
 //	    # meanwhile, in another terminal (seen within a second: the consumer polls):
-//	    echo '{"item":"pen"}' | go run ./cli --connection feed.db put order/x
+//	    echo '{"item":"pen"}' | go run ./cli/cmd/kv --connection feed.db put order/x
 //
 // Without -db it uses a temporary SQLite file, removed at exit.
 package main

@@ -48,7 +48,7 @@ func kvCommand(t *testing.T) string {
 // buildKV builds the kv command from the cli module next to this one (with
 // the workspace if there is one) into dir.
 func buildKV(dir string) (string, error) {
-	src, err := filepath.Abs(filepath.Join("..", "..", "cli"))
+	src, err := filepath.Abs(filepath.Join("..", "..", "cli", "cmd", "kv"))
 	if err != nil {
 		return "", err
 	}

@@ -168,7 +168,7 @@ func schemaVersion(t *testing.T, typ, conn string) int {
 // backend's own migration files before v and records them as kv does.
 func olderSchema(t *testing.T, path string, v int) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "backend-sqlite", "migrations", "*.sql"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "backend-sqlite", "migrations", "*.sql"))
 	if err != nil || len(files) < v {
 		t.Fatalf("migrations of the SQLite backend: %v (%d files)", err, len(files))
 	}
