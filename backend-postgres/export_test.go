@@ -74,3 +74,6 @@ func WaitingReads(db *DB) int { return db.steps.waitingReads() }
 // putManyStatement): five array parameters, namespaces, keys, values,
 // types and times, one element per put.
 func PutManySQL(db *DB) string { return db.putManyStatement() }
+
+// SequencerLockKey returns the advisory lock key of db's sequencer.
+func SequencerLockKey(db *DB) int64 { return db.seqKey }

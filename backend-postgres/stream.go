@@ -2,6 +2,7 @@ package postgreskv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -168,10 +169,30 @@ FROM (SELECT trimmed, last_pos FROM ` + db.streamMeta + ` LIMIT 1) m LEFT JOIN L
 ORDER BY s.pos`, a
 }
 
-// Bounds returns the trim watermark and the highest position handed out.
+// Bounds returns the trim watermark and the highest position handed out,
+// counting every change committed before the call. When no committed
+// stream row waits for its position it reads both in one statement,
+// without a sequencer step (so without the sequencer's lock: a reader of
+// the head never waits for a trim or a step in progress); otherwise it
+// runs a step first, as Read does.
 func (db *DB) Bounds(ctx context.Context) (trimmed, last int64, err error) {
 	if err := db.check(); err != nil {
 		return 0, 0, err
+	}
+	var pending bool
+	err = retryTx(ctx, func() error {
+		return db.pool.QueryRow(ctx, "SELECT trimmed, last_pos, EXISTS (SELECT 1 FROM "+db.stream+
+			" WHERE pos IS NULL) FROM (SELECT trimmed, last_pos FROM "+db.streamMeta+" LIMIT 1) m").Scan(&trimmed, &last, &pending)
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, 0, fmt.Errorf("%w: no stream meta row", coredriver.ErrNotInitialized)
+	case err != nil:
+		return 0, 0, db.mapError(err)
+	case !pending:
+		// One snapshot: every row committed before it has its position,
+		// all at or below last.
+		return trimmed, last, nil
 	}
 	err = db.runSequenced(ctx, "SELECT trimmed, last_pos FROM "+db.streamMeta, nil, func(rows pgx.Rows) error {
 		if !rows.Next() {

@@ -763,3 +763,68 @@ func TestSequencerMigration(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "k4", -1, 5))
 	require.Equal(t, []keyVersion{{"k4", 1}}, keyVersions(readAfter(t, db, 5)))
 }
+
+// TestBoundsAfterCommit: Bounds counts every change committed before it,
+// whether or not a sequencer step has given it its position yet, and on
+// a stream where every committed row has its position it answers without
+// the sequencer's lock (a step or a trim in progress does not hold it up).
+func TestBoundsAfterCommit(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	s, _ := newStore(t, db)
+	require.NoError(t, s.Put(ctx, "a", -1, json.RawMessage(`1`)))
+	_, last, err := db.Bounds(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, last)
+
+	// Another session holds the sequencer's lock, as a step or a trim in
+	// progress would.
+	holder, err := testPool.Acquire(ctx)
+	require.NoError(t, err)
+	defer holder.Release()
+	_, err = holder.Exec(ctx, "SELECT pg_advisory_lock($1)", postgreskv.SequencerLockKey(db))
+	require.NoError(t, err)
+	unlocked := false
+	unlock := func() {
+		if !unlocked {
+			unlocked = true
+			_, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", postgreskv.SequencerLockKey(db))
+			require.NoError(t, err)
+		}
+	}
+	defer unlock()
+
+	short, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, last, err = db.Bounds(short)
+	require.NoError(t, err, "an idle stream's bounds need no step")
+	require.EqualValues(t, 1, last)
+
+	// A change committed without its position (written as Apply writes,
+	// the step left to the next reader): Bounds must count it, so it runs
+	// a step, which waits for the lock.
+	tx := begin(t)
+	_, _, err = rawPut(ctx, db, tx, "b")
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	done := make(chan int64, 1)
+	go func() {
+		_, last, err := db.Bounds(ctx)
+		if err != nil {
+			last = -1
+		}
+		done <- last
+	}()
+	select {
+	case got := <-done:
+		t.Fatalf("Bounds returned %d while the sequencer's lock was held and a committed row had no position", got)
+	case <-time.After(200 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case got := <-done:
+		require.EqualValues(t, 2, got, "the committed change is counted")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Bounds did not return after the lock was released")
+	}
+}
