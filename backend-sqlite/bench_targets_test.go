@@ -1,6 +1,6 @@
 package sqlitekv
 
-// Issue 7's SQLite targets, each measured beside its baseline in the same
+// The SQLite backend's performance targets, each measured beside its baseline in the same
 // run (ratios reported as metrics):
 //
 //   - puts: BenchmarkPut/writers=16/kv reports "x-batched100", its rate over

@@ -10,7 +10,7 @@ package sqlitekv
 //
 //	go test -run '^$' -bench . -benchtime 2000x
 //
-// bench_targets_test.go holds issue 7's targets (see its comment).
+// bench_targets_test.go holds the backend's performance targets (see its comment).
 
 import (
 	"context"
@@ -166,7 +166,7 @@ func BenchmarkPut(b *testing.B) {
 			baselines.Store(key, rate)
 		})
 		if writers == 16 {
-			// Issue 7's target: kv with 16 writers reaches at least 40% of
+			// The target: kv with 16 writers reaches at least 40% of
 			// this rate ("x-batched100" on writers=16/kv).
 			b.Run("writers=16/batched-100", func(b *testing.B) {
 				b.StopTimer()
