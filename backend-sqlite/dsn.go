@@ -21,6 +21,8 @@ type target struct {
 	path   string // the database file; "" in memory mode
 	mode   string
 	params url.Values // other parameters, passed on to the driver
+	// mustExist: the mode was rwc and WithMustExist made it rw.
+	mustExist bool
 }
 
 func (t target) memory() bool { return t.mode == modeMemory }

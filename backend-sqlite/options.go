@@ -49,6 +49,7 @@ type options struct {
 	readers     int
 	maxBatch    int
 	busyTimeout time.Duration
+	mustExist   bool
 }
 
 func defaultOptions() options {
@@ -109,6 +110,18 @@ func WithBusyTimeout(d time.Duration) Option {
 			return optionError("busy timeout %v: want 0 to %v", d, maxBusyTimeout)
 		}
 		o.busyTimeout = d
+		return nil
+	}
+}
+
+// WithMustExist makes Open refuse to create a database file: a connection
+// string whose mode creates one (rwc, the default) opens an existing file
+// only, as mode=rw does, and a missing file is ErrNotCreated. It is for programs that only read or that must not
+// create a database by mistake (kv's read commands). It changes nothing
+// for an in-memory database.
+func WithMustExist() Option {
+	return func(o *options) error {
+		o.mustExist = true
 		return nil
 	}
 }

@@ -44,6 +44,11 @@ import (
 // migrating) when the database was opened with mode=ro.
 var ErrReadOnly = errors.New("sqlitekv: database opened read-only (mode=ro)")
 
+// ErrNotCreated is returned by Open WithMustExist when the file does not
+// exist and the connection string would have created it (mode=rwc, or no
+// mode). It wraps fs.ErrNotExist.
+var ErrNotCreated = fmt.Errorf("%w, and WithMustExist does not create it", fs.ErrNotExist)
+
 // DB is a kv store in one SQLite database. It implements the kvcore,
 // kvlock, kvstream and kvtask driver interfaces and is safe for concurrent
 // use.
@@ -97,8 +102,19 @@ func Open(dsn string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.mustExist && t.mode == modeRWC {
+		t.mode, t.mustExist = modeRW, true
+	}
 	return open(t, o)
 }
+
+// ReadOnly reports whether db was opened read-only (mode=ro): its writes
+// fail with ErrReadOnly.
+func (db *DB) ReadOnly() bool { return db.readOnly }
+
+// InMemory reports whether db is an in-memory database, private to this
+// process and gone at Close.
+func (db *DB) InMemory() bool { return db.t.memory() }
 
 // OpenMemory opens a new, private in-memory database. It lives until Close;
 // nothing is shared with any other DB. One connection serves both the
@@ -156,6 +172,9 @@ func (db *DB) openFile() error {
 	case modeRO, modeRW:
 		if _, err := os.Stat(t.path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
+				if t.mustExist {
+					return fmt.Errorf("sqlitekv: database file %q: %w", t.path, ErrNotCreated)
+				}
 				return fmt.Errorf("sqlitekv: database file %q does not exist (mode=%s opens an existing file; mode=rwc creates it): %w", t.path, t.mode, fs.ErrNotExist)
 			}
 			return fmt.Errorf("sqlitekv: database file %q: %w", t.path, errors.Unwrap(err))

@@ -588,3 +588,65 @@ func TestSubscribe(t *testing.T) {
 		t.Errorf("Subscribe after Close: %v", err)
 	}
 }
+
+// TestOpenModes: ReadOnly and InMemory tell what each connection string
+// form opened, and WithMustExist opens an existing file only: a missing
+// one is an error wrapping fs.ErrNotExist and is not created, whatever
+// the mode (rwc or none) says.
+func TestOpenModes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.db")
+	db, err := sqlitekv.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	for _, c := range []struct {
+		dsn                string
+		readOnly, inMemory bool
+	}{
+		{path, false, false},
+		{"file:" + path + "?mode=rwc", false, false},
+		{"file:" + path + "?mode=rw", false, false},
+		{"file:" + path + "?mode=ro", true, false},
+		{"file:" + path + "?_pragma=cache_size(-2000)&mode=ro#fragment", true, false},
+		{":memory:", false, true},
+		{"file::memory:", false, true},
+		{"file:x?mode=memory", false, true},
+	} {
+		for _, mustExist := range []bool{false, true} {
+			var opts []sqlitekv.Option
+			if mustExist {
+				opts = append(opts, sqlitekv.WithMustExist())
+			}
+			db, err := sqlitekv.Open(c.dsn, opts...)
+			if err != nil {
+				t.Fatalf("Open(%q, must exist %v): %v", c.dsn, mustExist, err)
+			}
+			if db.ReadOnly() != c.readOnly || db.InMemory() != c.inMemory {
+				t.Errorf("Open(%q): ReadOnly %v, InMemory %v; want %v, %v", c.dsn, db.ReadOnly(), db.InMemory(), c.readOnly, c.inMemory)
+			}
+			db.Close()
+		}
+	}
+
+	missing := filepath.Join(dir, "missing.db")
+	for _, dsn := range []string{missing, "file:" + missing + "?mode=rwc", "file:" + missing + "?mode=rw", "file:" + missing + "?mode=ro"} {
+		_, err := sqlitekv.Open(dsn, sqlitekv.WithMustExist())
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("Open(%q, WithMustExist) = %v, want fs.ErrNotExist", dsn, err)
+		}
+		// ErrNotCreated says WithMustExist kept a file from being created.
+		want := !strings.HasSuffix(dsn, "mode=rw") && !strings.HasSuffix(dsn, "mode=ro")
+		if got := errors.Is(err, sqlitekv.ErrNotCreated); got != want {
+			t.Errorf("Open(%q, WithMustExist) = %v: is ErrNotCreated %v, want %v", dsn, err, got, want)
+		}
+		if _, serr := os.Stat(missing); !errors.Is(serr, fs.ErrNotExist) {
+			t.Fatalf("Open(%q, WithMustExist) created the file", dsn)
+		}
+	}
+}

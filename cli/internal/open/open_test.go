@@ -83,42 +83,6 @@ func TestOpenSQLite(t *testing.T) {
 	}
 }
 
-func TestSQLiteReadOnly(t *testing.T) {
-	for dsn, want := range map[string]bool{
-		"file:data.db?mode=ro":           true,
-		"file:///tmp/x.db?a=b&mode=ro":   true,
-		"file:data.db?mode=rwc":          false,
-		"data.db":                        false,
-		"file:data.db?mode=rw":           false,
-		"file:data.db?mode=ro#fragment":  true,
-		"file:mode=ro.db":                false,
-		"file:data.db?_pragma=x&mode=rw": false,
-	} {
-		if got := sqliteReadOnly(dsn); got != want {
-			t.Errorf("sqliteReadOnly(%q) = %v, want %v", dsn, got, want)
-		}
-	}
-}
-
-func TestSQLiteExisting(t *testing.T) {
-	for dsn, want := range map[string]string{
-		"data.db":                               "data.db?mode=rw",
-		"file:data.db?mode=rwc":                 "file:data.db?mode=rw",
-		"file:///tmp/x.db?_pragma=a&mode=rwc#f": "file:///tmp/x.db?_pragma=a&mode=rw",
-		"data.db?mode=rwc":                      "data.db?mode=rw",
-		"file:data.db?mode=ro":                  "file:data.db?mode=ro",
-		"file:data.db?mode=rw":                  "file:data.db?mode=rw",
-		":memory:":                              ":memory:",
-		"file::memory:":                         "file::memory:",
-		"file:x?mode=memory":                    "file:x?mode=memory",
-		"file:data.db?a=%zz":                    "file:data.db?a=%zz",
-	} {
-		if got := sqliteExisting(dsn); got != want {
-			t.Errorf("sqliteExisting(%q) = %q, want %q", dsn, got, want)
-		}
-	}
-}
-
 // TestDrivers: the SQLite backend has leases and the stream; a backend
 // without them says so (no panic).
 func TestDrivers(t *testing.T) {

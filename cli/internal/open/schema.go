@@ -3,7 +3,6 @@ package open
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/kvsuite/kv/kvcore"
 )
@@ -41,13 +40,6 @@ func (b *Backend) CheckSchema(ctx context.Context) error {
 		return &SchemaError{Applied: applied, Required: required}
 	}
 	return nil
-}
-
-// sqliteMemory reports whether a SQLite connection string opens a
-// database in memory: ":memory:", "file::memory:..." or mode=memory.
-func sqliteMemory(dsn string) bool {
-	path, params, ok := sqliteParams(dsn)
-	return ok && (dsn == ":memory:" || strings.TrimPrefix(path, "file:") == ":memory:" || params.Get("mode") == "memory")
 }
 
 // InitSchema creates or migrates the store's schema (Init) and returns
