@@ -29,7 +29,7 @@ import (
 var (
 	serverKind string // "env", "rqlited" or "rqlitetest"
 	sharedURL  string // for env and rqlited
-	rqlitedBin string // rqlited's path, when found (the cluster tests need it)
+	rqlitedBin string // rqlited's path, when found
 	noRqlited  string // why there is no rqlited ("" if there is)
 )
 
@@ -78,19 +78,6 @@ func runTests(m *testing.M) int {
 	serverKind = "rqlitetest"
 	fmt.Printf("rqlitekv tests: %s: using rqlitetest, the in-process STAND-IN for rqlite (not a real rqlite)\n", noRqlited)
 	return m.Run()
-}
-
-// needRqlited skips t, saying why, when no rqlited binary was found (or
-// fails it under KV_REQUIRE_RQLITED=1).
-func needRqlited(t testing.TB) {
-	t.Helper()
-	if rqlitedBin != "" {
-		return
-	}
-	if os.Getenv("KV_REQUIRE_RQLITED") == "1" {
-		t.Fatal("KV_REQUIRE_RQLITED=1 but " + noRqlited)
-	}
-	t.Skip("needs a real rqlited (the stand-in has no cluster): " + noRqlited)
 }
 
 // serverURL returns the URL of an rqlite whose database the caller may
@@ -257,13 +244,5 @@ func isWrite(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/db/r
 // else a new rqlitetest server.
 func authServer(t testing.TB, user, password string) string {
 	t.Helper()
-	if rqlitedBin == "" {
-		return rqlitetest.Start(t, rqlitetest.WithBasicAuth(user, password)).URL
-	}
-	n, err := rqlitetest.StartAuthNode(rqlitedBin, t.TempDir(), "auth1", user, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n.URL()
+	return rqlitetest.NewAuthURL(t, user, password)
 }
