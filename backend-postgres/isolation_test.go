@@ -10,7 +10,6 @@ import (
 
 	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 	"github.com/kvsuite/kv/conformance"
-	"github.com/kvsuite/kv/kvcore/driver"
 )
 
 // TestIsolationLevels runs the store, lease, stream and task suites on a
@@ -25,13 +24,7 @@ func TestIsolationLevels(t *testing.T) {
 	needServer(t)
 	for _, level := range []string{"serializable", "repeatable read"} {
 		t.Run(level, func(t *testing.T) {
-			pool := isolatedDatabase(t, level)
-			store := func(t *testing.T) driver.Store { return newDBOn(t, pool) }
-			backend := backendOn(pool)
-			t.Run("Store", func(t *testing.T) { conformance.RunStore(t, store) })
-			t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, backend) })
-			t.Run("Stream", func(t *testing.T) { conformance.RunStream(t, backend) })
-			t.Run("Queue", func(t *testing.T) { conformance.RunQueue(t, backend) })
+			conformance.Run(t, harnessOn(isolatedDatabase(t, level)))
 		})
 	}
 }

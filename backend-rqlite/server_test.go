@@ -102,6 +102,24 @@ func openEmpty(t testing.TB, opts ...Option) *DB {
 // front of it).
 func openEmptyAt(t testing.TB, u string, opts ...Option) *DB {
 	t.Helper()
+	db := openUninitialisedAt(t, u, opts...)
+	if err := db.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// openUninitialised opens a DB on an empty database on which Init has not
+// run: a new rqlitetest server, or the shared real server with every table
+// of the schema dropped.
+func openUninitialised(t testing.TB) *DB {
+	t.Helper()
+	return openUninitialisedAt(t, serverURL(t))
+}
+
+// openUninitialisedAt is openUninitialised on the server at u.
+func openUninitialisedAt(t testing.TB, u string, opts ...Option) *DB {
+	t.Helper()
 	// Large batches under the race detector can take longer than the
 	// default 10s per request.
 	opts = append([]Option{WithTimeout(2 * time.Minute)}, opts...)
@@ -110,12 +128,8 @@ func openEmptyAt(t testing.TB, u string, opts ...Option) *DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
 	if serverKind != "rqlitetest" {
 		dropAll(t, db)
-	}
-	if err := db.Init(ctx); err != nil {
-		t.Fatal(err)
 	}
 	return db
 }

@@ -46,7 +46,8 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 // every task exactly once and run a task whose runner was lost again, and
 // (with driver.Notifier) signals that wake idle runners, counts by name and
 // status that agree with List (driver.Counter), and retries of failed tasks.
-func RunQueue(t *testing.T, f BackendFactory) {
+func RunQueue(t *testing.T, h Harness) {
+	f := h.New
 	t.Run("NewGetList", func(t *testing.T) { testTaskNewGetList(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testTaskBadInput(t, f) })
 	t.Run("Unique", func(t *testing.T) { testTaskUnique(t, f) })
