@@ -24,9 +24,9 @@ type exportBackend struct {
 }
 
 // exportBackends returns an empty store of each backend: a SQLite file,
-// a PostgreSQL database (skipped with a reason if there is no server), the
-// rqlite stand-in and, if KV_RQLITED names an rqlited binary, a real
-// rqlited.
+// a PostgreSQL database (left out with a reason if there is no server), the
+// rqlite stand-in and, where an rqlited binary is found
+// (rqlitetest.RqlitedPath), a real rqlited.
 func exportBackends(t testing.TB) []exportBackend {
 	t.Helper()
 	sqlite, _ := newDB(t)
@@ -38,15 +38,10 @@ func exportBackends(t testing.TB) []exportBackend {
 	}
 	t.Log("rqlite: rqlitetest, the in-process stand-in for an rqlite server")
 	out = append(out, exportBackend{"rqlite", "--connection=" + rqlitetest.Start(t).URL})
-	if bin := os.Getenv("KV_RQLITED"); bin != "" {
-		n, err := rqlitetest.StartNode(bin, t.TempDir(), "n1", "")
-		if err != nil {
-			t.Fatalf("KV_RQLITED=%s: %v", bin, err)
-		}
-		t.Cleanup(n.Stop)
-		out = append(out, exportBackend{"rqlite", "--connection=" + n.URL()})
+	if _, err := rqlitetest.RqlitedPath(); err == nil || rqlitetest.Required() {
+		out = append(out, exportBackend{"rqlite", "--connection=" + rqlitetest.StartRqlited(t).URL()})
 	} else {
-		t.Log("KV_RQLITED is not set: no real rqlited case")
+		t.Logf("no real rqlited case: %v", err)
 	}
 	return out
 }
