@@ -7,11 +7,10 @@
 // is never a silent pass).
 //
 // A test that wants a database of its own calls New (or TryNew, to go on
-// without one); a test run that
-// shares one database (its tests then isolate themselves, by schema or by
-// names) calls ForRun from TestMain. Either way the database has a random
-// name under the given prefix and is dropped at the end, ending any session
-// still connected to it.
+// without one); a test run that shares one database (its tests then
+// isolate themselves, by schema or by names) calls ForRun from TestMain.
+// Either way the database has a random name under the given prefix and is
+// dropped at the end, ending any session still connected to it.
 package postgrestest
 
 import (
