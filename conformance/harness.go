@@ -7,11 +7,11 @@
 //
 //	func TestConformance(t *testing.T) {
 //		conformance.Run(t, conformance.Harness{
-//			New: func(t *testing.T) conformance.Backend {
-//				db := openEmptyInitialisedDB(t)
+//			New: func(tb testing.TB) conformance.Backend {
+//				db := openEmptyInitialisedDB(tb)
 //				return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
 //			},
-//			Uninitialised: func(t *testing.T) conformance.Backend { ... },
+//			Uninitialised: func(tb testing.TB) conformance.Backend { ... },
 //		})
 //	}
 //
@@ -57,7 +57,7 @@ type Harness struct {
 }
 
 // Run runs every suite on h: RunStore, RunLocker, RunStream and RunQueue,
-// each as a subtest named after its front.
+// each as a subtest named after its suite (Store, Locker, Stream, Queue).
 func Run(t *testing.T, h Harness) {
 	t.Run("Store", func(t *testing.T) { RunStore(t, h) })
 	t.Run("Locker", func(t *testing.T) { RunLocker(t, h) })
