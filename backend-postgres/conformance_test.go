@@ -5,64 +5,45 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	postgreskv "github.com/kvsuite/kv/backend-postgres"
 	"github.com/kvsuite/kv/conformance"
-	"github.com/kvsuite/kv/kvcore/driver"
 )
 
-// TestConformance runs kv's store suite; every call of the factory gets a
-// fresh schema of the test database, dropped when its test ends.
-func TestConformance(t *testing.T) {
-	needServer(t)
-	conformance.RunStore(t, func(t *testing.T) driver.Store { return newDB(t) })
-}
-
-// TestConformanceSimpleProtocol runs the suite on a pool that uses the
-// simple query protocol (as behind PgBouncer in transaction mode), where a
-// batch is one multi-statement query string: still one implicit transaction.
-func TestConformanceSimpleProtocol(t *testing.T) {
-	pool := newPool(t, simpleProtocol)
-	conformance.RunStore(t, func(t *testing.T) driver.Store { return newDBOn(t, pool) })
-}
-
-// backend is the conformance factory over fresh schemas of the test
-// database on the shared pool.
-func backend(t *testing.T) conformance.Backend { return backendOn(testPool)(t) }
-
-// backendOn is the conformance factory over fresh schemas of pool's
-// database.
-func backendOn(pool *pgxpool.Pool) conformance.BackendFactory {
-	return func(t *testing.T) conformance.Backend {
-		db := newDBOn(t, pool)
+// harnessOn is the conformance harness over fresh schemas of pool's
+// database, each dropped when its test ends.
+func harnessOn(pool *pgxpool.Pool) conformance.Harness {
+	all := func(db *postgreskv.DB) conformance.Backend {
 		return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
+	}
+	return conformance.Harness{
+		New: func(t testing.TB) conformance.Backend { return all(newDBOn(t, pool)) },
+		Uninitialised: func(t testing.TB) conformance.Backend {
+			db := postgreskv.New(pool, postgreskv.WithSchema(newSchemaName(t)))
+			t.Cleanup(func() { _ = db.Close() }) // its notifier's session
+			return all(db)
+		},
 	}
 }
 
-// TestQueueConformance runs kvtask's suite (claims, leases, fencing,
-// retries, unique keys, cron schedules, runners woken by notifications).
-func TestQueueConformance(t *testing.T) {
+// TestConformance runs every suite (store, leases, stream and consumers,
+// tasks) on the shared pool.
+func TestConformance(t *testing.T) {
 	needServer(t)
-	conformance.RunQueue(t, backend)
+	conformance.Run(t, harnessOn(testPool))
 }
 
-// TestConformanceLocker runs kvlock's suite (leases, tokens, fenced writes).
-func TestConformanceLocker(t *testing.T) {
-	needServer(t)
-	conformance.RunLocker(t, backend)
+// TestConformanceSimpleProtocol runs every suite on a pool that uses the
+// simple query protocol (as behind PgBouncer in transaction mode), where a
+// batch (the sequencer's too) is one multi-statement query string: still
+// one implicit transaction.
+func TestConformanceSimpleProtocol(t *testing.T) {
+	conformance.Run(t, harnessOn(newPool(t, simpleProtocol)))
 }
 
-// TestConformanceStream runs kvstream's suite (entries, trimming, consumers,
-// gap-free reads under concurrent writers, notification).
-func TestConformanceStream(t *testing.T) {
-	needServer(t)
-	conformance.RunStream(t, backend)
-}
-
-// TestConformanceSimpleProtocolStream runs the lock, stream and queue suites on a
-// simple-protocol pool: the sequencer's batch is then one multi-statement
-// query string.
-func TestConformanceSimpleProtocolStream(t *testing.T) {
-	f := backendOn(newPool(t, simpleProtocol))
-	t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, f) })
-	t.Run("Stream", func(t *testing.T) { conformance.RunStream(t, f) })
-	t.Run("Queue", func(t *testing.T) { conformance.RunQueue(t, f) })
+// BenchmarkConformance runs the benchmarks every backend shares
+// (conformance.RunBenchmarks) on the shared pool; bench_test.go has this
+// backend's own, beside raw pgx baselines.
+func BenchmarkConformance(b *testing.B) {
+	needServer(b)
+	conformance.RunBenchmarks(b, harnessOn(testPool))
 }

@@ -3,14 +3,13 @@ package postgreskv_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 	"github.com/kvsuite/kv/conformance"
-	"github.com/kvsuite/kv/kvcore/driver"
 )
 
 // TestIsolationLevels runs the store, lease, stream and task suites on a
@@ -25,13 +24,7 @@ func TestIsolationLevels(t *testing.T) {
 	needServer(t)
 	for _, level := range []string{"serializable", "repeatable read"} {
 		t.Run(level, func(t *testing.T) {
-			pool := isolatedDatabase(t, level)
-			store := func(t *testing.T) driver.Store { return newDBOn(t, pool) }
-			backend := backendOn(pool)
-			t.Run("Store", func(t *testing.T) { conformance.RunStore(t, store) })
-			t.Run("Locker", func(t *testing.T) { conformance.RunLocker(t, backend) })
-			t.Run("Stream", func(t *testing.T) { conformance.RunStream(t, backend) })
-			t.Run("Queue", func(t *testing.T) { conformance.RunQueue(t, backend) })
+			conformance.Run(t, harnessOn(isolatedDatabase(t, level)))
 		})
 	}
 }
@@ -43,19 +36,9 @@ func TestIsolationLevels(t *testing.T) {
 func isolatedDatabase(t *testing.T, level string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	name := testBase.ConnConfig.Database + "_" + map[string]string{"serializable": "ser", "repeatable read": "rr"}[level]
-	ident := pgx.Identifier{name}.Sanitize()
-	_, err := testPool.Exec(ctx, "CREATE DATABASE "+ident)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := testPool.Exec(ctx, "DROP DATABASE "+ident+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	_, err = testPool.Exec(ctx, "ALTER DATABASE "+ident+" SET default_transaction_isolation = '"+level+"'")
-	require.NoError(t, err)
+	db := postgrestest.New(t, "kv_test_"+map[string]string{"serializable": "ser", "repeatable read": "rr"}[level])
+	require.NoError(t, db.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{db.Name}.Sanitize()+" SET default_transaction_isolation = '"+level+"'"))
+	name := db.Name
 	pool := newPool(t, func(c *pgxpool.Config) { c.ConnConfig.Database = name })
 	var got string
 	require.NoError(t, pool.QueryRow(ctx, "SHOW transaction_isolation").Scan(&got))

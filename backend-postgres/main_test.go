@@ -2,12 +2,9 @@ package postgreskv_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,11 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 )
-
-// defaultTestURL is the local server that the tests use when
-// KV_TEST_POSTGRES_URL is not set.
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 var (
 	// skipReason is why the tests that need a server skip ("" if one answers).
@@ -42,36 +36,20 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	url, source := os.Getenv("KV_TEST_POSTGRES_URL"), "KV_TEST_POSTGRES_URL"
-	if url == "" {
-		url, source = defaultTestURL, "the local default server"
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// Open's errors never show the password.
-	adminDB, err := postgreskv.Open(ctx, url)
+	pg, skip, err := postgrestest.ForRun(ctx, "kv_test")
 	if err != nil {
-		skipReason = fmt.Sprintf("no PostgreSQL server for the tests (%s: %v); set KV_TEST_POSTGRES_URL", source, err)
-		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
-			fmt.Fprintln(os.Stderr, "FAIL: KV_REQUIRE_POSTGRES=1 but", skipReason)
-			return 1
-		}
-		fmt.Println("SKIP:", skipReason)
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
+	}
+	if pg == nil {
+		skipReason = skip
 		// Examples cannot skip themselves: leave them out of this run.
 		if f := flag.Lookup("test.skip"); f != nil && f.Value.String() == "" {
 			_ = f.Value.Set("^Example")
 		}
 		return m.Run()
-	}
-	defer adminDB.Close()
-	admin := adminDB.Pool()
-
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	dbName := "kv_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: create test database:", err)
-		return 1
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -79,26 +57,16 @@ func run(m *testing.M) int {
 		if testPool != nil {
 			testPool.Close()
 		}
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{dbName}.Sanitize()+" WITH (FORCE)"); err != nil {
-			fmt.Fprintln(os.Stderr, "drop test database:", err)
+		if err := pg.Drop(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 		}
 	}()
-
-	testBase, err = pgxpool.ParseConfig(url)
-	if err != nil {
+	databaseURL = pg.DSN
+	if testBase, err = pgxpool.ParseConfig(pg.DSN); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: parse test URL:", err)
 		return 1
 	}
-	testBase.ConnConfig.Database = dbName
-	cc := testBase.ConnConfig
-	var version string
-	_ = admin.QueryRow(ctx, "SHOW server_version").Scan(&version)
-	fmt.Printf("postgreskv tests: PostgreSQL %s at %s:%d as %q (from %s), database %s\n",
-		version, cc.Host, cc.Port, cc.User, source, dbName)
-
-	databaseURL = connString(testBase)
-	testPool, err = pgxpool.NewWithConfig(ctx, testBase.Copy())
-	if err != nil {
+	if testPool, err = pgxpool.NewWithConfig(ctx, testBase.Copy()); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL: open test pool:", err)
 		return 1
 	}
@@ -118,19 +86,6 @@ func testConnString(t testing.TB) string {
 	t.Helper()
 	needServer(t)
 	return databaseURL
-}
-
-// connString returns a keyword/value connection string for c.
-func connString(c *pgxpool.Config) string {
-	cc := c.ConnConfig
-	s := fmt.Sprintf("host=%s port=%d dbname=%s user=%s", cc.Host, cc.Port, cc.Database, cc.User)
-	if cc.Password != "" {
-		s += " password='" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(cc.Password) + "'"
-	}
-	if cc.TLSConfig == nil {
-		s += " sslmode=disable"
-	}
-	return s
 }
 
 // newSchemaName returns a schema name no other test uses, and drops that

@@ -289,21 +289,6 @@ func TestConcurrentInit(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "k", 0, json.RawMessage(`1`)))
 }
 
-func TestNotInitialized(t *testing.T) {
-	db := postgreskv.New(testPool, postgreskv.WithSchema(newSchemaName(t)))
-	t.Cleanup(func() { _ = db.Close() }) // its notifier's session
-	s, _ := newStore(t, db)
-	ctx := context.Background()
-	_, _, err := s.Get(ctx, "k", nil)
-	require.ErrorIs(t, err, kvcore.ErrNotInitialized)
-	require.ErrorIs(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)), kvcore.ErrNotInitialized)
-	_, err = s.Count(ctx)
-	require.ErrorIs(t, err, kvcore.ErrNotInitialized)
-	require.NoError(t, s.Init(ctx))
-	require.NoError(t, s.Init(ctx), "Init is idempotent")
-	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)))
-}
-
 // TestNotInitializedErrors: the server's errors for a missing table,
 // schema or kv function mean Init has not run; an undefined operator or
 // another function does not (a bug in a statement, not a missing schema).

@@ -315,12 +315,6 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 	if err := db.check(); err != nil {
 		return nil, err
 	}
-	if c.Limit <= 0 {
-		return nil, fmt.Errorf("%w: claim limit %d must be positive", kvcore.ErrInvalidArgument, c.Limit)
-	}
-	if c.Lease <= 0 {
-		return nil, fmt.Errorf("%w: lease %v must be positive", kvcore.ErrInvalidArgument, c.Lease)
-	}
 	sql, a := db.claimSQL(c)
 	var claimed []taskdriver.Task
 	err := retryTx(ctx, func() (err error) {

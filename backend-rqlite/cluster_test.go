@@ -26,11 +26,7 @@ import (
 // startCluster starts a three-node rqlited cluster, stopped when t ends.
 func startCluster(t *testing.T) *rqlitetest.Cluster {
 	t.Helper()
-	needRqlited(t)
-	c, err := rqlitetest.StartCluster(rqlitedBin, t.TempDir(), 3)
-	require.NoError(t, err)
-	t.Cleanup(c.Stop)
-	return c
+	return rqlitetest.StartRqlitedCluster(t, 3)
 }
 
 // openCluster opens an initialised store on a cluster, waiting up to 30s

@@ -4,41 +4,33 @@ import (
 	"testing"
 
 	"github.com/kvsuite/kv/conformance"
-	"github.com/kvsuite/kv/kvcore/driver"
 )
 
-// TestConformance runs the kvcore suite against the chosen rqlite server
-// (see TestMain); each test gets an isolated, empty, initialised store.
+// TestConformance runs every suite (store, leases, stream and consumers,
+// tasks) against the chosen rqlite server (see TestMain); each test gets
+// an isolated, empty database. The driver has no Notifier: consumers and
+// runners poll.
 func TestConformance(t *testing.T) {
 	t.Logf("server: %s", serverKind)
-	conformance.RunStore(t, func(t *testing.T) driver.Store {
-		return openEmpty(t)
-	})
+	conformance.Run(t, harness)
 }
 
-// backend is the conformance Backend over one empty, initialised database.
-func backend(t *testing.T) conformance.Backend {
-	db := openEmpty(t)
+// harness is the conformance harness over empty databases of the chosen
+// server.
+var harness = conformance.Harness{
+	New:           func(t testing.TB) conformance.Backend { return all(openEmpty(t)) },
+	Uninitialised: func(t testing.TB) conformance.Backend { return all(openUninitialised(t)) },
+}
+
+// all is db seen through every SPI.
+func all(db *DB) conformance.Backend {
 	return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
 }
 
-// TestLockerConformance runs the kvlock suite against the chosen server.
-func TestLockerConformance(t *testing.T) {
-	t.Logf("server: %s", serverKind)
-	conformance.RunLocker(t, backend)
-}
-
-// TestStreamConformance runs the kvstream suite against the chosen server.
-// The driver has no Notifier: consumers poll (the suite's Run test polls
-// every 50ms at most).
-func TestStreamConformance(t *testing.T) {
-	t.Logf("server: %s", serverKind)
-	conformance.RunStream(t, backend)
-}
-
-// TestQueueConformance runs the kvtask suite against the chosen server.
-// The driver has no Notifier: runners poll.
-func TestQueueConformance(t *testing.T) {
-	t.Logf("server: %s", serverKind)
-	conformance.RunQueue(t, backend)
+// BenchmarkConformance runs the benchmarks every backend shares
+// (conformance.RunBenchmarks) on the chosen server; bench_test.go has this
+// backend's own, beside raw gorqlite baselines.
+func BenchmarkConformance(b *testing.B) {
+	b.Logf("server: %s", serverKind)
+	conformance.RunBenchmarks(b, harness)
 }

@@ -29,7 +29,7 @@ import (
 var (
 	serverKind string // "env", "rqlited" or "rqlitetest"
 	sharedURL  string // for env and rqlited
-	rqlitedBin string // rqlited's path, when found (the cluster tests need it)
+	rqlitedBin string // rqlited's path, when found
 	noRqlited  string // why there is no rqlited ("" if there is)
 )
 
@@ -80,19 +80,6 @@ func runTests(m *testing.M) int {
 	return m.Run()
 }
 
-// needRqlited skips t, saying why, when no rqlited binary was found (or
-// fails it under KV_REQUIRE_RQLITED=1).
-func needRqlited(t testing.TB) {
-	t.Helper()
-	if rqlitedBin != "" {
-		return
-	}
-	if os.Getenv("KV_REQUIRE_RQLITED") == "1" {
-		t.Fatal("KV_REQUIRE_RQLITED=1 but " + noRqlited)
-	}
-	t.Skip("needs a real rqlited (the stand-in has no cluster): " + noRqlited)
-}
-
 // serverURL returns the URL of an rqlite whose database the caller may
 // use: a fresh rqlitetest server, or the shared real server.
 func serverURL(t testing.TB) string {
@@ -115,6 +102,24 @@ func openEmpty(t testing.TB, opts ...Option) *DB {
 // front of it).
 func openEmptyAt(t testing.TB, u string, opts ...Option) *DB {
 	t.Helper()
+	db := openUninitialisedAt(t, u, opts...)
+	if err := db.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// openUninitialised opens a DB on an empty database on which Init has not
+// run: a new rqlitetest server, or the shared real server with every table
+// of the schema dropped.
+func openUninitialised(t testing.TB) *DB {
+	t.Helper()
+	return openUninitialisedAt(t, serverURL(t))
+}
+
+// openUninitialisedAt is openUninitialised on the server at u.
+func openUninitialisedAt(t testing.TB, u string, opts ...Option) *DB {
+	t.Helper()
 	// Large batches under the race detector can take longer than the
 	// default 10s per request.
 	opts = append([]Option{WithTimeout(2 * time.Minute)}, opts...)
@@ -123,12 +128,8 @@ func openEmptyAt(t testing.TB, u string, opts ...Option) *DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ctx := context.Background()
 	if serverKind != "rqlitetest" {
 		dropAll(t, db)
-	}
-	if err := db.Init(ctx); err != nil {
-		t.Fatal(err)
 	}
 	return db
 }
@@ -257,13 +258,5 @@ func isWrite(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/db/r
 // else a new rqlitetest server.
 func authServer(t testing.TB, user, password string) string {
 	t.Helper()
-	if rqlitedBin == "" {
-		return rqlitetest.Start(t, rqlitetest.WithBasicAuth(user, password)).URL
-	}
-	n, err := rqlitetest.StartAuthNode(rqlitedBin, t.TempDir(), "auth1", user, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n.URL()
+	return rqlitetest.NewAuthURL(t, user, password)
 }

@@ -339,17 +339,6 @@ func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task,
 	if err := db.usable(ctx); err != nil {
 		return nil, err
 	}
-	if c.Limit <= 0 || c.Lease <= 0 || c.Runner == "" {
-		return nil, fmt.Errorf("rqlitekv: claim tasks: need a runner, a positive lease and a positive limit: %w", kvcore.ErrInvalidArgument)
-	}
-	if err := checkText("runner", c.Runner); err != nil {
-		return nil, err
-	}
-	for _, n := range c.Names {
-		if err := checkText("task name", n); err != nil {
-			return nil, err
-		}
-	}
 	var q batch
 	stmt, args := claimStatement(c)
 	q.add(roleOther, -1, stmt, args...)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/kvsuite/kv/conformance"
-	"github.com/kvsuite/kv/kvcore/driver"
 
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
 )
@@ -26,50 +25,37 @@ func openInit(t testing.TB, dsn string, opts ...sqlitekv.Option) *sqlitekv.DB {
 	return db
 }
 
-func TestConformanceFile(t *testing.T) {
-	conformance.RunStore(t, func(t *testing.T) driver.Store {
-		return openInit(t, "file:"+filepath.Join(t.TempDir(), "kv.db")+"?mode=rwc")
-	})
+// harness is the conformance harness over fresh databases at the DSN
+// dsn returns for each test.
+func harness(dsn func(t testing.TB) string) conformance.Harness {
+	all := func(db *sqlitekv.DB) conformance.Backend {
+		return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
+	}
+	return conformance.Harness{
+		New: func(t testing.TB) conformance.Backend { return all(openInit(t, dsn(t))) },
+		Uninitialised: func(t testing.TB) conformance.Backend {
+			db, err := sqlitekv.Open(dsn(t))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { _ = db.Close() })
+			return all(db)
+		},
+	}
 }
 
+// fileDSN is a new database file in t's temporary directory.
+func fileDSN(t testing.TB) string { return "file:" + filepath.Join(t.TempDir(), "kv.db") + "?mode=rwc" }
+
+// TestConformanceFile runs every suite on database files.
+func TestConformanceFile(t *testing.T) { conformance.Run(t, harness(fileDSN)) }
+
+// TestConformanceMemory runs every suite on in-memory databases.
 func TestConformanceMemory(t *testing.T) {
-	conformance.RunStore(t, func(t *testing.T) driver.Store {
-		return openInit(t, ":memory:")
-	})
+	conformance.Run(t, harness(func(testing.TB) string { return ":memory:" }))
 }
 
-func TestConformanceLocker(t *testing.T) {
-	conformance.RunLocker(t, func(t *testing.T) conformance.Backend {
-		db := openInit(t, "file:"+filepath.Join(t.TempDir(), "kv.db")+"?mode=rwc")
-		return conformance.Backend{Store: db, Locker: db}
-	})
-}
-
-func TestConformanceStream(t *testing.T) {
-	conformance.RunStream(t, func(t *testing.T) conformance.Backend {
-		db := openInit(t, "file:"+filepath.Join(t.TempDir(), "kv.db")+"?mode=rwc")
-		return conformance.Backend{Store: db, Locker: db, Stream: db}
-	})
-}
-
-func TestConformanceStreamMemory(t *testing.T) {
-	conformance.RunStream(t, func(t *testing.T) conformance.Backend {
-		db := openInit(t, ":memory:")
-		return conformance.Backend{Store: db, Locker: db, Stream: db}
-	})
-}
-
-func TestQueueConformance(t *testing.T) {
-	t.Run("File", func(t *testing.T) {
-		conformance.RunQueue(t, func(t *testing.T) conformance.Backend {
-			db := openInit(t, "file:"+filepath.Join(t.TempDir(), "kv.db")+"?mode=rwc")
-			return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
-		})
-	})
-	t.Run("Memory", func(t *testing.T) {
-		conformance.RunQueue(t, func(t *testing.T) conformance.Backend {
-			db := openInit(t, ":memory:")
-			return conformance.Backend{Store: db, Locker: db, Stream: db, Queue: db}
-		})
-	})
-}
+// BenchmarkConformance runs the benchmarks every backend shares
+// (conformance.RunBenchmarks) on database files; bench_test.go has this
+// backend's own, beside raw SQLite baselines.
+func BenchmarkConformance(b *testing.B) { conformance.RunBenchmarks(b, harness(fileDSN)) }

@@ -294,28 +294,6 @@ func TestInitIdempotent(t *testing.T) {
 	}
 }
 
-func TestNotInitialized(t *testing.T) {
-	db, err := sqlitekv.Open(filepath.Join(t.TempDir(), "kv.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s := newStore(t, db)
-	ctx := context.Background()
-	if err := s.Put(ctx, "k", -1, 1); !errors.Is(err, kvcore.ErrNotInitialized) {
-		t.Errorf("Put before Init: %v", err)
-	}
-	if _, _, err := s.Get(ctx, "k", nil); !errors.Is(err, kvcore.ErrNotInitialized) {
-		t.Errorf("Get before Init: %v", err)
-	}
-	if err := s.Init(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Put(ctx, "k", -1, 1); err != nil {
-		t.Errorf("Put after Init: %v", err)
-	}
-}
-
 func TestReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing.db")

@@ -298,15 +298,6 @@ func claimArgs(c taskdriver.Claim) []any {
 // the single writer (see claimSQL), so overlapping claims never take the
 // same task.
 func (db *DB) Claim(ctx context.Context, c taskdriver.Claim) ([]taskdriver.Task, error) {
-	if c.Limit <= 0 {
-		return nil, optionError("claim limit %d must be positive", c.Limit)
-	}
-	if c.Runner == "" {
-		return nil, optionError("claim needs a runner id")
-	}
-	if c.Lease <= 0 {
-		return nil, optionError("claim lease %v must be positive", c.Lease)
-	}
 	if err := db.writable(ctx); err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ import (
 // testNamespaceList: Store.Namespaces lists the namespaces that hold a live
 // record, in byte order, from the empty store on; expired and deleted
 // records do not count.
-func testNamespaceList(t *testing.T, f StoreFactory) {
+func testNamespaceList(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	if _, ok := s.driver.(driver.NamespaceLister); !ok {
@@ -82,7 +82,7 @@ func testNamespaceList(t *testing.T, f StoreFactory) {
 // testSchemaVersion: Store.SchemaVersion reports the applied version, which
 // after Init is the version the driver needs, and Init again changes
 // nothing.
-func testSchemaVersion(t *testing.T, f StoreFactory) {
+func testSchemaVersion(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	if _, ok := s.driver.(driver.SchemaVersioner); !ok {

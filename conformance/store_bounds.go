@@ -16,7 +16,7 @@ import (
 // accepts (kvcore.MinTime, kvcore.MaxTime) exactly, as created, updated and
 // expiry times and as the clock's reading; the front refuses times past
 // them, and nothing is written.
-func testTimeBounds(t *testing.T, f StoreFactory) {
+func testTimeBounds(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	min, max := kvcore.MinTime, kvcore.MaxTime

@@ -11,7 +11,7 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 )
 
-func testDelete(t *testing.T, f StoreFactory) {
+func testDelete(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, []string{"a", "b", "c"})
@@ -26,7 +26,7 @@ func testDelete(t *testing.T, f StoreFactory) {
 	require.Equal(t, []string{"b"}, keysOf(rs))
 }
 
-func testDeletePrefixRange(t *testing.T, f StoreFactory) {
+func testDeletePrefixRange(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, trickyKeys)
@@ -80,7 +80,7 @@ func testDeletePrefixRange(t *testing.T, f StoreFactory) {
 	requireCount(t, s.Store, 0)
 }
 
-func testMutateAll(t *testing.T, f StoreFactory) {
+func testMutateAll(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, []string{"x/1", "x/2", "x/3", "keep"})
@@ -135,7 +135,7 @@ func testMutateAll(t *testing.T, f StoreFactory) {
 	require.Empty(t, rows)
 }
 
-func testMutateAllLarge(t *testing.T, f StoreFactory) {
+func testMutateAllLarge(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	var ms []kvcore.Mutation
@@ -157,7 +157,7 @@ func testMutateAllLarge(t *testing.T, f StoreFactory) {
 	require.False(t, ok)
 }
 
-func testNamespaces(t *testing.T, f StoreFactory) {
+func testNamespaces(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	a, err := s.Namespace("a")

@@ -13,7 +13,7 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 )
 
-func testFence(t *testing.T, f StoreFactory) {
+func testFence(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`1`)))
@@ -28,7 +28,7 @@ func testFence(t *testing.T, f StoreFactory) {
 	requireCount(t, s.Store, 1)
 }
 
-func testTyped(t *testing.T, f StoreFactory) {
+func testTyped(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	people := kvcore.NewTyped[Person](s.Store)
@@ -60,7 +60,7 @@ func testTyped(t *testing.T, f StoreFactory) {
 	require.Equal(t, 1, errs)
 }
 
-func testCanceled(t *testing.T, f StoreFactory) {
+func testCanceled(t *testing.T, f BackendFactory) {
 	s := newEnv(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -75,7 +75,7 @@ func testCanceled(t *testing.T, f StoreFactory) {
 
 // testConcurrentCAS: many goroutines increment one counter with
 // compare-and-set; the total must be exact.
-func testConcurrentCAS(t *testing.T, f StoreFactory) {
+func testConcurrentCAS(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	require.NoError(t, s.Put(ctx, "counter", 0, 0))
@@ -119,7 +119,7 @@ func testConcurrentCAS(t *testing.T, f StoreFactory) {
 
 // testConcurrentPatch: concurrent patches of one key with version -1 all
 // land: none overwrites another's member.
-func testConcurrentPatch(t *testing.T, f StoreFactory) {
+func testConcurrentPatch(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	const workers = 16
@@ -146,7 +146,7 @@ func testConcurrentPatch(t *testing.T, f StoreFactory) {
 
 // testConcurrentWriters: many writers at once lose nothing, and one
 // writer's version mismatch does not fail its neighbours.
-func testConcurrentWriters(t *testing.T, f StoreFactory) {
+func testConcurrentWriters(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	require.NoError(t, s.Put(ctx, "taken", 0, 1))

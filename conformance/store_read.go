@@ -56,7 +56,7 @@ func sortedBytes(keys []string) []string {
 	return out
 }
 
-func testOrdering(t *testing.T, f StoreFactory) {
+func testOrdering(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, trickyKeys)
@@ -69,7 +69,7 @@ func testOrdering(t *testing.T, f StoreFactory) {
 	requireCount(t, s.Store, len(trickyKeys))
 }
 
-func testPrefix(t *testing.T, f StoreFactory) {
+func testPrefix(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, trickyKeys)
@@ -97,7 +97,7 @@ func testPrefix(t *testing.T, f StoreFactory) {
 	}
 }
 
-func testRange(t *testing.T, f StoreFactory) {
+func testRange(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, trickyKeys)
@@ -130,7 +130,7 @@ func nilIfEmpty(s []string) []string {
 	return s
 }
 
-func testPagination(t *testing.T, f StoreFactory) {
+func testPagination(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	var keys []string
@@ -179,7 +179,7 @@ func testPagination(t *testing.T, f StoreFactory) {
 	requireCount(t, s.Store, 27)
 }
 
-func testIterators(t *testing.T, f StoreFactory) {
+func testIterators(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, trickyKeys)
@@ -237,7 +237,7 @@ func testIterators(t *testing.T, f StoreFactory) {
 	require.Equal(t, 1, errs)
 }
 
-func testTypes(t *testing.T, f StoreFactory) {
+func testTypes(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	for i := 0; i < 5; i++ {
@@ -277,7 +277,7 @@ func testTypes(t *testing.T, f StoreFactory) {
 	require.Equal(t, 2, n)
 }
 
-func testGetBatch(t *testing.T, f StoreFactory) {
+func testGetBatch(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	putKeys(t, s.Store, []string{"a", "b", "c", "d"})

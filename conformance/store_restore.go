@@ -14,7 +14,7 @@ import (
 // testRestore: Restore writes records exactly as given (version, times,
 // type, expiry), refuses a live key without changing anything, replaces an
 // expired one, and later writes carry on from the restored version.
-func testRestore(t *testing.T, f StoreFactory) {
+func testRestore(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	created := time.Date(2021, 3, 4, 5, 6, 7, 891011000, time.UTC)

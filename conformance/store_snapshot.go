@@ -34,7 +34,7 @@ const snapshotRounds = 40
 // position is exactly the changes of those rounds (or, if not exact, at
 // most them). A backend that reports ErrSnapshotChanged (rqlite) must
 // still give a good snapshot once the writer stops.
-func testSnapshot(t *testing.T, f StoreFactory) {
+func testSnapshot(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	if _, ok := s.driver.(driver.Snapshotter); !ok {

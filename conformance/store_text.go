@@ -13,7 +13,7 @@ import (
 // testLiteralText: text that looks like SQL or like a BLOB literal (which
 // rqlite's protocol could mistake for bytes) is stored and read back
 // exactly, as key, value, type and namespace.
-func testLiteralText(t *testing.T, f StoreFactory) {
+func testLiteralText(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	for _, text := range []string{`x'0A1B'`, `X'00'`, `'; DROP TABLE kv; --`, `0x41`, `NULL`, `\x00`} {

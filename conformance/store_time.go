@@ -11,7 +11,7 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 )
 
-func testExpiry(t *testing.T, f StoreFactory) {
+func testExpiry(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	t0 := s.clock.Now()
@@ -93,7 +93,7 @@ func testExpiry(t *testing.T, f StoreFactory) {
 	require.ErrorIs(t, err, kvcore.ErrVersionMismatch)
 }
 
-func testSweep(t *testing.T, f StoreFactory) {
+func testSweep(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	other, err := s.Namespace("other")
@@ -123,7 +123,7 @@ func testSweep(t *testing.T, f StoreFactory) {
 // positive with an error wrapping kvcore.ErrInvalidArgument, and removes
 // nothing (the front always passes a positive limit, so this speaks to the
 // driver directly).
-func testSweepBadLimit(t *testing.T, f StoreFactory) {
+func testSweepBadLimit(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	require.NoError(t, s.Put(ctx, "gone", -1, json.RawMessage(`1`), kvcore.WithTTL(time.Second)))
@@ -141,7 +141,7 @@ func testSweepBadLimit(t *testing.T, f StoreFactory) {
 // testTimeZones checks that no result depends on the zone of the times the
 // clock gives (the process's own zone is varied by running the whole suite
 // under a non-UTC TZ, as scripts/test does).
-func testTimeZones(t *testing.T, f StoreFactory) {
+func testTimeZones(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	base := time.Date(2031, 3, 30, 1, 30, 0, 0, time.UTC) // near DST changes
 	for _, zone := range []*time.Location{time.UTC, time.FixedZone("UTC+13:45", 13*3600+45*60), time.FixedZone("UTC-11", -11*3600), time.Local} {

@@ -22,7 +22,7 @@ import (
 // mismatches are still reported as such, reads and the stream stay exact,
 // Touch and Delete still work, and writes to other keys in the same or in
 // concurrent batches are not disturbed.
-func testVersionLimit(t *testing.T, f StoreFactory) {
+func testVersionLimit(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	const top = kvcore.MaxVersion

@@ -19,7 +19,7 @@ type Person struct {
 	Phone []string `json:"phone,omitempty"`
 }
 
-func testPutGet(t *testing.T, f StoreFactory) {
+func testPutGet(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	now := s.clock.Now()
@@ -67,7 +67,7 @@ func testPutGet(t *testing.T, f StoreFactory) {
 	}
 }
 
-func testUpdate(t *testing.T, f StoreFactory) {
+func testUpdate(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	created := s.clock.Now()
@@ -86,7 +86,7 @@ func testUpdate(t *testing.T, f StoreFactory) {
 	require.True(t, r.Updated.Equal(created.Add(2*time.Second)), "updated %v", r.Updated)
 }
 
-func testVersions(t *testing.T, f StoreFactory) {
+func testVersions(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	v := json.RawMessage(`{"v":1}`)
@@ -129,7 +129,7 @@ func testVersions(t *testing.T, f StoreFactory) {
 	requireValue(t, s.Store, "k", `{"v":1}`, 1)
 }
 
-func testPatch(t *testing.T, f StoreFactory) {
+func testPatch(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	require.NoError(t, s.Put(ctx, "p", -1, json.RawMessage(`{"name":"Alice","address":{"city":"Paris","zip":"75001","geo":{"lat":1,"lon":2}},"tags":["a","b"],"drop":1}`), kvcore.WithType("Profile")))
@@ -168,7 +168,7 @@ func testPatch(t *testing.T, f StoreFactory) {
 	requireValue(t, s.Store, "fresh0", `{"a":1}`, 1)
 }
 
-func testPrecision(t *testing.T, f StoreFactory) {
+func testPrecision(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	doc := `{"big":123456789012345678901234567890,"neg":-9223372036854775809,"dec":0.1000000000000000000000000001,"exp":1.5e308,"tiny":4.9e-324,"f":1.0,"u":"\u00e9\ud83d\ude00"}`
@@ -191,7 +191,7 @@ func testPrecision(t *testing.T, f StoreFactory) {
 	require.Contains(t, string(r.Value), `"more":98765432109876543210.000000000001`)
 }
 
-func testBadKeys(t *testing.T, f StoreFactory) {
+func testBadKeys(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	v := json.RawMessage(`1`)
@@ -237,7 +237,7 @@ func testBadKeys(t *testing.T, f StoreFactory) {
 	requireCount(t, s.Store, 7)
 }
 
-func testBadValues(t *testing.T, f StoreFactory) {
+func testBadValues(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f, kvcore.WithMaxValueSize(1024))
 	require.NoError(t, s.Put(ctx, "k", -1, json.RawMessage(`{"ok":true}`)))
@@ -275,7 +275,7 @@ func testBadValues(t *testing.T, f StoreFactory) {
 	requireCount(t, d.Store, 0)
 }
 
-func testLargeValue(t *testing.T, f StoreFactory) {
+func testLargeValue(t *testing.T, f BackendFactory) {
 	ctx := context.Background()
 	s := newEnv(t, f)
 	v := `{"blob":"` + strings.Repeat("0123456789abcdef", 1<<16) + `"}` // 1 MiB

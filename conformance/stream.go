@@ -42,7 +42,8 @@ func newStreamEnv(t *testing.T, f BackendFactory, opts ...kvstream.Option) strea
 // transaction, reads and filters, trimming, consumers with every commit
 // mode, fenced take-over, gap-free delivery under concurrent writers, and
 // continuous consumption.
-func RunStream(t *testing.T, f BackendFactory) {
+func RunStream(t *testing.T, h Harness) {
+	f := h.New
 	t.Run("Entries", func(t *testing.T) { testStreamEntries(t, f) })
 	t.Run("ExpiredReplaced", func(t *testing.T) { testStreamExpiredReplaced(t, f) })
 	t.Run("ExpiredReplacedInBatch", func(t *testing.T) { testStreamExpiredReplacedInBatch(t, f) })

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvsuite/kv/backend-postgres/pgtest"
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 )
 
 // childEnv selects a child mode: the test binary runs itself again with it
@@ -38,14 +38,13 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	db, err := pgtest.NewDatabase(ctx, "kvint")
+	db, skip, err := postgrestest.ForRun(ctx, "kvint")
 	if err != nil {
-		pgSkip = err.Error()
-		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
-			fmt.Fprintln(os.Stderr, "FAIL: KV_REQUIRE_POSTGRES=1 but", pgSkip)
-			return 1
-		}
-		fmt.Println("SKIP (PostgreSQL parts):", pgSkip)
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
+	}
+	if db == nil {
+		pgSkip = skip
 		return runTests(m)
 	}
 	defer func() {
@@ -56,7 +55,6 @@ func run(m *testing.M) int {
 		}
 	}()
 	pgURL = db.URL
-	fmt.Printf("integration: PostgreSQL at %s, database %s\n", db.Server, db.Name)
 	return runTests(m)
 }
 

@@ -217,7 +217,16 @@ func (s *Scheduler) Claim(ctx context.Context, runner string, lease time.Duratio
 	if err := checkCount("claim limit", limit, 1, MaxClaimLimit); err != nil {
 		return nil, err
 	}
-	ts, err := s.q.Claim(ctx, driver.Claim{Runner: runner, Names: names, Now: s.Now(), Lease: lease, Limit: limit})
+	for _, n := range names {
+		if err := kvcore.ValidateName("task name", n); err != nil {
+			return nil, err
+		}
+	}
+	c := driver.Claim{Runner: runner, Names: names, Now: s.Now(), Lease: lease, Limit: limit}
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	ts, err := s.q.Claim(ctx, c)
 	if err != nil {
 		return nil, fmt.Errorf("kv task claim: %w", err)
 	}

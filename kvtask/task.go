@@ -47,8 +47,9 @@ func Terminal(s Status) bool {
 
 // Errors returned by kvtask. Test for them with errors.Is.
 var (
-	// ErrInvalidArgument is kvcore.ErrInvalidArgument.
-	ErrInvalidArgument = kvcore.ErrInvalidArgument
+	// ErrInvalidArgument is kvcore.ErrInvalidArgument (the driver
+	// packages' value, which drivers wrap too).
+	ErrInvalidArgument = driver.ErrInvalidArgument
 	// ErrNotFound is kvcore.ErrNotFound: no such task or schedule. The
 	// errors kvtask returns for a missing task or schedule are
 	// ErrTaskNotFound and ErrScheduleNotFound, which match it.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcache"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvstream"
@@ -50,7 +51,7 @@ func cacheBenchBackends(b *testing.B, bench func(b *testing.B, kind, where strin
 		needPostgres(b)
 		bench(b, "postgres", fmt.Sprintf("cachebench_%d", time.Now().UnixNano()))
 	})
-	b.Run("rqlited", func(b *testing.B) { bench(b, "rqlite", startRqlited(b)) })
+	b.Run("rqlited", func(b *testing.B) { bench(b, "rqlite", rqlitetest.StartRqlited(b).URL()) })
 }
 
 // openCacheBench opens kind at where with the working set written.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/reliability"
 	"github.com/kvsuite/kv/reliability/internal/reltest"
@@ -41,7 +42,7 @@ func TestLinearizability(t *testing.T) {
 	// On a three-node cluster, through a follower: it forwards every write
 	// and every read (at the linearizable level) to the leader.
 	t.Run("rqlited-cluster", func(t *testing.T) {
-		c := startRqlitedCluster(t)
+		c := rqlitetest.StartRqlitedCluster(t, 3)
 		followers, err := c.Followers()
 		if err != nil {
 			t.Fatal(err)

@@ -54,27 +54,11 @@ func openPostgres(tb testing.TB) (taskdriver.Queue, error) {
 	return db, nil
 }
 
-// openRqlite returns a DB on a new, empty rqlite: a real single-node
-// rqlited when one was found (see findRqlited), else the in-process
-// stand-in rqlitetest.
+// openRqlite returns a DB on a new, empty rqlite (rqlitetest.NewURL: a
+// real single-node rqlited when one is found, else the in-process
+// stand-in).
 func openRqlite(tb testing.TB) (taskdriver.Queue, error) {
-	var url string
-	if rqlitedBin != "" {
-		n, err := rqlitetest.StartNode(rqlitedBin, tb.TempDir(), "n1", "")
-		if err != nil {
-			return nil, err
-		}
-		tb.Cleanup(n.Stop)
-		url = n.URL()
-	} else {
-		s, err := rqlitetest.New()
-		if err != nil {
-			return nil, err
-		}
-		tb.Cleanup(s.Close)
-		url = s.URL
-	}
-	db, err := rqlitekv.Open(url, rqlitekv.WithTimeout(2*time.Minute))
+	db, err := rqlitekv.Open(rqlitetest.NewURL(tb), rqlitekv.WithTimeout(2*time.Minute))
 	if err != nil {
 		return nil, err
 	}

@@ -2,22 +2,17 @@ package taskbench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 )
-
-// defaultPostgresURL is the server used when KV_TEST_POSTGRES_URL is not set.
-const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // poolMaxConns is the connection limit of both PostgreSQL pools (kv's and
 // River's), so neither side is starved or favoured by its pool.
@@ -32,8 +27,6 @@ var (
 	// riverPool is a pool on this run's River database (taskbench_<random>_river),
 	// migrated with rivermigrate.
 	riverPool *pgxpool.Pool
-	// rqlitedBin is a real rqlited to use instead of the stand-in ("" if none).
-	rqlitedBin string
 )
 
 func TestMain(m *testing.M) {
@@ -42,49 +35,29 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	bin, err := rqlitetest.RqlitedPath()
-	if err == nil {
-		rqlitedBin = bin
-		fmt.Printf("taskbench: rqlite scenarios use a real rqlited (%s)\n", rqlitedBin)
+	if bin, err := rqlitetest.RqlitedPath(); err == nil {
+		fmt.Printf("taskbench: rqlite scenarios use a real rqlited (%s)\n", bin)
 	} else {
 		fmt.Printf("taskbench: %v: rqlite scenarios use rqlitetest, the in-process STAND-IN (not a real rqlite)\n", err)
 	}
-	cleanup, err := setupPostgres()
+	cleanup, skip, err := setupPostgres()
 	defer cleanup()
 	if err != nil {
-		pgSkip = err.Error()
-		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
-			fmt.Fprintln(os.Stderr, "FAIL: KV_REQUIRE_POSTGRES=1 but", pgSkip)
-			return 1
-		}
-		fmt.Println("SKIP (PostgreSQL and River scenarios):", pgSkip)
+		fmt.Fprintln(os.Stderr, "FAIL:", err)
+		return 1
 	}
+	pgSkip = skip
 	return m.Run()
 }
 
 // setupPostgres creates this run's two databases, opens their pools and
 // migrates River's. The returned cleanup closes the pools and drops the
-// databases; it is never nil.
-func setupPostgres() (cleanup func(), err error) {
-	url, source := os.Getenv("KV_TEST_POSTGRES_URL"), "KV_TEST_POSTGRES_URL"
-	if url == "" {
-		url, source = defaultPostgresURL, "the local default server"
-	}
+// databases; it is never nil. With no server it returns the reason to skip
+// (and an error if KV_REQUIRE_POSTGRES=1).
+func setupPostgres() (cleanup func(), skip string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	base, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return func() {}, fmt.Errorf("no PostgreSQL server for taskbench (%s: %v); set KV_TEST_POSTGRES_URL", source, err)
-	}
-	admin, err := pgx.ConnectConfig(ctx, base.ConnConfig.Copy())
-	if err != nil {
-		return func() {}, fmt.Errorf("no PostgreSQL server for taskbench (%s: %v); set KV_TEST_POSTGRES_URL", source, err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	kvName := "taskbench_" + hex.EncodeToString(b)
-	riverName := kvName + "_river"
-	var created []string
+	var dbs []*postgrestest.Database
 	cleanup = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -93,40 +66,41 @@ func setupPostgres() (cleanup func(), err error) {
 				p.Close()
 			}
 		}
-		for _, name := range created {
-			if _, err := admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-				fmt.Fprintln(os.Stderr, "taskbench: drop database:", err)
+		for _, db := range dbs {
+			if err := db.Drop(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, "taskbench:", err)
 			}
 		}
-		admin.Close(ctx)
 	}
-	for _, name := range []string{kvName, riverName} {
-		if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-			return cleanup, fmt.Errorf("create database %s: %w", name, err)
+	kvDB, skip, err := postgrestest.ForRun(ctx, "taskbench")
+	if kvDB == nil {
+		return cleanup, skip, err
+	}
+	dbs = append(dbs, kvDB)
+	riverDB, err := postgrestest.NewDatabase(ctx, kvDB.Name+"_river")
+	if err != nil {
+		return cleanup, "", err
+	}
+	dbs = append(dbs, riverDB)
+	open := func(url string) (*pgxpool.Pool, error) {
+		c, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			return nil, err
 		}
-		created = append(created, name)
-	}
-	open := func(name string) (*pgxpool.Pool, error) {
-		c := base.Copy()
-		c.ConnConfig.Database = name
 		c.MaxConns = poolMaxConns
 		return pgxpool.NewWithConfig(ctx, c)
 	}
-	if kvPool, err = open(kvName); err != nil {
-		return cleanup, fmt.Errorf("open kv pool: %w", err)
+	if kvPool, err = open(kvDB.URL); err != nil {
+		return cleanup, "", fmt.Errorf("open kv pool: %w", err)
 	}
-	if riverPool, err = open(riverName); err != nil {
-		return cleanup, fmt.Errorf("open River pool: %w", err)
+	if riverPool, err = open(riverDB.URL); err != nil {
+		return cleanup, "", fmt.Errorf("open River pool: %w", err)
 	}
 	if err := migrateRiver(ctx, riverPool); err != nil {
-		return cleanup, fmt.Errorf("migrate River: %w", err)
+		return cleanup, "", fmt.Errorf("migrate River: %w", err)
 	}
-	var version string
-	_ = admin.QueryRow(ctx, "SHOW server_version").Scan(&version)
-	cc := base.ConnConfig
-	fmt.Printf("taskbench: PostgreSQL %s at %s:%d (from %s), databases %s (kv) and %s (River)\n",
-		version, cc.Host, cc.Port, source, kvName, riverName)
-	return cleanup, nil
+	fmt.Printf("taskbench: River's database %s\n", riverDB.Name)
+	return cleanup, "", nil
 }
 
 // needPostgres skips tb if no PostgreSQL server answers.

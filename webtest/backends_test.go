@@ -2,17 +2,12 @@ package webtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvgraph"
@@ -74,7 +69,7 @@ func openSQLite(t testing.TB, opts ...kvcore.Option) *env {
 // skips the test (with the reason) if no server answers.
 func openPostgres(t testing.TB, opts ...kvcore.Option) *env {
 	t.Helper()
-	conn := postgresDatabase(t)
+	conn := postgrestest.New(t, "kvweb_test").URL
 	d, err := postgreskv.Open(context.Background(), conn)
 	if err != nil {
 		t.Fatal(err)
@@ -109,47 +104,6 @@ func newEnv(t testing.TB, d db, typ, conn string, opts []kvcore.Option) *env {
 		t.Fatal(err)
 	}
 	return e
-}
-
-// postgresDatabase creates a database on the local PostgreSQL server,
-// dropped when the test ends, and returns its connection string.
-func postgresDatabase(t testing.TB) string {
-	t.Helper()
-	admin := os.Getenv("KV_TEST_POSTGRES_URL")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("KV_REQUIRE_POSTGRES=1 but no PostgreSQL server answers: %v", err)
-		}
-		t.Skipf("SKIP: no PostgreSQL server answers (set KV_TEST_POSTGRES_URL): %v", err)
-	}
-	defer c.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "kvweb_test_" + hex.EncodeToString(b)
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	cfg := c.Config()
-	return fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
 }
 
 // dashboard returns the dashboard of e.

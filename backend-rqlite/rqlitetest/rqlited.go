@@ -2,7 +2,8 @@ package rqlitetest
 
 // Real rqlited processes, for the tests of this module and of the modules
 // that test against rqlite (reliability, taskbench): the binary is never in
-// the repository; RqlitedPath finds one built or installed elsewhere.
+// the repository; RqlitedPath finds one built or installed elsewhere, and
+// fixture.go holds the helpers that start them for a test.
 
 import (
 	"encoding/json"

@@ -28,7 +28,7 @@ import (
 // The settings a publisher process takes from its environment.
 const (
 	envBackend  = "KV_NATSPUBLISH_BACKEND"  // "sqlite" or "postgres"
-	envWhere    = "KV_NATSPUBLISH_WHERE"    // the SQLite file or the PostgreSQL schema
+	envWhere    = "KV_NATSPUBLISH_WHERE"    // the SQLite file or the PostgreSQL database
 	envPrefix   = "KV_NATSPUBLISH_PREFIX"   // the subject prefix
 	envStream   = "KV_NATSPUBLISH_STREAM"   // the JetStream stream
 	envConsumer = "KV_NATSPUBLISH_CONSUMER" // the consumer's name
@@ -188,8 +188,7 @@ func TestPublisherKilled(t *testing.T) {
 		}()
 
 		env := []string{envBackend + "=" + kind, envWhere + "=" + where, envPrefix + "=" + prefix,
-			envStream + "=" + name, envConsumer + "=pusher", "KV_TEST_NATS_URL=" + kvnatstest.URL(),
-			"KV_TEST_POSTGRES_URL=" + postgresURL()}
+			envStream + "=" + name, envConsumer + "=pusher", "KV_TEST_NATS_URL=" + kvnatstest.URL()}
 		dups := 0
 		var killedAt uint64 // how many entries were stored at the last kill
 		for k := 1; k <= kills; k++ {

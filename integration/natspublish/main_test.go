@@ -2,17 +2,13 @@ package natspublish_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 	sqlitekv "github.com/kvsuite/kv/backend-sqlite"
 	"github.com/kvsuite/kv/kvcore"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
@@ -37,16 +33,8 @@ type backendDB interface {
 	Close() error
 }
 
-// postgresURL is the server the PostgreSQL cases use.
-func postgresURL() string {
-	if u := os.Getenv("KV_TEST_POSTGRES_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-}
-
 // openDB opens and initialises kind ("sqlite" or "postgres") at where: a
-// SQLite file, or a schema of the PostgreSQL server.
+// SQLite file, or a PostgreSQL database's connection string.
 func openDB(ctx context.Context, kind, where string) (backendDB, error) {
 	var (
 		db  backendDB
@@ -56,7 +44,7 @@ func openDB(ctx context.Context, kind, where string) (backendDB, error) {
 	case "sqlite":
 		db, err = sqlitekv.Open(where)
 	case "postgres":
-		db, err = postgreskv.Open(ctx, postgresURL(), postgreskv.WithSchema(where))
+		db, err = postgreskv.Open(ctx, where)
 	default:
 		err = fmt.Errorf("unknown backend %q", kind)
 	}
@@ -82,15 +70,14 @@ func mustOpen(t testing.TB, kind, where string) backendDB {
 }
 
 // forEachBackend runs test as a subtest per backend with what openDB
-// takes: a SQLite file in the subtest's temp directory, and a schema of
-// its own on the PostgreSQL server (dropped at the end; the subtest skips,
-// saying why, without a server, or fails if KV_REQUIRE_POSTGRES=1).
+// takes: a SQLite file in the subtest's temp directory, and a PostgreSQL
+// database of its own (see newPostgres).
 func forEachBackend(t *testing.T, test func(t *testing.T, kind, where string)) {
 	t.Run("sqlite", func(t *testing.T) {
 		test(t, "sqlite", newSQLite(t))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		test(t, "postgres", newSchema(t))
+		test(t, "postgres", newPostgres(t))
 	})
 }
 
@@ -99,35 +86,10 @@ func newSQLite(t testing.TB) string {
 	return filepath.Join(t.TempDir(), "kv.db")
 }
 
-// newSchema returns the name of a PostgreSQL schema of t's own, dropped
-// when t ends.
-func newSchema(t testing.TB) string {
+// newPostgres returns the connection string of a PostgreSQL database of
+// t's own, dropped when t ends (postgrestest.New: t skips, saying why,
+// without a server, or fails if KV_REQUIRE_POSTGRES=1).
+func newPostgres(t testing.TB) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, postgresURL())
-	if err != nil {
-		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("KV_REQUIRE_POSTGRES=1 but no PostgreSQL server: %v", err)
-		}
-		t.Skipf("no PostgreSQL server (set KV_TEST_POSTGRES_URL): %v", err)
-	}
-	conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "natspublish_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, postgresURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
+	return postgrestest.New(t, "natspublish").URL
 }

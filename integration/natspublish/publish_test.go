@@ -210,7 +210,7 @@ func TestIdentity(t *testing.T) {
 		}
 		otherWhere := newSQLite(t)
 		if kind == "postgres" {
-			otherWhere = newSchema(t)
+			otherWhere = newPostgres(t)
 		}
 		if id := identity(mustOpen(t, kind, otherWhere)); id == ids[0] {
 			t.Errorf("two databases share identity %q", id)

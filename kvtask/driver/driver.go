@@ -10,8 +10,11 @@ package driver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
+
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
 )
 
 // Errors a driver returns.
@@ -19,6 +22,10 @@ var (
 	// ErrLost: the runner no longer holds the task (its lease expired and
 	// another runner claimed it, or the task was finished).
 	ErrLost = errors.New("task not held by this runner")
+	// ErrInvalidArgument is wrapped by the refusal of an input: kvcore's
+	// (kvcore/driver.ErrInvalidArgument, re-exported by kvcore and kvtask
+	// as ErrInvalidArgument).
+	ErrInvalidArgument = coredriver.ErrInvalidArgument
 )
 
 // Status is a task's state. completed, failed and cancelled are terminal.
@@ -66,13 +73,31 @@ type Filter struct {
 	Limit  int
 }
 
-// Claim says what a runner asks for.
+// Claim says what a runner asks for. The front sends only claims that pass
+// Check, so a driver's Claim does not check them again.
 type Claim struct {
 	Runner string
 	Names  []string // only tasks with these names (empty: any)
 	Now    time.Time
 	Lease  time.Duration // LockedUntil = Now + Lease
 	Limit  int           // at most this many (> 0)
+}
+
+// Check reports whether c is a claim a driver's Claim accepts: a runner,
+// a positive lease and a positive limit (an error wrapping
+// ErrInvalidArgument that says what is missing, else nil). What runner ids
+// and task names may be, and the bounds of leases and limits, are the
+// front's (kvtask).
+func (c Claim) Check() error {
+	switch {
+	case c.Runner == "":
+		return fmt.Errorf("%w: a claim needs a runner id", ErrInvalidArgument)
+	case c.Lease <= 0:
+		return fmt.Errorf("%w: claim lease %v must be positive", ErrInvalidArgument, c.Lease)
+	case c.Limit <= 0:
+		return fmt.Errorf("%w: claim limit %d must be positive", ErrInvalidArgument, c.Limit)
+	}
+	return nil
 }
 
 // DistinctNames returns the names c asks for, sorted, each once: a name
@@ -116,7 +141,7 @@ type Queue interface {
 	// fields as the front set them, AtMostOnce included), in one
 	// atomic operation (one statement, transaction or request): if it
 	// returns an error, no task was stored (a task whose ID exists fails
-	// the call, wrapping kvcore.ErrInvalidArgument). The front sends
+	// the call, wrapping ErrInvalidArgument). The front sends
 	// distinct IDs and distinct unique keys (it resolves a key repeated in
 	// a batch itself). out[i] is ts[i]'s outcome: the task as stored and
 	// Added, or, if a pending or running task holds ts[i].UniqueKey,
@@ -157,7 +182,7 @@ type Queue interface {
 	// recorded, or wraps ErrLost if its runner did not hold the task with
 	// its token (that item changes nothing; the others are recorded). A
 	// non-nil err means no item was recorded (CheckCompletions refused the
-	// input, wrapping kvcore.ErrInvalidArgument) or that the result is
+	// input, wrapping ErrInvalidArgument) or that the result is
 	// unknown (the connection failed); errs is then nil. An empty cs does
 	// nothing.
 	FinishMany(ctx context.Context, cs []Completion, now time.Time) (errs []error, err error)

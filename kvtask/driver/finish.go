@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/kvsuite/kv/kvcore"
 )
 
 // Completion is one attempt's outcome for FinishMany: task ID, held by
@@ -23,13 +21,13 @@ func (o Outcome) Check() error {
 	switch o.Status {
 	case Completed, Failed, Cancelled:
 		if o.GiveBack {
-			return fmt.Errorf("%w: outcome %q gives the attempt back: only a pending outcome can", kvcore.ErrInvalidArgument, o.Status)
+			return fmt.Errorf("%w: outcome %q gives the attempt back: only a pending outcome can", ErrInvalidArgument, o.Status)
 		}
 		return nil
 	case Pending:
 		return nil
 	}
-	return fmt.Errorf("%w: outcome status %q: want completed, failed, cancelled or pending", kvcore.ErrInvalidArgument, o.Status)
+	return fmt.Errorf("%w: outcome status %q: want completed, failed, cancelled or pending", ErrInvalidArgument, o.Status)
 }
 
 // CheckCompletions is FinishMany's input check: every outcome passes
@@ -41,7 +39,7 @@ func CheckCompletions(cs []Completion) error {
 			return fmt.Errorf("completion %d (task %q): %w", i, c.ID, err)
 		}
 		if _, dup := seen[c.ID]; dup {
-			return fmt.Errorf("%w: task %q is finished twice in one call", kvcore.ErrInvalidArgument, c.ID)
+			return fmt.Errorf("%w: task %q is finished twice in one call", ErrInvalidArgument, c.ID)
 		}
 		seen[c.ID] = struct{}{}
 	}

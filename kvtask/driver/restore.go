@@ -12,7 +12,7 @@ type Restorer interface {
 	// attempts, times, lease, token and last error included - in one
 	// atomic operation (one statement, transaction or request): if it
 	// returns an error, no task was stored. A task whose ID exists fails
-	// the call, wrapping kvcore.ErrInvalidArgument, and so does a pending
+	// the call, wrapping ErrInvalidArgument, and so does a pending
 	// or running task whose unique key a pending or running task holds
 	// already. The front sends valid tasks (see kvtask.ValidateRestore),
 	// with distinct IDs and distinct unique keys among the pending and

@@ -2,8 +2,6 @@ package badinput
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/kvsuite/kv/cli/secrettest"
 
 	postgreskv "github.com/kvsuite/kv/backend-postgres"
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 	rqlitekv "github.com/kvsuite/kv/backend-rqlite"
 	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 )
@@ -41,57 +38,29 @@ func leaks(text string) string {
 	return ""
 }
 
-// defaultPostgresURL is the server used when KV_TEST_POSTGRES_URL is unset.
-const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-
 // postgresDB creates a database of its own on the test server and returns
 // its URL with secret as the password (the local server trusts any), or
 // "" and why if no server answers. The database is dropped at the end.
 func postgresDB(t *testing.T) (string, string) {
 	t.Helper()
-	admin := os.Getenv("KV_TEST_POSTGRES_URL")
-	if admin == "" {
-		admin = defaultPostgresURL
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	db, err := postgreskv.Open(ctx, admin)
-	if err != nil {
-		if os.Getenv("KV_REQUIRE_POSTGRES") == "1" {
-			t.Fatalf("KV_REQUIRE_POSTGRES=1 but no server: %v", err)
-		}
-		return "", "no PostgreSQL server: " + err.Error()
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "badinput_" + hex.EncodeToString(b)
-	if _, err := db.Pool().Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		db.Close()
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.Pool().Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		db.Close()
-	})
+	admin, source := postgrestest.ServerURL()
 	u, err := url.Parse(admin)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: not a URL", source)
 	}
-	if u.User != nil && os.Getenv("KV_TEST_POSTGRES_URL") != "" {
-		if _, has := u.User.Password(); has {
-			return "", "KV_TEST_POSTGRES_URL has a password of its own: the trusted-password cases need the local trust-auth server"
-		}
+	if _, has := u.User.Password(); has {
+		return "", source + " has a password of its own: the trusted-password cases need the local trust-auth server"
+	}
+	db, why := postgrestest.TryNew(t, "badinput")
+	if db == nil {
+		return "", why
 	}
 	user := "postgres"
 	if u.User != nil && u.User.Username() != "" {
 		user = u.User.Username()
 	}
 	u.User = url.UserPassword(user, secret)
-	u.Path = "/" + name
+	u.Path = "/" + db.Name
 	q := u.Query()
 	q.Set("sslmode", "disable")
 	u.RawQuery = q.Encode()
@@ -315,20 +284,11 @@ func redacted(conn string) string {
 // KV_REQUIRE_RQLITED=1 makes that a failure).
 func rqliteWithAuth(t *testing.T, user, password string) (string, string) {
 	t.Helper()
-	bin, err := rqlitetest.RqlitedPath()
-	if err != nil {
-		if os.Getenv("KV_REQUIRE_RQLITED") == "1" {
-			t.Fatal("KV_REQUIRE_RQLITED=1 but " + err.Error())
-		}
-		t.Logf("rqlite: %v: the in-process STAND-IN (not a real rqlite)", err)
-		return rqlitetest.Start(t, rqlitetest.WithBasicAuth(user, password)).URL, "rqlite stand-in"
+	kind := "rqlited"
+	if _, err := rqlitetest.RqlitedPath(); err != nil {
+		kind = "rqlite stand-in"
 	}
-	n, err := rqlitetest.StartAuthNode(bin, t.TempDir(), "secrets", user, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(n.Stop)
-	return n.URL(), "rqlited"
+	return rqlitetest.NewAuthURL(t, user, password), kind
 }
 
 // TestSecretCorpusBinary runs the kv binary with the generated corpus of

@@ -25,16 +25,8 @@ const rqWriters = 3
 // every acknowledged write is present on every node (the killed ones too,
 // once restarted). It skips, saying why, when no rqlited binary is found.
 func TestRqliteLeaderKill(t *testing.T) {
-	bin, err := rqlitetest.RqlitedPath()
-	if err != nil {
-		skipOrFail(t, "KV_REQUIRE_RQLITED", err.Error())
-	}
-	c, err := rqlitetest.StartCluster(bin, t.TempDir(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := rqlitetest.StartRqlitedCluster(t, 3)
 	nodes := c.Nodes
-	t.Cleanup(c.Stop)
 
 	// The connection string names every node: the client finds the
 	// cluster through any of them.

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kvsuite/kv/backend-postgres/postgrestest"
 	"github.com/kvsuite/kv/backend-rqlite/rqlitetest"
 	"github.com/kvsuite/kv/cli/internal/open"
 	"github.com/kvsuite/kv/kvcore"
@@ -23,43 +24,26 @@ type exportBackend struct {
 }
 
 // exportBackends returns an empty store of each backend: a SQLite file,
-// a PostgreSQL database (skipped with a reason if there is no server), the
-// rqlite stand-in and, if KV_RQLITED names an rqlited binary, a real
-// rqlited.
+// a PostgreSQL database (left out with a reason if there is no server), the
+// rqlite stand-in and, where an rqlited binary is found
+// (rqlitetest.RqlitedPath), a real rqlited.
 func exportBackends(t testing.TB) []exportBackend {
 	t.Helper()
 	sqlite, _ := newDB(t)
 	out := []exportBackend{{"sqlite", sqlite}}
-	if os.Getenv("KV_TEST_POSTGRES_URL") != "" || postgresAnswers() {
-		out = append(out, exportBackend{"postgres", postgresConn(t)})
+	if pg, why := postgrestest.TryNew(t, "kv_test"); pg != nil {
+		out = append(out, exportBackend{"postgres", "--connection=" + pg.URL})
 	} else {
-		t.Log("no PostgreSQL server: the PostgreSQL case does not run")
+		t.Log("the PostgreSQL case does not run: " + why)
 	}
 	t.Log("rqlite: rqlitetest, the in-process stand-in for an rqlite server")
 	out = append(out, exportBackend{"rqlite", "--connection=" + rqlitetest.Start(t).URL})
-	if bin := os.Getenv("KV_RQLITED"); bin != "" {
-		n, err := rqlitetest.StartNode(bin, t.TempDir(), "n1", "")
-		if err != nil {
-			t.Fatalf("KV_RQLITED=%s: %v", bin, err)
-		}
-		t.Cleanup(n.Stop)
-		out = append(out, exportBackend{"rqlite", "--connection=" + n.URL()})
+	if _, err := rqlitetest.RqlitedPath(); err == nil || rqlitetest.Required() {
+		out = append(out, exportBackend{"rqlite", "--connection=" + rqlitetest.StartRqlited(t).URL()})
 	} else {
-		t.Log("KV_RQLITED is not set: no real rqlited case")
+		t.Logf("no real rqlited case: %v", err)
 	}
 	return out
-}
-
-// postgresAnswers reports whether the local PostgreSQL server answers.
-func postgresAnswers() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*1e9)
-	defer cancel()
-	b, err := open.Open(ctx, open.Config{Type: "postgres", Connection: "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable&connect_timeout=5"})
-	if err != nil {
-		return false
-	}
-	b.Close()
-	return true
 }
 
 // exportLines is an export taken apart.

@@ -12,25 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kvsuite/kv/kvcore"
-	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	"github.com/kvsuite/kv/kvlock"
-	lockdriver "github.com/kvsuite/kv/kvlock/driver"
-	streamdriver "github.com/kvsuite/kv/kvstream/driver"
-	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
-
-// Backend is one isolated, empty, initialised database seen through each
-// SPI the backend implements.
-type Backend struct {
-	Store  coredriver.Store
-	Locker lockdriver.Locker
-	Stream streamdriver.Stream
-	Queue  taskdriver.Queue
-}
-
-// BackendFactory returns a fresh Backend for one test (closing it with
-// t.Cleanup).
-type BackendFactory func(t *testing.T) Backend
 
 type lockEnv struct {
 	store  *kvcore.Store
@@ -53,7 +36,8 @@ func newLockEnv(t *testing.T, f BackendFactory) lockEnv {
 
 // RunLocker runs the kvlock suite: granting, extending, expiry, release,
 // tokens that grow at every hand-over, contention, fenced writes and Hold.
-func RunLocker(t *testing.T, f BackendFactory) {
+func RunLocker(t *testing.T, h Harness) {
+	f := h.New
 	t.Run("AcquireExtend", func(t *testing.T) { testLockAcquire(t, f) })
 	t.Run("Expiry", func(t *testing.T) { testLockExpiry(t, f) })
 	t.Run("Release", func(t *testing.T) { testLockRelease(t, f) })

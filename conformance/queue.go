@@ -46,7 +46,8 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 // every task exactly once and run a task whose runner was lost again, and
 // (with driver.Notifier) signals that wake idle runners, counts by name and
 // status that agree with List (driver.Counter), and retries of failed tasks.
-func RunQueue(t *testing.T, f BackendFactory) {
+func RunQueue(t *testing.T, h Harness) {
+	f := h.New
 	t.Run("NewGetList", func(t *testing.T) { testTaskNewGetList(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testTaskBadInput(t, f) })
 	t.Run("Unique", func(t *testing.T) { testTaskUnique(t, f) })
@@ -158,8 +159,17 @@ func testTaskBadInput(t *testing.T, f BackendFactory) {
 	require.ErrorIs(t, err, kvtask.ErrNotFound)
 	_, err = e.s.Claim(ctx, "r", 0, 1)
 	require.ErrorIs(t, err, kvtask.ErrInvalidArgument)
-	_, err = e.s.Claim(ctx, "", time.Minute, 1)
-	require.ErrorIs(t, err, kvtask.ErrInvalidArgument)
+	for _, c := range []struct {
+		runner string
+		limit  int
+		names  []string
+	}{
+		{"", 1, nil}, {"bad\xff", 1, nil}, {"r", 0, nil}, {"r", kvtask.MaxClaimLimit + 1, nil},
+		{"r", 1, []string{""}}, {"r", 1, []string{"x", "bad\xff"}}, {"r", 1, []string{"x\x00"}},
+	} {
+		_, err = e.s.Claim(ctx, c.runner, time.Minute, c.limit, c.names...)
+		require.ErrorIs(t, err, kvtask.ErrInvalidArgument, "%+v", c)
+	}
 	require.ErrorIs(t, e.s.Schedule(ctx, "s", "every now and then", kvtask.NewTask("x", nil)), kvtask.ErrInvalidArgument)
 	all, err := e.s.List(ctx, "", "", 0, 0)
 	require.NoError(t, err)
