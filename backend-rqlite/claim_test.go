@@ -58,7 +58,7 @@ INSERT INTO tasks (id, name, payload, status, priority, created, scheduled_for, 
 	last_error, locked_by, locked_until, token, cancel_requested)
 SELECT printf('t%09d', i), CASE i % 3 WHEN 0 THEN 'job' WHEN 1 THEN 'other' ELSE 'report' END, 'null',
 	CASE WHEN i % 20 = 0 THEN 'running' ELSE 'pending' END, i % ?, ?, ?, 0, 3, 0, '',
-	CASE WHEN i % 20 = 0 THEN 'r' END, CASE WHEN i % 20 = 0 THEN ? END, 0, 0 FROM s`
+	CASE WHEN i % 20 = 0 THEN 'r' ELSE '' END, CASE WHEN i % 20 = 0 THEN ? END, 0, 0 FROM s`
 
 // seedArgs are seedNotDue's parameters: tasks numbered first to
 // first+n-1, due an hour after now.
@@ -316,7 +316,7 @@ func TestMigrateClaimIndexes(t *testing.T) {
 	require.NoError(t, err)
 
 	require.NoError(t, db.Init(ctx))
-	require.Equal(t, []string{"tasks_by_created", "tasks_by_status", "tasks_pending", "tasks_pending_name", "tasks_running", "tasks_unique_key"}, indexes())
+	require.Equal(t, []string{"tasks_by_created", "tasks_by_status", "tasks_pending", "tasks_pending_name", "tasks_running", "tasks_unique"}, indexes())
 	got, err := db.Claim(ctx, taskdriver.Claim{Runner: "r", Now: t0, Lease: time.Minute, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, got, 1)
@@ -331,8 +331,8 @@ func TestMigrateClaimIndexes(t *testing.T) {
 // with priorities cycling through 0 to 3.
 const seedDue = `WITH RECURSIVE s (i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i < ?)
 INSERT INTO tasks (id, name, payload, status, priority, created, scheduled_for, attempts, max_retries, timeout,
-	last_error, token, cancel_requested)
-SELECT printf('t%09d', i), ?, 'null', 'pending', i % 4, ?, ? + i, 0, 3, 0, '', 0, 0 FROM s`
+	last_error, locked_by, token, cancel_requested)
+SELECT printf('t%09d', i), ?, 'null', 'pending', i % 4, ?, ? + i, 0, 3, 0, '', '', 0, 0 FROM s`
 
 // seedDueArgs are seedDue's parameters: tasks numbered first to
 // first+n-1, of name.
@@ -374,7 +374,7 @@ func TestClaimOtherNamesWork(t *testing.T) {
 		require.NoError(t, rows.Close())
 		n := pages() - p0
 		require.Equal(t, []string{"job", "job", "job", "job", "job"}, names)
-		_, err = conn.ExecContext(ctx, "UPDATE tasks SET status = 'pending', locked_by = NULL, locked_until = NULL, "+
+		_, err = conn.ExecContext(ctx, "UPDATE tasks SET status = 'pending', locked_by = '', locked_until = NULL, "+
 			"started = NULL, attempts = 0 WHERE status = 'running'")
 		require.NoError(t, err)
 		return n

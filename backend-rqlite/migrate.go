@@ -155,6 +155,114 @@ var migrations = []migration{
     PRIMARY KEY (at, id, n)
 ) WITHOUT ROWID`,
 	}},
+	// The SQLite backend's schema, which both backends share from here on
+	// (tables, columns, indexes, by name and definition; guard and
+	// request_log stay rqlite's own). Each table that differed is rebuilt
+	// under its name, its rows copied: records, leases, consumers and
+	// schedules become WITHOUT ROWID; tasks and stream_meta lose their
+	// column defaults; schedules.next_tick becomes next; tasks_unique_key
+	// becomes tasks_unique. Two conventions change with the columns: a
+	// released lease has expires NULL (was 0), and a task that no runner
+	// holds has locked_by '' (was NULL).
+	{version: 9, name: "0009_one_schema", stmts: oneSchema},
+}
+
+// oneSchema is migration 9's statements: each table that differed is
+// renamed aside, created again as the SQLite backend's, filled from the
+// old one and the old one dropped (with its indexes, created again after).
+var oneSchema = []string{
+	`ALTER TABLE records RENAME TO records_0008`,
+	`CREATE TABLE records (
+    namespace TEXT    NOT NULL,
+    key       TEXT    NOT NULL,
+    version   INTEGER NOT NULL,
+    type      TEXT    NOT NULL DEFAULT '',
+    created   INTEGER NOT NULL,
+    updated   INTEGER NOT NULL,
+    expires   INTEGER,
+    value     TEXT    NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID`,
+	`INSERT INTO records (namespace, key, version, type, created, updated, expires, value)
+SELECT namespace, key, version, type, created, updated, expires, value FROM records_0008`,
+	`DROP TABLE records_0008`,
+	`CREATE INDEX records_by_type ON records (namespace, type, key)`,
+	`CREATE INDEX records_by_expiry ON records (expires) WHERE expires IS NOT NULL`,
+
+	`ALTER TABLE leases RENAME TO leases_0008`,
+	`CREATE TABLE leases (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    owner    TEXT    NOT NULL,
+    token    INTEGER NOT NULL,
+    expires  INTEGER,
+    acquired INTEGER
+) WITHOUT ROWID`,
+	`INSERT INTO leases (name, owner, token, expires, acquired)
+SELECT name, owner, token, CASE WHEN owner = '' THEN NULL ELSE expires END, acquired FROM leases_0008`,
+	`DROP TABLE leases_0008`,
+
+	`ALTER TABLE stream_meta RENAME TO stream_meta_0008`,
+	`CREATE TABLE stream_meta (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    trimmed INTEGER NOT NULL
+)`,
+	`INSERT INTO stream_meta (id, trimmed) SELECT id, trimmed FROM stream_meta_0008`,
+	`DROP TABLE stream_meta_0008`,
+
+	`ALTER TABLE consumers RENAME TO consumers_0008`,
+	`CREATE TABLE consumers (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    position INTEGER NOT NULL,
+    updated  INTEGER NOT NULL
+) WITHOUT ROWID`,
+	`INSERT INTO consumers (name, position, updated) SELECT name, position, updated FROM consumers_0008`,
+	`DROP TABLE consumers_0008`,
+
+	`ALTER TABLE tasks RENAME TO tasks_0008`,
+	`CREATE TABLE tasks (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    name             TEXT    NOT NULL,
+    payload          TEXT    NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+    priority         INTEGER NOT NULL,
+    unique_key       TEXT,
+    created          INTEGER NOT NULL,
+    scheduled_for    INTEGER NOT NULL,
+    started          INTEGER,
+    completed        INTEGER,
+    attempts         INTEGER NOT NULL,
+    max_retries      INTEGER NOT NULL,
+    timeout          INTEGER NOT NULL,
+    last_error       TEXT    NOT NULL,
+    locked_by        TEXT    NOT NULL,
+    locked_until     INTEGER,
+    token            INTEGER NOT NULL,
+    cancel_requested INTEGER NOT NULL,
+    lost             INTEGER NOT NULL DEFAULT 0,
+    at_most_once     INTEGER NOT NULL DEFAULT 0
+)`,
+	`INSERT INTO tasks (id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
+    attempts, max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested, lost, at_most_once)
+SELECT id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
+    attempts, max_retries, timeout, last_error, coalesce(locked_by, ''), locked_until, token, cancel_requested, lost, at_most_once
+FROM tasks_0008`,
+	`DROP TABLE tasks_0008`,
+	`CREATE INDEX tasks_pending ON tasks (priority DESC, scheduled_for, id) WHERE status = 'pending'`,
+	`CREATE INDEX tasks_running ON tasks (locked_until) WHERE status = 'running'`,
+	`CREATE UNIQUE INDEX tasks_unique ON tasks (unique_key) WHERE status IN ('pending', 'running')`,
+	`CREATE INDEX tasks_by_created ON tasks (created, id)`,
+	`CREATE INDEX tasks_by_status ON tasks (status, created, id)`,
+	`CREATE INDEX tasks_pending_name ON tasks (name, priority DESC, scheduled_for, id) WHERE status = 'pending'`,
+
+	`ALTER TABLE schedules RENAME TO schedules_0008`,
+	`CREATE TABLE schedules (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    spec     TEXT    NOT NULL,
+    template TEXT    NOT NULL,
+    next     INTEGER NOT NULL
+) WITHOUT ROWID`,
+	`INSERT INTO schedules (name, spec, template, next) SELECT name, spec, template, next_tick FROM schedules_0008`,
+	`DROP TABLE schedules_0008`,
 }
 
 // latestVersion is the schema version this driver needs.

@@ -37,8 +37,8 @@ const holdsKey = "status IN ('pending', 'running')"
 // The statements of the Queue.
 var (
 	sqlTaskInsertHead = "INSERT INTO tasks (id, name, payload, status, priority, unique_key, created, scheduled_for, " +
-		"attempts, max_retries, timeout, last_error, token, cancel_requested, lost, at_most_once) "
-	sqlTaskValues = "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', ?, CAST(? AS TEXT), ?, ?, 0, ?, ?, '', 0, 0, 0, ?"
+		"attempts, max_retries, timeout, last_error, locked_by, token, cancel_requested, lost, at_most_once) "
+	sqlTaskValues = "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', ?, CAST(? AS TEXT), ?, ?, 0, ?, ?, '', '', 0, 0, 0, ?"
 	// A task whose unique key a pending or running task holds is not
 	// stored: the partial unique index decides, atomically.
 	sqlTaskOnKey  = " ON CONFLICT (unique_key) WHERE " + holdsKey + " DO NOTHING"
@@ -57,7 +57,7 @@ var (
 	// time, how many attempts to give back, then held's.
 	sqlFinish = "UPDATE tasks SET status = ?, last_error = " + textArg + ", completed = ?, " +
 		"scheduled_for = CASE WHEN ? THEN ? ELSE scheduled_for END, attempts = max(attempts - ?, 0), " +
-		"locked_by = NULL, locked_until = NULL WHERE " + held
+		"locked_by = '', locked_until = NULL WHERE " + held
 	// sqlCancel cancels a pending task and flags a running one; terminal
 	// tasks are left alone. SET expressions read the row as it was.
 	sqlCancel = "UPDATE tasks SET " +
@@ -66,17 +66,17 @@ var (
 		"cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END " +
 		"WHERE id = " + textArg + " AND " + holdsKey
 
-	sqlPutSchedule = "INSERT INTO schedules (name, spec, template, next_tick) VALUES (" + textArg + ", " + textArg + ", " + textArg + ", ?) " +
-		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, template = excluded.template, next_tick = excluded.next_tick"
+	sqlPutSchedule = "INSERT INTO schedules (name, spec, template, next) VALUES (" + textArg + ", " + textArg + ", " + textArg + ", ?) " +
+		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, template = excluded.template, next = excluded.next"
 	sqlDeleteSchedule = "DELETE FROM schedules WHERE name = " + textArg
-	sqlSchedules      = "SELECT name, spec, template, CAST(next_tick AS TEXT) FROM schedules ORDER BY name"
+	sqlSchedules      = "SELECT name, spec, template, CAST(next AS TEXT) FROM schedules ORDER BY name"
 	// sqlFireInsert inserts the tick's task only if the schedule is still
 	// at the tick; sqlFireMove then moves it on. One transaction: runners
 	// racing for a tick are serialised by rqlite, and only the first sees
 	// the schedule at the tick.
 	sqlFireInsert = sqlTaskInsertHead + "SELECT " + sqlTaskValues +
-		" WHERE EXISTS (SELECT 1 FROM schedules WHERE name = " + textArg + " AND next_tick = ?)" + sqlTaskOnKey
-	sqlFireMove = "UPDATE schedules SET next_tick = ? WHERE name = " + textArg + " AND next_tick = ?"
+		" WHERE EXISTS (SELECT 1 FROM schedules WHERE name = " + textArg + " AND next = ?)" + sqlTaskOnKey
+	sqlFireMove = "UPDATE schedules SET next = ? WHERE name = " + textArg + " AND next = ?"
 )
 
 // sqlClaim takes up to limit claimable tasks, in Claim's order, and returns

@@ -77,3 +77,5 @@ replace github.com/kvsuite/kv/kvcache => ../kvcache
 replace github.com/kvsuite/kv/kvnats => ../kvnats
 
 replace github.com/kvsuite/kv/kvweb => ../kvweb
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

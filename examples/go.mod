@@ -56,3 +56,5 @@ replace github.com/kvsuite/kv/conformance => ../conformance
 replace github.com/kvsuite/kv/kvcache => ../kvcache
 
 replace github.com/kvsuite/kv/kvnats => ../kvnats
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

@@ -57,3 +57,5 @@ replace github.com/kvsuite/kv/kvlock => ../kvlock
 replace github.com/kvsuite/kv/kvstream => ../kvstream
 
 replace github.com/kvsuite/kv/kvtask => ../kvtask
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect
