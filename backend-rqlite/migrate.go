@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rqlite/gorqlite"
+
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // migration is one schema step. Its statements must be deterministic (they
@@ -17,11 +19,30 @@ type migration struct {
 	stmts   []string
 }
 
-// migrations are the schema steps in increasing version order, from 1.
-// The tables are the SQLite backend's (records, stream, leases,
-// schema_migrations), plus guard, the table whose CHECK constraint turns a
-// failed condition into an error that aborts a batch.
-var migrations = []migration{
+// migrations are the schema steps in increasing version order, from 1:
+// this backend's own up to sqlitedialect.Converged (where its schema
+// became the SQLite dialect's), then the dialect's later ones, recorded
+// with the same versions and names as the SQLite backend records them.
+var migrations = append(ownMigrations, dialectMigrations()...)
+
+// dialectMigrations are the SQLite dialect's steps after
+// sqlitedialect.Converged, as statements.
+func dialectMigrations() []migration {
+	var ms []migration
+	for _, m := range sqlitedialect.Migrations() {
+		if m.Version > sqlitedialect.Converged {
+			ms = append(ms, migration{version: m.Version, name: m.Name, stmts: m.Statements()})
+		}
+	}
+	return ms
+}
+
+// ownMigrations are this backend's steps up to sqlitedialect.Converged.
+// Their tables were the SQLite backend's (records, stream, leases,
+// schema_migrations), as they then stood, plus guard, the table whose
+// CHECK constraint turns a failed condition into an error that aborts a
+// batch, and request_log; step 9 made them the SQLite dialect's schema.
+var ownMigrations = []migration{
 	{version: 1, name: "0001_init", stmts: []string{
 		`CREATE TABLE IF NOT EXISTS records (
     namespace TEXT    NOT NULL COLLATE BINARY,
@@ -109,7 +130,7 @@ var migrations = []migration{
 	// Claim's indexes: one for the pending tasks, in claim order, and one
 	// for the running ones, by lease expiry, instead of tasks_claim for
 	// both, so that an idle claim does not walk the tasks scheduled later
-	// (see sqlClaim). They are the SQLite backend's indexes, by name and
+	// (see sqlitedialect's Dialect.Claim). They are the SQLite backend's indexes, by name and
 	// definition.
 	{version: 4, name: "0004_claim_indexes", stmts: []string{
 		`CREATE INDEX IF NOT EXISTS tasks_pending ON tasks (priority DESC, scheduled_for, id) WHERE status = 'pending'`,
@@ -118,7 +139,7 @@ var migrations = []migration{
 	}},
 	// Claim with names seeks each name's due tasks in this index, so that a
 	// backlog of other names' due tasks costs it nothing (tasks_pending
-	// holds them among the names it asks for; see sqlClaim). It is the
+	// holds them among the names it asks for; see sqlitedialect's Dialect.Claim). It is the
 	// SQLite backend's index (its migration 0004_tasks_by_name), by name
 	// and definition.
 	{version: 5, name: "0005_tasks_by_name", stmts: []string{

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kvsuite/kv/conformance"
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 func openTest(t *testing.T, opts ...Option) *DB {
@@ -101,7 +102,7 @@ func TestQueryPlans(t *testing.T) {
 		}
 	}
 	for _, sel := range sels {
-		where, args := selectorWhere(sel, 1)
+		where, args := sqlitedialect.SQLite.SelectorWhere(sel, 1)
 		check("SELECT "+recordColumns+" FROM records WHERE "+where+" ORDER BY key LIMIT ? OFFSET ?", append(args, 10, 0), false)
 		check("SELECT count(*) FROM records WHERE "+where, args, false)
 	}

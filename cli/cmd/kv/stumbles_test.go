@@ -165,14 +165,14 @@ func schemaVersion(t *testing.T, typ, conn string) int {
 }
 
 // olderSchema makes a SQLite database at path whose kv schema stops one
-// step short of version v, as an older kv left it: it applies the SQLite
-// backend's own migration files before v and records them as kv does
-// (versions may leave gaps). It returns the version it stopped at.
+// step short of version v, as an older kv left it: it applies the
+// migration files of the SQLite dialect (sqlitedialect) before v and
+// records them as the SQLite backend does (versions may leave gaps). It returns the version it stopped at.
 func olderSchema(t *testing.T, path string, v int) int {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "..", "backend-sqlite", "migrations", "*.sql"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "sqlitedialect", "migrations", "*.sql"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("migrations of the SQLite backend: %v (%d files)", err, len(files))
+		t.Fatalf("migrations of the SQLite dialect: %v (%d files)", err, len(files))
 	}
 	sort.Strings(files)
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=rwc")
