@@ -17,8 +17,9 @@ import (
 )
 
 // dialect writes the SQLite dialect's shared statements for rqlite: every
-// text parameter goes through txt and is cast back to TEXT in the SQL.
-var dialect = sqlitedialect.Dialect{CastText: true, TextArg: txt}
+// text parameter goes through txt and is cast back to TEXT in the SQL, and
+// integer columns are read as text (exact, unlike JSON numbers).
+var dialect = sqlitedialect.Dialect{CastText: true, TextArg: txt, CastInt: true}
 
 // textArg is a text parameter in SQL (see dialect).
 const textArg = "CAST(? AS TEXT)"

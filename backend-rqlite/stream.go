@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rqlite/gorqlite"
@@ -35,10 +34,9 @@ var (
 	sqlConsumers = "SELECT " + consumerCols + " FROM consumers ORDER BY name"
 	// sqlCreateConsumer starts a new consumer at position, raised to the
 	// watermark: a consumer never starts inside the trimmed part.
-	sqlCreateConsumer = "INSERT INTO consumers (name, position, updated) VALUES (" + textArg +
-		", max(?, coalesce((SELECT trimmed FROM stream_meta WHERE id = 1), 0)), ?) ON CONFLICT (name) DO NOTHING"
-	sqlCommit         = "UPDATE consumers SET position = ?, updated = ? WHERE name = " + textArg
-	sqlDeleteConsumer = "DELETE FROM consumers WHERE name = " + textArg
+	sqlCreateConsumer = dialect.CreateConsumer()
+	sqlCommit         = dialect.CommitConsumer()
+	sqlDeleteConsumer = dialect.DeleteConsumer()
 )
 
 // sqlTrim raises the watermark to upTo, capped at the highest seq written
@@ -66,25 +64,8 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	if q.Limit <= 0 {
 		return nil, 0, 0, invalidArg("stream read", "limit %d must be positive", q.Limit)
 	}
-	var where strings.Builder
-	where.WriteString("seq > ?")
-	args := []any{q.After}
-	if q.HasNamespace {
-		where.WriteString(" AND namespace = " + textArg)
-		args = append(args, txt(q.Namespace))
-	}
-	if q.Type != "" {
-		where.WriteString(" AND type = " + textArg)
-		args = append(args, txt(q.Type))
-	}
-	args = append(args, q.Limit)
-	stmt := gorqlite.ParameterizedStatement{
-		Query: "SELECT CAST(m.trimmed AS TEXT), CAST(max(m.trimmed, coalesce((SELECT max(seq) FROM stream), 0)) AS TEXT), " +
-			"CAST(s.seq AS TEXT), s.namespace, s.key, s.action, CAST(s.version AS TEXT), s.type, s.value, CAST(s.ts AS TEXT) " +
-			"FROM stream_meta AS m LEFT JOIN (SELECT seq, namespace, key, action, version, type, value, ts FROM stream WHERE " + where.String() +
-			" ORDER BY seq LIMIT ?) AS s ON 1 WHERE m.id = 1 ORDER BY s.seq",
-		Arguments: args,
-	}
+	query, args := dialect.StreamRead(q)
+	stmt := gorqlite.ParameterizedStatement{Query: query, Arguments: args}
 	qr, err := db.queryOne(ctx, "stream read", stmt)
 	if err != nil {
 		return nil, 0, 0, err

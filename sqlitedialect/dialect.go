@@ -13,11 +13,16 @@ import (
 // (x'..') into a BLOB, so the rqlite backend sends such a string
 // hex-encoded in that form and writes every text parameter
 // CAST(? AS TEXT), which turns it back into the same text.
+//
+// rqlite's JSON also turns every number into a float64, so the rqlite
+// backend reads integer columns as text (CastInt) to keep them exact.
 type Dialect struct {
 	// CastText writes each text parameter CAST(? AS TEXT) instead of ?.
 	CastText bool
 	// TextArg is the value sent for a text parameter (nil: the string).
 	TextArg func(string) any
+	// CastInt reads each integer column CAST(x AS TEXT) instead of x.
+	CastInt bool
 }
 
 // SQLite is the dialect of the SQLite backend (database/sql).
@@ -37,6 +42,14 @@ func (d Dialect) TextN(n int) string {
 		return fmt.Sprintf("CAST(?%d AS TEXT)", n)
 	}
 	return fmt.Sprintf("?%d", n)
+}
+
+// Int is the integer expression x as a statement's result column reads it.
+func (d Dialect) Int(x string) string {
+	if d.CastInt {
+		return "CAST(" + x + " AS TEXT)"
+	}
+	return x
 }
 
 // Arg is the value to send for the text parameter s.

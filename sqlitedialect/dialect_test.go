@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kvsuite/kv/kvcore/driver"
+	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
 
 // TestSelectorWhereOneLowerBound: a selector with both From and After
@@ -79,5 +80,23 @@ func TestLimitArg(t *testing.T) {
 		if got := LimitArg(in); got != want {
 			t.Errorf("LimitArg(%d) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+// TestStreamRead: the read's filters are parameters in order, text ones in
+// the dialect's form, and integer columns are cast only where asked.
+func TestStreamRead(t *testing.T) {
+	d := Dialect{CastText: true, CastInt: true}
+	q, args := d.StreamRead(streamdriver.Query{After: 5, HasNamespace: true, Namespace: "n", Type: "t", Limit: 10})
+	if !strings.Contains(q, "seq > ? AND namespace = CAST(? AS TEXT) AND type = CAST(? AS TEXT) ORDER BY seq LIMIT ?") ||
+		!strings.Contains(q, "CAST(s.seq AS TEXT)") {
+		t.Errorf("rqlite's read: %s", q)
+	}
+	if !equal(args, []any{int64(5), "n", "t", 10}) {
+		t.Errorf("args %v", args)
+	}
+	q, args = SQLite.StreamRead(streamdriver.Query{After: 5, Limit: 10})
+	if strings.Contains(q, "CAST") || strings.Contains(q, "namespace = ") || !equal(args, []any{int64(5), 10}) {
+		t.Errorf("SQLite's read without filters: %s %v", q, args)
 	}
 }
