@@ -23,15 +23,13 @@ var errNoMeta = fmt.Errorf("the stream_meta row is missing: %w", coredriver.ErrN
 var (
 	// sqlBounds reads the watermark and the highest seq (never below the
 	// watermark: a stream trimmed empty ends where it was trimmed).
-	sqlBounds = "SELECT CAST(trimmed AS TEXT), CAST(max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) AS TEXT) " +
-		"FROM stream_meta WHERE id = 1"
+	sqlBounds  = dialect.StreamBounds()
 	sqlTrimmed = "SELECT CAST(trimmed AS TEXT) FROM stream_meta WHERE id = 1"
 	// sqlTrimDelete removes what the watermark now covers.
 	sqlTrimDelete = "DELETE FROM stream WHERE seq <= (SELECT trimmed FROM stream_meta WHERE id = 1)"
 
-	consumerCols = "name, CAST(position AS TEXT), CAST(updated AS TEXT)"
-	sqlConsumer  = "SELECT " + consumerCols + " FROM consumers WHERE name = " + textArg
-	sqlConsumers = "SELECT " + consumerCols + " FROM consumers ORDER BY name"
+	sqlConsumer  = dialect.Consumer()
+	sqlConsumers = dialect.Consumers()
 	// sqlCreateConsumer starts a new consumer at position, raised to the
 	// watermark: a consumer never starts inside the trimmed part.
 	sqlCreateConsumer = dialect.CreateConsumer()
@@ -205,7 +203,7 @@ func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer,
 	return scanOne("consumer", qr, 3, scanConsumer)
 }
 
-// scanConsumer reads a row of consumerCols (3 columns).
+// scanConsumer reads a row of sqlConsumer (3 columns).
 func scanConsumer(row []any) (streamdriver.Consumer, error) {
 	var c streamdriver.Consumer
 	var ok bool

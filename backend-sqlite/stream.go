@@ -67,7 +67,7 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 }
 
 // qBounds reads the trim watermark and the highest seq Read can return.
-const qBounds = "SELECT trimmed, max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) FROM stream_meta WHERE id = 1"
+var qBounds = sqlitedialect.SQLite.StreamBounds()
 
 // Bounds returns the trim watermark and the highest seq Read can return
 // (the watermark itself if everything was trimmed, 0 if none).
@@ -134,8 +134,6 @@ func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, 
 	return mark, nil
 }
 
-const consumerColumns = "name, position, updated"
-
 func scanConsumer(sc interface{ Scan(...any) error }) (streamdriver.Consumer, error) {
 	var c streamdriver.Consumer
 	var updated int64
@@ -151,7 +149,7 @@ func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer,
 	if err := db.usable(ctx); err != nil {
 		return streamdriver.Consumer{}, false, err
 	}
-	return readOne(ctx, db, "consumer", "SELECT "+consumerColumns+" FROM consumers WHERE name = ?", scanConsumer, name)
+	return readOne(ctx, db, "consumer", sqlitedialect.SQLite.Consumer(), scanConsumer, name)
 }
 
 // readOne reads at most one row on the reader pool and scans it; a missing
@@ -177,7 +175,7 @@ func (db *DB) Consumers(ctx context.Context) ([]streamdriver.Consumer, error) {
 	if err := db.usable(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, "SELECT "+consumerColumns+" FROM consumers ORDER BY name")
+	rows, err := db.rdb.QueryContext(ctx, sqlitedialect.SQLite.Consumers())
 	if err != nil {
 		return nil, db.dbError("consumers", err)
 	}
@@ -210,7 +208,7 @@ func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, n
 			return err
 		}
 		var err error
-		c, err = scanConsumer(w.tx.QueryRowContext(w.ctx, "SELECT "+consumerColumns+" FROM consumers WHERE name = ?", name))
+		c, err = scanConsumer(w.tx.QueryRowContext(w.ctx, sqlitedialect.SQLite.Consumer(), name))
 		return err
 	})
 	if err != nil {

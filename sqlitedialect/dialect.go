@@ -8,14 +8,13 @@ import (
 )
 
 // Dialect writes statements for one backend. The backends differ only in
-// how a text parameter travels: the SQLite backend binds a Go string as
-// TEXT; rqlite's JSON API turns a string shaped like a BLOB literal
-// (x'..') into a BLOB, so the rqlite backend sends such a string
-// hex-encoded in that form and writes every text parameter
-// CAST(? AS TEXT), which turns it back into the same text.
-//
-// rqlite's JSON also turns every number into a float64, so the rqlite
-// backend reads integer columns as text (CastInt) to keep them exact.
+// how values travel. The SQLite backend binds a Go string as TEXT and
+// reads integers as int64. rqlite's JSON API turns a string shaped like a
+// BLOB literal (x'..') into a BLOB, so the rqlite backend sends such a
+// string hex-encoded in that form and writes every text parameter
+// CAST(? AS TEXT), which turns it back into the same text; and it turns
+// every number into a float64, so the rqlite backend reads integer columns
+// as text to keep them exact.
 type Dialect struct {
 	// CastText writes each text parameter CAST(? AS TEXT) instead of ?.
 	CastText bool

@@ -49,3 +49,26 @@ func (d Dialect) CommitConsumer() string {
 func (d Dialect) DeleteConsumer() string {
 	return "DELETE FROM consumers WHERE name = " + d.Text()
 }
+
+// StreamBounds reads the trim watermark and the highest seq a read can
+// return (never below the watermark), in one row.
+func (d Dialect) StreamBounds() string {
+	return "SELECT " + d.Int("trimmed") + ", " + d.Int("max(trimmed, coalesce((SELECT max(seq) FROM stream), 0))") +
+		" FROM stream_meta WHERE id = 1"
+}
+
+// Consumer reads one consumer's name, position and updated time. Its
+// parameter: name.
+func (d Dialect) Consumer() string {
+	return "SELECT " + d.consumerColumns() + " FROM consumers WHERE name = " + d.Text()
+}
+
+// Consumers reads every consumer's name, position and updated time, by
+// name.
+func (d Dialect) Consumers() string {
+	return "SELECT " + d.consumerColumns() + " FROM consumers ORDER BY name"
+}
+
+func (d Dialect) consumerColumns() string {
+	return "name, " + d.Int("position") + ", " + d.Int("updated")
+}
