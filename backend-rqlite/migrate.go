@@ -167,15 +167,7 @@ var ownMigrations = []migration{
 	// -1) and the results of its statements, so that a request sent again
 	// is applied once and answered as the first time. rqlite only: a local
 	// SQLite transaction is never sent twice.
-	{version: 8, name: "0008_request_log", stmts: []string{
-		`CREATE TABLE IF NOT EXISTS request_log (
-    at INTEGER NOT NULL,
-    id TEXT    NOT NULL,
-    n  INTEGER NOT NULL,
-    v  TEXT,
-    PRIMARY KEY (at, id, n)
-) WITHOUT ROWID`,
-	}},
+	{version: 8, name: "0008_request_log", stmts: []string{createRequestLog}},
 	// The SQLite backend's schema, which both backends share from here on
 	// (tables, columns, indexes, by name and definition; guard and
 	// request_log stay rqlite's own). Each table that differed is rebuilt
@@ -300,6 +292,15 @@ const (
 	createGuard = `CREATE TABLE IF NOT EXISTS guard (
     failed CONSTRAINT guard_refuses_every_row CHECK (failed IS NULL)
 )`
+	// createRequestLog is migration 8's table (see recorded.go), also
+	// created by Init on a schema made elsewhere.
+	createRequestLog = `CREATE TABLE IF NOT EXISTS request_log (
+    at INTEGER NOT NULL,
+    id TEXT    NOT NULL,
+    n  INTEGER NOT NULL,
+    v  TEXT,
+    PRIMARY KEY (at, id, n)
+) WITHOUT ROWID`
 )
 
 // Init creates or migrates the schema. Each missing migration is one
@@ -326,11 +327,12 @@ func (db *DB) Init(ctx context.Context) error {
 	}
 	if !hasGuard {
 		// A schema made elsewhere (the SQLite backend's file loaded into
-		// rqlite) has no guard table. Without it rqlite would report the
-		// guard statements as unpreparable and still commit the rest of a
-		// batch, so conditions would not hold: create it.
+		// rqlite: the same schema from version 9 on) has no guard table.
+		// Without it rqlite would report the guard statements as
+		// unpreparable and still commit the rest of a batch, so conditions
+		// would not hold: create it, and the request log with it.
 		err := db.retry(ctx, false, func() error {
-			_, err := db.conn.WriteOneContext(ctx, createGuard)
+			_, err := db.conn.WriteContext(ctx, []string{createGuard, createRequestLog})
 			return err
 		})
 		if err != nil {

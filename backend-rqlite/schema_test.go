@@ -144,3 +144,31 @@ func splitCols(s string) []string {
 	}
 	return append(out, strings.TrimSpace(s[start:]))
 }
+
+// TestInitOnSQLiteSchema: a database with the SQLite backend's schema, as
+// its migrations and version records leave it (a SQLite file loaded into
+// rqlite), gets rqlite's own tables from Init, the same schema as a fresh
+// database, and takes writes.
+func TestInitOnSQLiteSchema(t *testing.T) {
+	ctx := context.Background()
+	db := openEmpty(t)
+	want := rqliteSchema(t, db)
+	dropAll(t, db)
+	stmts := []string{createMigrations}
+	for _, m := range sqlitedialect.Migrations() {
+		stmts = append(stmts, m.Statements()...)
+		stmts = append(stmts, fmt.Sprintf("INSERT INTO schema_migrations (version, name, applied) VALUES (%d, '%s', 0)", m.Version, m.Name))
+	}
+	_, err := db.conn.WriteContext(ctx, stmts)
+	require.NoError(t, err)
+	require.NoError(t, db.Init(ctx))
+	require.Equal(t, want, rqliteSchema(t, db))
+	s, err := db.Store()
+	require.NoError(t, err)
+	require.NoError(t, s.Put(ctx, "k", 0, 1))
+	var v int
+	_, ok, err := s.Get(ctx, "k", &v)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 1, v)
+}
