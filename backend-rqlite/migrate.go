@@ -37,11 +37,12 @@ func dialectMigrations() []migration {
 	return ms
 }
 
-// ownMigrations are this backend's steps up to sqlitedialect.Converged.
-// Their tables were the SQLite backend's (records, stream, leases,
-// schema_migrations), as they then stood, plus guard, the table whose
-// CHECK constraint turns a failed condition into an error that aborts a
-// batch, and request_log; step 9 made them the SQLite dialect's schema.
+// ownMigrations are this backend's steps up to sqlitedialect.Converged:
+// the SQLite backend's tables (records, stream, leases, consumers, tasks,
+// schema_migrations...) with some definitions of their own, plus guard,
+// the table whose CHECK constraint turns a failed condition into an error
+// that aborts a batch, and request_log; step 9 makes them the SQLite
+// dialect's schema.
 var ownMigrations = []migration{
 	{version: 1, name: "0001_init", stmts: []string{
 		`CREATE TABLE IF NOT EXISTS records (

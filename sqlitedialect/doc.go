@@ -16,9 +16,9 @@
 //   - the SQLite backend applies every file and records its version and
 //     name: 1 to 6, then 9, then every later one;
 //   - the rqlite backend has its own steps 1 to 8 (backend-rqlite's
-//     migrate.go: the same tables, written before the dialect was shared,
-//     plus its guard and request_log tables) and its step 9, which converts
-//     its tables into this schema. From Converged (9) on it applies every
+//     migrate.go: the same tables with some definitions of their own, plus
+//     its guard and request_log tables) and its step 9, which converts its
+//     tables into this schema. From Converged (9) on it applies every
 //     file after 9, recorded with the same version and name.
 //
 // So from version 9 on, the same version means the same schema in both
