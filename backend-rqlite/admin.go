@@ -9,6 +9,7 @@ import (
 
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // The optional driver interfaces a *DB implements (administration). It has
@@ -19,24 +20,13 @@ var (
 	_ lockdriver.LeaseLister     = (*DB)(nil)
 )
 
-// sqlNamespaces walks the distinct namespaces of the primary key index, one
-// seek each (a loose index scan), and keeps those with a live record: one
-// read request.
-const sqlNamespaces = `WITH RECURSIVE ns(n) AS (
-    SELECT (SELECT namespace FROM records ORDER BY namespace LIMIT 1)
-    UNION ALL
-    SELECT (SELECT namespace FROM records WHERE namespace > ns.n ORDER BY namespace LIMIT 1) FROM ns WHERE ns.n IS NOT NULL
-)
-SELECT n FROM ns WHERE n IS NOT NULL
-    AND EXISTS (SELECT 1 FROM records WHERE namespace = ns.n AND ` + live + `)`
-
 // Namespaces returns the namespaces holding a record live at now (see
 // kvcore/driver.NamespaceLister), in byte order.
 func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
 	if err := db.usable(ctx); err != nil {
 		return nil, err
 	}
-	qr, err := db.queryOne(ctx, "namespaces", gorqlite.ParameterizedStatement{Query: sqlNamespaces, Arguments: []any{now.UnixMicro()}})
+	qr, err := db.queryOne(ctx, "namespaces", gorqlite.ParameterizedStatement{Query: sqlitedialect.Namespaces, Arguments: []any{now.UnixMicro()}})
 	if err != nil {
 		return nil, err
 	}

@@ -13,15 +13,20 @@ import (
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
-// textArg is a text parameter in SQL: every text parameter goes through txt and
-// is cast back to TEXT here (see txt).
+// dialect writes the SQLite dialect's shared statements for rqlite: every
+// text parameter goes through txt and is cast back to TEXT in the SQL, and
+// integer columns are read as text (exact, unlike JSON numbers).
+var dialect = sqlitedialect.Dialect{CastText: true, TextArg: txt, CastInt: true}
+
+// textArg is a text parameter in SQL (see dialect).
 const textArg = "CAST(? AS TEXT)"
 
 // live is the condition for a record that has not expired; its one
 // parameter is now.
-const live = "(expires IS NULL OR expires > ?)"
+const live = sqlitedialect.Live
 
 // txt returns a text parameter as rqlite will store it unchanged. rqlite
 // turns a string of the form x'0A1B' into a BLOB; such a string is sent
@@ -115,11 +120,6 @@ var (
 		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 	sqlDelete = "DELETE FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 	sqlTouch  = "UPDATE records SET expires = ? WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
-
-	sqlSweepStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
-		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE expires <= ? ORDER BY expires, namespace, key LIMIT ?"
-	sqlSweep = "DELETE FROM records WHERE (namespace, key) IN " +
-		"(SELECT namespace, key FROM records WHERE expires <= ? ORDER BY expires, namespace, key LIMIT ?)"
 )
 
 // Apply runs b.Ops in one rqlite transaction: all of them or none (see
@@ -225,14 +225,9 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 	case driver.OpDeleteRange:
 		sel := op.Sel
 		sel.Keys = nil
-		where, args := selectorWhere(sel, now)
-		page := " ORDER BY key LIMIT ? OFFSET ?"
-		args = append(args, limitArg(sel.Limit), sel.Offset)
-		q.add(roleOther, i, "INSERT INTO stream (namespace, key, action, version, type, value, ts) "+
-			"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE "+where+page,
-			append([]any{now}, args...)...)
-		q.add(roleRows, i, "DELETE FROM records WHERE namespace = "+textArg+" AND key IN (SELECT key FROM records WHERE "+where+page+")",
-			append([]any{txt(sel.Namespace)}, args...)...)
+		ins, insArgs, del, delArgs := dialect.DeleteRange(sel, now)
+		q.add(roleOther, i, ins, insArgs...)
+		q.add(roleRows, i, del, delArgs...)
 	default:
 		return fmt.Errorf("unknown op kind %v: %w", op.Kind, kvcore.ErrInvalidArgument)
 	}
@@ -250,8 +245,8 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 	}
 	n := now.UnixMicro()
 	var q batch
-	q.add(roleOther, -1, sqlSweepStream, n, n, limit)
-	q.add(roleRows, 0, sqlSweep, n, limit)
+	q.add(roleOther, -1, sqlitedialect.SweepStream, n, n, limit)
+	q.add(roleRows, 0, sqlitedialect.Sweep, n, limit)
 	res, err := db.sendRecorded(ctx, "sweep", &q)
 	if err != nil {
 		return 0, err
@@ -343,46 +338,6 @@ func anySucceeded(res []gorqlite.RequestResult) bool {
 		}
 	}
 	return false
-}
-
-// limitArg is a selector's limit as SQLite's LIMIT takes it (-1: none).
-func limitArg(limit int) int {
-	if limit <= 0 {
-		return -1
-	}
-	return limit
-}
-
-// selectorWhere builds the WHERE clause of a range selector (sel.Keys is
-// nil): live records of sel's namespace, compared byte-wise on the primary
-// key (or on the type index when sel.Type is set).
-func selectorWhere(sel driver.Selector, now int64) (string, []any) {
-	var b strings.Builder
-	args := make([]any, 0, 6)
-	b.WriteString("namespace = " + textArg)
-	args = append(args, txt(sel.Namespace))
-	if sel.Type != "" {
-		b.WriteString(" AND type = " + textArg)
-		args = append(args, txt(sel.Type))
-	}
-	// Only the tighter lower bound is written: given both key >= From and
-	// key > After, SQLite seeks on one of them and filters the rest, so a
-	// cursor deep in a prefix would step over every key before it.
-	switch {
-	case sel.HasAfter && sel.After >= sel.From:
-		b.WriteString(" AND key > " + textArg)
-		args = append(args, txt(sel.After))
-	case sel.From != "":
-		b.WriteString(" AND key >= " + textArg)
-		args = append(args, txt(sel.From))
-	}
-	if sel.HasTo {
-		b.WriteString(" AND key < " + textArg)
-		args = append(args, txt(sel.To))
-	}
-	b.WriteString(" AND " + live)
-	args = append(args, now)
-	return b.String(), args
 }
 
 // intCol reads an integer column that the SQL returned as text (exact for

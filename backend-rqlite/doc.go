@@ -48,8 +48,9 @@
 //
 // # Semantics
 //
-// The schema has the same logical tables as the SQLite backend (records,
-// stream, leases, schema_migrations) plus the guard table. Times are
+// The schema is the SQLite backend's (package sqlitedialect: tables,
+// columns and indexes, by name and definition) plus the guard and
+// request_log tables. Times are
 // INTEGER Unix microseconds, UTC. Keys compare byte for byte (TEXT with the
 // BINARY collation, plain range comparisons, never LIKE). A record whose
 // expiry is at or before the caller's now is invisible to reads and absent

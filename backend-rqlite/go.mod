@@ -7,6 +7,7 @@ require (
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvtask v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/sqlitedialect v0.0.0-00010101000000-000000000000
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -39,3 +40,5 @@ replace github.com/kvsuite/kv/kvlock => ../kvlock
 replace github.com/kvsuite/kv/kvstream => ../kvstream
 
 replace github.com/kvsuite/kv/kvtask => ../kvtask
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

@@ -14,7 +14,7 @@ var _ lockdriver.Locker = (*DB)(nil)
 
 // The statements of the Locker. A lease is held while its owner is not empty
 // and its expiry (Unix microseconds) is after now; a released lease keeps
-// its row and token with an empty owner and expires 0.
+// its row and token with an empty owner and expires NULL.
 var (
 	// sqlAcquire grants the lease in one statement: a new row (token 1),
 	// or an update of the row only if it is free (released or expired) or
@@ -32,7 +32,7 @@ var (
 	// request: the owner is the caller's exactly when it was granted).
 	sqlLease = "SELECT " + leaseColumns + " FROM leases WHERE name = " + textArg
 	// sqlRelease frees the lease if owner holds it at now.
-	sqlRelease = "UPDATE leases SET owner = '', expires = 0, acquired = NULL WHERE name = " + textArg +
+	sqlRelease = "UPDATE leases SET owner = '', expires = NULL, acquired = NULL WHERE name = " + textArg +
 		" AND owner = " + textArg + " AND owner <> '' AND expires > ?"
 )
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/rqlite/gorqlite"
+
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // migration is one schema step. Its statements must be deterministic (they
@@ -17,11 +19,31 @@ type migration struct {
 	stmts   []string
 }
 
-// migrations are the schema steps in increasing version order, from 1.
-// The tables are the SQLite backend's (records, stream, leases,
-// schema_migrations), plus guard, the table whose CHECK constraint turns a
-// failed condition into an error that aborts a batch.
-var migrations = []migration{
+// migrations are the schema steps in increasing version order, from 1:
+// this backend's own up to sqlitedialect.Converged (where its schema
+// became the SQLite dialect's), then the dialect's later ones, recorded
+// with the same versions and names as the SQLite backend records them.
+var migrations = append(ownMigrations, dialectMigrations()...)
+
+// dialectMigrations are the SQLite dialect's steps after
+// sqlitedialect.Converged, as statements.
+func dialectMigrations() []migration {
+	var ms []migration
+	for _, m := range sqlitedialect.Migrations() {
+		if m.Version > sqlitedialect.Converged {
+			ms = append(ms, migration{version: m.Version, name: m.Name, stmts: m.Statements()})
+		}
+	}
+	return ms
+}
+
+// ownMigrations are this backend's steps up to sqlitedialect.Converged:
+// the SQLite backend's tables (records, stream, leases, consumers, tasks,
+// schema_migrations...) with some definitions of their own, plus guard,
+// the table whose CHECK constraint turns a failed condition into an error
+// that aborts a batch, and request_log; step 9 makes them the SQLite
+// dialect's schema.
+var ownMigrations = []migration{
 	{version: 1, name: "0001_init", stmts: []string{
 		`CREATE TABLE IF NOT EXISTS records (
     namespace TEXT    NOT NULL COLLATE BINARY,
@@ -109,7 +131,7 @@ var migrations = []migration{
 	// Claim's indexes: one for the pending tasks, in claim order, and one
 	// for the running ones, by lease expiry, instead of tasks_claim for
 	// both, so that an idle claim does not walk the tasks scheduled later
-	// (see sqlClaim). They are the SQLite backend's indexes, by name and
+	// (see sqlitedialect's Dialect.Claim). They are the SQLite backend's indexes, by name and
 	// definition.
 	{version: 4, name: "0004_claim_indexes", stmts: []string{
 		`CREATE INDEX IF NOT EXISTS tasks_pending ON tasks (priority DESC, scheduled_for, id) WHERE status = 'pending'`,
@@ -118,7 +140,7 @@ var migrations = []migration{
 	}},
 	// Claim with names seeks each name's due tasks in this index, so that a
 	// backlog of other names' due tasks costs it nothing (tasks_pending
-	// holds them among the names it asks for; see sqlClaim). It is the
+	// holds them among the names it asks for; see sqlitedialect's Dialect.Claim). It is the
 	// SQLite backend's index (its migration 0004_tasks_by_name), by name
 	// and definition.
 	{version: 5, name: "0005_tasks_by_name", stmts: []string{
@@ -146,15 +168,115 @@ var migrations = []migration{
 	// -1) and the results of its statements, so that a request sent again
 	// is applied once and answered as the first time. rqlite only: a local
 	// SQLite transaction is never sent twice.
-	{version: 8, name: "0008_request_log", stmts: []string{
-		`CREATE TABLE IF NOT EXISTS request_log (
-    at INTEGER NOT NULL,
-    id TEXT    NOT NULL,
-    n  INTEGER NOT NULL,
-    v  TEXT,
-    PRIMARY KEY (at, id, n)
+	{version: 8, name: "0008_request_log", stmts: []string{createRequestLog}},
+	// The SQLite backend's schema, which both backends share from here on
+	// (tables, columns, indexes, by name and definition; guard and
+	// request_log stay rqlite's own). Each table that differed is rebuilt
+	// under its name, its rows copied: records, leases, consumers and
+	// schedules become WITHOUT ROWID; tasks and stream_meta lose their
+	// column defaults; schedules.next_tick becomes next; tasks_unique_key
+	// becomes tasks_unique. Two conventions change with the columns: a
+	// released lease has expires NULL (was 0), and a task that no runner
+	// holds has locked_by '' (was NULL).
+	{version: 9, name: "0009_one_schema", stmts: oneSchema},
+}
+
+// oneSchema is migration 9's statements: each table that differed is
+// renamed aside, created again as the SQLite backend's, filled from the
+// old one and the old one dropped (with its indexes, created again after).
+var oneSchema = []string{
+	`ALTER TABLE records RENAME TO records_0008`,
+	`CREATE TABLE records (
+    namespace TEXT    NOT NULL,
+    key       TEXT    NOT NULL,
+    version   INTEGER NOT NULL,
+    type      TEXT    NOT NULL DEFAULT '',
+    created   INTEGER NOT NULL,
+    updated   INTEGER NOT NULL,
+    expires   INTEGER,
+    value     TEXT    NOT NULL,
+    PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID`,
-	}},
+	`INSERT INTO records (namespace, key, version, type, created, updated, expires, value)
+SELECT namespace, key, version, type, created, updated, expires, value FROM records_0008`,
+	`DROP TABLE records_0008`,
+	`CREATE INDEX records_by_type ON records (namespace, type, key)`,
+	`CREATE INDEX records_by_expiry ON records (expires) WHERE expires IS NOT NULL`,
+
+	`ALTER TABLE leases RENAME TO leases_0008`,
+	`CREATE TABLE leases (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    owner    TEXT    NOT NULL,
+    token    INTEGER NOT NULL,
+    expires  INTEGER,
+    acquired INTEGER
+) WITHOUT ROWID`,
+	`INSERT INTO leases (name, owner, token, expires, acquired)
+SELECT name, owner, token, CASE WHEN owner = '' THEN NULL ELSE expires END, acquired FROM leases_0008`,
+	`DROP TABLE leases_0008`,
+
+	`ALTER TABLE stream_meta RENAME TO stream_meta_0008`,
+	`CREATE TABLE stream_meta (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    trimmed INTEGER NOT NULL
+)`,
+	`INSERT INTO stream_meta (id, trimmed) SELECT id, trimmed FROM stream_meta_0008`,
+	`DROP TABLE stream_meta_0008`,
+
+	`ALTER TABLE consumers RENAME TO consumers_0008`,
+	`CREATE TABLE consumers (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    position INTEGER NOT NULL,
+    updated  INTEGER NOT NULL
+) WITHOUT ROWID`,
+	`INSERT INTO consumers (name, position, updated) SELECT name, position, updated FROM consumers_0008`,
+	`DROP TABLE consumers_0008`,
+
+	`ALTER TABLE tasks RENAME TO tasks_0008`,
+	`CREATE TABLE tasks (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    name             TEXT    NOT NULL,
+    payload          TEXT    NOT NULL,
+    status           TEXT    NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+    priority         INTEGER NOT NULL,
+    unique_key       TEXT,
+    created          INTEGER NOT NULL,
+    scheduled_for    INTEGER NOT NULL,
+    started          INTEGER,
+    completed        INTEGER,
+    attempts         INTEGER NOT NULL,
+    max_retries      INTEGER NOT NULL,
+    timeout          INTEGER NOT NULL,
+    last_error       TEXT    NOT NULL,
+    locked_by        TEXT    NOT NULL,
+    locked_until     INTEGER,
+    token            INTEGER NOT NULL,
+    cancel_requested INTEGER NOT NULL,
+    lost             INTEGER NOT NULL DEFAULT 0,
+    at_most_once     INTEGER NOT NULL DEFAULT 0
+)`,
+	`INSERT INTO tasks (id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
+    attempts, max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested, lost, at_most_once)
+SELECT id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed,
+    attempts, max_retries, timeout, last_error, coalesce(locked_by, ''), locked_until, token, cancel_requested, lost, at_most_once
+FROM tasks_0008`,
+	`DROP TABLE tasks_0008`,
+	`CREATE INDEX tasks_pending ON tasks (priority DESC, scheduled_for, id) WHERE status = 'pending'`,
+	`CREATE INDEX tasks_running ON tasks (locked_until) WHERE status = 'running'`,
+	`CREATE UNIQUE INDEX tasks_unique ON tasks (unique_key) WHERE status IN ('pending', 'running')`,
+	`CREATE INDEX tasks_by_created ON tasks (created, id)`,
+	`CREATE INDEX tasks_by_status ON tasks (status, created, id)`,
+	`CREATE INDEX tasks_pending_name ON tasks (name, priority DESC, scheduled_for, id) WHERE status = 'pending'`,
+
+	`ALTER TABLE schedules RENAME TO schedules_0008`,
+	`CREATE TABLE schedules (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    spec     TEXT    NOT NULL,
+    template TEXT    NOT NULL,
+    next     INTEGER NOT NULL
+) WITHOUT ROWID`,
+	`INSERT INTO schedules (name, spec, template, next) SELECT name, spec, template, next_tick FROM schedules_0008`,
+	`DROP TABLE schedules_0008`,
 }
 
 // latestVersion is the schema version this driver needs.
@@ -171,6 +293,15 @@ const (
 	createGuard = `CREATE TABLE IF NOT EXISTS guard (
     failed CONSTRAINT guard_refuses_every_row CHECK (failed IS NULL)
 )`
+	// createRequestLog is migration 8's table (see recorded.go), also
+	// created by Init on a schema made elsewhere.
+	createRequestLog = `CREATE TABLE IF NOT EXISTS request_log (
+    at INTEGER NOT NULL,
+    id TEXT    NOT NULL,
+    n  INTEGER NOT NULL,
+    v  TEXT,
+    PRIMARY KEY (at, id, n)
+) WITHOUT ROWID`
 )
 
 // Init creates or migrates the schema. Each missing migration is one
@@ -197,11 +328,12 @@ func (db *DB) Init(ctx context.Context) error {
 	}
 	if !hasGuard {
 		// A schema made elsewhere (the SQLite backend's file loaded into
-		// rqlite) has no guard table. Without it rqlite would report the
-		// guard statements as unpreparable and still commit the rest of a
-		// batch, so conditions would not hold: create it.
+		// rqlite: the same schema from version 9 on) has no guard table.
+		// Without it rqlite would report the guard statements as
+		// unpreparable and still commit the rest of a batch, so conditions
+		// would not hold: create it, and the request log with it.
 		err := db.retry(ctx, false, func() error {
-			_, err := db.conn.WriteOneContext(ctx, createGuard)
+			_, err := db.conn.WriteContext(ctx, []string{createGuard, createRequestLog})
 			return err
 		})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/rqlite/gorqlite"
 
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // recordCols are the columns Query reads; integers come back as text so
@@ -49,11 +50,11 @@ func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]
 			Arguments: []any{txt(sel.Namespace), string(keys), n},
 		}
 	default:
-		where, args := selectorWhere(sel, n)
+		where, args := dialect.SelectorWhere(sel, n)
 		q := "SELECT " + recordCols + " FROM records WHERE " + where + " ORDER BY key"
 		if sel.Limit > 0 || sel.Offset > 0 {
 			q += " LIMIT ? OFFSET ?"
-			args = append(args, limitArg(sel.Limit), sel.Offset)
+			args = append(args, sqlitedialect.LimitArg(sel.Limit), sel.Offset)
 		}
 		stmt = gorqlite.ParameterizedStatement{Query: q, Arguments: args}
 	}
@@ -89,7 +90,7 @@ func (db *DB) Count(ctx context.Context, sel driver.Selector, now time.Time) (in
 			Arguments: []any{txt(sel.Namespace), string(keys), now.UnixMicro()},
 		}
 	} else {
-		where, args := selectorWhere(sel, now.UnixMicro())
+		where, args := dialect.SelectorWhere(sel, now.UnixMicro())
 		stmt = gorqlite.ParameterizedStatement{Query: "SELECT CAST(count(*) AS TEXT) FROM records WHERE " + where, Arguments: args}
 	}
 	qr, err := db.queryOne(ctx, "count", stmt)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rqlite/gorqlite"
@@ -24,21 +23,18 @@ var errNoMeta = fmt.Errorf("the stream_meta row is missing: %w", coredriver.ErrN
 var (
 	// sqlBounds reads the watermark and the highest seq (never below the
 	// watermark: a stream trimmed empty ends where it was trimmed).
-	sqlBounds = "SELECT CAST(trimmed AS TEXT), CAST(max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) AS TEXT) " +
-		"FROM stream_meta WHERE id = 1"
+	sqlBounds  = dialect.StreamBounds()
 	sqlTrimmed = "SELECT CAST(trimmed AS TEXT) FROM stream_meta WHERE id = 1"
 	// sqlTrimDelete removes what the watermark now covers.
 	sqlTrimDelete = "DELETE FROM stream WHERE seq <= (SELECT trimmed FROM stream_meta WHERE id = 1)"
 
-	consumerCols = "name, CAST(position AS TEXT), CAST(updated AS TEXT)"
-	sqlConsumer  = "SELECT " + consumerCols + " FROM consumers WHERE name = " + textArg
-	sqlConsumers = "SELECT " + consumerCols + " FROM consumers ORDER BY name"
+	sqlConsumer  = dialect.Consumer()
+	sqlConsumers = dialect.Consumers()
 	// sqlCreateConsumer starts a new consumer at position, raised to the
 	// watermark: a consumer never starts inside the trimmed part.
-	sqlCreateConsumer = "INSERT INTO consumers (name, position, updated) VALUES (" + textArg +
-		", max(?, coalesce((SELECT trimmed FROM stream_meta WHERE id = 1), 0)), ?) ON CONFLICT (name) DO NOTHING"
-	sqlCommit         = "UPDATE consumers SET position = ?, updated = ? WHERE name = " + textArg
-	sqlDeleteConsumer = "DELETE FROM consumers WHERE name = " + textArg
+	sqlCreateConsumer = dialect.CreateConsumer()
+	sqlCommit         = dialect.CommitConsumer()
+	sqlDeleteConsumer = dialect.DeleteConsumer()
 )
 
 // sqlTrim raises the watermark to upTo, capped at the highest seq written
@@ -66,25 +62,8 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	if q.Limit <= 0 {
 		return nil, 0, 0, invalidArg("stream read", "limit %d must be positive", q.Limit)
 	}
-	var where strings.Builder
-	where.WriteString("seq > ?")
-	args := []any{q.After}
-	if q.HasNamespace {
-		where.WriteString(" AND namespace = " + textArg)
-		args = append(args, txt(q.Namespace))
-	}
-	if q.Type != "" {
-		where.WriteString(" AND type = " + textArg)
-		args = append(args, txt(q.Type))
-	}
-	args = append(args, q.Limit)
-	stmt := gorqlite.ParameterizedStatement{
-		Query: "SELECT CAST(m.trimmed AS TEXT), CAST(max(m.trimmed, coalesce((SELECT max(seq) FROM stream), 0)) AS TEXT), " +
-			"CAST(s.seq AS TEXT), s.namespace, s.key, s.action, CAST(s.version AS TEXT), s.type, s.value, CAST(s.ts AS TEXT) " +
-			"FROM stream_meta AS m LEFT JOIN (SELECT seq, namespace, key, action, version, type, value, ts FROM stream WHERE " + where.String() +
-			" ORDER BY seq LIMIT ?) AS s ON 1 WHERE m.id = 1 ORDER BY s.seq",
-		Arguments: args,
-	}
+	query, args := dialect.StreamRead(q)
+	stmt := gorqlite.ParameterizedStatement{Query: query, Arguments: args}
 	qr, err := db.queryOne(ctx, "stream read", stmt)
 	if err != nil {
 		return nil, 0, 0, err
@@ -224,7 +203,7 @@ func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer,
 	return scanOne("consumer", qr, 3, scanConsumer)
 }
 
-// scanConsumer reads a row of consumerCols (3 columns).
+// scanConsumer reads a row of sqlConsumer (3 columns).
 func scanConsumer(row []any) (streamdriver.Consumer, error) {
 	var c streamdriver.Consumer
 	var ok bool

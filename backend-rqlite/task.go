@@ -14,6 +14,7 @@ import (
 
 	"github.com/kvsuite/kv/kvcore"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 var _ taskdriver.Queue = (*DB)(nil)
@@ -37,8 +38,8 @@ const holdsKey = "status IN ('pending', 'running')"
 // The statements of the Queue.
 var (
 	sqlTaskInsertHead = "INSERT INTO tasks (id, name, payload, status, priority, unique_key, created, scheduled_for, " +
-		"attempts, max_retries, timeout, last_error, token, cancel_requested, lost, at_most_once) "
-	sqlTaskValues = "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', ?, CAST(? AS TEXT), ?, ?, 0, ?, ?, '', 0, 0, 0, ?"
+		"attempts, max_retries, timeout, last_error, locked_by, token, cancel_requested, lost, at_most_once) "
+	sqlTaskValues = "CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), 'pending', ?, CAST(? AS TEXT), ?, ?, 0, ?, ?, '', '', 0, 0, 0, ?"
 	// A task whose unique key a pending or running task holds is not
 	// stored: the partial unique index decides, atomically.
 	sqlTaskOnKey  = " ON CONFLICT (unique_key) WHERE " + holdsKey + " DO NOTHING"
@@ -57,7 +58,7 @@ var (
 	// time, how many attempts to give back, then held's.
 	sqlFinish = "UPDATE tasks SET status = ?, last_error = " + textArg + ", completed = ?, " +
 		"scheduled_for = CASE WHEN ? THEN ? ELSE scheduled_for END, attempts = max(attempts - ?, 0), " +
-		"locked_by = NULL, locked_until = NULL WHERE " + held
+		"locked_by = '', locked_until = NULL WHERE " + held
 	// sqlCancel cancels a pending task and flags a running one; terminal
 	// tasks are left alone. SET expressions read the row as it was.
 	sqlCancel = "UPDATE tasks SET " +
@@ -66,108 +67,25 @@ var (
 		"cancel_requested = CASE WHEN status = 'running' THEN 1 ELSE cancel_requested END " +
 		"WHERE id = " + textArg + " AND " + holdsKey
 
-	sqlPutSchedule = "INSERT INTO schedules (name, spec, template, next_tick) VALUES (" + textArg + ", " + textArg + ", " + textArg + ", ?) " +
-		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, template = excluded.template, next_tick = excluded.next_tick"
+	sqlPutSchedule = "INSERT INTO schedules (name, spec, template, next) VALUES (" + textArg + ", " + textArg + ", " + textArg + ", ?) " +
+		"ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, template = excluded.template, next = excluded.next"
 	sqlDeleteSchedule = "DELETE FROM schedules WHERE name = " + textArg
-	sqlSchedules      = "SELECT name, spec, template, CAST(next_tick AS TEXT) FROM schedules ORDER BY name"
+	sqlSchedules      = "SELECT name, spec, template, CAST(next AS TEXT) FROM schedules ORDER BY name"
 	// sqlFireInsert inserts the tick's task only if the schedule is still
 	// at the tick; sqlFireMove then moves it on. One transaction: runners
 	// racing for a tick are serialised by rqlite, and only the first sees
 	// the schedule at the tick.
 	sqlFireInsert = sqlTaskInsertHead + "SELECT " + sqlTaskValues +
-		" WHERE EXISTS (SELECT 1 FROM schedules WHERE name = " + textArg + " AND next_tick = ?)" + sqlTaskOnKey
-	sqlFireMove = "UPDATE schedules SET next_tick = ? WHERE name = " + textArg + " AND next_tick = ?"
+		" WHERE EXISTS (SELECT 1 FROM schedules WHERE name = " + textArg + " AND next = ?)" + sqlTaskOnKey
+	sqlFireMove = "UPDATE schedules SET next = ? WHERE name = " + textArg + " AND next = ?"
 )
 
-// sqlClaim takes up to limit claimable tasks, in Claim's order, and returns
-// them: one statement for n distinct names (0: any; its parameters are
-// claimArgs'). INDEXED BY keeps every step on the partial indexes
-// tasks_pending (priority DESC, scheduled_for, id), tasks_pending_name
-// (name, priority DESC, scheduled_for, id) and tasks_running
-// (locked_until): SQLite would rather use tasks_by_status on small or
-// unanalysed tables.
-//
-// Its cost does not grow with the pending tasks that are not due, nor with
-// the due tasks of names it does not ask for. Each priority's due tasks are
-// at the front of its range in tasks_pending, but the ranges are spread
-// among the tasks scheduled later, so a walk of the index in claim order
-// with scheduled_for <= now reads every pending task when few are due.
-// Instead:
-//
-//   - levels walks the distinct priorities of the pending tasks, highest
-//     first, one index probe each (max(priority) below the last one, a
-//     loose index scan as a recursive CTE). Without names it counts at each
-//     the priority's due tasks (a seek of priority = p AND scheduled_for <=
-//     now in the index alone, at most limit of them) and stops once it has
-//     counted limit; with names it lists every priority;
-//   - the pending candidates are the due tasks of those priorities: SQLite
-//     seeks (priority=? AND scheduled_for<?) per priority of the list,
-//     highest first, so the rows come in claim order without a sort and
-//     the scan stops after limit. With names it does so for each name in
-//     tasks_pending_name, (name=? AND priority=? AND scheduled_for<?), up to
-//     limit each (one subquery per name, joined by UNION ALL): a name's
-//     seeks never read another name's tasks;
-//   - the expired leases are a range scan of tasks_running (sorted, but
-//     only the expired ones), filtered by name;
-//   - the UPDATE takes the first limit of all of them in claim order, and
-//     counts a lost attempt for each task it takes over from an expired
-//     lease (its SET expressions read the row as it was: status 'running').
-//
-// An idle claim so costs a few probes per distinct pending priority (and
-// name), more than a walk only with about as many priorities as pending
-// tasks.
-func sqlClaim(n int) string {
-	const pending = "FROM tasks INDEXED BY tasks_pending WHERE status = 'pending'"
-	const due = " AND priority IN (SELECT p FROM levels) AND scheduled_for <= ? ORDER BY priority DESC, scheduled_for, id LIMIT ?)"
-	todo := "todo - (SELECT count(*) FROM (SELECT 1 " + pending + " AND priority = p AND scheduled_for <= ? LIMIT ?))"
-	candidates := "SELECT * FROM (SELECT id, priority, scheduled_for " + pending + due
-	names := ""
-	if n > 0 {
-		todo = "todo"
-		parts := make([]string, n)
-		for i := range parts {
-			parts[i] = "SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_pending_name " +
-				"WHERE status = 'pending' AND name = " + textArg + due
-		}
-		candidates = strings.Join(parts, " UNION ALL ")
-		names = " AND name IN (" + strings.Repeat(textArg+", ", n-1) + textArg + ")"
-	}
-	return "WITH RECURSIVE levels (p, todo) AS (SELECT (SELECT max(priority) " + pending + "), ? " +
-		"UNION ALL SELECT (SELECT max(priority) " + pending + " AND priority < p), " + todo + " " +
-		"FROM levels WHERE p IS NOT NULL AND todo > 0) " +
-		"UPDATE tasks SET status = 'running', locked_by = " + textArg + ", locked_until = ?, started = ?, " +
-		"attempts = attempts + 1, token = token + 1, lost = lost + (status = 'running') WHERE id IN (SELECT id FROM (" + candidates + " " +
-		"UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running " +
-		"WHERE status = 'running' AND locked_until <= ?" + names + " ORDER BY priority DESC, scheduled_for, id LIMIT ?)) " +
-		"ORDER BY priority DESC, scheduled_for, id LIMIT ?) RETURNING " + taskCols
-}
-
-// claimArgs are sqlClaim(len(names))'s parameters, in the order of its
-// placeholders; names must be distinct (see claimStatement).
-func claimArgs(runner string, until, now int64, limit int, names []string) []any {
-	a := []any{limit}
-	if len(names) == 0 {
-		a = append(a, now, limit) // levels' count
-	}
-	a = append(a, txt(runner), until, now)
-	if len(names) == 0 {
-		a = append(a, now, limit)
-	}
-	for _, n := range names {
-		a = append(a, txt(n), now, limit)
-	}
-	a = append(a, now)
-	for _, n := range names {
-		a = append(a, txt(n))
-	}
-	return append(a, limit, limit)
-}
-
 // claimStatement is the statement and parameters of claim c, its names
-// sorted and de-duplicated (sqlClaim seeks each once).
+// sorted and de-duplicated (the statement seeks each once; see
+// sqlitedialect's Dialect.Claim).
 func claimStatement(c taskdriver.Claim) (string, []any) {
 	names := c.DistinctNames()
-	return sqlClaim(len(names)), claimArgs(c.Runner, c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro(), c.Limit, names)
+	return dialect.Claim(len(names), taskCols), dialect.ClaimArgs(c.Runner, c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro(), c.Limit, names)
 }
 
 // checkText refuses text that rqlite's JSON API cannot carry unchanged.
@@ -320,7 +238,7 @@ func (db *DB) List(ctx context.Context, f taskdriver.Filter) ([]taskdriver.Task,
 		sql += " WHERE " + strings.Join(where, " AND ")
 	}
 	sql += " ORDER BY created, id LIMIT ? OFFSET ?"
-	args = append(args, limitArg(f.Limit), f.Offset)
+	args = append(args, sqlitedialect.LimitArg(f.Limit), f.Offset)
 	qr, err := db.queryOne(ctx, "list tasks", gorqlite.ParameterizedStatement{Query: sql, Arguments: args})
 	if err != nil {
 		return nil, err

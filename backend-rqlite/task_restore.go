@@ -21,7 +21,7 @@ const sqlTaskRestore = "INSERT INTO tasks (id, name, payload, status, priority, 
 // RestoreTasks stores ts exactly as given (see taskdriver.Restorer): one
 // insert per task in one request, so one transaction - a task whose ID
 // exists, or a pending or running one whose unique key is held (the
-// partial unique index tasks_unique_key), rolls the whole call back.
+// partial unique index tasks_unique), rolls the whole call back.
 func (db *DB) RestoreTasks(ctx context.Context, ts []taskdriver.Task) error {
 	if len(ts) == 0 {
 		return nil
@@ -38,10 +38,6 @@ func (db *DB) RestoreTasks(ctx context.Context, ts []taskdriver.Task) error {
 		if err := checkText("last error", t.LastError); err != nil {
 			return fmt.Errorf("rqlitekv: restore task %d: %w", i, err)
 		}
-		var lockedBy any
-		if t.LockedBy != "" {
-			lockedBy = txt(t.LockedBy)
-		}
 		cancel, atMostOnce := 0, 0
 		if t.CancelRequested {
 			cancel = 1
@@ -51,7 +47,7 @@ func (db *DB) RestoreTasks(ctx context.Context, ts []taskdriver.Task) error {
 		}
 		q.add(roleOther, i, sqlTaskRestore, args[0], args[1], args[2], string(t.Status), t.Priority, args[4],
 			t.Created.UnixMicro(), t.ScheduledFor.UnixMicro(), micros(t.Started), micros(t.Completed),
-			t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), txt(t.LastError), lockedBy, micros(t.LockedUntil),
+			t.Attempts, t.MaxRetries, t.Timeout.Microseconds(), txt(t.LastError), txt(t.LockedBy), micros(t.LockedUntil),
 			t.Token, cancel, t.Lost, atMostOnce)
 	}
 	res, failed, err := db.request(ctx, "restore tasks", q.stmts)

@@ -8,6 +8,7 @@ import (
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // The optional driver interfaces a *DB implements (administration).
@@ -18,24 +19,13 @@ var (
 	_ streamdriver.NotifyScope   = (*DB)(nil)
 )
 
-// qNamespaces walks the distinct namespaces of the primary key index, one
-// seek each (a loose index scan), and keeps those with a live record: the
-// EXISTS stops at the first one.
-const qNamespaces = `WITH RECURSIVE ns(n) AS (
-    SELECT (SELECT namespace FROM records ORDER BY namespace LIMIT 1)
-    UNION ALL
-    SELECT (SELECT namespace FROM records WHERE namespace > ns.n ORDER BY namespace LIMIT 1) FROM ns WHERE ns.n IS NOT NULL
-)
-SELECT n FROM ns WHERE n IS NOT NULL
-    AND EXISTS (SELECT 1 FROM records WHERE namespace = ns.n AND (expires IS NULL OR expires > ?))`
-
 // Namespaces returns the namespaces holding a record live at now (see
 // kvcore/driver.NamespaceLister), in byte order.
 func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
 	if err := db.usable(ctx); err != nil {
 		return nil, err
 	}
-	stmt, err := db.readStmt(ctx, qNamespaces)
+	stmt, err := db.readStmt(ctx, sqlitedialect.Namespaces)
 	if err != nil {
 		return nil, db.dbError("namespaces", err)
 	}
@@ -46,7 +36,7 @@ func (db *DB) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
 	return out, nil
 }
 
-// scanNamespaces reads the rows of qNamespaces.
+// scanNamespaces reads the rows of sqlitedialect.Namespaces.
 func scanNamespaces(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, err

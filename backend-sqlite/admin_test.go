@@ -10,6 +10,7 @@ import (
 
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // TestAdminSchemaVersion: 0 before Init (no schema yet, no error), the
@@ -50,7 +51,7 @@ func TestAdminSchemaVersion(t *testing.T) {
 // range of their primary key.
 func TestAdminPlans(t *testing.T) {
 	db := openTest(t)
-	p := queryPlan(t, db, qNamespaces, 1)
+	p := queryPlan(t, db, sqlitedialect.Namespaces, 1)
 	if !strings.Contains(p, "(namespace>?)") || !strings.Contains(p, "USING PRIMARY KEY (namespace=?)") {
 		t.Errorf("namespaces:\n%s", p)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	sqldriver "database/sql/driver"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // Apply runs b.Ops in one transaction, all or none (see driver.Store).
@@ -270,15 +270,11 @@ func (w *wtx) touch(op driver.Op, now int64) (driver.Result, error) {
 // offset and limit: first it appends their stream entries, then it deletes
 // the same rows (both statements select the same rows in one transaction).
 func (w *wtx) deleteRange(sel driver.Selector, now int64) (driver.Result, error) {
-	where, args := selectorWhere(sel, now)
-	page := " ORDER BY key LIMIT ? OFFSET ?"
-	args = append(args, limitArg(sel.Limit), sel.Offset)
-	ins := "INSERT INTO stream (namespace, key, action, version, type, value, ts) SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE " + where + page
-	if _, err := w.tx.ExecContext(w.ctx, ins, append([]any{now}, args...)...); err != nil {
+	ins, insArgs, del, delArgs := sqlitedialect.SQLite.DeleteRange(sel, now)
+	if _, err := w.tx.ExecContext(w.ctx, ins, insArgs...); err != nil {
 		return driver.Result{}, err
 	}
-	del := "DELETE FROM records WHERE namespace = ? AND key IN (SELECT key FROM records WHERE " + where + page + ")"
-	r, err := w.tx.ExecContext(w.ctx, del, append([]any{sel.Namespace}, args...)...)
+	r, err := w.tx.ExecContext(w.ctx, del, delArgs...)
 	if err != nil {
 		return driver.Result{}, err
 	}
@@ -290,55 +286,12 @@ func (w *wtx) deleteRange(sel driver.Selector, now int64) (driver.Result, error)
 }
 
 func (w *wtx) sweep(now int64, limit int) (int64, error) {
-	const expired = " FROM records WHERE expires <= ? ORDER BY expires, namespace, key LIMIT ?"
-	ins := "INSERT INTO stream (namespace, key, action, version, type, value, ts) SELECT namespace, key, 'delete', version, type, NULL, ?" + expired
-	if _, err := w.tx.ExecContext(w.ctx, ins, now, now, limit); err != nil {
+	if _, err := w.tx.ExecContext(w.ctx, sqlitedialect.SweepStream, now, now, limit); err != nil {
 		return 0, err
 	}
-	del := "DELETE FROM records WHERE (namespace, key) IN (SELECT namespace, key" + expired + ")"
-	r, err := w.tx.ExecContext(w.ctx, del, now, limit)
+	r, err := w.tx.ExecContext(w.ctx, sqlitedialect.Sweep, now, limit)
 	if err != nil {
 		return 0, err
 	}
 	return r.RowsAffected()
-}
-
-// limitArg is a selector's limit as SQLite's LIMIT takes it (-1: none).
-func limitArg(limit int) int {
-	if limit <= 0 {
-		return -1
-	}
-	return limit
-}
-
-// selectorWhere builds the WHERE clause for a range selector (sel.Keys is
-// nil): only live records of sel's namespace, compared byte-wise on the
-// primary key (or the type index).
-func selectorWhere(sel driver.Selector, now int64) (string, []any) {
-	var b strings.Builder
-	args := make([]any, 0, 6)
-	b.WriteString("namespace = ?")
-	args = append(args, sel.Namespace)
-	if sel.Type != "" {
-		b.WriteString(" AND type = ?")
-		args = append(args, sel.Type)
-	}
-	// Only the tighter lower bound is written: given both key >= From and
-	// key > After, SQLite seeks on one of them and filters the rest, so a
-	// cursor deep in a prefix would step over every key before it.
-	switch {
-	case sel.HasAfter && sel.After >= sel.From:
-		b.WriteString(" AND key > ?")
-		args = append(args, sel.After)
-	case sel.From != "":
-		b.WriteString(" AND key >= ?")
-		args = append(args, sel.From)
-	}
-	if sel.HasTo {
-		b.WriteString(" AND key < ?")
-		args = append(args, sel.To)
-	}
-	b.WriteString(" AND (expires IS NULL OR expires > ?)")
-	args = append(args, now)
-	return b.String(), args
 }

@@ -2,48 +2,28 @@ package sqlitekv
 
 import (
 	"context"
-	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// migration is one embedded schema step; versions start at 1 and increase.
+// migration is one schema step; versions start at 1 and increase.
 type migration struct {
 	version int
 	name    string
 	sql     string
 }
 
-// migrations returns the embedded migrations in version order. Their names
-// are NNNN_name.sql; a malformed set is a programming error caught by tests.
+// migrations are the SQLite dialect's schema steps, every one of which
+// this backend applies (see sqlitedialect.Migrations).
 var migrations = func() []migration {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil
-	}
 	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			continue
-		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			continue
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(e.Name(), ".sql"), sql: string(b)})
+	for _, m := range sqlitedialect.Migrations() {
+		ms = append(ms, migration{version: m.Version, name: m.Name, sql: m.SQL})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms
 }()
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // TestClaimPlan: Claim seeks each pending priority's due range in
@@ -49,40 +50,13 @@ func TestClaimPlanOld(t *testing.T) {
 }
 
 // checkClaimPlan returns what is wrong with the plan of Claim for names
-// names ("" if nothing).
+// names ("" if nothing; see sqlitedialect.CheckClaimPlan).
 func checkClaimPlan(steps []planStep, names int) string {
-	plan := planText(steps)
-	has := func(s string) bool { return strings.Contains(plan, s) }
-	switch {
-	case names == 0 && !has("INDEX tasks_pending (priority=? AND scheduled_for<?)"):
-		return "no seek of a priority's due range in tasks_pending:\n" + plan
-	case names > 0 && strings.Count(plan, "INDEX tasks_pending_name (name=? AND priority=? AND scheduled_for<?)") != names:
-		return "not one seek per name of a priority's due range in tasks_pending_name:\n" + plan
-	case !has("INDEX tasks_pending (priority<?)"):
-		return "no probe for the next lower pending priority:\n" + plan
-	case !has("INDEX tasks_running (locked_until<?)"):
-		return "no range scan of tasks_running:\n" + plan
-	case has("tasks_by_status") || has("ANY(priority)"):
-		return "not the planned indexes or seeks:\n" + plan
+	ps := make([]sqlitedialect.PlanStep, len(steps))
+	for i, s := range steps {
+		ps[i] = sqlitedialect.PlanStep{ID: s.id, Parent: s.parent, Detail: s.detail}
 	}
-	for _, s := range steps {
-		if strings.HasPrefix(s.detail, "SCAN tasks") {
-			return "a full scan (" + s.detail + "):\n" + plan
-		}
-	}
-	// A seek in tasks_pending yields rows in claim order: no sort
-	// beside it.
-	for _, s := range steps {
-		if !strings.Contains(s.detail, "tasks_pending") {
-			continue
-		}
-		for _, sib := range steps {
-			if sib.parent == s.parent && strings.Contains(sib.detail, "TEMP B-TREE") {
-				return "pending tasks sorted (" + sib.detail + "):\n" + plan
-			}
-		}
-	}
-	return ""
+	return sqlitedialect.CheckClaimPlan(ps, names)
 }
 
 // TestClaimIdleWork: the work of a claim that finds nothing due (the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 const recordColumns = "key, version, type, created, updated, expires, value"
@@ -57,8 +58,8 @@ func (db *DB) Query(ctx context.Context, sel driver.Selector, now time.Time) ([]
 // rangeQuery returns the statement and arguments that read the live
 // records of a range selector at nowU, in key order.
 func rangeQuery(sel driver.Selector, nowU int64) (string, []any) {
-	where, args := selectorWhere(sel, nowU)
-	return "SELECT " + recordColumns + " FROM records WHERE " + where + " ORDER BY key LIMIT ? OFFSET ?", append(args, limitArg(sel.Limit), sel.Offset)
+	where, args := sqlitedialect.SQLite.SelectorWhere(sel, nowU)
+	return "SELECT " + recordColumns + " FROM records WHERE " + where + " ORDER BY key LIMIT ? OFFSET ?", append(args, sqlitedialect.LimitArg(sel.Limit), sel.Offset)
 }
 
 // queryRecords runs q, which selects recordColumns, on a reader connection
@@ -164,7 +165,7 @@ func (db *DB) Count(ctx context.Context, sel driver.Selector, now time.Time) (in
 		return int64(len(recs)), err
 	}
 	sel.After, sel.HasAfter, sel.Offset, sel.Limit = "", false, 0, 0
-	where, args := selectorWhere(sel, now.UnixMicro())
+	where, args := sqlitedialect.SQLite.SelectorWhere(sel, now.UnixMicro())
 	stmt, err := db.readStmt(ctx, "SELECT count(*) FROM records WHERE "+where)
 	if err != nil {
 		return 0, db.dbError("count", err)

@@ -3,39 +3,11 @@ package sqlitekv
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/kvsuite/kv/kvcore/driver"
 )
-
-// TestSelectorWhereOneLowerBound: a selector with both From and After
-// gets only the tighter lower bound in SQL, so that a cursor page seeks to
-// After instead of stepping from From (SQLite seeks on one bound and
-// filters the other).
-func TestSelectorWhereOneLowerBound(t *testing.T) {
-	for _, c := range []struct {
-		sel   driver.Selector
-		bound string
-		arg   string
-	}{
-		{driver.Selector{From: "p/", After: "p/5", HasAfter: true}, "key > ?", "p/5"},
-		{driver.Selector{From: "p/", After: "p/", HasAfter: true}, "key > ?", "p/"},
-		{driver.Selector{From: "p/", After: "a", HasAfter: true}, "key >= ?", "p/"},
-		{driver.Selector{After: "", HasAfter: true}, "key > ?", ""},
-		{driver.Selector{From: "p/"}, "key >= ?", "p/"},
-	} {
-		where, args := selectorWhere(c.sel, 1)
-		if strings.Count(where, "key >") != 1 || !strings.Contains(where, c.bound) {
-			t.Errorf("%+v: where %q, want one lower bound %q", c.sel, where, c.bound)
-			continue
-		}
-		if args[1] != c.arg {
-			t.Errorf("%+v: bound argument %v, want %q", c.sel, args[1], c.arg)
-		}
-	}
-}
 
 // TestQueryAfterAndFrom: pages with both a prefix and a cursor return the
 // right keys whichever bound is tighter.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 var _ coredriver.Snapshotter = (*DB)(nil)
@@ -57,7 +58,7 @@ func (r *snapshotReader) Query(ctx context.Context, sel coredriver.Selector, now
 }
 
 func (r *snapshotReader) Namespaces(ctx context.Context, now time.Time) ([]string, error) {
-	out, err := scanNamespaces(r.c.QueryContext(ctx, qNamespaces, now.UnixMicro()))
+	out, err := scanNamespaces(r.c.QueryContext(ctx, sqlitedialect.Namespaces, now.UnixMicro()))
 	if err != nil {
 		return nil, r.db.dbError("snapshot namespaces", err)
 	}

@@ -5,13 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // The SPIs a *DB implements.
@@ -33,20 +33,8 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 	if q.Limit <= 0 {
 		return nil, 0, 0, optionError("stream read limit %d must be positive", q.Limit)
 	}
-	var b strings.Builder
-	args := []any{q.After}
-	b.WriteString("SELECT m.trimmed, max(m.trimmed, coalesce((SELECT max(seq) FROM stream), 0)), s.seq, s.namespace, s.key, s.action, s.version, s.type, s.value, s.ts FROM stream_meta AS m LEFT JOIN (SELECT * FROM stream WHERE seq > ?")
-	if q.HasNamespace {
-		b.WriteString(" AND namespace = ?")
-		args = append(args, q.Namespace)
-	}
-	if q.Type != "" {
-		b.WriteString(" AND type = ?")
-		args = append(args, q.Type)
-	}
-	b.WriteString(" ORDER BY seq LIMIT ?) AS s WHERE m.id = 1 ORDER BY s.seq")
-	args = append(args, q.Limit)
-	stmt, err := db.readStmt(ctx, b.String())
+	query, args := sqlitedialect.SQLite.StreamRead(q)
+	stmt, err := db.readStmt(ctx, query)
 	if err != nil {
 		return nil, 0, 0, db.dbError("stream read", err)
 	}
@@ -79,7 +67,7 @@ func (db *DB) Read(ctx context.Context, q streamdriver.Query) ([]streamdriver.Re
 }
 
 // qBounds reads the trim watermark and the highest seq Read can return.
-const qBounds = "SELECT trimmed, max(trimmed, coalesce((SELECT max(seq) FROM stream), 0)) FROM stream_meta WHERE id = 1"
+var qBounds = sqlitedialect.SQLite.StreamBounds()
 
 // Bounds returns the trim watermark and the highest seq Read can return
 // (the watermark itself if everything was trimmed, 0 if none).
@@ -146,8 +134,6 @@ func (db *DB) Trim(ctx context.Context, upTo int64, keepConsumers bool) (int64, 
 	return mark, nil
 }
 
-const consumerColumns = "name, position, updated"
-
 func scanConsumer(sc interface{ Scan(...any) error }) (streamdriver.Consumer, error) {
 	var c streamdriver.Consumer
 	var updated int64
@@ -163,7 +149,7 @@ func (db *DB) Consumer(ctx context.Context, name string) (streamdriver.Consumer,
 	if err := db.usable(ctx); err != nil {
 		return streamdriver.Consumer{}, false, err
 	}
-	return readOne(ctx, db, "consumer", "SELECT "+consumerColumns+" FROM consumers WHERE name = ?", scanConsumer, name)
+	return readOne(ctx, db, "consumer", sqlitedialect.SQLite.Consumer(), scanConsumer, name)
 }
 
 // readOne reads at most one row on the reader pool and scans it; a missing
@@ -189,7 +175,7 @@ func (db *DB) Consumers(ctx context.Context) ([]streamdriver.Consumer, error) {
 	if err := db.usable(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := db.rdb.QueryContext(ctx, "SELECT "+consumerColumns+" FROM consumers ORDER BY name")
+	rows, err := db.rdb.QueryContext(ctx, sqlitedialect.SQLite.Consumers())
 	if err != nil {
 		return nil, db.dbError("consumers", err)
 	}
@@ -218,13 +204,11 @@ func (db *DB) CreateConsumer(ctx context.Context, name string, position int64, n
 	var c streamdriver.Consumer
 	err := db.submit(ctx, func(w *wtx) error {
 		// A new consumer starts no lower than where the stream now starts.
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO consumers (name, position, updated)
-VALUES (?, max(?, (SELECT trimmed FROM stream_meta WHERE id = 1)), ?) ON CONFLICT (name) DO NOTHING`,
-			name, position, now.UnixMicro()); err != nil {
+		if _, err := w.tx.ExecContext(w.ctx, sqlitedialect.SQLite.CreateConsumer(), name, position, now.UnixMicro()); err != nil {
 			return err
 		}
 		var err error
-		c, err = scanConsumer(w.tx.QueryRowContext(w.ctx, "SELECT "+consumerColumns+" FROM consumers WHERE name = ?", name))
+		c, err = scanConsumer(w.tx.QueryRowContext(w.ctx, sqlitedialect.SQLite.Consumer(), name))
 		return err
 	})
 	if err != nil {
@@ -245,7 +229,7 @@ func (db *DB) Commit(ctx context.Context, name string, position int64, fence *co
 		if err := w.checkFence(fence, nowU); err != nil {
 			return err
 		}
-		r, err := w.tx.ExecContext(w.ctx, "UPDATE consumers SET position = ?, updated = ? WHERE name = ?", position, nowU, name)
+		r, err := w.tx.ExecContext(w.ctx, sqlitedialect.SQLite.CommitConsumer(), position, nowU, name)
 		if err != nil {
 			return err
 		}
@@ -269,7 +253,7 @@ func (db *DB) DeleteConsumer(ctx context.Context, name string) (bool, error) {
 	if err := db.writable(ctx); err != nil {
 		return false, err
 	}
-	return db.deleteOne(ctx, "delete consumer", "DELETE FROM consumers WHERE name = ?", name)
+	return db.deleteOne(ctx, "delete consumer", sqlitedialect.SQLite.DeleteConsumer(), name)
 }
 
 // deleteOne runs a DELETE of at most one row through the writer and reports

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // The kvtask SPIs a *DB implements.
@@ -177,7 +178,7 @@ func (db *DB) List(ctx context.Context, f taskdriver.Filter) ([]taskdriver.Task,
 		args = append(args, f.Name)
 	}
 	b.WriteString(" ORDER BY created, id LIMIT ? OFFSET ?")
-	args = append(args, limitArg(f.Limit), f.Offset)
+	args = append(args, sqlitedialect.LimitArg(f.Limit), f.Offset)
 	stmt, err := db.readStmt(ctx, b.String())
 	if err != nil {
 		return nil, db.dbError("list tasks", err)
@@ -207,91 +208,13 @@ func scanTasks(rows *sql.Rows) ([]taskdriver.Task, error) {
 	return out, rows.Err()
 }
 
-// claimSQL is Claim's statement for n distinct names (0: any). Its
-// parameters are numbered: ?1 now, ?2 the limit, ?3 the runner, ?4 the new
-// locked_until, then the names from ?5 on. INDEXED BY keeps every step on
-// the partial indexes tasks_pending (priority DESC, scheduled_for, id),
-// tasks_pending_name (name, priority DESC, scheduled_for, id) and
-// tasks_running (locked_until): without statistics SQLite would rather use
-// tasks_by_status.
-//
-// Its cost does not grow with the pending tasks that are not due, nor with
-// the due tasks of names it does not ask for. Each priority's due tasks are
-// at the front of its range in tasks_pending, but the ranges are spread
-// among the tasks scheduled later, so a walk of the index in claim order
-// with scheduled_for <= now reads every pending task when few are due.
-// Instead:
-//
-//   - levels walks the distinct priorities of the pending tasks, highest
-//     first, one index probe each (max(priority) below the last one, a
-//     loose index scan as a recursive CTE). Without names it counts at each
-//     the priority's due tasks (a seek of priority = p AND scheduled_for <=
-//     now in the index alone, at most limit of them) and stops once it has
-//     counted limit; with names it lists every priority;
-//   - the pending candidates are the due tasks of those priorities: SQLite
-//     seeks (priority=? AND scheduled_for<?) per priority of the list,
-//     highest first, so the rows come in claim order without a sort and
-//     the scan stops after limit. With names it does so for each name in
-//     tasks_pending_name, (name=? AND priority=? AND scheduled_for<?), up to
-//     limit each: a name's seeks never read another name's tasks;
-//   - the expired leases are a range scan of tasks_running (sorted, but
-//     only the expired ones);
-//   - picked keeps the first limit of all of them in claim order;
-//   - the UPDATE counts a lost attempt for each task it takes over from an
-//     expired lease (its SET expressions read the row as it was: status
-//     'running').
-//
-// An idle claim so costs a few probes per distinct pending priority (and
-// name), more than a walk only with about as many priorities as pending
-// tasks.
-func claimSQL(n int) string {
-	const pending = "FROM tasks INDEXED BY tasks_pending WHERE status = 'pending'"
-	const due = " AND priority IN (SELECT p FROM levels) AND scheduled_for <= ?1 ORDER BY priority DESC, scheduled_for, id LIMIT ?2)"
-	todo := "todo - (SELECT count(*) FROM (SELECT 1 " + pending + " AND priority = p AND scheduled_for <= ?1 LIMIT ?2))"
-	candidates := "SELECT * FROM (SELECT id, priority, scheduled_for " + pending + due
-	if n > 0 {
-		todo = "todo"
-		parts := make([]string, n)
-		for i := range parts {
-			parts[i] = fmt.Sprintf("SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_pending_name "+
-				"WHERE status = 'pending' AND name = ?%d", i+5) + due
-		}
-		candidates = strings.Join(parts, "\nUNION ALL ")
-	}
-	return `WITH RECURSIVE levels (p, todo) AS (
-SELECT (SELECT max(priority) ` + pending + `), ?2
-UNION ALL SELECT (SELECT max(priority) ` + pending + ` AND priority < p), ` + todo + `
-FROM levels WHERE p IS NOT NULL AND todo > 0),
-picked AS (SELECT id FROM (` + candidates + `
-UNION ALL SELECT * FROM (SELECT id, priority, scheduled_for FROM tasks INDEXED BY tasks_running
-	WHERE status = 'running' AND locked_until <= ?1` + claimNames(n) + ` ORDER BY priority DESC, scheduled_for, id LIMIT ?2))
-ORDER BY priority DESC, scheduled_for, id LIMIT ?2)
-UPDATE tasks SET status = 'running', locked_by = ?3, locked_until = ?4, started = ?1,
-attempts = attempts + 1, token = token + 1, lost = lost + (status = 'running')
-WHERE id IN (SELECT id FROM picked) RETURNING ` + taskColumns
-}
+// claimSQL is Claim's statement for n distinct names (0: any), returning
+// the tasks' columns (see sqlitedialect's Dialect.Claim).
+func claimSQL(n int) string { return sqlitedialect.SQLite.Claim(n, taskColumns) }
 
-// claimNames is the name filter of claimSQL's expired leases for n names
-// (0: none), on the parameters numbered from ?5.
-func claimNames(n int) string {
-	if n == 0 {
-		return ""
-	}
-	ps := make([]string, n)
-	for i := range ps {
-		ps[i] = fmt.Sprintf("?%d", i+5)
-	}
-	return " AND name IN (" + strings.Join(ps, ", ") + ")"
-}
-
-// claimArgs are claimSQL's parameters for c.
+// claimArgs are claimSQL's parameters for c (its names distinct).
 func claimArgs(c taskdriver.Claim) []any {
-	args := make([]any, 0, 4+len(c.Names))
-	args = append(args, c.Now.UnixMicro(), c.Limit, c.Runner, c.Now.Add(c.Lease).UnixMicro())
-	for _, n := range c.Names {
-		args = append(args, n)
-	}
-	return args
+	return sqlitedialect.SQLite.ClaimArgs(c.Runner, c.Now.Add(c.Lease).UnixMicro(), c.Now.UnixMicro(), c.Limit, c.Names)
 }
 
 // Claim takes up to c.Limit claimable tasks for c.Runner in one UPDATE on

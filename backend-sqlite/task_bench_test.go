@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,6 +90,19 @@ ORDER BY priority DESC, scheduled_for, id LIMIT ?2)
 UPDATE tasks SET status = 'running', locked_by = ?3, locked_until = ?4, started = ?1,
 attempts = attempts + 1, token = token + 1
 WHERE id IN (SELECT id FROM picked) RETURNING ` + taskColumns
+}
+
+// claimNames is claimWalkSQL's name filter for n names (0: none), on the
+// parameters numbered from ?5.
+func claimNames(n int) string {
+	if n == 0 {
+		return ""
+	}
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("?%d", i+5)
+	}
+	return " AND name IN (" + strings.Join(ps, ", ") + ")"
 }
 
 // seedNotDue stores tasks numbered from first to first+n-1 that no claim at

@@ -27,6 +27,7 @@ require (
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
+	github.com/kvsuite/kv/sqlitedialect v0.0.0-00010101000000-000000000000 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
@@ -77,3 +78,5 @@ replace github.com/kvsuite/kv/kvcache => ../kvcache
 replace github.com/kvsuite/kv/kvnats => ../kvnats
 
 replace github.com/kvsuite/kv/kvweb => ../kvweb
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

@@ -19,6 +19,7 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.20.0 // indirect
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000 // indirect
+	github.com/kvsuite/kv/sqlitedialect v0.0.0-00010101000000-000000000000 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
@@ -56,3 +57,5 @@ replace github.com/kvsuite/kv/conformance => ../conformance
 replace github.com/kvsuite/kv/kvcache => ../kvcache
 
 replace github.com/kvsuite/kv/kvnats => ../kvnats
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

@@ -24,6 +24,7 @@ require (
 	github.com/kvsuite/kv/kvgraph v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstate v0.0.0-00010101000000-000000000000
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000
+	github.com/kvsuite/kv/sqlitedialect v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -57,7 +58,7 @@ require (
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.61.1 // indirect
+	modernc.org/sqlite v1.61.1
 )
 
 replace github.com/kvsuite/kv/kvtask => ../kvtask
@@ -67,3 +68,5 @@ replace github.com/kvsuite/kv/kvgraph => ../kvgraph
 replace github.com/kvsuite/kv/conformance => ../conformance
 
 replace github.com/kvsuite/kv/backend-rqlite => ../backend-rqlite
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

@@ -18,6 +18,8 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
+require github.com/kvsuite/kv/sqlitedialect v0.0.0-00010101000000-000000000000 // indirect
+
 require (
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
@@ -31,7 +33,7 @@ require (
 	github.com/robfig/cron/v3 v3.0.1 // indirect
 	github.com/rqlite/gorqlite v0.0.0-20260504155303-50d445fd0ab9 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
@@ -58,3 +60,5 @@ replace github.com/kvsuite/kv/kvgraph => ../kvgraph
 replace github.com/kvsuite/kv/conformance => ../conformance
 
 replace github.com/kvsuite/kv/cli => ../cli
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

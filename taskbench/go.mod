@@ -21,6 +21,7 @@ require (
 	github.com/kvsuite/kv/kvcore v0.0.0-00010101000000-000000000000 // indirect
 	github.com/kvsuite/kv/kvlock v0.0.0-00010101000000-000000000000 // indirect
 	github.com/kvsuite/kv/kvstream v0.0.0-00010101000000-000000000000 // indirect
+	github.com/kvsuite/kv/sqlitedialect v0.0.0-00010101000000-000000000000 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
@@ -57,3 +58,5 @@ replace github.com/kvsuite/kv/kvlock => ../kvlock
 replace github.com/kvsuite/kv/kvstream => ../kvstream
 
 replace github.com/kvsuite/kv/kvtask => ../kvtask
+
+replace github.com/kvsuite/kv/sqlitedialect => ../sqlitedialect

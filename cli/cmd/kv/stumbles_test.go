@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,15 +134,15 @@ func TestReadsOnOlderSchema(t *testing.T) {
 	fresh := filepath.Join(t.TempDir(), "fresh.db")
 	mustKV(t, "", "init", "--connection=file:"+fresh+"?mode=rwc")
 	required := schemaVersion(t, "sqlite", "file:"+fresh)
-	olderSchema(t, path, required)
+	old := olderSchema(t, path, required)
 	r := kv(t, "", "list", conn)
-	if want := "the database's kv schema is at version " + itoa(required-1) + " and this kv needs version " + itoa(required) + ": run kv init to migrate it"; r.code != 1 || !strings.Contains(r.stderr, want) {
+	if want := "the database's kv schema is at version " + itoa(old) + " and this kv needs version " + itoa(required) + ": run kv init to migrate it"; r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Errorf("list on an older schema: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if v := schemaVersion(t, "sqlite", "file:"+path); v != required-1 {
+	if v := schemaVersion(t, "sqlite", "file:"+path); v != old {
 		t.Errorf("a read migrated the schema to %d", v)
 	}
-	if out := mustKV(t, "", "init", conn); !strings.HasPrefix(out, "migrated kv's schema from version "+itoa(required-1)+" to "+itoa(required)+" in sqlite ") {
+	if out := mustKV(t, "", "init", conn); !strings.HasPrefix(out, "migrated kv's schema from version "+itoa(old)+" to "+itoa(required)+" in sqlite ") {
 		t.Errorf("init: %q", out)
 	}
 }
@@ -164,13 +165,14 @@ func schemaVersion(t *testing.T, typ, conn string) int {
 }
 
 // olderSchema makes a SQLite database at path whose kv schema stops one
-// step short of version v, as an older kv left it: it applies the SQLite
-// backend's own migration files before v and records them as kv does.
-func olderSchema(t *testing.T, path string, v int) {
+// step short of version v, as an older kv left it: it applies the
+// migration files of the SQLite dialect (sqlitedialect) before v and
+// records them as the SQLite backend does (versions may leave gaps). It returns the version it stopped at.
+func olderSchema(t *testing.T, path string, v int) int {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "..", "backend-sqlite", "migrations", "*.sql"))
-	if err != nil || len(files) < v {
-		t.Fatalf("migrations of the SQLite backend: %v (%d files)", err, len(files))
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "sqlitedialect", "migrations", "*.sql"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations of the SQLite dialect: %v (%d files)", err, len(files))
 	}
 	sort.Strings(files)
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=rwc")
@@ -178,10 +180,20 @@ func olderSchema(t *testing.T, path string, v int) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	older := 0
 	if _, err := db.Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL)"); err != nil {
 		t.Fatal(err)
 	}
-	for i, f := range files[:v-1] {
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".sql")
+		num, _, _ := strings.Cut(name, "_")
+		fv, err := strconv.Atoi(num)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if fv >= v {
+			break
+		}
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -189,9 +201,10 @@ func olderSchema(t *testing.T, path string, v int) {
 		if _, err := db.Exec(string(b)); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".sql")
-		if _, err := db.Exec("INSERT INTO schema_migrations VALUES (?, ?, 0)", i+1, name); err != nil {
+		if _, err := db.Exec("INSERT INTO schema_migrations VALUES (?, ?, 0)", fv, name); err != nil {
 			t.Fatal(err)
 		}
+		older = fv
 	}
+	return older
 }
