@@ -123,7 +123,9 @@ func DeleteAll() Mutation {
 }
 
 // Touch is a mutation that sets a live record's expiry to ttl from now
-// (0: never) without changing its value or version.
+// (0: never) without changing its value or version. It appends a touch
+// entry to the stream (the record's version, no value); a missing key
+// appends nothing.
 func Touch(key string, version int64, ttl time.Duration) Mutation {
 	m := Mutation{kind: mTouch, key: key, version: version}
 	if ttl != 0 {
@@ -183,7 +185,8 @@ func (s *Store) DeleteAll(ctx context.Context) (int, error) {
 }
 
 // Touch sets key's expiry to ttl from now (0: never expires) without changing
-// its value or version. It returns ErrNotFound if the key does not exist.
+// its value or version, and appends a touch entry to the stream. It returns
+// ErrNotFound if the key does not exist (and appends nothing).
 func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error {
 	n, err := s.mutate(ctx, "touch", []Mutation{Touch(key, -1, ttl)})
 	if err == nil && sum(n) == 0 {
