@@ -529,6 +529,42 @@ func TestCacheOnBackends(t *testing.T) {
 			t.Fatalf("fn/ttl = %q after its expiry", got)
 		}
 
+		// An expiry another writer shortened or set with Touch (its touch
+		// entry drops the key): never served past it.
+		toucher, err := b.db.Store(kvcore.WithClock(clock), kvcore.WithSweepInterval(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer toucher.Close()
+		if err := c.Put(ctx, "fn/short", -1, 4, kvcore.WithTTL(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Put(ctx, "fn/set", -1, 5); err != nil {
+			t.Fatal(err)
+		}
+		if get("fn/short") != "4" || get("fn/short") != "4" || get("fn/set") != "5" || get("fn/set") != "5" {
+			t.Fatal("fn/short or fn/set not readable")
+		}
+		for _, k := range []string{"fn/short", "fn/set"} {
+			if err := toucher.Touch(ctx, k, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if get("fn/short") != "4" || get("fn/set") != "5" {
+			t.Fatal("a touched record is missing before its new expiry")
+		}
+		now.Lock()
+		now.t = now.t.Add(time.Second)
+		now.Unlock()
+		for _, k := range []string{"fn/short", "fn/set"} {
+			if got := get(k); got != "" {
+				t.Fatalf("%s = %q after the expiry another writer's Touch set", k, got)
+			}
+		}
+
 		// A change the follower has not read, then trimmed away: the cache
 		// is dropped and starts again at the stream's head.
 		if got := get("fn/a"); got != "1" {
