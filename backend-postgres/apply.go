@@ -36,8 +36,8 @@ import (
 // transaction, so it costs one round trip (once its statements are prepared
 // on the connection) and commits all or nothing. Batches of concurrent
 // callers share a transaction (group commit, see group.go). After the
-// commit, a batch that may have appended stream entries has the notifier
-// announce them (unless WithoutNotify).
+// commit, the notifier announces the stream entries the batch may have
+// appended (unless WithoutNotify).
 func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error) {
 	if err := db.check(); err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	if err != nil {
 		return nil, err
 	}
-	if r.notify && db.notify {
+	if db.notify {
 		db.notifyCommitted(notifyStream)
 	}
 	return results, nil
@@ -105,7 +105,6 @@ func (db *DB) newApplyReq(ctx context.Context, b driver.Batch, removeExpired boo
 	if len(b.Ops) == 1 && b.Fence == nil && first.Kind == driver.OpPut && first.Version < 0 &&
 		first.Value != nil && first.Expires.IsZero() && !removeExpired {
 		r.put, r.now = &b.Ops[0], now
-		r.notify = true
 		return r, nil
 	}
 	r.stmts = make([]stmt, 0, len(b.Ops)+1)
@@ -129,7 +128,6 @@ SELECT 0::bigint, coalesce((SELECT token FROM l), ` + db.fail + `('fenced', -1))
 SELECT 0::bigint, 0::bigint`, []any{op.Namespace, op.Key, now}, -1})
 		}
 		r.stmts = append(r.stmts, stmt{sql, a, i})
-		r.notify = r.notify || op.Kind != driver.OpTouch
 		r.mayFail = r.mayFail || (op.Version >= 0 && op.Kind != driver.OpDeleteRange)
 	}
 	r.mayFail = r.mayFail || b.Fence != nil
@@ -300,6 +298,13 @@ func (db *DB) deleteStreamInsert(ns, now string) string {
 	SELECT ` + ns + `, w.key, '` + driver.ActionDelete + `', w.version, w.type, NULL, ` + now + ` FROM w ORDER BY w.key)`
 }
 
+// touchStreamInsert is the CTE that appends a touch stream entry from w
+// (the touched record's version and type, no value).
+func (db *DB) touchStreamInsert(ns, now string) string {
+	return `s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
+	SELECT ` + ns + `, w.key, '` + driver.ActionTouch + `', w.version, w.type, NULL, ` + now + ` FROM w)`
+}
+
 // nextVersion is the end of a CASE expression (its last WHEN and its ELSE)
 // that gives a live record at version col its next version, or fails op
 // idx (kv_fail 'limit') if col is at MaxVersion: a version never
@@ -386,9 +391,12 @@ func (db *DB) opStatement(i int, op driver.Op, now time.Time, removed bool) (str
 			write += ` AND version = ` + a.add(op.Version)
 			final = db.mustReturn(a.add(int32(i)))
 		}
-		sql := `WITH w AS (` + write + ` RETURNING key, version, type)`
+		sql := `WITH w AS (` + write + ` RETURNING key, version, type),
+`
 		if op.Kind == driver.OpDelete {
-			sql += ",\n" + db.deleteStreamInsert(ns, nowP)
+			sql += db.deleteStreamInsert(ns, nowP)
+		} else {
+			sql += db.touchStreamInsert(ns, nowP)
 		}
 		return sql + "\n" + final, a, nil
 

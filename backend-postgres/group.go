@@ -112,7 +112,6 @@ type applyReq struct {
 	ctx     context.Context
 	stmts   []stmt // nil for a plain put until made (see DB.statements)
 	results []driver.Result
-	notify  bool       // it may append stream entries
 	mayFail bool       // it has a fence or a condition that may not hold
 	lockKey string     // namespace and first key it writes: the group's order
 	keys    []string   // namespace and key of each op after the first

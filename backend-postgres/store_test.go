@@ -480,7 +480,7 @@ func TestMutateAllBatching(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 16, n)
 	before := readStream(t, db)
-	require.Len(t, before, 24) // 20 creates, 1 delete, 3 range deletes; touch has none
+	require.Len(t, before, 25) // 20 creates, 1 delete, 1 touch, 3 range deletes
 
 	// The same batch again fails on its first op (version 0) and changes nothing.
 	ms := muts(1)

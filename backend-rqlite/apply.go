@@ -120,6 +120,10 @@ var (
 		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 	sqlDelete = "DELETE FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 	sqlTouch  = "UPDATE records SET expires = ? WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
+	// The entry of a touch, appended before the touch (which may set an
+	// expiry that has passed): the live record's version and type, no value.
+	sqlTouchStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
+		"SELECT namespace, key, 'touch', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 )
 
 // Apply runs b.Ops in one rqlite transaction: all of them or none (see
@@ -220,6 +224,7 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 		q.add(roleRows, i, sqlDelete, ns, key, now)
 	case driver.OpTouch:
 		guard()
+		q.add(roleOther, i, sqlTouchStream, now, ns, key, now)
 		q.add(roleRows, i, sqlTouch, micros(op.Expires), ns, key, now)
 		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
 	case driver.OpDeleteRange:

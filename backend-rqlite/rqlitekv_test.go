@@ -305,7 +305,7 @@ func TestStreamAndExpiry(t *testing.T) {
 	require.NoError(t, s.Put(ctx, "a", 1, json.RawMessage(`{"n":2}`)))
 	require.NoError(t, s.Patch(ctx, "a", 2, json.RawMessage(`{"m":3}`)))
 	require.NoError(t, s.Put(ctx, "b", -1, json.RawMessage(`1`), kvcore.WithTTL(time.Minute)))
-	require.NoError(t, s.Touch(ctx, "a", time.Hour)) // no stream entry
+	require.NoError(t, s.Touch(ctx, "a", time.Hour)) // a touch entry, no value
 	n, err := s.Delete(ctx, "a", "missing")
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
@@ -342,6 +342,7 @@ func TestStreamAndExpiry(t *testing.T) {
 		{"", "a", "update", 2, "", str(`{"n":2}`), t1},
 		{"", "a", "update", 3, "", str(`{"n":2,"m":3}`), t1},
 		{"", "b", "create", 1, "", str(`1`), t1},
+		{"", "a", "touch", 3, "", nil, t1},
 		{"", "a", "delete", 3, "", nil, t1},
 		{"", "b", "delete", 1, "", nil, t2}, // the expired b's removal, then the new b
 		{"", "b", "create", 1, "", str(`2`), t2},
@@ -412,9 +413,9 @@ func TestApplyResults(t *testing.T) {
 	n, err := db.Count(ctx, driver.Selector{}, t0)
 	require.NoError(t, err)
 	require.Equal(t, int64(0), n)
-	// a create, a update, b create, a delete, b delete (range); nothing
-	// from the failed batch.
-	require.Len(t, readStream(t, db), 5)
+	// a create, a update, b create, b touch, a delete, b delete (range);
+	// nothing from the failed batch.
+	require.Len(t, readStream(t, db), 6)
 }
 
 func TestFence(t *testing.T) {

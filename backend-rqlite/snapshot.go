@@ -15,8 +15,8 @@ var _ coredriver.Snapshotter = (*DB)(nil)
 // consistency, as outside a snapshot. What makes it a snapshot is a check:
 // the stream's last seq is read before fn and again after it, and since
 // rqlite applies writes one at a time in seq order and every change of a
-// record appends an entry (except Touch, which changes only an expiry),
-// equal seqs mean no record changed while fn read. Otherwise Snapshot
+// record appends an entry (a Touch too), equal seqs mean no record changed
+// while fn read. Otherwise Snapshot
 // returns an error wrapping ErrSnapshotChanged.
 func (db *DB) Snapshot(ctx context.Context, fn func(coredriver.Reader) error) error {
 	_, before, err := db.Bounds(ctx)

@@ -249,6 +249,8 @@ func (w *wtx) delete(op driver.Op, now int64) (driver.Result, error) {
 	return driver.Result{Rows: 1, Version: st.version}, nil
 }
 
+// touch sets a live record's expiry and appends its touch entry (its
+// version and type, no value); a missing or expired key changes nothing.
 func (w *wtx) touch(op driver.Op, now int64) (driver.Result, error) {
 	st, err := w.state(op.Namespace, op.Key, now)
 	if err != nil {
@@ -261,6 +263,9 @@ func (w *wtx) touch(op driver.Op, now int64) (driver.Result, error) {
 		return driver.Result{}, nil
 	}
 	if _, err := w.exec(sTouch, micros(op.Expires), op.Namespace, op.Key); err != nil {
+		return driver.Result{}, err
+	}
+	if _, err := w.exec(sStream, op.Namespace, op.Key, driver.ActionTouch, st.version, st.typ, nil, now); err != nil {
 		return driver.Result{}, err
 	}
 	return driver.Result{Rows: 1, Version: st.version}, nil

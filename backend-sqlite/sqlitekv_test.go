@@ -154,7 +154,7 @@ func TestStreamEntries(t *testing.T) {
 	must(s.Put(ctx, "a", 0, json.RawMessage(`{"x":1}`), kvcore.WithType("T")))
 	must(s.Patch(ctx, "a", 1, json.RawMessage(`{"y":2}`)))
 	must(s.Put(ctx, "b", -1, json.RawMessage(`2`), kvcore.WithTTL(time.Minute)))
-	must(s.Touch(ctx, "b", time.Hour)) // no stream entry
+	must(s.Touch(ctx, "b", time.Hour)) // a touch entry, no value
 	must(s.Put(ctx, "c", -1, json.RawMessage(`3`), kvcore.WithTTL(time.Minute)))
 	_, err := s.Delete(ctx, "a", "missing")
 	must(err)
@@ -189,15 +189,16 @@ func TestStreamEntries(t *testing.T) {
 		`1 create a v1 T {"x":1} @8`,
 		`2 update a v2 T {"x":1,"y":2} @8`,
 		`3 create b v1  2 @8`,
-		`4 create c v1  3 @8`,
-		`5 delete a v2 T NULL @8`,
-		`6 delete c v1  NULL @10`, // the expired c, replaced
-		`7 create c v1  4 @10`,
-		`8 delete c v1  NULL @12`,
-		`9 create p/1 v1 int 1 @12`,
-		`10 create p/2 v1 int 2 @12`,
-		`11 delete p/1 v1 int NULL @12`,
-		`12 delete p/2 v1 int NULL @12`,
+		`4 touch b v1  NULL @8`,
+		`5 create c v1  3 @8`,
+		`6 delete a v2 T NULL @8`,
+		`7 delete c v1  NULL @10`, // the expired c, replaced
+		`8 create c v1  4 @10`,
+		`9 delete c v1  NULL @12`,
+		`10 create p/1 v1 int 1 @12`,
+		`11 create p/2 v1 int 2 @12`,
+		`12 delete p/1 v1 int NULL @12`,
+		`13 delete p/2 v1 int NULL @12`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("stream:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

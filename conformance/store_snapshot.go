@@ -168,6 +168,41 @@ func testSnapshot(t *testing.T, f BackendFactory) {
 	check()
 	require.NotZero(t, good, "no snapshot was read")
 	t.Logf("%d snapshots during %d rounds of writes (%d refused as changed, %d with an inexact stream position)", good+changed, rounds.Load(), changed, inexact)
+
+	// A Touch while a snapshot reads is not in it: the snapshot reads the
+	// expiry it began with, or (rqlite) reports that it was not one, since
+	// the touch appended a stream entry. (A backend may also hold the
+	// touch back until the snapshot ends: SQLite in memory. So the snapshot
+	// gives it a moment, not a promise, before it reads again.)
+	expiryOfA := func(sn *kvcore.Snapshot) *time.Time {
+		for r, err := range sn.All(ctx, "") {
+			require.NoError(t, err)
+			if r.Key == "a" {
+				return r.Expires
+			}
+		}
+		t.Fatal("the snapshot has no record a")
+		return nil
+	}
+	var first, second *time.Time
+	touched := make(chan error, 1)
+	err = s.Snapshot(ctx, func(sn *kvcore.Snapshot) error {
+		first = expiryOfA(sn)
+		go func() { touched <- s.Touch(ctx, "a", time.Hour) }()
+		select {
+		case err := <-touched:
+			touched <- err
+		case <-time.After(100 * time.Millisecond):
+		}
+		second = expiryOfA(sn)
+		return nil
+	})
+	require.NoError(t, <-touched)
+	if !errors.Is(err, kvcore.ErrSnapshotChanged) {
+		require.NoError(t, err)
+		require.Nil(t, first)
+		require.Nil(t, second, "a touch made after the snapshot began is in it")
+	}
 }
 
 // snapshotKeys returns the keys of namespace ns in sn.

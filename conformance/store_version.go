@@ -168,6 +168,7 @@ func testVersionLimit(t *testing.T, f BackendFactory) {
 			}
 		}
 		require.Equal(t, []string{
+			fmt.Sprintf("touch max %d", top),
 			fmt.Sprintf("delete max %d", top),
 			fmt.Sprintf("delete gone %d", top-1),
 			"create max 1",

@@ -48,6 +48,8 @@ func RunStream(t *testing.T, h Harness) {
 	t.Run("ExpiredReplaced", func(t *testing.T) { testStreamExpiredReplaced(t, f) })
 	t.Run("ExpiredReplacedInBatch", func(t *testing.T) { testStreamExpiredReplacedInBatch(t, f) })
 	t.Run("Restore", func(t *testing.T) { testStreamRestore(t, f) })
+	t.Run("Touch", func(t *testing.T) { testStreamTouch(t, f) })
+	t.Run("TouchFiltered", func(t *testing.T) { testStreamTouchFiltered(t, f) })
 	t.Run("ReadFilters", func(t *testing.T) { testStreamRead(t, f) })
 	t.Run("Trim", func(t *testing.T) { testStreamTrim(t, f) })
 	t.Run("BadInput", func(t *testing.T) { testStreamBadInput(t, f) })
@@ -117,13 +119,14 @@ func testStreamEntries(t *testing.T, f BackendFactory) {
 	require.Equal(t, []entry{
 		{"create", "a", 1, `{"v":1}`},
 		{"update", "a", 2, `{"v":1,"w":2}`},
+		{"touch", "a", 2, ``},
 		{"delete", "a", 2, ``},
 		{"create", "b", 1, `2`},
 		{"create", "c", 1, `3`},
 		{"create", "b", 1, `"ns"`},
 		{"delete", "b", 1, ``},
 		{"delete", "b", 1, ``},
-	}, entriesOf(rs), "one entry per committed change; none for touches, misses and failed batches")
+	}, entriesOf(rs), "one entry per committed change (a touch too); none for misses and failed batches")
 	for i, r := range rs {
 		if i > 0 {
 			require.Greater(t, r.Seq, rs[i-1].Seq)
@@ -131,9 +134,10 @@ func testStreamEntries(t *testing.T, f BackendFactory) {
 		require.Equal(t, time.UTC, r.Time.Location())
 	}
 	require.Equal(t, "T", rs[1].Type, "the entry carries the record's type")
-	require.Equal(t, "other", rs[5].Namespace)
-	require.Equal(t, "", rs[6].Namespace)
-	require.Equal(t, "other", rs[7].Namespace, "the sweep's delete")
+	require.Equal(t, "T", rs[2].Type, "the touch entry carries the record's type")
+	require.Equal(t, "other", rs[6].Namespace)
+	require.Equal(t, "", rs[7].Namespace)
+	require.Equal(t, "other", rs[8].Namespace, "the sweep's delete")
 	seq, err = e.stream.Seq(ctx)
 	require.NoError(t, err)
 	require.Equal(t, rs[len(rs)-1].Seq, seq)

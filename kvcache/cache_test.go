@@ -328,6 +328,55 @@ func TestExpiredRecordsAreNotServed(t *testing.T) {
 	}
 }
 
+// TestOtherWritersTouchIsSeen: a Touch made by another writer (its touch
+// entry) drops the cached record, so the cache never serves it past the
+// expiry that writer set, shortened or newly set, and serves it again
+// once an expiry was lengthened or cleared.
+func TestOtherWritersTouchIsSeen(t *testing.T) {
+	s := newSetup(t)
+	ctx := context.Background()
+	s.put(t, s.other, "short", `1`, kvcore.WithTTL(time.Hour))
+	s.put(t, s.other, "set", `2`)
+	s.put(t, s.other, "long", `3`, kvcore.WithTTL(time.Minute))
+	s.sync(t)
+	for _, k := range []string{"short", "set", "long"} {
+		s.get(t, k)
+		s.get(t, k)
+	}
+	if st := s.c.Stats(); st.Hits != 3 {
+		t.Fatalf("%d hits, want the second read of each key from memory", st.Hits)
+	}
+	if err := s.other.Touch(ctx, "short", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.other.Touch(ctx, "set", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.other.Touch(ctx, "long", 0); err != nil {
+		t.Fatal(err)
+	}
+	s.sync(t)
+	invalidations := s.c.Stats().Invalidations
+	for _, k := range []string{"short", "set", "long"} {
+		if got := s.get(t, k); got == "" {
+			t.Fatalf("%s missing before its new expiry", k)
+		}
+	}
+	if invalidations < 3 {
+		t.Fatalf("%d invalidations, want one per touched key", invalidations)
+	}
+	s.clock.add(time.Second) // the touched expiries pass
+	for _, k := range []string{"short", "set"} {
+		if got := s.get(t, k); got != "" {
+			t.Errorf("get %s after the expiry another writer set = %q, want missing", k, got)
+		}
+	}
+	s.clock.add(time.Hour) // past "long"'s old expiry, which the touch cleared
+	if got := s.get(t, "long"); got != `3` {
+		t.Errorf("get long after its cleared expiry = %q, want 3", got)
+	}
+}
+
 func TestTrimmedPositionDropsTheCache(t *testing.T) {
 	s := newSetup(t)
 	s.put(t, s.other, "k", `1`)

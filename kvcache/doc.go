@@ -20,7 +20,9 @@
 // installed: it may predate the change. A cached entry records the
 // follower's position when its read began, so a change the read already
 // saw does not drop it. A record whose expiry has passed, by the store's
-// clock, is never served from memory.
+// clock, is never served from memory. A Touch by another writer appends a
+// touch entry, which drops the key like any other change, so an expiry set,
+// shortened or cleared elsewhere is seen within the cache's promise below.
 //
 // # Consistency
 //
@@ -46,9 +48,5 @@
 // # What it does not do
 //
 // Range, prefix, type and count reads are not cached: call them on Store(),
-// they go to the database. Touch appends no stream entry, so a Touch made
-// by another writer is not seen: a record whose expiry another writer
-// shortened (or set) with Touch can be served until the expiry the cache
-// knows, or until the sweep removes the record (which appends a delete),
-// whichever comes first. Touch through the cache is seen.
+// they go to the database.
 package kvcache

@@ -104,6 +104,7 @@ func (f *fakeDB) Apply(ctx context.Context, b coredriver.Batch) ([]coredriver.Re
 			if exists {
 				old.Expires = op.Expires
 				f.recs[k] = old
+				f.append(op.Namespace, op.Key, coredriver.ActionTouch, old.Version, nil, b.Now)
 				res[i] = coredriver.Result{Rows: 1, Version: old.Version}
 			}
 		}

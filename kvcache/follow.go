@@ -139,6 +139,8 @@ func (c *Cache) step() (idle bool, err error) {
 		return false, err
 	}
 	for _, r := range recs {
+		// Every action drops the key: a touch entry carries no expiry, so
+		// the next read takes the record's new one from the database.
 		if r.Namespace == c.ns {
 			c.invalidate(r.Key)
 		}

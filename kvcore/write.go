@@ -60,7 +60,8 @@ func (s *Store) DeleteAll(ctx context.Context) (int, error) {
 }
 
 // Touch sets key's expiry to ttl from now (0: never expires) without changing
-// its value or version. It returns ErrNotFound if the key does not exist.
+// its value or version, and appends a touch entry to the stream. It returns
+// ErrNotFound if the key does not exist (and appends nothing).
 func (s *Store) Touch(ctx context.Context, key string, ttl time.Duration) error {
 	n, err := s.mutate(ctx, "touch", []Mutation{Touch(key, -1, ttl)})
 	if err == nil && sum(n) == 0 {

@@ -74,11 +74,17 @@
 //
 // # Messages
 //
-// The payload is the record's value (JSON), empty for a delete. The
-// headers are HeaderAction (create, update or delete), HeaderNamespace,
-// HeaderKey, HeaderVersion, HeaderType, HeaderSeq and HeaderTime; the
-// namespace, key and type are escaped (ParseHeader reads them back), and
-// Nats-Msg-Id and Nats-Expected-Stream are set.
+// The payload is the record's value (JSON), empty for a delete and for a
+// touch. The headers are HeaderAction (create, update, delete or touch),
+// HeaderNamespace, HeaderKey, HeaderVersion, HeaderType, HeaderSeq and
+// HeaderTime; the namespace, key and type are escaped (ParseHeader reads
+// them back), and Nats-Msg-Id and Nats-Expected-Stream are set.
+//
+// A touch message says that the record's expiry was set or cleared
+// (kvcore's Touch): the record still exists, with the value and the
+// version it had. A subscriber must go by HeaderAction, never by an empty
+// payload: reading an empty touch payload as a delete would drop a live
+// record.
 //
 // # The stream identity
 //

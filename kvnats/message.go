@@ -14,7 +14,7 @@ import (
 // The headers of every message. HeaderNamespace, HeaderKey and HeaderType
 // are escaped (see ParseHeader); the others never need it.
 const (
-	HeaderAction    = "Kv-Action"    // create, update or delete
+	HeaderAction    = "Kv-Action"    // create, update, delete or touch (kvstream.Action*)
 	HeaderNamespace = "Kv-Namespace" // the entry's namespace ("" for the default one)
 	HeaderKey       = "Kv-Key"       // the record's key
 	HeaderVersion   = "Kv-Version"   // the record's version after the change, in decimal
@@ -33,7 +33,7 @@ func MsgID(source, prefix string, seq int64) string {
 }
 
 // message is the NATS message of r: its subject, headers and payload (the
-// value; empty for a delete).
+// value of a create or an update; empty for a delete and a touch).
 func message(source, prefix, stream string, r kvstream.Record) *nats.Msg {
 	h := nats.Header{}
 	h.Set(HeaderAction, r.Action)
@@ -48,7 +48,7 @@ func message(source, prefix, stream string, r kvstream.Record) *nats.Msg {
 		h.Set(jetstream.ExpectedStreamHeader, stream)
 	}
 	var data []byte
-	if r.Action != "delete" {
+	if r.Action == kvstream.ActionCreate || r.Action == kvstream.ActionUpdate {
 		data = r.Value
 	}
 	return &nats.Msg{Subject: subject(prefix, r.Namespace, r.Key), Header: h, Data: data}

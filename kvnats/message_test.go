@@ -42,6 +42,11 @@ func TestMessage(t *testing.T) {
 	if m := message("src", "kv", "KV", r); m.Data != nil || m.Header.Get(HeaderAction) != "delete" {
 		t.Errorf("delete: payload %q, action %q", m.Data, m.Header.Get(HeaderAction))
 	}
+	// Nor does a touch, whose action says that the record still exists.
+	r.Action, r.Value = kvstream.ActionTouch, nil
+	if m := message("src", "kv", "KV", r); m.Data != nil || m.Header.Get(HeaderAction) != "touch" || m.Header.Get(HeaderVersion) != "3" {
+		t.Errorf("touch: payload %q, action %q, version %q", m.Data, m.Header.Get(HeaderAction), m.Header.Get(HeaderVersion))
+	}
 }
 
 func TestMsgID(t *testing.T) {

@@ -114,12 +114,13 @@ func TestPublishHeaders(t *testing.T) {
 	recs := []kvstream.Record{
 		{Seq: 1, Namespace: " ns/1 ", Key: "a b%\r\nX-Injected: yes", Action: "update", Version: 7, Type: "T t", Value: json.RawMessage(`"v"`), Time: time.Unix(5, 0)},
 		{Seq: 2, Namespace: "", Key: "é.*>", Action: "delete", Version: 8, Type: "", Time: time.Unix(6, 0)},
+		{Seq: 3, Namespace: "n", Key: "t", Action: "touch", Version: 9, Type: "T", Time: time.Unix(7, 0)},
 	}
-	if n, err := p.Publish(ctx, recs); n != 2 || err != nil {
+	if n, err := p.Publish(ctx, recs); n != 3 || err != nil {
 		t.Fatalf("Publish = %d, %v", n, err)
 	}
 	msgs := kvnatstest.Messages(t, nc, name)
-	if len(msgs) != 2 {
+	if len(msgs) != 3 {
 		t.Fatalf("%d messages", len(msgs))
 	}
 	for i, m := range msgs {
@@ -140,8 +141,8 @@ func TestPublishHeaders(t *testing.T) {
 			t.Errorf("entry %d: headers %v", r.Seq, m.Header)
 		}
 	}
-	if string(msgs[0].Data) != `"v"` || len(msgs[1].Data) != 0 {
-		t.Errorf("payloads %q, %q", msgs[0].Data, msgs[1].Data)
+	if string(msgs[0].Data) != `"v"` || len(msgs[1].Data) != 0 || len(msgs[2].Data) != 0 {
+		t.Errorf("payloads %q, %q, %q", msgs[0].Data, msgs[1].Data, msgs[2].Data)
 	}
 }
 

@@ -63,7 +63,10 @@
 // event record's type (kvcore's record type) is its name, so a kvstream
 // consumer can follow a machine's outbound events by type
 // (kvstream.OfType("Deposited")), read the entity and number from the key
-// with ParseEventKey and decode the value with Machine.DecodeEvent.
+// with ParseEventKey and decode the value with Machine.DecodeEvent. An
+// event is written once, so its stream entry is a create
+// (kvstream.ActionCreate); a consumer skips other actions on event keys (a
+// delete, or a touch, which carries no value).
 // History reads an event of a name the machine does not know as an error
 // wrapping ErrUnknownEvent.
 //

@@ -1,7 +1,9 @@
 // Package kvstream reads kv's change stream and keeps named consumers.
 //
 // Every committed change to a kvcore.Store appends one entry to the stream
-// in the same transaction, with a sequence number that grows in commit order.
+// in the same transaction, with a sequence number that grows in commit order:
+// a create, update or delete, or a touch (a record's expiry changed, its
+// value and version did not).
 // Readers see the stream gap-free: never entry N+1 before every entry up to N
 // is visible. Named consumers keep a durable position and hold a fenced lease,
 // so one instance of a consumer reads at a time and a stale one cannot commit.
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kvsuite/kv/kvcore"
+	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	"github.com/kvsuite/kv/kvlock"
 	"github.com/kvsuite/kv/kvstream/driver"
 )
@@ -48,15 +51,34 @@ func (e *TrimmedError) Error() string {
 // Unwrap makes errors.Is(err, ErrTrimmed) true.
 func (e *TrimmedError) Unwrap() error { return ErrTrimmed }
 
+// The actions of stream entries (Record.Action).
+const (
+	// ActionCreate: a record was created, at version 1 (or a restored
+	// record at its own version). The entry holds its value.
+	ActionCreate = coredriver.ActionCreate
+	// ActionUpdate: a live record was written; the entry holds its new
+	// version and value.
+	ActionUpdate = coredriver.ActionUpdate
+	// ActionDelete: a record was deleted, or removed once expired (by a
+	// sweep, or by a write over it). The entry holds its last version and
+	// no value.
+	ActionDelete = coredriver.ActionDelete
+	// ActionTouch: a live record's expiry was set or cleared (Touch). Its
+	// value and version did not change: the entry holds that version and
+	// no value. A reader that keeps records must keep the value it has,
+	// and read the record again for its new expiry.
+	ActionTouch = coredriver.ActionTouch
+)
+
 // Record is one stream entry: a change to one key.
 type Record struct {
 	Seq       int64           `json:"seq"`
 	Namespace string          `json:"namespace"`
 	Key       string          `json:"key"`
-	Action    string          `json:"action"` // "create", "update" or "delete"
+	Action    string          `json:"action"` // ActionCreate, ActionUpdate, ActionDelete or ActionTouch
 	Version   int64           `json:"version"`
 	Type      string          `json:"type"`
-	Value     json.RawMessage `json:"value,omitempty"` // absent for a delete
+	Value     json.RawMessage `json:"value,omitempty"` // absent for a delete and a touch
 	Time      time.Time       `json:"time"`
 }
 

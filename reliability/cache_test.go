@@ -28,7 +28,9 @@ import (
 // the history of the cache's readers and writers and of the other
 // processes' clients), a bounded cache never misses a change committed
 // more than its bound before a read began, nor a write made through it
-// (checkStaleness).
+// (checkStaleness). The other processes also make keys expire at once
+// with Touch (OpExpire), which the cache sees only through the stream's
+// touch entries: a record is never served past the expiry they set.
 
 // Shape of the cache workloads.
 const (
@@ -38,6 +40,10 @@ const (
 	cacheChildConns = 2 // clients per writer process
 	cacheClients    = 4 // clients of the cache in the test process
 )
+
+// cacheExpirePercent is the share of the other processes' operations that
+// make their key expire at once with Touch.
+const cacheExpirePercent = 10
 
 // cacheRunFor is how long the clients run.
 var cacheRunFor = reltest.ShortOrLong(3*time.Second, 30*time.Second)
@@ -84,7 +90,7 @@ func cacheWorkload() error {
 	var out lineWriter
 	out.printf("ready")
 	history, err := reliability.RunWorkload(ctx, b.store, reliability.Workload{Clients: cacheChildConns, Keys: cacheKeys,
-		OpsPerClient: 1 << 30, KeyPrefix: cachePrefix, ReadPercent: 50, FirstClient: first,
+		OpsPerClient: 1 << 30, KeyPrefix: cachePrefix, ReadPercent: 50, ExpirePercent: cacheExpirePercent, FirstClient: first,
 		Until: time.UnixMilli(ms), Clock: sharedClock})
 	for _, op := range history {
 		line, jerr := json.Marshal(opLine{Client: op.ClientId, Call: op.Call, Return: op.Return,
@@ -176,6 +182,16 @@ func runCacheWorkload(t *testing.T, kind, where string, wrap func(streamdriver.S
 	if st.Resets != 0 {
 		t.Fatalf("the cache was dropped %d times: its follower saw a gap or a trimmed position in a stream that has neither", st.Resets)
 	}
+	expired := 0
+	for _, op := range history {
+		if op.Input.(reliability.Input).Kind == reliability.OpExpire && op.Output.(reliability.Output).Found {
+			expired++
+		}
+	}
+	if expired == 0 {
+		t.Fatal("the other processes made no key expire: the run tested nothing of their touches")
+	}
+	t.Logf("%d keys made to expire at once by the other processes' touches", expired)
 	return &cacheRun{b: b, cache: c, history: history}
 }
 
@@ -225,16 +241,20 @@ func TestCacheBoundedStaleness(t *testing.T) {
 	})
 }
 
+// written is where the stream holds a write: the version it wrote and the
+// seq of its entry.
+type written struct{ version, seq int64 }
+
 // streamVersions maps each value written under cachePrefix (every write
-// of the workload stores its own) to the version it was written at, read
-// from the stream.
-func streamVersions(t *testing.T, d streamdriver.Stream) map[string]int64 {
+// of the workload stores its own) to its version and seq, read from the
+// stream.
+func streamVersions(t *testing.T, d streamdriver.Stream) map[string]written {
 	t.Helper()
 	s, err := kvstream.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int64{}
+	out := map[string]written{}
 	for from := int64(0); ; {
 		recs, err := s.Read(context.Background(), from, kvstream.MaxLimit, kvstream.InNamespace(""))
 		if err != nil {
@@ -244,8 +264,8 @@ func streamVersions(t *testing.T, d streamdriver.Stream) map[string]int64 {
 			return out
 		}
 		for _, r := range recs {
-			if strings.HasPrefix(r.Key, cachePrefix) && r.Action != "delete" {
-				out[r.Key+"\x00"+string(r.Value)] = r.Version
+			if strings.HasPrefix(r.Key, cachePrefix) && (r.Action == kvstream.ActionCreate || r.Action == kvstream.ActionUpdate) {
+				out[r.Key+"\x00"+string(r.Value)] = written{r.Version, r.Seq}
 			}
 		}
 		from = recs[len(recs)-1].Seq + 1
@@ -253,33 +273,50 @@ func streamVersions(t *testing.T, d streamdriver.Stream) map[string]int64 {
 }
 
 // checkStaleness checks the reads of local clients in history: each must
-// return at least the version of every write to its key that completed
-// before the read began, for a write by a local client (read-your-writes
-// through one cache), or more than bound before, for any other; and what
-// it returns must have been written before the read returned, at the
-// version the stream gives it (versions maps key+"\x00"+value to the
-// version written). It returns the violations and the number of reads
-// checked.
-func checkStaleness(history []porcupine.Operation, versions map[string]int64, local func(int) bool, bound int64) (bad []string, checked int) {
-	type write struct {
-		call, ret, version int64
-		client             int
+// reflect every change to its key that completed before the read began,
+// for a change by a local client (read-your-writes through one cache), or
+// more than bound before, for any other; and what it returns must have
+// been written before the read returned, at the version the stream gives
+// it (versions maps key+"\x00"+value to where the stream holds its write).
+// A write is reflected if the read returns it or a later write (by stream
+// seq; versions start again at 1 after an expiry). An expiry (OpExpire
+// that found the key) is reflected if the read returns no value written
+// before the expiry began: every such value was expired by it or
+// overwritten. A read that finds the key missing reflects the latest write
+// it must reflect only if an expiry may have come after that write. It
+// returns the violations and the number of reads checked.
+func checkStaleness(history []porcupine.Operation, versions map[string]written, local func(int) bool, bound int64) (bad []string, checked int) {
+	type change struct {
+		call, ret, seq int64 // seq: a write's entry (0 for an expiry)
+		client         int
 	}
-	writes := map[string][]write{}              // by key
+	writes := map[string][]change{}             // by key
+	expiries := map[string][]change{}           // by key
 	byValue := map[string]porcupine.Operation{} // key+"\x00"+value -> the write
 	for _, op := range history {
 		in, out := op.Input.(reliability.Input), op.Output.(reliability.Output)
-		if in.Kind == reliability.OpGet || out.Mismatch {
+		switch {
+		case in.Kind == reliability.OpExpire && out.Found:
+			expiries[in.Key] = append(expiries[in.Key], change{op.Call, op.Return, 0, op.ClientId})
+			continue
+		case in.Kind == reliability.OpGet || in.Kind == reliability.OpExpire || out.Mismatch:
 			continue
 		}
 		kv := in.Key + "\x00" + in.Value
-		v, ok := versions[kv]
+		w, ok := versions[kv]
 		if !ok {
 			bad = append(bad, fmt.Sprintf("the write of %s by client %d is not in the stream", in.Value, op.ClientId))
 			continue
 		}
-		writes[in.Key] = append(writes[in.Key], write{op.Call, op.Return, v, op.ClientId})
+		writes[in.Key] = append(writes[in.Key], change{op.Call, op.Return, w.seq, op.ClientId})
 		byValue[kv] = op
+	}
+	// due is when a change must be reflected: by a read that begins after it.
+	due := func(c change) int64 {
+		if local(c.client) {
+			return c.ret
+		}
+		return c.ret + bound
 	}
 	for _, op := range history {
 		in, out := op.Input.(reliability.Input), op.Output.(reliability.Output)
@@ -287,29 +324,50 @@ func checkStaleness(history []porcupine.Operation, versions map[string]int64, lo
 			continue
 		}
 		checked++
-		got := int64(0)
 		if out.Found {
-			got = out.Version
-			w, ok := byValue[in.Key+"\x00"+out.Value]
+			kv := in.Key + "\x00" + out.Value
+			w, ok := byValue[kv]
 			switch {
 			case !ok:
 				bad = append(bad, fmt.Sprintf("client %d read %s = %s, which no recorded write stored", op.ClientId, in.Key, out.Value))
+				continue
 			case w.Call > op.Return:
 				bad = append(bad, fmt.Sprintf("client %d read %s = %s before its write began", op.ClientId, in.Key, out.Value))
-			case versions[in.Key+"\x00"+out.Value] != out.Version:
-				bad = append(bad, fmt.Sprintf("client %d read %s = %s at version %d, written at version %d", op.ClientId, in.Key, out.Value, out.Version, versions[in.Key+"\x00"+out.Value]))
+			case versions[kv].version != out.Version:
+				bad = append(bad, fmt.Sprintf("client %d read %s = %s at version %d, written at version %d", op.ClientId, in.Key, out.Value, out.Version, versions[kv].version))
+			}
+			for _, c := range writes[in.Key] {
+				if due(c) < op.Call && c.seq > versions[kv].seq {
+					bad = append(bad, fmt.Sprintf("client %d read %s = %s (call %d), missing a later write by client %d (returned %d, %v before the read)",
+						op.ClientId, in.Key, out.Value, op.Call, c.client, c.ret, time.Duration(op.Call-c.ret)))
+					break
+				}
+			}
+			for _, x := range expiries[in.Key] {
+				if due(x) < op.Call && x.call > w.Return {
+					bad = append(bad, fmt.Sprintf("client %d read %s = %s (call %d), which client %d's touch made expire (returned %d, %v before the read)",
+						op.ClientId, in.Key, out.Value, op.Call, x.client, x.ret, time.Duration(op.Call-x.ret)))
+					break
+				}
+			}
+			continue
+		}
+		var last *change // the latest write the read must reflect
+		for i, c := range writes[in.Key] {
+			if due(c) < op.Call && (last == nil || c.seq > last.seq) {
+				last = &writes[in.Key][i]
 			}
 		}
-		for _, w := range writes[in.Key] {
-			limit := w.ret + bound
-			if local(w.client) {
-				limit = w.ret
-			}
-			if limit < op.Call && got < w.version {
-				bad = append(bad, fmt.Sprintf("client %d read %s at version %d (call %d), missing version %d written by client %d (returned %d, %v before the read)",
-					op.ClientId, in.Key, got, op.Call, w.version, w.client, w.ret, time.Duration(op.Call-w.ret)))
-				break
-			}
+		if last == nil {
+			continue
+		}
+		expiredAfter := false
+		for _, x := range expiries[in.Key] {
+			expiredAfter = expiredAfter || (x.ret > last.call && x.call < op.Return)
+		}
+		if !expiredAfter {
+			bad = append(bad, fmt.Sprintf("client %d read %s missing (call %d), though client %d wrote it (returned %d, %v before the read) and no touch may have made it expire since",
+				op.ClientId, in.Key, op.Call, last.client, last.ret, time.Duration(op.Call-last.ret)))
 		}
 	}
 	return bad, checked
@@ -328,7 +386,11 @@ func TestStalenessCheckerCatchesViolations(t *testing.T) {
 		out := reliability.Output{Found: version > 0, Version: version, Value: v}
 		return op(client, call, ret, reliability.Input{Kind: reliability.OpGet, Key: "k"}, out)
 	}
-	versions := map[string]int64{"k\x00a": 1, "k\x00b": 2}
+	expire := func(client int, call, ret int64) porcupine.Operation {
+		return op(client, call, ret, reliability.Input{Kind: reliability.OpExpire, Key: "k"}, reliability.Output{Found: true})
+	}
+	// a and b are written in turn; c after an expiry, at version 1 again.
+	versions := map[string]written{"k\x00a": {1, 1}, "k\x00b": {2, 2}, "k\x00c": {1, 4}}
 	cases := []struct {
 		name    string
 		history []porcupine.Operation
@@ -343,6 +405,13 @@ func TestStalenessCheckerCatchesViolations(t *testing.T) {
 		{"a value never written", []porcupine.Operation{put(10, 0, 10, "a"), read(0, 20, 30, 1, "z")}, true},
 		{"a version that does not match the value", []porcupine.Operation{put(10, 0, 10, "a"), put(10, 20, 30, "b"), read(0, 40, 50, 1, "b")}, true},
 		{"remote reads are not checked", []porcupine.Operation{put(10, 0, 10, "a"), put(10, 20, 30, "b"), read(11, 140, 150, 1, "a")}, false},
+		{"a remote expiry within the bound may be missed", []porcupine.Operation{put(10, 0, 10, "a"), expire(11, 20, 30), read(0, 100, 110, 1, "a")}, false},
+		{"a remote expiry older than the bound must be seen", []porcupine.Operation{put(10, 0, 10, "a"), expire(11, 20, 30), read(0, 140, 150, 1, "a")}, true},
+		{"an expiry concurrent with the write may have come first", []porcupine.Operation{put(10, 0, 30, "a"), expire(11, 20, 40), read(0, 150, 160, 1, "a")}, false},
+		{"missing after an expiry", []porcupine.Operation{put(10, 0, 10, "a"), expire(11, 20, 30), read(0, 140, 150, 0, "")}, false},
+		{"missing, though written after the expiry", []porcupine.Operation{put(10, 0, 10, "a"), put(10, 12, 18, "b"), expire(11, 20, 30), put(10, 40, 50, "c"), read(0, 200, 210, 0, "")}, true},
+		{"a version that starts again after an expiry", []porcupine.Operation{put(10, 0, 10, "a"), put(10, 12, 18, "b"), expire(11, 20, 30), put(10, 40, 50, "c"), read(0, 200, 210, 1, "c")}, false},
+		{"an expired value", []porcupine.Operation{put(10, 0, 10, "a"), put(10, 12, 18, "b"), expire(11, 20, 30), put(10, 40, 50, "c"), read(0, 200, 210, 2, "b")}, true},
 	}
 	for _, c := range cases {
 		bad, _ := checkStaleness(c.history, versions, local, bound)
@@ -458,6 +527,42 @@ func TestCacheOnBackends(t *testing.T) {
 		now.Unlock()
 		if got := get("fn/ttl"); got != "" {
 			t.Fatalf("fn/ttl = %q after its expiry", got)
+		}
+
+		// An expiry another writer shortened or set with Touch (its touch
+		// entry drops the key): never served past it.
+		toucher, err := b.db.Store(kvcore.WithClock(clock), kvcore.WithSweepInterval(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer toucher.Close()
+		if err := c.Put(ctx, "fn/short", -1, 4, kvcore.WithTTL(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Put(ctx, "fn/set", -1, 5); err != nil {
+			t.Fatal(err)
+		}
+		if get("fn/short") != "4" || get("fn/short") != "4" || get("fn/set") != "5" || get("fn/set") != "5" {
+			t.Fatal("fn/short or fn/set not readable")
+		}
+		for _, k := range []string{"fn/short", "fn/set"} {
+			if err := toucher.Touch(ctx, k, time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if get("fn/short") != "4" || get("fn/set") != "5" {
+			t.Fatal("a touched record is missing before its new expiry")
+		}
+		now.Lock()
+		now.t = now.t.Add(time.Second)
+		now.Unlock()
+		for _, k := range []string{"fn/short", "fn/set"} {
+			if got := get(k); got != "" {
+				t.Fatalf("%s = %q after the expiry another writer's Touch set", k, got)
+			}
 		}
 
 		// A change the follower has not read, then trimmed away: the cache

@@ -146,6 +146,8 @@ func TestCheckerCatchesViolations(t *testing.T) {
 	ok := reliability.Output{}
 	refused := reliability.Output{Mismatch: true}
 	other := reliability.Input{Kind: reliability.OpPut, Key: "other", Value: `"x"`}
+	expire := reliability.Input{Kind: reliability.OpExpire, Key: "k"}
+	found := reliability.Output{Found: true}
 
 	cases := []struct {
 		name    string
@@ -170,6 +172,21 @@ func TestCheckerCatchesViolations(t *testing.T) {
 			op(0, 0, 10, put(`"a"`), ok), op(1, 20, 30, cas(7, `"b"`), refused), op(1, 40, 50, get, saw(1, `"a"`))}, porcupine.Ok},
 		{"version skipped", []porcupine.Operation{
 			op(0, 0, 10, put(`"a"`), ok), op(0, 20, 30, put(`"b"`), ok), op(1, 40, 50, get, saw(3, `"b"`))}, porcupine.Illegal},
+		{"read of an expired record", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(2, 20, 30, expire, found), op(1, 40, 50, get, saw(1, `"a"`))}, porcupine.Illegal},
+		{"missing after an expiry, then created again at version 1", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(0, 12, 18, put(`"b"`), ok), op(2, 20, 30, expire, found), op(1, 40, 50, get, ok),
+			op(0, 60, 70, put(`"c"`), ok), op(1, 80, 90, get, saw(1, `"c"`))}, porcupine.Ok},
+		{"a write after an expiry may have found the record live", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(2, 20, 30, expire, found), op(0, 40, 50, put(`"b"`), ok), op(1, 60, 70, get, saw(2, `"b"`))}, porcupine.Ok},
+		{"a CAS from 0 after an expiry may have found the record live", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(2, 20, 30, expire, found), op(0, 40, 50, cas(0, `"b"`), refused), op(1, 60, 70, get, ok)}, porcupine.Ok},
+		{"a write after an expiry at neither version", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(2, 20, 30, expire, found), op(0, 40, 50, put(`"b"`), ok), op(1, 60, 70, get, saw(3, `"b"`))}, porcupine.Illegal},
+		{"an expiry that found a missing key", []porcupine.Operation{
+			op(2, 0, 10, expire, found)}, porcupine.Illegal},
+		{"an expiry concurrent with a read may come after it", []porcupine.Operation{
+			op(0, 0, 10, put(`"a"`), ok), op(2, 20, 50, expire, found), op(1, 30, 40, get, saw(1, `"a"`))}, porcupine.Ok},
 		{"a violation on one key among legal others", []porcupine.Operation{
 			op(2, 0, 5, other, ok), op(0, 0, 10, put(`"a"`), ok), op(0, 20, 30, put(`"b"`), ok), op(1, 40, 50, get, saw(1, `"a"`))}, porcupine.Illegal},
 	}

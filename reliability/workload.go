@@ -25,8 +25,13 @@ type Workload struct {
 	// KeyPrefix starts every key (default "lin/").
 	KeyPrefix string
 	// ReadPercent is the share of operations that are plain reads (default
-	// 40); the others are blind writes and compare-and-set writes, 25 to 35.
+	// 40); the others are expiries (ExpirePercent), then blind writes and
+	// compare-and-set writes, 25 to 35.
 	ReadPercent int
+	// ExpirePercent is the share of operations that make their key expire
+	// at once with Touch (OpExpire; default 0). ReadPercent plus
+	// ExpirePercent is at most 100.
+	ExpirePercent int
 	// FirstClient is the first client's id (default 0): the clients are
 	// FirstClient to FirstClient+Clients-1. Workloads whose histories are
 	// checked together (run by several processes) take distinct ranges, so
@@ -58,6 +63,9 @@ func (w Workload) withDefaults() Workload {
 	if w.ReadPercent <= 0 || w.ReadPercent > 100 {
 		w.ReadPercent = 40
 	}
+	if w.ExpirePercent < 0 || w.ReadPercent+w.ExpirePercent > 100 {
+		w.ExpirePercent = 0
+	}
 	return w
 }
 
@@ -66,11 +74,13 @@ func (w Workload) withDefaults() Workload {
 type Target interface {
 	GetRecord(ctx context.Context, key string) (kvcore.Record, error)
 	Put(ctx context.Context, key string, version int64, value any, opts ...kvcore.WriteOption) error
+	Touch(ctx context.Context, key string, ttl time.Duration) error
 }
 
 // RunWorkload runs w.Clients clients at once against s, each doing
 // w.OpsPerClient random operations on w.Keys shared keys: reads
-// (GetRecord), blind writes (Put with version -1) and compare-and-set
+// (GetRecord), expiries (Touch with ExpireTTL, if w.ExpirePercent is
+// set), blind writes (Put with version -1) and compare-and-set
 // writes (Put with version N: mostly right after a read of the key, with
 // the version read; otherwise with the version the client last saw, or a
 // nearby one that may well be wrong). Every write stores a value no other write stores. It returns the
@@ -113,7 +123,8 @@ func runClient(ctx context.Context, s Target, w Workload, c int, clock func() in
 	rng := rand.New(rand.NewPCG(uint64(c), uint64(time.Now().UnixNano())))
 	seen := map[string]int64{} // the version this client last saw per key
 	ops := make([]porcupine.Operation, 0, min(w.OpsPerClient, 4096))
-	blind := w.ReadPercent + (100-w.ReadPercent)*25/60 // below: a blind write
+	expire := w.ReadPercent + w.ExpirePercent // below: an expiry
+	blind := expire + (100-expire)*25/60      // below: a blind write
 	for n := range w.OpsPerClient {
 		if !w.Until.IsZero() && time.Now().After(w.Until) {
 			break
@@ -123,6 +134,8 @@ func runClient(ctx context.Context, s Target, w Workload, c int, clock func() in
 		switch r := rng.IntN(100); {
 		case r < w.ReadPercent:
 			in.Kind = OpGet
+		case r < expire:
+			in.Kind = OpExpire
 		case r < blind:
 			in.Kind = OpPut
 			in.Value = fmt.Sprintf(`"c%d-%d"`, c, n)
@@ -152,6 +165,8 @@ func runClient(ctx context.Context, s Target, w Workload, c int, clock func() in
 			seen[key] = out.Version
 		case in.Kind == OpCAS && !out.Mismatch:
 			seen[key] = in.Version + 1
+		case in.Kind == OpExpire:
+			seen[key] = 0
 		}
 	}
 	return ops, nil
@@ -188,6 +203,12 @@ func apply(ctx context.Context, s Target, in Input) (Output, error) {
 			return Output{Mismatch: true}, nil
 		}
 		return Output{}, err
+	case OpExpire:
+		err := s.Touch(ctx, in.Key, ExpireTTL)
+		if errors.Is(err, kvcore.ErrNotFound) {
+			return Output{}, nil
+		}
+		return Output{Found: err == nil}, err
 	}
 	return Output{}, fmt.Errorf("unknown operation kind %v", in.Kind)
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvtask"
 )
 
@@ -474,5 +475,23 @@ func TestLiveTailTrimmed(t *testing.T) {
 	want := []string{"event: notice data: entries up to seq 3 were trimmed away", "id: 4", "event: entry"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("events %q, want %q", got, want)
+	}
+}
+
+// TestTouchShown: a touch's stream entry is shown on the stream page and
+// in the key's history as a touch, with no value.
+func TestTouchShown(t *testing.T) {
+	ctx := context.Background()
+	e := openSQLite(t)
+	must(t, e.store.Put(ctx, "touched", -1, map[string]int{"n": 1}, kvcore.WithTTL(time.Hour)))
+	must(t, e.store.Touch(ctx, "touched", time.Minute))
+	srv := httptest.NewServer(e.dashboard(t, false))
+	defer srv.Close()
+	row := regexp.MustCompile(`<td>touch</td><td class="num">1</td><td>[^<]*</td><td>[^<]*</td><td class="json"></td>`)
+	for _, path := range []string{"stream", "key?key=touched"} {
+		code, body := fetch(t, srv.URL+"/"+path)
+		if code != 200 || !row.MatchString(body) {
+			t.Errorf("GET /%s: %d, no touch row with version 1 and no value:\n%.2000s", path, code, body)
+		}
 	}
 }

@@ -305,8 +305,8 @@ func (b *bank) settleTransfers(ctx context.Context) error {
 		}
 		for _, r := range recs {
 			ref, ok := kvstate.ParseEventKey(r.Key)
-			if !ok || ref.Kind != b.accounts.Kind() {
-				continue
+			if !ok || ref.Kind != b.accounts.Kind() || r.Action != kvstream.ActionCreate {
+				continue // an event is appended once; a delete or touch of its record carries no event
 			}
 			v, err := b.accounts.DecodeEvent(r.Type, r.Value)
 			if err != nil {

@@ -130,8 +130,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	// It waits for new changes when idle until runCtx ends.
 	err = consumer.Run(runCtx, func(ctx context.Context, r kvstream.Record) error {
 		value := string(r.Value)
-		if r.Action == "delete" {
+		switch r.Action {
+		case kvstream.ActionDelete:
 			value = "(deleted)"
+		case kvstream.ActionTouch:
+			value = "(expiry changed)"
 		}
 		_, err := fmt.Fprintf(stdout, "seq %d: %s %s v%d %s\n", r.Seq, r.Action, r.Key, r.Version, value)
 		return err // an error stops Run; the change is delivered again next time

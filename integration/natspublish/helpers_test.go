@@ -113,7 +113,7 @@ func checkExactlyOnce(t testing.TB, nc *nats.Conn, name, prefix, id string, want
 			t.Fatal(err)
 		}
 		payload := string(r.Value)
-		if r.Action == "delete" {
+		if r.Action == kvstream.ActionDelete || r.Action == kvstream.ActionTouch {
 			payload = ""
 		}
 		switch {

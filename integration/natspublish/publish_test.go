@@ -2,6 +2,7 @@ package natspublish_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -107,6 +108,49 @@ func TestCollidingKeys(t *testing.T) {
 			if err != nil || ns != wantNS || key != wantKey {
 				t.Errorf("subject %q parses as %q, %q, %v; want %q, %q", m.Subject, ns, key, err, wantNS, wantKey)
 			}
+		}
+	})
+}
+
+// TestTouchPublished: a Touch is published as a message of its own, with
+// action touch, the record's version and an empty payload, between the
+// changes it was committed among; a Touch of a missing key publishes
+// nothing.
+func TestTouchPublished(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, kind, where string) {
+		ctx := context.Background()
+		nc := kvnatstest.Connect(t)
+		name, prefix := kvnatstest.Stream(t, nc, jetstream.StreamConfig{})
+		e := newEnv(t, kind, where, name, prefix)
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(e.store.Put(ctx, "a", -1, 1, kvcore.WithTTL(time.Hour)))
+		must(e.store.Put(ctx, "a", -1, 2, kvcore.WithTTL(time.Hour)))
+		must(e.store.Touch(ctx, "a", time.Minute))
+		if err := e.store.Touch(ctx, "missing", time.Minute); !errors.Is(err, kvcore.ErrNotFound) {
+			t.Fatalf("touch of a missing key = %v", err)
+		}
+		_, err := e.store.Delete(ctx, "a")
+		must(err)
+		e.publishAll(t, "pusher", 0)
+		want := entries(t, e.stream)
+		var actions []string
+		for _, r := range want {
+			actions = append(actions, r.Action)
+		}
+		if fmt.Sprint(actions) != "[create update touch delete]" {
+			t.Fatalf("stream actions %v", actions)
+		}
+		id, err := kvnats.Identity(ctx, e.stream)
+		must(err)
+		checkExactlyOnce(t, nc, name, prefix, id, want)
+		m := kvnatstest.Messages(t, nc, name)[2]
+		if m.Header.Get(kvnats.HeaderAction) != "touch" || m.Header.Get(kvnats.HeaderVersion) != "2" || len(m.Data) != 0 {
+			t.Errorf("touch message: headers %v, payload %q", m.Header, m.Data)
 		}
 	})
 }

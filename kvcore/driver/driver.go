@@ -67,11 +67,12 @@ type Store interface {
 	// *OpError wrapping ErrVersionMismatch and changes nothing; if b.Fence is
 	// not held it returns ErrFenced and changes nothing.
 	//
-	// Every record that an op creates, updates or deletes appends exactly one
-	// stream entry in the same transaction: a sequence number that increases
-	// in commit order, the namespace, key, action (ActionCreate, ActionUpdate
-	// or ActionDelete), the version written (or deleted), the type, the value
-	// (none for a delete) and b.Now.
+	// Every record that an op creates, updates, deletes or touches appends
+	// exactly one stream entry in the same transaction: a sequence number
+	// that increases in commit order, the namespace, key, action
+	// (ActionCreate, ActionUpdate, ActionDelete or ActionTouch), the version
+	// written (or deleted, or kept by a touch), the type, the value (none
+	// for a delete or a touch) and b.Now.
 	// An expired record counts as absent: a Put over it is a create (version
 	// 1, new created time) that first appends a delete entry for the expired
 	// record (its last version, no value), since its removal must appear in
@@ -148,7 +149,8 @@ const (
 	OpDeleteRange
 	// OpTouch sets the expiry of a live Key to Expires without changing its
 	// value or version, if Version holds. A missing key affects 0 rows
-	// (with Version > 0: a mismatch). It appends no stream entry.
+	// (with Version > 0: a mismatch) and appends nothing; a touch of a live
+	// record appends an ActionTouch entry (its version and type, no value).
 	OpTouch
 	// OpRestore writes Key exactly as a backup holds it: Value, Type,
 	// Expires, the version SetVersion and the times Created and Updated
@@ -233,7 +235,10 @@ func (e *OpError) Unwrap() error { return e.Err }
 
 // Stream actions recorded for each change.
 const (
-	ActionCreate = "create"
-	ActionUpdate = "update"
-	ActionDelete = "delete"
+	ActionCreate = "create" // a record was created (version 1, or a restore's version)
+	ActionUpdate = "update" // a live record was written (its version grew)
+	ActionDelete = "delete" // a record was deleted, or removed once expired
+	// ActionTouch: a live record's expiry was set or cleared (Touch); its
+	// value and version did not change, and the entry carries no value.
+	ActionTouch = "touch"
 )

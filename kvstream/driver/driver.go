@@ -27,10 +27,10 @@ type Record struct {
 	Seq       int64
 	Namespace string
 	Key       string
-	Action    string // coredriver.ActionCreate, ActionUpdate or ActionDelete
+	Action    string // coredriver.ActionCreate, ActionUpdate, ActionDelete or ActionTouch
 	Version   int64
 	Type      string
-	Value     []byte // nil for a delete
+	Value     []byte // nil for a delete and a touch
 	Time      time.Time
 }
 

@@ -42,9 +42,11 @@ that different keys never share a subject: A-Z, a-z, 0-9, '-' and '_' stand
 for themselves, every other byte is %XX (upper-case hex), the default
 namespace and an empty part are "_", and "_" itself is %5F. The key
 "user/42" of the default namespace is kv._.user.42. The payload is the value
-(empty for a delete); the headers Kv-Action, Kv-Namespace, Kv-Key,
-Kv-Version, Kv-Type, Kv-Seq and Kv-Time carry the rest (namespace, key and
-type escaped as %XX where they hold '%', spaces or control bytes).
+(empty for a delete and for a touch, which changed only the record's
+expiry: go by Kv-Action, never by an empty payload); the headers Kv-Action,
+Kv-Namespace, Kv-Key, Kv-Version, Kv-Type, Kv-Seq and Kv-Time carry the
+rest (namespace, key and type escaped as %XX where they hold '%', spaces or
+control bytes).
 
 Exactly once: each batch is published at once, and the consumer commits
 only after JetStream acknowledged every message of it. Each message carries

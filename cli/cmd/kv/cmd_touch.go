@@ -22,7 +22,7 @@ func (a *app) touchCommand() *ffcli.Command {
 		short: "Set a key's expiry without changing its value.",
 		long: `Makes the record at <key> expire --ttl from now (--ttl 0: never expire),
 without changing its value or version. --ttl is required. A missing key is
-an error.`,
+an error. The stream gets a touch record (its version, no value).`,
 		flags: func(f *flag.FlagSet) {
 			fs = f
 			f.DurationVar(&ttl, "ttl", 0, "expire the record this `duration` from now (e.g. 30s, 1h); 0 never expires")

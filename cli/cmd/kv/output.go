@@ -95,7 +95,7 @@ type consumerStatusJSON struct {
 }
 
 // streamRecordJSON is how kv prints a stream record: value is the stored
-// JSON, null for a delete.
+// JSON, null for a delete and a touch.
 type streamRecordJSON struct {
 	Seq       int64           `json:"seq"`
 	Namespace string          `json:"namespace"`

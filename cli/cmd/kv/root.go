@@ -89,7 +89,7 @@ Output: records are printed as JSON Lines, one JSON object a line:
 "updated":...,"expires":<time or null>} (times are RFC 3339, UTC); stream
 and consumer commands print stream records, also as JSON Lines:
 {"seq":...,"namespace":...,"key":...,"action":...,"version":...,"type":...,
-"value":<JSON, null for a delete>,"time":...}; lock commands print a lease:
+"value":<JSON, null for a delete or a touch>,"time":...}; lock commands print a lease:
 {"name":...,"owner":...,"token":...,"expires":...,"acquired":...}; graph
 commands print edges, also as JSON Lines: {"from":{"type":...,"id":...},
 "to":{"type":...,"id":...},"type":...,"properties":{...},"created":...,

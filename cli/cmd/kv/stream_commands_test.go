@@ -77,6 +77,32 @@ func fillStream(t *testing.T, conn string) {
 	mustKV(t, `{"n":6}`, "put", "d", "--record-type", "User", conn)
 }
 
+// TestStreamTouchRecord: kv touch appends a touch record (the record's
+// version and type, value null) that stream get prints and consumers
+// filtered by type get; a touch of a missing key appends nothing.
+func TestStreamTouchRecord(t *testing.T) {
+	conn, _ := newDB(t)
+	mustKV(t, `{"n":1}`, "put", "a", "--record-type", "User", "--ttl", "1m", conn)
+	mustKV(t, `{"n":2}`, "put", "b", "--record-type", "Post", conn)
+	mustKV(t, "", "touch", "a", "--ttl", "1h", conn)
+	runSteps(t, conn, []step{
+		{name: "touch missing", args: []string{"touch", "missing", "--ttl", "1h"}, code: 1, stderr: "not found"},
+	})
+	rs := streamRecords(t, mustKV(t, "", "stream", "get", conn))
+	if seqs(rs) != "1,2,3" {
+		t.Fatalf("stream get: seqs %s", seqs(rs))
+	}
+	if r := rs[2]; r.Key != "a" || r.Action != "touch" || r.Version != 1 || r.Type != "User" || string(r.Value) != "null" {
+		t.Errorf("touch record = %+v, value %s", r, r.Value)
+	}
+	if got := streamOut(t, "consumer", "get", "users", "--of-type", "User", conn); got != "1,3" {
+		t.Errorf("consumer get --of-type User: %q, want 1,3", got)
+	}
+	if got := streamOut(t, "consumer", "get", "posts", "--of-type", "Post", conn); got != "2" {
+		t.Errorf("consumer get --of-type Post: %q, want 2", got)
+	}
+}
+
 func TestStreamGetSeqTrim(t *testing.T) {
 	conn, _ := newDB(t)
 	runSteps(t, conn, []step{
