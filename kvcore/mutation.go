@@ -117,7 +117,9 @@ func DeleteAll() Mutation {
 }
 
 // Touch is a mutation that sets a live record's expiry to ttl from now
-// (0: never) without changing its value or version.
+// (0: never) without changing its value or version. It appends a touch
+// entry to the stream (the record's version, no value); a missing key
+// appends nothing.
 func Touch(key string, version int64, ttl time.Duration) Mutation {
 	m := Mutation{kind: mTouch, key: key, version: version}
 	if ttl != 0 {
