@@ -71,6 +71,42 @@ func Example_tasks() {
 	// completed 1
 }
 
+// Claim tasks and record each attempt's outcome by hand, without a Runner:
+// Finish with a kvtask.Outcome, and FailureOutcome for a failed attempt
+// (pending again after a backoff while retries remain).
+func Example_claimAndFinish() {
+	ctx := context.Background()
+	db, sched := openScheduler(ctx)
+	defer db.Close()
+
+	ok := kvtask.NewTask("send", json.RawMessage(`{"to":"ann"}`))
+	bad := kvtask.NewTask("send", json.RawMessage(`{"to":"bob"}`))
+	bad.MaxRetries = 1
+	_, _, _ = sched.Enqueue(ctx, ok)
+	_, _, _ = sched.Enqueue(ctx, bad)
+
+	claimed, err := sched.Claim(ctx, "worker-1", time.Minute, 10, "send")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, t := range claimed {
+		o := kvtask.Outcome{Status: kvtask.StatusCompleted}
+		if t.ID == bad.ID {
+			o = kvtask.FailureOutcome(t, "mailbox full", sched.Now(), time.Second, time.Minute, 0)
+		}
+		if err := sched.Finish(ctx, t, "worker-1", o); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for _, id := range []string{ok.ID, bad.ID} {
+		t, _, _ := sched.Get(ctx, id)
+		fmt.Printf("%s, attempts %d, last error %q\n", t.Status, t.Attempts, t.LastError)
+	}
+	// Output:
+	// completed, attempts 1, last error ""
+	// pending, attempts 1, last error "mailbox full"
+}
+
 // A unique key keeps a second copy of a task out while the first is
 // pending or running.
 func Example_uniqueKey() {

@@ -198,7 +198,7 @@ func testTaskUnique(t *testing.T, f BackendFactory) {
 	require.NoError(t, err)
 	require.Len(t, ts, 1)
 	require.ErrorIs(t, e.s.New(ctx, b), kvtask.ErrDuplicate)
-	require.NoError(t, e.s.Finish(ctx, ts[0], "r1", taskdriver.Outcome{Status: kvtask.StatusCompleted}))
+	require.NoError(t, e.s.Finish(ctx, ts[0], "r1", kvtask.Outcome{Status: kvtask.StatusCompleted}))
 	require.NoError(t, e.s.New(ctx, b))
 	all, err := e.s.List(ctx, "", "", 0, 0)
 	require.NoError(t, err)
@@ -321,9 +321,9 @@ func testTaskReclaim(t *testing.T, f BackendFactory) {
 	// The stalled runner can neither heartbeat nor record an outcome.
 	_, err = e.s.Heartbeat(ctx, first, "r1", 10*time.Second)
 	require.ErrorIs(t, err, kvtask.ErrLost)
-	require.ErrorIs(t, e.s.Finish(ctx, first, "r1", taskdriver.Outcome{Status: kvtask.StatusCompleted}), kvtask.ErrLost)
+	require.ErrorIs(t, e.s.Finish(ctx, first, "r1", kvtask.Outcome{Status: kvtask.StatusCompleted}), kvtask.ErrLost)
 	require.Equal(t, kvtask.StatusRunning, mustTask(t, e.s, task.ID).Status)
-	require.NoError(t, e.s.Finish(ctx, second, "r2", taskdriver.Outcome{Status: kvtask.StatusCompleted}))
+	require.NoError(t, e.s.Finish(ctx, second, "r2", kvtask.Outcome{Status: kvtask.StatusCompleted}))
 	done := mustTask(t, e.s, task.ID)
 	require.Equal(t, kvtask.StatusCompleted, done.Status)
 	require.True(t, done.Completed.Equal(e.clock.Now()))
@@ -345,7 +345,7 @@ func testTaskOutcomes(t *testing.T, f BackendFactory) {
 
 	// A retry goes back to pending, not claimable before its time.
 	c1 := claim()
-	require.NoError(t, e.s.Finish(ctx, c1, "r", taskdriver.Outcome{Status: kvtask.StatusPending, LastError: "boom", RetryAt: e.clock.Now().Add(30 * time.Second)}))
+	require.NoError(t, e.s.Finish(ctx, c1, "r", kvtask.Outcome{Status: kvtask.StatusPending, LastError: "boom", RetryAt: e.clock.Now().Add(30 * time.Second)}))
 	got := mustTask(t, e.s, task.ID)
 	require.Equal(t, kvtask.StatusPending, got.Status)
 	require.Equal(t, "boom", got.LastError)
@@ -358,16 +358,16 @@ func testTaskOutcomes(t *testing.T, f BackendFactory) {
 	// Giving an attempt back does not count it.
 	c2 := claim()
 	require.Equal(t, 2, c2.Attempts)
-	require.NoError(t, e.s.Finish(ctx, c2, "r", taskdriver.Outcome{Status: kvtask.StatusPending, RetryAt: e.clock.Now(), GiveBack: true}))
+	require.NoError(t, e.s.Finish(ctx, c2, "r", kvtask.Outcome{Status: kvtask.StatusPending, RetryAt: e.clock.Now(), GiveBack: true}))
 	require.Equal(t, 1, mustTask(t, e.s, task.ID).Attempts)
 
 	// Terminal states stay terminal.
 	c3 := claim()
-	require.NoError(t, e.s.Finish(ctx, c3, "r", taskdriver.Outcome{Status: kvtask.StatusFailed, LastError: "final"}))
+	require.NoError(t, e.s.Finish(ctx, c3, "r", kvtask.Outcome{Status: kvtask.StatusFailed, LastError: "final"}))
 	got = mustTask(t, e.s, task.ID)
 	require.Equal(t, kvtask.StatusFailed, got.Status)
 	require.NotNil(t, got.Completed)
-	require.ErrorIs(t, e.s.Finish(ctx, c3, "r", taskdriver.Outcome{Status: kvtask.StatusCompleted}), kvtask.ErrLost)
+	require.ErrorIs(t, e.s.Finish(ctx, c3, "r", kvtask.Outcome{Status: kvtask.StatusCompleted}), kvtask.ErrLost)
 	after, err := e.s.Cancel(ctx, task.ID)
 	require.NoError(t, err)
 	require.Equal(t, kvtask.StatusFailed, after.Status)
@@ -400,7 +400,7 @@ func testTaskCancel(t *testing.T, f BackendFactory) {
 	want, err := e.s.Heartbeat(ctx, ts[0], "r", time.Minute)
 	require.NoError(t, err)
 	require.True(t, want, "the heartbeat carries the cancellation")
-	require.NoError(t, e.s.Finish(ctx, ts[0], "r", taskdriver.Outcome{Status: kvtask.StatusCancelled}))
+	require.NoError(t, e.s.Finish(ctx, ts[0], "r", kvtask.Outcome{Status: kvtask.StatusCancelled}))
 	require.Equal(t, kvtask.StatusCancelled, mustTask(t, e.s, running.ID).Status)
 
 	// A cancel-requested task whose runner died is claimed again so that it

@@ -48,7 +48,7 @@ func testTaskFinishMany(t *testing.T, f BackendFactory) {
 	require.Equal(t, stale.ID, retaken[0].ID)
 	// A task already finished.
 	done := addClaimed(t, e, "done", "r1", 1, time.Hour)[0]
-	require.NoError(t, e.s.Finish(ctx, done, "r1", taskdriver.Outcome{Status: kvtask.StatusCompleted}))
+	require.NoError(t, e.s.Finish(ctx, done, "r1", kvtask.Outcome{Status: kvtask.StatusCompleted}))
 
 	ts := addClaimed(t, e, "mixed", "r1", 5, time.Hour)
 	e.clock.Advance(time.Second)
@@ -215,7 +215,7 @@ func testTaskFinishManyRaces(t *testing.T, f BackendFactory) {
 	require.NoError(t, err)
 	for _, task := range again {
 		require.True(t, task.CancelRequested, "task %s was claimed again without its cancellation", task.ID)
-		require.NoError(t, e.s.Finish(ctx, task, "r", taskdriver.Outcome{Status: kvtask.StatusCancelled}))
+		require.NoError(t, e.s.Finish(ctx, task, "r", kvtask.Outcome{Status: kvtask.StatusCancelled}))
 	}
 	for _, task := range ts {
 		require.Equal(t, kvtask.StatusCancelled, mustTask(t, e.s, task.ID).Status)

@@ -137,7 +137,7 @@ func testTaskInsertManyUnique(t *testing.T, f BackendFactory) {
 	require.False(t, ok, "a duplicate is not stored")
 
 	// A key whose holder finished is free again.
-	require.NoError(t, e.s.Finish(ctx, ts[0], "r", taskdriver.Outcome{Status: kvtask.StatusCompleted}))
+	require.NoError(t, e.s.Finish(ctx, ts[0], "r", kvtask.Outcome{Status: kvtask.StatusCompleted}))
 	rs, err = e.s.EnqueueMany(ctx, []kvtask.Task{{ID: "again", Name: "sync", UniqueKey: "k0"}})
 	require.NoError(t, err)
 	require.True(t, rs[0].Added)

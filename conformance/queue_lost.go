@@ -103,7 +103,7 @@ func testTaskClaimCountsLost(t *testing.T, f BackendFactory) {
 	require.Equal(t, []int{2, 1}, []int{stored.Attempts, stored.Lost}, "a heartbeat loses nothing")
 
 	// A give-back returns the attempt unused and keeps Lost.
-	require.NoError(t, e.s.Finish(ctx, both[0], "r2", taskdriver.Outcome{Status: kvtask.StatusPending, GiveBack: true}))
+	require.NoError(t, e.s.Finish(ctx, both[0], "r2", kvtask.Outcome{Status: kvtask.StatusPending, GiveBack: true}))
 	stored = mustTask(t, e.s, a.ID)
 	require.Equal(t, []int{1, 1}, []int{stored.Attempts, stored.Lost}, "after a give-back")
 	again, err := e.s.Claim(ctx, "r3", time.Minute, 1)
@@ -111,7 +111,7 @@ func testTaskClaimCountsLost(t *testing.T, f BackendFactory) {
 	require.Len(t, again, 1)
 	require.Equal(t, a.ID, again[0].ID)
 	require.Equal(t, []int{2, 1}, []int{again[0].Attempts, again[0].Lost}, "claimed from pending after the give-back")
-	require.NoError(t, e.s.Finish(ctx, again[0], "r3", taskdriver.Outcome{Status: kvtask.StatusCompleted}))
+	require.NoError(t, e.s.Finish(ctx, again[0], "r3", kvtask.Outcome{Status: kvtask.StatusCompleted}))
 	done := mustTask(t, e.s, a.ID)
 	require.Equal(t, kvtask.StatusCompleted, done.Status)
 	require.Equal(t, []int{2, 1}, []int{done.Attempts, done.Lost}, "a completion keeps the counts")
@@ -211,7 +211,7 @@ func testRunnerAtMostOnce(t *testing.T, f BackendFactory) {
 	ts, err := e.s.Claim(ctx, "stopping", time.Minute, 1)
 	require.NoError(t, err)
 	require.Len(t, ts, 1)
-	require.NoError(t, e.s.Finish(ctx, ts[0], "stopping", taskdriver.Outcome{Status: kvtask.StatusPending, GiveBack: true}))
+	require.NoError(t, e.s.Finish(ctx, ts[0], "stopping", kvtask.Outcome{Status: kvtask.StatusPending, GiveBack: true}))
 	runs := runCounting(t, e, 0)
 	require.Equal(t, map[string]int{once.ID: 1}, runs)
 	requireEnded(t, e, once.ID, kvtask.StatusCompleted, "", 1, 0)

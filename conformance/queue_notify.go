@@ -64,7 +64,7 @@ func testTaskNotify(t *testing.T, f BackendFactory) {
 	require.Len(t, ts, 1)
 	for signalled(ch, 100*time.Millisecond) { // a claim may signal (spuriously)
 	}
-	require.NoError(t, e.s.Finish(ctx, ts[0], "r", taskdriver.Outcome{Status: taskdriver.Pending, RetryAt: e.clock.Now()}))
+	require.NoError(t, e.s.Finish(ctx, ts[0], "r", kvtask.Outcome{Status: taskdriver.Pending, RetryAt: e.clock.Now()}))
 	require.True(t, signalled(ch, 5*time.Second), "a retry signals")
 
 	require.NoError(t, e.s.Schedule(ctx, "tick", "* * * * *", kvtask.NewTask("report", nil)))

@@ -26,7 +26,7 @@ const (
 // completion is an attempt's outcome waiting to be recorded.
 type completion struct {
 	t   Task
-	o   driver.Outcome
+	o   Outcome
 	ran time.Duration // how long its handler ran
 	log *slog.Logger
 }
@@ -70,7 +70,7 @@ func (c *completer) abandon(t Task, ran time.Duration) {
 }
 
 // finish queues the outcome of attempt t, whose handler ran for ran.
-func (c *completer) finish(t Task, o driver.Outcome, ran time.Duration, log *slog.Logger) {
+func (c *completer) finish(t Task, o Outcome, ran time.Duration, log *slog.Logger) {
 	c.mu.Lock()
 	c.queue = append(c.queue, completion{t: t, o: o, ran: ran, log: log})
 	c.mu.Unlock()
@@ -129,7 +129,7 @@ func (c *completer) flush() bool {
 	}
 	cs := make([]driver.Completion, len(take))
 	for i, w := range take {
-		cs[i] = driver.Completion{ID: w.t.ID, Runner: c.runner, Token: w.t.Token, Outcome: w.o}
+		cs[i] = driver.Completion{ID: w.t.ID, Runner: c.runner, Token: w.t.Token, Outcome: w.o.driver()}
 	}
 	ctx, cancel := context.WithTimeout(c.base, finishTimeout)
 	errs, err := c.s.q.FinishMany(ctx, cs, c.s.Now())

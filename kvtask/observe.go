@@ -2,8 +2,6 @@ package kvtask
 
 import (
 	"time"
-
-	"github.com/kvsuite/kv/kvtask/driver"
 )
 
 // AttemptOutcome says how an attempt that a Runner claimed ended.
@@ -43,7 +41,7 @@ type Attempt struct {
 }
 
 // outcomeOf is the AttemptOutcome of a recorded outcome.
-func outcomeOf(o driver.Outcome) AttemptOutcome {
+func outcomeOf(o Outcome) AttemptOutcome {
 	switch {
 	case o.Status == StatusCompleted:
 		return AttemptCompleted

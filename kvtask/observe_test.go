@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/kvsuite/kv/kvtask/driver"
 )
 
 // A runner's Observer is told of every attempt once its outcome is
@@ -69,14 +67,14 @@ func TestRunnerObserver(t *testing.T) {
 
 func TestOutcomeOf(t *testing.T) {
 	for _, c := range []struct {
-		o    driver.Outcome
+		o    Outcome
 		want AttemptOutcome
 	}{
-		{driver.Outcome{Status: StatusCompleted}, AttemptCompleted},
-		{driver.Outcome{Status: StatusFailed}, AttemptFailed},
-		{driver.Outcome{Status: StatusCancelled}, AttemptCancelled},
-		{driver.Outcome{Status: StatusPending, RetryAt: time.Now()}, AttemptRetried},
-		{driver.Outcome{Status: StatusPending, GiveBack: true}, AttemptGivenBack},
+		{Outcome{Status: StatusCompleted}, AttemptCompleted},
+		{Outcome{Status: StatusFailed}, AttemptFailed},
+		{Outcome{Status: StatusCancelled}, AttemptCancelled},
+		{Outcome{Status: StatusPending, RetryAt: time.Now()}, AttemptRetried},
+		{Outcome{Status: StatusPending, GiveBack: true}, AttemptGivenBack},
 	} {
 		if got := outcomeOf(c.o); got != c.want {
 			t.Errorf("outcomeOf(%+v) = %s, want %s", c.o, got, c.want)

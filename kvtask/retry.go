@@ -35,6 +35,26 @@ func Backoff(n int, base, limit time.Duration, f float64) time.Duration {
 	return min(d, half+time.Duration(float64(d-half)*f))
 }
 
+// Outcome is how a claimed attempt ended, as Scheduler.Finish records it.
+type Outcome struct {
+	// Status is StatusCompleted, StatusFailed or StatusCancelled (the
+	// task ends so), or StatusPending: the task runs again at RetryAt.
+	Status Status
+	// LastError is the attempt's error, kept as the task's LastError.
+	LastError string
+	// RetryAt is when a pending task may run again.
+	RetryAt time.Time
+	// GiveBack (with StatusPending) returns the attempt unused: the task's
+	// Attempts goes back down by one (a runner shutting down gives its
+	// claimed work back).
+	GiveBack bool
+}
+
+// driver is o as the queue's driver records it.
+func (o Outcome) driver() driver.Outcome {
+	return driver.Outcome{Status: o.Status, LastError: o.LastError, RetryAt: o.RetryAt, GiveBack: o.GiveBack}
+}
+
 // FailureOutcome is the outcome that records a failed attempt of t, the
 // attempt its caller holds (its handler returned an error, timed out or
 // panicked; or its holder releases it as failed), at now with msg as its
@@ -45,12 +65,12 @@ func Backoff(n int, base, limit time.Duration, f float64) time.Duration {
 // are t.Attempts - t.Lost. While they are at most t.MaxRetries the task is
 // pending again after Backoff(failed attempts, base, limit, f); after that
 // it fails.
-func FailureOutcome(t Task, msg string, now time.Time, base, limit time.Duration, f float64) driver.Outcome {
+func FailureOutcome(t Task, msg string, now time.Time, base, limit time.Duration, f float64) Outcome {
 	failed := t.Attempts - t.Lost
 	if failed <= t.MaxRetries {
-		return driver.Outcome{Status: StatusPending, LastError: msg, RetryAt: now.Add(Backoff(failed, base, limit, f))}
+		return Outcome{Status: StatusPending, LastError: msg, RetryAt: now.Add(Backoff(failed, base, limit, f))}
 	}
-	return driver.Outcome{Status: StatusFailed, LastError: msg}
+	return Outcome{Status: StatusFailed, LastError: msg}
 }
 
 // LostOutcome reports whether a claimed task t must not run because of its
@@ -59,16 +79,16 @@ func FailureOutcome(t Task, msg string, now time.Time, base, limit time.Duration
 // it was lost, or more than maxLost of its attempts were lost (a task
 // whose handler kills its runner every time). Runner checks it before it
 // runs a handler, with its MaxLost.
-func LostOutcome(t Task, maxLost int) (driver.Outcome, bool) {
+func LostOutcome(t Task, maxLost int) (Outcome, bool) {
 	switch {
 	case t.Lost > 0 && t.AtMostOnce:
-		return driver.Outcome{Status: StatusFailed, LastError: "runner lost during its only attempt; at-most-once"}, true
+		return Outcome{Status: StatusFailed, LastError: "runner lost during its only attempt; at-most-once"}, true
 	case t.Lost > maxLost:
 		msg := fmt.Sprintf("the runner was lost %d times (at most %d lost attempts)", t.Lost, maxLost)
 		if t.LastError != "" {
 			msg += "; last error: " + t.LastError
 		}
-		return driver.Outcome{Status: StatusFailed, LastError: msg}, true
+		return Outcome{Status: StatusFailed, LastError: msg}, true
 	}
-	return driver.Outcome{}, false
+	return Outcome{}, false
 }

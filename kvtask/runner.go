@@ -322,8 +322,8 @@ func (r *Runner) claim(ctx context.Context, c settings, limit int, names []strin
 
 // shutDown is the outcome of an attempt the runner gives back as it stops:
 // pending again at once, its attempt unused.
-func (r *Runner) shutDown() driver.Outcome {
-	return driver.Outcome{Status: StatusPending, RetryAt: r.s.Now(), LastError: "runner shut down", GiveBack: true}
+func (r *Runner) shutDown() Outcome {
+	return Outcome{Status: StatusPending, RetryAt: r.s.Now(), LastError: "runner shut down", GiveBack: true}
 }
 
 // execute runs one claimed task and hands its outcome to comp, which
@@ -331,10 +331,10 @@ func (r *Runner) shutDown() driver.Outcome {
 func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, comp *completer, t Task) {
 	log = log.With("task", t.ID, "name", t.Name, "attempt", t.Attempts)
 	var ran time.Duration // how long the handler ran
-	finish := func(o driver.Outcome) { comp.finish(t, o, ran, log) }
+	finish := func(o Outcome) { comp.finish(t, o, ran, log) }
 	h := r.handler(t.Name)
 	if t.CancelRequested {
-		finish(driver.Outcome{Status: StatusCancelled, LastError: "cancelled"})
+		finish(Outcome{Status: StatusCancelled, LastError: "cancelled"})
 		return
 	}
 	if o, stop := LostOutcome(t, c.MaxLost); stop {
@@ -343,7 +343,7 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, com
 	}
 	switch {
 	case h == nil:
-		finish(driver.Outcome{Status: StatusFailed, LastError: fmt.Sprintf("no handler registered for %q", t.Name)})
+		finish(Outcome{Status: StatusFailed, LastError: fmt.Sprintf("no handler registered for %q", t.Name)})
 		return
 	}
 	hctx, cancel := context.WithCancelCause(work)
@@ -370,9 +370,9 @@ func (r *Runner) execute(work context.Context, c settings, log *slog.Logger, com
 	cause := context.Cause(hctx)
 	switch {
 	case err == nil:
-		finish(driver.Outcome{Status: StatusCompleted})
+		finish(Outcome{Status: StatusCompleted})
 	case errors.Is(cause, errCancelled):
-		finish(driver.Outcome{Status: StatusCancelled, LastError: "cancelled: " + err.Error()})
+		finish(Outcome{Status: StatusCancelled, LastError: "cancelled: " + err.Error()})
 	case work.Err() != nil && !errors.Is(cause, errTimeout):
 		finish(r.shutDown())
 	default:

@@ -264,8 +264,8 @@ func (s *Scheduler) Heartbeat(ctx context.Context, t Task, runner string, lease 
 // call; Runner records outcomes of handlers that end together in one).
 // ErrLost if runner no longer holds it. For a failed attempt, pass
 // FailureOutcome's outcome: it retries the task while it has retries left.
-func (s *Scheduler) Finish(ctx context.Context, t Task, runner string, o driver.Outcome) error {
-	if err := driver.FinishOne(ctx, s.q, t.ID, runner, t.Token, o, s.Now()); err != nil {
+func (s *Scheduler) Finish(ctx context.Context, t Task, runner string, o Outcome) error {
+	if err := driver.FinishOne(ctx, s.q, t.ID, runner, t.Token, o.driver(), s.Now()); err != nil {
 		return fmt.Errorf("kv task finish %q: %w", t.ID, err)
 	}
 	return nil
@@ -292,7 +292,7 @@ func (s *Scheduler) Release(ctx context.Context, id, runnerID string, status Sta
 	if t.Status != StatusRunning || t.LockedBy != runnerID {
 		return fmt.Errorf("kv task release %q: %w", id, ErrLost)
 	}
-	o := driver.Outcome{Status: status, LastError: errorMessage}
+	o := Outcome{Status: status, LastError: errorMessage}
 	if status == StatusFailed {
 		o = FailureOutcome(t, errorMessage, s.Now(), DefaultRetryBase, DefaultRetryMax, rand.Float64())
 	}

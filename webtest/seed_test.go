@@ -12,7 +12,6 @@ import (
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvgraph"
 	"github.com/kvsuite/kv/kvtask"
-	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
 
 // Hostile text: each breaks a page that does not escape it, as a key, a
@@ -93,7 +92,7 @@ func seed(t testing.TB, e *env, n int) seeded {
 	s.failed = add(hostileTask, `{"html":"`+strings.ReplaceAll(hostileValue, `"`, `\"`)+`"}`)
 	claimed, err := e.tasks.Claim(ctx, "runner-1", time.Minute, 1)
 	must(t, err)
-	must(t, e.tasks.Finish(ctx, claimed[0], "runner-1", taskdriver.Outcome{Status: kvtask.StatusFailed, LastError: hostileError}))
+	must(t, e.tasks.Finish(ctx, claimed[0], "runner-1", kvtask.Outcome{Status: kvtask.StatusFailed, LastError: hostileError}))
 	s.running = add("report", `{}`)
 	_, err = e.tasks.Claim(ctx, hostileOwner, time.Hour, 1, "report")
 	must(t, err)
