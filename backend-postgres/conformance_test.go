@@ -26,8 +26,10 @@ func harnessOn(pool *pgxpool.Pool) conformance.Harness {
 }
 
 // TestConformance runs every suite (store, leases, stream and consumers,
-// tasks) on the shared pool.
+// tasks) on the shared pool. The conformance runs of this package run in
+// parallel with each other: each has databases or schemas of its own.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	needServer(t)
 	conformance.Run(t, harnessOn(testPool))
 }
@@ -37,6 +39,7 @@ func TestConformance(t *testing.T) {
 // batch (the sequencer's too) is one multi-statement query string: still
 // one implicit transaction.
 func TestConformanceSimpleProtocol(t *testing.T) {
+	t.Parallel()
 	conformance.Run(t, harnessOn(newPool(t, simpleProtocol)))
 }
 

@@ -21,9 +21,11 @@ import (
 // suites' concurrent writers, patchers, lease holders, consumers and task
 // claims).
 func TestIsolationLevels(t *testing.T) {
+	t.Parallel()
 	needServer(t)
 	for _, level := range []string{"serializable", "repeatable read"} {
 		t.Run(level, func(t *testing.T) {
+			t.Parallel()
 			conformance.Run(t, harnessOn(isolatedDatabase(t, level)))
 		})
 	}

@@ -11,8 +11,10 @@ import (
 
 // TestRetryTx: a serialization failure or a deadlock is run again, up to
 // txAttempts attempts in all; any other error, success, or the end of the
-// context stops at once.
+// context stops at once. It waits the real backoffs (seconds in all), so it
+// runs in parallel with the other slow tests.
 func TestRetryTx(t *testing.T) {
+	t.Parallel()
 	serialization := fmt.Errorf("postgreskv: %w", &pgconn.PgError{Code: "40001"})
 	deadlock := &pgconn.PgError{Code: "40P01"}
 	other := &pgconn.PgError{Code: "23505"}

@@ -220,6 +220,7 @@ func localClaimDB(t *testing.T) (*sql.Conn, func() int) {
 // are a connection's, so this runs the statements on a local SQLite
 // database with this driver's schema (SQLite is what rqlite runs them on).
 func TestClaimIdleWork(t *testing.T) {
+	t.Parallel() // it uses no shared server
 	ctx := context.Background()
 	conn, pages := localClaimDB(t)
 	// work returns the pages one claim (or the walk) reads.
@@ -324,6 +325,7 @@ func seedDueArgs(now time.Time, first, n int, name string) []any {
 // 40,040 due tasks of another name, 20,177 pages a claim (15 beside 40),
 // against 89 now (16 beside 40).
 func TestClaimOtherNamesWork(t *testing.T) {
+	t.Parallel() // it uses no shared server
 	ctx := context.Background()
 	conn, pages := localClaimDB(t)
 	now := t0

@@ -169,6 +169,7 @@ func (w *clusterWorkload) check(t *testing.T, db *DB, since time.Time) (after in
 // nodes; every write either succeeds or fails with a clear error, and none
 // is lost or applied twice.
 func TestClusterNodeLoss(t *testing.T) {
+	t.Parallel() // it uses no shared server
 	for _, victim := range []string{"leader", "follower"} {
 		t.Run(victim, func(t *testing.T) {
 			c := startCluster(t)
@@ -222,6 +223,7 @@ func TestClusterNodeLoss(t *testing.T) {
 // finds it applied, and the caller gets success, not the version mismatch
 // the write's condition would now give. The write is applied once.
 func TestClusterLeaderDiesAfterCommit(t *testing.T) {
+	t.Parallel() // it uses no shared server
 	c := startCluster(t)
 	leader, err := c.Leader()
 	require.NoError(t, err)

@@ -47,11 +47,16 @@ func harness(dsn func(t testing.TB) string) conformance.Harness {
 // fileDSN is a new database file in t's temporary directory.
 func fileDSN(t testing.TB) string { return "file:" + filepath.Join(t.TempDir(), "kv.db") + "?mode=rwc" }
 
-// TestConformanceFile runs every suite on database files.
-func TestConformanceFile(t *testing.T) { conformance.Run(t, harness(fileDSN)) }
+// TestConformanceFile runs every suite on database files. It runs in
+// parallel with TestConformanceMemory: each test has a database of its own.
+func TestConformanceFile(t *testing.T) {
+	t.Parallel()
+	conformance.Run(t, harness(fileDSN))
+}
 
 // TestConformanceMemory runs every suite on in-memory databases.
 func TestConformanceMemory(t *testing.T) {
+	t.Parallel()
 	conformance.Run(t, harness(func(testing.TB) string { return ":memory:" }))
 }
 

@@ -65,6 +65,7 @@ func checkClaimPlan(steps []planStep, names int) string {
 // running tasks whose lease has not expired, with or without names; the
 // previous statement (claimWalkSQL), measured alike, reads them all.
 func TestClaimIdleWork(t *testing.T) {
+	t.Parallel() // its own database file
 	ctx := context.Background()
 	db := openTest(t)
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -161,6 +162,7 @@ func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
 // tasks_pending_name a runner's every claim read them all (a backlog of
 // 95,000 due tasks of another name: 200,824 pages and 75 ms a claim).
 func TestClaimOtherNamesWork(t *testing.T) {
+	t.Parallel() // its own database file
 	ctx := context.Background()
 	db := openTest(t)
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)

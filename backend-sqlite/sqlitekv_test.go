@@ -216,6 +216,7 @@ func TestStreamEntries(t *testing.T) {
 // waiting while another switches the new file to WAL mode; Open retries
 // those within the busy timeout (without the retry this test failed 5 runs in 5).
 func TestOpenNewConcurrently(t *testing.T) {
+	t.Parallel() // its own database files
 	ctx := context.Background()
 	dir := t.TempDir()
 	for round := range 50 {
@@ -496,6 +497,7 @@ func TestOptionsValidated(t *testing.T) {
 // TestManyKeys: a GetBatch over more keys than SQLite takes parameters
 // returns them in the caller's order.
 func TestManyKeys(t *testing.T) {
+	t.Parallel() // its own database files
 	db := openInit(t, filepath.Join(t.TempDir(), "kv.db"))
 	s := newStore(t, db)
 	ctx := context.Background()

@@ -130,10 +130,14 @@ var backends = []backend{
 	}},
 }
 
-// forEachBackend runs test as a subtest per backend.
+// forEachBackend runs test as a subtest per backend; the subtests run in
+// parallel.
 func forEachBackend(t *testing.T, test func(t *testing.T, b backend)) {
 	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { test(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel() // the backends share no database
+			test(t, b)
+		})
 	}
 }
 

@@ -15,12 +15,14 @@ import (
 // rqlited binary is found, rqlitetest's in-process stand-in instead, as
 // "rqlite-standin", saying why; KV_REQUIRE_RQLITED=1 makes that a
 // failure). Both rqlites listen on loopback, so child processes share
-// them.
+// them. The subtests run in parallel: none shares a database with another.
 func forEachBackend(t *testing.T, name string, test func(t *testing.T, kind, where string)) {
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		test(t, "sqlite", filepath.Join(t.TempDir(), name+".db"))
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		needPostgres(t)
 		test(t, "postgres", name)
 	})
@@ -29,6 +31,7 @@ func forEachBackend(t *testing.T, name string, test func(t *testing.T, kind, whe
 		sub = "rqlite-standin"
 	}
 	t.Run(sub, func(t *testing.T) {
+		t.Parallel()
 		test(t, "rqlite", rqlitetest.NewURL(t))
 	})
 }

@@ -71,12 +71,14 @@ func mustOpen(t testing.TB, kind, where string) backendDB {
 
 // forEachBackend runs test as a subtest per backend with what openDB
 // takes: a SQLite file in the subtest's temp directory, and a PostgreSQL
-// database of its own (see newPostgres).
+// database of its own (see newPostgres). The subtests run in parallel.
 func forEachBackend(t *testing.T, test func(t *testing.T, kind, where string)) {
 	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
 		test(t, "sqlite", newSQLite(t))
 	})
 	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
 		test(t, "postgres", newPostgres(t))
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,8 +51,14 @@ func TestConnectionNeededForServers(t *testing.T) {
 		}
 		clearEnv(t)
 	}
-	// A connection from the environment is used, not refused as empty.
-	t.Setenv("KV_CONNECTION", "http://127.0.0.1:1?disableClusterDiscovery=true&timeout=1s")
+	// A connection from the environment is used, not refused as empty. Its
+	// server refuses every request at once (401), so that the driver does
+	// not retry for its leader wait as it would on a refused connection.
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	}))
+	defer refusing.Close()
+	t.Setenv("KV_CONNECTION", refusing.URL+"?disableClusterDiscovery=true&timeout=1s")
 	if r := kv(t, "", "--type=rqlite", "count", "all"); r.code != 1 || strings.Contains(r.stderr, "connection string is empty") {
 		t.Errorf("KV_CONNECTION: exit %d, stderr %q", r.code, r.stderr)
 	}
