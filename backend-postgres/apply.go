@@ -154,12 +154,13 @@ func (db *DB) queue(batch *pgx.Batch, r *applyReq) {
 // the op of the statement that failed (-1: none) and the error.
 func (r *applyReq) read(br pgx.BatchResults) (int, error) {
 	var skip driver.Result
+	var version int64 // each statement returns it; no caller reads it
 	for _, s := range r.stmts {
 		dst := &skip
 		if s.op >= 0 {
 			dst = &r.results[s.op]
 		}
-		if err := br.QueryRow().Scan(&dst.Rows, &dst.Version); err != nil {
+		if err := br.QueryRow().Scan(&dst.Rows, &version); err != nil {
 			return s.op, err
 		}
 	}
@@ -234,7 +235,7 @@ func readPlainPuts(br pgx.BatchResults, set []*applyReq) error {
 		if r == nil {
 			return fmt.Errorf("postgreskv: plain puts: unexpected row for key %q", key)
 		}
-		r.results[0] = driver.Result{Rows: 1, Version: version}
+		r.results[0] = driver.Result{Rows: 1}
 		n++
 		return nil
 	})

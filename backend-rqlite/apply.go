@@ -60,12 +60,11 @@ func micros(t time.Time) any {
 type role int
 
 const (
-	roleOther   role = iota
-	roleFence        // inserts into guard if the fence is not held
-	roleGuard        // inserts into guard if the op's version does not hold
-	roleLimit        // inserts into guard if the op would write over a record at MaxVersion
-	roleRows         // a write whose rows_affected is the op's Rows
-	roleVersion      // a read whose one row (if any) is the op's Version
+	roleOther role = iota
+	roleFence      // inserts into guard if the fence is not held
+	roleGuard      // inserts into guard if the op's version does not hold
+	rolePut        // a put that fails on a NOT NULL column if its expected version or the version limit does not hold (see sqlPut)
+	roleRows       // a write whose rows_affected is the op's Rows
 )
 
 // batch builds one request: statements with what each one is for.
@@ -89,33 +88,34 @@ var (
 	// expected version (0: must not exist).
 	sqlGuard = "INSERT INTO guard (failed) SELECT ? WHERE coalesce((SELECT version FROM records WHERE namespace = " + textArg +
 		" AND key = " + textArg + " AND " + live + "), 0) <> ?"
-	// A put over a live record at MaxVersion would need a version above it
-	// (SQLite would turn version + 1 into a REAL): refused. The limit is
-	// written in the SQL, not sent as a JSON number.
-	sqlLimit = "INSERT INTO guard (failed) SELECT 'version limit' WHERE EXISTS (SELECT 1 FROM records WHERE namespace = " + textArg +
-		" AND key = " + textArg + " AND " + live + " AND version >= " + strconv.FormatInt(driver.MaxVersion, 10) + ")"
-	// A Put over an expired record first records its removal: a delete
-	// entry with its last version and no value (then sqlPutStream sees no
-	// live record and writes a create).
-	sqlExpiredStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
-		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg +
-		" AND key = " + textArg + " AND expires IS NOT NULL AND expires <= ?"
-	// The entry of a put: an update of the live record (its version + 1)
-	// or a create with the version a new record gets (the second ?
-	// parameter: 1 for OpPut, SetVersion for OpRestore).
+	// The stream entries of a put, in one statement: first, if the record
+	// has expired, the entry of its removal (a delete with its last
+	// version and no value); then the put's own entry, an update of the
+	// live record (its version + 1) or a create with the version a new
+	// record gets (the ? after the key: 1 for OpPut, SetVersion for
+	// OpRestore). Its parameters: now, namespace, key, now, then namespace,
+	// key, the new version, type, value, now, namespace, key, now.
 	sqlPutStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
+		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg +
+		" AND key = " + textArg + " AND expires IS NOT NULL AND expires <= ? " +
+		"UNION ALL " +
 		"SELECT " + textArg + ", " + textArg + ", CASE WHEN cur.v IS NULL THEN 'create' ELSE 'update' END, coalesce(cur.v + 1, ?), " + textArg + ", " + textArg + ", ? " +
 		"FROM (SELECT (SELECT version FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live + ") AS v) AS cur"
-	// A live row gets version + 1 and keeps its created time; a new row,
-	// or an expired one (replaced as if absent), gets the new record's
-	// version and created time. Its parameters after the value: now.
-	sqlPut = "INSERT INTO records (namespace, key, version, type, created, updated, expires, value) " +
-		"VALUES (" + textArg + ", " + textArg + ", ?, " + textArg + ", ?, ?, ?, " + textArg + ") " +
-		"ON CONFLICT (namespace, key) DO UPDATE SET " +
-		"version = CASE WHEN records.expires IS NULL OR records.expires > ? THEN records.version + 1 ELSE excluded.version END, " +
-		"created = CASE WHEN records.expires IS NULL OR records.expires > ? THEN records.created ELSE excluded.created END, " +
-		"type = excluded.type, updated = excluded.updated, expires = excluded.expires, value = excluded.value"
-	sqlVersionOf = "SELECT CAST(version AS TEXT) FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
+	// The put itself, and sqlCreate for a put that must create (expected
+	// version 0). A live row gets version + 1 and keeps its created time; a
+	// new row, or an expired one (replaced as if absent), gets the new
+	// record's version and created time. Their parameters after the value:
+	// now, now, now. Each checks, in the one statement, what would
+	// otherwise take one more:
+	//   - sqlCreate finding a live record sets its version to NULL, which
+	//     the NOT NULL column refuses (ErrVersionMismatch, see putFailure);
+	//   - a put over a live record at MaxVersion would need a version above
+	//     it (SQLite would turn version + 1 into a REAL): its value becomes
+	//     NULL, which the column refuses too (ErrVersionLimit). The limit is
+	//     written in the SQL, not sent as a JSON number.
+	// An expected version above 0 is checked by sqlGuard before.
+	sqlPut       = putSQL(false)
+	sqlCreate    = putSQL(true)
 	sqlDelStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
 		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 	sqlDelete = "DELETE FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
@@ -125,6 +125,23 @@ var (
 	sqlTouchStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
 		"SELECT namespace, key, 'touch', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 )
+
+// putSQL returns sqlPut, or sqlCreate if create.
+func putSQL(create bool) string {
+	expired := "records.expires IS NOT NULL AND records.expires <= ?"
+	atLimit := "records.version >= " + strconv.FormatInt(driver.MaxVersion, 10)
+	onLive := "WHEN " + atLimit + " THEN records.version ELSE records.version + 1"
+	if create {
+		onLive = "ELSE NULL"
+	}
+	return "INSERT INTO records (namespace, key, version, type, created, updated, expires, value) " +
+		"VALUES (" + textArg + ", " + textArg + ", ?, " + textArg + ", ?, ?, ?, " + textArg + ") " +
+		"ON CONFLICT (namespace, key) DO UPDATE SET " +
+		"version = CASE WHEN " + expired + " THEN excluded.version " + onLive + " END, " +
+		"value = CASE WHEN " + expired + " THEN excluded.value WHEN " + atLimit + " THEN NULL ELSE excluded.value END, " +
+		"created = CASE WHEN " + expired + " THEN excluded.created ELSE records.created END, " +
+		"type = excluded.type, updated = excluded.updated, expires = excluded.expires"
+}
 
 // Apply runs b.Ops in one rqlite transaction: all of them or none (see
 // driver.Store). Concurrent Applies share requests (see submit).
@@ -175,11 +192,8 @@ func applyResults(b driver.Batch, q *batch, res []stmtResult) ([]driver.Result, 
 		if i < 0 || !r.ok {
 			continue
 		}
-		switch q.roles[j] {
-		case roleRows:
+		if q.roles[j] == roleRows {
 			out[i].Rows = r.v
-		case roleVersion:
-			out[i].Version = r.v
 		}
 	}
 	for i, op := range b.Ops {
@@ -209,24 +223,25 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 		if op.Kind == driver.OpRestore {
 			newVersion, created, updated = op.SetVersion, op.Created.UnixMicro(), op.Updated.UnixMicro()
 		}
-		guard()
-		if op.Version != 0 { // 0: the key must be absent, which guard checks
-			q.add(roleLimit, i, sqlLimit, ns, key, now)
+		// A put expecting version 0 (sqlCreate) or any version (sqlPut)
+		// checks it in its own statement; a version above 0 takes sqlGuard.
+		put := sqlPut
+		switch {
+		case op.Version == 0:
+			put = sqlCreate
+		case op.Version > 0:
+			guard()
 		}
-		q.add(roleOther, i, sqlExpiredStream, now, ns, key, now)
-		q.add(roleOther, i, sqlPutStream, ns, key, newVersion, typ, val, now, ns, key, now)
-		q.add(roleOther, i, sqlPut, ns, key, newVersion, typ, created, updated, micros(op.Expires), val, now, now)
-		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
+		q.add(roleOther, i, sqlPutStream, now, ns, key, now, ns, key, newVersion, typ, val, now, ns, key, now)
+		q.add(rolePut, i, put, ns, key, newVersion, typ, created, updated, micros(op.Expires), val, now, now, now)
 	case driver.OpDelete:
 		guard()
-		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
 		q.add(roleOther, i, sqlDelStream, now, ns, key, now)
 		q.add(roleRows, i, sqlDelete, ns, key, now)
 	case driver.OpTouch:
 		guard()
 		q.add(roleOther, i, sqlTouchStream, now, ns, key, now)
 		q.add(roleRows, i, sqlTouch, micros(op.Expires), ns, key, now)
-		q.add(roleVersion, i, sqlVersionOf, ns, key, now)
 	case driver.OpDeleteRange:
 		sel := op.Sel
 		sel.Keys = nil
@@ -326,7 +341,9 @@ func (db *DB) statementError(op string, q *batch, res []gorqlite.RequestResult, 
 		return fmt.Errorf("rqlitekv: %s: %w", op, driver.ErrFenced)
 	case j < len(q.roles) && q.roles[j] == roleGuard && guardFailed:
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
-	case j < len(q.roles) && q.roles[j] == roleLimit && guardFailed:
+	case j < len(q.roles) && q.roles[j] == rolePut && strings.Contains(msg, "NOT NULL constraint failed: records.version"):
+		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
+	case j < len(q.roles) && q.roles[j] == rolePut && strings.Contains(msg, "NOT NULL constraint failed: records.value"):
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionLimit}
 	case j < len(q.ops) && q.ops[j] >= 0 && op == "apply":
 		return &driver.OpError{Index: q.ops[j], Err: errors.New("rqlitekv: " + msg)}

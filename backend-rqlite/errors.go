@@ -78,7 +78,8 @@ func isStatementErrors(err error) bool {
 // refused in a way that proves it was not applied: no connection (to the
 // node, or from the node to the leader it knew), or rqlite's 503 "leader
 // not found" (an election is under way): see notApplied. A read is also
-// retried after timeouts and broken connections.
+// retried after timeouts and broken connections, and after an answer with
+// no results (errNoResults).
 func retryable(err error, read bool) bool {
 	isSafe := func(line string) bool {
 		if notApplied(line) {
@@ -90,6 +91,9 @@ func retryable(err error, read bool) bool {
 			}
 		}
 		return false
+	}
+	if errors.Is(err, errNoResults) {
+		return read
 	}
 	msg := err.Error()
 	if !strings.Contains(msg, "tried all peers unsuccessfully") {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,11 +28,12 @@ import (
 //   - first, a mark row (n = -1) in request_log, whose primary key
 //     (at, id, n) refuses a second one: a request that was already applied
 //     fails there, before changing anything, and rolls back;
-//   - for each statement whose result the caller reads, a row holding that
-//     result: a version read (roleVersion) is turned into an insert of the
-//     value it reads (no row if it reads none), and a write whose rows
-//     affected count (roleRows) is followed by an insert of changes();
-//   - last, it reads those rows back: the results of the request.
+//   - for each statement whose result the caller reads, a write whose rows
+//     affected count (roleRows: a delete or a touch) is the op's Rows, a
+//     row holding that count (changes());
+//   - last, it reads those rows back: the results of the request. A
+//     request with no such statement (puts: their Rows is 1) reads
+//     nothing, and goes to rqlite's execute endpoint (see writeOnly).
 //
 // A request that fails at its mark has been applied before (its answer was
 // lost): the driver reads its rows (at strong consistency) and answers with
@@ -70,12 +72,6 @@ const (
 	sqlLogExpire = "DELETE FROM request_log WHERE at < ?"
 )
 
-// sqlLogValue records the one value the read statement q reads (a version
-// read: one column, at most one row).
-func sqlLogValue(q string) string {
-	return "INSERT INTO request_log (at, id, n, v) SELECT ?, ?, ?, * FROM (" + q + ")"
-}
-
 // stmtResult is what the driver reads of one statement of a recorded
 // request: the value recorded for it (a version read, or the rows a write
 // changed), if any.
@@ -113,7 +109,7 @@ type recorded struct {
 	orig  []int   // for each statement, the index of q's statement it is or records (-1: none)
 	check int     // the index of the check that the log table exists (-1: none)
 	mark  int     // the index of the mark
-	read  int     // the index of the read of the results
+	read  int     // the index of the read of the results (-1: none, see writeOnly)
 	drops []reqID // the answered requests whose rows it deletes
 }
 
@@ -143,8 +139,6 @@ func (db *DB) record(q *batch) *recorded {
 	add(-1, sqlLogMark, at, id)
 	for j, s := range q.stmts {
 		switch q.roles[j] {
-		case roleVersion:
-			add(j, sqlLogValue(s.Query), append([]any{at, id, j}, s.Arguments...)...)
 		case roleRows:
 			add(j, s.Query, s.Arguments...)
 			add(j, sqlLogRows, at, id, j)
@@ -164,9 +158,32 @@ func (db *DB) record(q *batch) *recorded {
 	if expire {
 		add(-1, sqlLogExpire, time.Now().Add(-logKeep).UnixMicro())
 	}
-	rec.read = len(rec.stmts)
-	add(-1, sqlLogRead, at, id)
+	rec.read = -1
+	if slices.Contains(q.roles, roleRows) {
+		rec.read = len(rec.stmts)
+		add(-1, sqlLogRead, at, id)
+	}
 	return rec
+}
+
+// errNoResults: rqlite answered a request with no results and gorqlite
+// kept no error message (the execute endpoint's error for the whole
+// request).
+var errNoResults = errors.New("rqlite answered no results")
+
+// writeOnly reports whether rec has no result to read: it is then sent to
+// rqlite's execute endpoint, which (unlike the unified one) does not
+// prepare every statement once more to learn whether it only reads.
+func (rec *recorded) writeOnly() bool { return rec.read < 0 }
+
+// requestResults returns the results of the execute endpoint in the form
+// of the unified one's (errors only: a write-only request reads nothing).
+func requestResults(wr []gorqlite.WriteResult) []gorqlite.RequestResult {
+	res := make([]gorqlite.RequestResult, len(wr))
+	for i := range wr {
+		res[i] = gorqlite.RequestResult{Err: wr[i].Err, Write: &wr[i]}
+	}
+	return res
 }
 
 // answered notes that rec was answered: its rows may go (in a later
@@ -220,13 +237,30 @@ func (db *DB) requestRecorded(ctx context.Context, op string, q *batch) (reply, 
 	once.resend, once.since = true, time.UnixMicro(rec.rid.at)
 	err := db.retry(ctx, true, func() error {
 		var err error
-		res, err = db.conn.RequestParameterizedContext(sctx, rec.stmts)
+		if rec.writeOnly() {
+			var wr []gorqlite.WriteResult
+			wr, err = db.conn.WriteParameterizedContext(sctx, rec.stmts)
+			res = requestResults(wr)
+			if err == nil && len(res) == 0 {
+				// gorqlite drops the message of an error rqlite
+				// answers for the whole request (such as a node
+				// that lost its leader): sent again, it is applied
+				// at most once.
+				err = errNoResults
+			}
+		} else {
+			res, err = db.conn.RequestParameterizedContext(sctx, rec.stmts)
+		}
 		return err
 	})
 	switch {
 	case err == nil:
 		if len(res) != len(rec.stmts) {
 			return reply{}, fmt.Errorf("rqlitekv: %s: rqlite answered %d results for %d statements", op, len(res), len(rec.stmts))
+		}
+		if rec.writeOnly() {
+			db.answered(rec)
+			return reply{vals: make([]stmtResult, len(q.stmts)), failed: -1}, nil
 		}
 		return db.readReply(op, q, rec, res[rec.read].Query)
 	case isStatementErrors(err):

@@ -251,7 +251,9 @@ func applyThenDrop(w http.ResponseWriter, r *http.Request, next http.Handler) {
 }
 
 // isWrite reports whether r is a write request of the driver.
-func isWrite(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/db/request") }
+func isWrite(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/db/request") || strings.HasPrefix(r.URL.Path, "/db/execute")
+}
 
 // authServer returns the URL of an rqlite that requires HTTP basic auth
 // with user and password: a real rqlited of its own when one was found,

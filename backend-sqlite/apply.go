@@ -226,7 +226,7 @@ func (w *wtx) write(op driver.Op, now int64, next func(keyState) rowTimes) (driv
 	if _, err := w.exec(sStream, op.Namespace, op.Key, action, row.version, op.Type, value, now); err != nil {
 		return driver.Result{}, err
 	}
-	return driver.Result{Rows: 1, Version: row.version}, nil
+	return driver.Result{Rows: 1}, nil
 }
 
 func (w *wtx) delete(op driver.Op, now int64) (driver.Result, error) {
@@ -246,7 +246,7 @@ func (w *wtx) delete(op driver.Op, now int64) (driver.Result, error) {
 	if _, err := w.exec(sStream, op.Namespace, op.Key, driver.ActionDelete, st.version, st.typ, nil, now); err != nil {
 		return driver.Result{}, err
 	}
-	return driver.Result{Rows: 1, Version: st.version}, nil
+	return driver.Result{Rows: 1}, nil
 }
 
 // touch sets a live record's expiry and appends its touch entry (its
@@ -268,7 +268,7 @@ func (w *wtx) touch(op driver.Op, now int64) (driver.Result, error) {
 	if _, err := w.exec(sStream, op.Namespace, op.Key, driver.ActionTouch, st.version, st.typ, nil, now); err != nil {
 		return driver.Result{}, err
 	}
-	return driver.Result{Rows: 1, Version: st.version}, nil
+	return driver.Result{Rows: 1}, nil
 }
 
 // deleteRange deletes the live records sel selects, in key order with its

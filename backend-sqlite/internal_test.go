@@ -263,7 +263,7 @@ func TestGroupIsolation(t *testing.T) {
 		errs[i] = <-r.done
 	}
 	var oe *driver.OpError
-	if errs[0] != nil || len(o[0].res) != 1 || o[0].res[0].Version != 1 {
+	if errs[0] != nil || len(o[0].res) != 1 || o[0].res[0].Rows != 1 {
 		t.Errorf("request 0: %v %+v", errs[0], o[0].res)
 	}
 	if !errors.As(errs[1], &oe) || oe.Index != 1 || !errors.Is(errs[1], driver.ErrVersionMismatch) {

@@ -85,12 +85,12 @@ func (f *fakeDB) Apply(ctx context.Context, b coredriver.Batch) ([]coredriver.Re
 			}
 			f.recs[k] = r
 			f.append(op.Namespace, op.Key, action, r.Version, op.Value, b.Now)
-			res[i] = coredriver.Result{Rows: 1, Version: r.Version}
+			res[i] = coredriver.Result{Rows: 1}
 		case coredriver.OpDelete:
 			if exists {
 				delete(f.recs, k)
 				f.append(op.Namespace, op.Key, coredriver.ActionDelete, old.Version, nil, b.Now)
-				res[i] = coredriver.Result{Rows: 1, Version: old.Version}
+				res[i] = coredriver.Result{Rows: 1}
 			}
 		case coredriver.OpDeleteRange: // Offset and Limit not supported
 			for fk, r := range f.recs {
@@ -105,7 +105,7 @@ func (f *fakeDB) Apply(ctx context.Context, b coredriver.Batch) ([]coredriver.Re
 				old.Expires = op.Expires
 				f.recs[k] = old
 				f.append(op.Namespace, op.Key, coredriver.ActionTouch, old.Version, nil, b.Now)
-				res[i] = coredriver.Result{Rows: 1, Version: old.Version}
+				res[i] = coredriver.Result{Rows: 1}
 			}
 		}
 	}

@@ -23,7 +23,7 @@ func (d *applyingDriver) Apply(ctx context.Context, b driver.Batch) ([]driver.Re
 	d.last = &b
 	res := make([]driver.Result, len(b.Ops))
 	for i := range res {
-		res[i] = driver.Result{Rows: 1, Version: 1}
+		res[i] = driver.Result{Rows: 1}
 	}
 	return res, nil
 }

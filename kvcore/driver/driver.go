@@ -214,11 +214,10 @@ type Batch struct {
 // Result is the outcome of one Op.
 type Result struct {
 	// Rows is how many records the op changed: OpPut and OpRestore 1; OpDelete and
-	// OpTouch 0 or 1; OpDeleteRange the number deleted.
+	// OpTouch 0 or 1; OpDeleteRange the number deleted. (A record's version
+	// after a write follows from the op and the batch's success, so no
+	// driver reports it: the front never needs a read to learn it.)
 	Rows int64
-	// Version is the record's version after an OpPut, OpTouch or OpRestore, and the
-	// deleted version after an OpDelete that deleted a record.
-	Version int64
 }
 
 // OpError says which op of a batch failed. Err is usually ErrVersionMismatch.
