@@ -78,7 +78,8 @@ func WithTimeout(d time.Duration) Option {
 
 // WithLeaderWait sets how long the driver keeps retrying a request that
 // the cluster refused because it had no leader, or that no node accepted
-// a connection for (default 15s; 0 never retries).
+// a connection for (default 15s, or the connection string's leaderWait;
+// 0 never retries).
 func WithLeaderWait(d time.Duration) Option {
 	return func(cfg *config) error {
 		if d < 0 {
@@ -266,8 +267,14 @@ func parseConnString(s string) (config, error) {
 				return cfg, invalidConn("timeout=%q must be positive", v)
 			}
 			cfg.timeout = d
+		case "leaderWait":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				return cfg, invalidConn("leaderWait=%q is not a duration of 0 or more (such as 5s)", v)
+			}
+			cfg.leaderWait = d
 		default:
-			return cfg, invalidConn("unknown parameter %q (known: user, password, level, disableClusterDiscovery, timeout)", k)
+			return cfg, invalidConn("unknown parameter %q (known: user, password, level, disableClusterDiscovery, timeout, leaderWait)", k)
 		}
 	}
 	if cfg.password != "" && !cfg.hasUser {

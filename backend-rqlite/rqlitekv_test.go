@@ -67,9 +67,15 @@ func TestParseConnString(t *testing.T) {
 		require.NotContains(t, cfg.redactedString(), "secret")
 		require.NotContains(t, cfg.redactedString(), "cret")
 	}
+	for in, want := range map[string]time.Duration{"http://h": 15 * time.Second, "http://h?leaderWait=250ms": 250 * time.Millisecond, "http://h?leaderWait=0s": 0} {
+		cfg, err := parseConnString(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, cfg.leaderWait, in)
+	}
 	for _, bad := range []string{
 		"", "localhost:4001", "postgres://localhost", "http://h:4001/db", "http://h?level=eventual",
 		"http://h?disableClusterDiscovery=maybe", "http://h?timeout=soon", "http://h?timeout=-1s",
+		"http://h?leaderWait=-1s", "http://h?leaderWait=5", "http://h?leaderWait=long",
 		"http://h?sslmode=disable", "http://h?password=secret", "http://u:secret@h?user=other",
 		"http://u:secret@h:4001:99", "http://h?level=weak&level=strong", "http://u:secret@h/%zz",
 		"http://h1,,h2", "http://h1,", "http://,h2", "http://u:secret@h1,h2:99999x", "http://h1,h2:4001:5",

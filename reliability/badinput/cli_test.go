@@ -107,7 +107,7 @@ func cliCases() []cliCase {
 		{"postgres bad host", "", []string{"--type=postgres", "--connection=postgres://postgres@no-such-host.invalid:5432/db?connect_timeout=5", "list"}, 1, "no-such-host.invalid"},
 		{"postgres refused", "", []string{"--type=postgres", "--connection=postgres://postgres@127.0.0.1:1/db", "list"}, 1, "connection refused"},
 		{"postgres bad scheme", "", []string{"--type=postgres", "--connection=mysql://x/db", "list"}, 1, "invalid connection string"},
-		{"rqlite unreachable", "", []string{"--type=rqlite", "--connection=http://127.0.0.1:1", "list"}, 1, "connection refused"},
+		{"rqlite unreachable", "", []string{"--type=rqlite", "--connection=http://127.0.0.1:1?leaderWait=0s", "list"}, 1, "connection refused"},
 		{"rqlite bad scheme", "", []string{"--type=rqlite", "--connection=ftp://127.0.0.1:4001", "list"}, 1, "ftp"},
 		{"sqlite missing directory", "", []string{"--connection=file:@DIR@/no/such/dir/x.db?mode=rwc", "list"}, 1, "does not exist"},
 		{"sqlite read-only put", `1`, []string{"--connection=file:@DIR@/ro.db?mode=ro", "put", "k1"}, 1, "does not exist"},

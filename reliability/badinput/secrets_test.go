@@ -120,13 +120,13 @@ func TestSecretsNeverShown(t *testing.T) {
 		{"postgres task run", "", pg(refused, "task", "run", "--idle-exit", "--log-level=debug"), nil, false},
 		{"postgres consumer stream", "", pg(refused, "consumer", "stream", "c", "--idle-exit=1s", "--log-level=debug"), nil, false},
 		{"sqlite given a postgres URL", "", []string{"--connection=" + refused, "list"}, nil, false},
-		{"rqlite user info", "", rq("http://user:"+secret+"@127.0.0.1:1", "list"), nil, false},
-		{"rqlite password parameter", "", rq("http://127.0.0.1:1?user=u&password="+secret, "list"), nil, false},
+		{"rqlite user info", "", rq("http://user:"+secret+"@127.0.0.1:1?leaderWait=0s", "list"), nil, false},
+		{"rqlite password parameter", "", rq("http://127.0.0.1:1?user=u&password="+secret+"&leaderWait=0s", "list"), nil, false},
 		{"rqlite unknown parameter", "", rq("http://u:"+secret+"@127.0.0.1:1?bogus=1", "list"), nil, false},
 		{"rqlite bad level", "", rq("http://u:"+secret+"@127.0.0.1:1?level=loud", "list"), nil, false},
-		{"rqlite no discovery", "", rq("http://u:"+secret+"@127.0.0.1:1?disableClusterDiscovery=true&timeout=2s", "list"), nil, false},
+		{"rqlite no discovery", "", rq("http://u:"+secret+"@127.0.0.1:1?disableClusterDiscovery=true&timeout=2s&leaderWait=0s", "list"), nil, false},
 		{"rqlite bad scheme", "", rq("ftp://u:"+secret+"@127.0.0.1:1", "list"), nil, false},
-		{"rqlite via KV_CONNECTION", "", []string{"list"}, []string{"KV_TYPE=rqlite", "KV_CONNECTION=http://u:" + secret + "@127.0.0.1:1"}, false},
+		{"rqlite via KV_CONNECTION", "", []string{"list"}, []string{"KV_TYPE=rqlite", "KV_CONNECTION=http://u:" + secret + "@127.0.0.1:1?leaderWait=0s"}, false},
 		{"help with KV_CONNECTION", "", []string{"--help"}, []string{"KV_CONNECTION=" + refused}, true},
 		{"list help with KV_CONNECTION", "", []string{"list", "--help"}, []string{"KV_CONNECTION=" + refused}, true},
 	}
@@ -256,7 +256,7 @@ func TestBackendOpenErrorsHideSecrets(t *testing.T) {
 		}
 	}
 	// Without cluster discovery Open does not connect: the first use fails.
-	db, err := rqlitekv.Open("http://u:" + secret + "@127.0.0.1:1?disableClusterDiscovery=true&timeout=2s")
+	db, err := rqlitekv.Open("http://u:" + secret + "@127.0.0.1:1?disableClusterDiscovery=true&timeout=2s&leaderWait=0s")
 	if err != nil {
 		t.Fatalf("open without discovery: %v", err)
 	}
