@@ -88,34 +88,13 @@ var (
 	// expected version (0: must not exist).
 	sqlGuard = "INSERT INTO guard (failed) SELECT ? WHERE coalesce((SELECT version FROM records WHERE namespace = " + textArg +
 		" AND key = " + textArg + " AND " + live + "), 0) <> ?"
-	// The stream entries of a put, in one statement: first, if the record
-	// has expired, the entry of its removal (a delete with its last
-	// version and no value); then the put's own entry, an update of the
-	// live record (its version + 1) or a create with the version a new
-	// record gets (the ? after the key: 1 for OpPut, SetVersion for
-	// OpRestore). Its parameters: now, namespace, key, now, then namespace,
-	// key, the new version, type, value, now, namespace, key, now.
-	sqlPutStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
-		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg +
-		" AND key = " + textArg + " AND expires IS NOT NULL AND expires <= ? " +
-		"UNION ALL " +
-		"SELECT " + textArg + ", " + textArg + ", CASE WHEN cur.v IS NULL THEN 'create' ELSE 'update' END, coalesce(cur.v + 1, ?), " + textArg + ", " + textArg + ", ? " +
-		"FROM (SELECT (SELECT version FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live + ") AS v) AS cur"
-	// The put itself, and sqlCreate for a put that must create (expected
-	// version 0). A live row gets version + 1 and keeps its created time; a
-	// new row, or an expired one (replaced as if absent), gets the new
-	// record's version and created time. Their parameters after the value:
-	// now, now, now. Each checks, in the one statement, what would
-	// otherwise take one more:
-	//   - sqlCreate finding a live record sets its version to NULL, which
-	//     the NOT NULL column refuses (ErrVersionMismatch, see putFailure);
-	//   - a put over a live record at MaxVersion would need a version above
-	//     it (SQLite would turn version + 1 into a REAL): its value becomes
-	//     NULL, which the column refuses too (ErrVersionLimit). The limit is
-	//     written in the SQL, not sent as a JSON number.
-	// An expected version above 0 is checked by sqlGuard before.
-	sqlPut       = putSQL(false)
-	sqlCreate    = putSQL(true)
+	// A put is one statement: an insert into the view put_op, whose
+	// trigger checks the expected version and the version limit, appends
+	// the stream entries and writes the record (see the SQLite dialect's
+	// migration 0010_put_op). It refuses with rqlite errors that name the
+	// cause (see putFailed).
+	sqlPut = "INSERT INTO put_op (namespace, key, version, expect, type, value, created, updated, expires, now) " +
+		"VALUES (" + textArg + ", " + textArg + ", ?, ?, " + textArg + ", " + textArg + ", ?, ?, ?, ?)"
 	sqlDelStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
 		"SELECT namespace, key, 'delete', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 	sqlDelete = "DELETE FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
@@ -125,23 +104,6 @@ var (
 	sqlTouchStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +
 		"SELECT namespace, key, 'touch', version, type, NULL, ? FROM records WHERE namespace = " + textArg + " AND key = " + textArg + " AND " + live
 )
-
-// putSQL returns sqlPut, or sqlCreate if create.
-func putSQL(create bool) string {
-	expired := "records.expires IS NOT NULL AND records.expires <= ?"
-	atLimit := "records.version >= " + strconv.FormatInt(driver.MaxVersion, 10)
-	onLive := "WHEN " + atLimit + " THEN records.version ELSE records.version + 1"
-	if create {
-		onLive = "ELSE NULL"
-	}
-	return "INSERT INTO records (namespace, key, version, type, created, updated, expires, value) " +
-		"VALUES (" + textArg + ", " + textArg + ", ?, " + textArg + ", ?, ?, ?, " + textArg + ") " +
-		"ON CONFLICT (namespace, key) DO UPDATE SET " +
-		"version = CASE WHEN " + expired + " THEN excluded.version " + onLive + " END, " +
-		"value = CASE WHEN " + expired + " THEN excluded.value WHEN " + atLimit + " THEN NULL ELSE excluded.value END, " +
-		"created = CASE WHEN " + expired + " THEN excluded.created ELSE records.created END, " +
-		"type = excluded.type, updated = excluded.updated, expires = excluded.expires"
-}
 
 // Apply runs b.Ops in one rqlite transaction: all of them or none (see
 // driver.Store). Concurrent Applies share requests (see submit).
@@ -216,24 +178,14 @@ func addOp(q *batch, i int, op driver.Op, now int64) error {
 	case driver.OpPut, driver.OpRestore:
 		// The value is valid UTF-8: kvcore's front refuses anything else
 		// (kvcore.ErrInvalidValue), which rqlite's JSON API could not carry.
-		// A put creates version 1 at now; a restore (Version 0: its guard
-		// lets it only create) writes the version and times it was given.
+		// A put creates version 1 at now; a restore (expected version 0:
+		// it only creates) writes the version and times it was given.
 		val, typ := txt(string(op.Value)), txt(op.Type)
 		newVersion, created, updated := int64(1), now, now
 		if op.Kind == driver.OpRestore {
 			newVersion, created, updated = op.SetVersion, op.Created.UnixMicro(), op.Updated.UnixMicro()
 		}
-		// A put expecting version 0 (sqlCreate) or any version (sqlPut)
-		// checks it in its own statement; a version above 0 takes sqlGuard.
-		put := sqlPut
-		switch {
-		case op.Version == 0:
-			put = sqlCreate
-		case op.Version > 0:
-			guard()
-		}
-		q.add(roleOther, i, sqlPutStream, now, ns, key, now, ns, key, newVersion, typ, val, now, ns, key, now)
-		q.add(rolePut, i, put, ns, key, newVersion, typ, created, updated, micros(op.Expires), val, now, now, now)
+		q.add(rolePut, i, sqlPut, ns, key, newVersion, op.Version, typ, val, created, updated, micros(op.Expires), now)
 	case driver.OpDelete:
 		guard()
 		q.add(roleOther, i, sqlDelStream, now, ns, key, now)
@@ -341,9 +293,9 @@ func (db *DB) statementError(op string, q *batch, res []gorqlite.RequestResult, 
 		return fmt.Errorf("rqlitekv: %s: %w", op, driver.ErrFenced)
 	case j < len(q.roles) && q.roles[j] == roleGuard && guardFailed:
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
-	case j < len(q.roles) && q.roles[j] == rolePut && strings.Contains(msg, "NOT NULL constraint failed: records.version"):
+	case j < len(q.roles) && q.roles[j] == rolePut && strings.Contains(msg, "kv: version mismatch"):
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionMismatch}
-	case j < len(q.roles) && q.roles[j] == rolePut && strings.Contains(msg, "NOT NULL constraint failed: records.value"):
+	case j < len(q.roles) && q.roles[j] == rolePut && strings.Contains(msg, "kv: version limit"):
 		return &driver.OpError{Index: q.ops[j], Err: driver.ErrVersionLimit}
 	case j < len(q.ops) && q.ops[j] >= 0 && op == "apply":
 		return &driver.OpError{Index: q.ops[j], Err: errors.New("rqlitekv: " + msg)}

@@ -77,15 +77,16 @@ func isStatementErrors(err error) bool {
 // answers with an error of its own. A write is retried only if it was
 // refused in a way that proves it was not applied: no connection (to the
 // node, or from the node to the leader it knew), or rqlite's 503 "leader
-// not found" (an election is under way): see notApplied. A read is also
-// retried after timeouts and broken connections, and after an answer with
-// no results (errNoResults).
+// not found" (an election is under way): see notApplied. A read (or a
+// recorded write, which is applied at most once) is also retried after
+// timeouts, broken connections, a gateway's 502 or 504 in front of a node,
+// and an answer with no results (errNoResults).
 func retryable(err error, read bool) bool {
 	isSafe := func(line string) bool {
 		if notApplied(line) {
 			return true
 		}
-		for _, s := range []string{"EOF", "connection reset", "Client.Timeout", "i/o timeout"} {
+		for _, s := range []string{"EOF", "connection reset", "Client.Timeout", "i/o timeout", "502 Bad Gateway", "504 Gateway Timeout"} {
 			if read && strings.Contains(line, s) {
 				return true
 			}

@@ -60,10 +60,11 @@ const (
 // parameters.
 const (
 	sqlLogMark = "INSERT INTO request_log (at, id, n, v) VALUES (?, ?, -1, NULL)"
-	// The log table must exist: if it did not, rqlite would report the
-	// mark as unpreparable and apply the rest (see the README).
-	sqlLogCheck = "INSERT INTO guard (failed) SELECT 'request_log missing' WHERE NOT EXISTS " +
-		"(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request_log')"
+	// The log table and the put view must exist: if one did not, rqlite
+	// would report a statement using it as unpreparable and apply the rest
+	// (see the README). A schema from before Init's latest steps fails here.
+	sqlLogCheck = "INSERT INTO guard (failed) SELECT 'request_log or put_op missing' WHERE " +
+		"(SELECT count(*) FROM sqlite_master WHERE (type = 'table' AND name = 'request_log') OR (type = 'view' AND name = 'put_op')) < 2"
 	sqlLogRows = "INSERT INTO request_log (at, id, n, v) VALUES (?, ?, ?, changes())"
 	sqlLogRead = "SELECT CAST(n AS TEXT), v FROM request_log WHERE at = ? AND id = ? AND n >= 0 ORDER BY n"
 	// sqlLogFind reads a request's rows, its mark (n = -1) included.
@@ -304,7 +305,7 @@ func (db *DB) statementFailed(ctx context.Context, op string, q *batch, rec *rec
 	case j == rec.mark && strings.Contains(msg, "UNIQUE") && strings.Contains(msg, "request_log"):
 		return db.findRecorded(ctx, op, q, rec)
 	case j == rec.check || (i < 0 && strings.Contains(msg, "no such table")):
-		return reply{}, fmt.Errorf("rqlitekv: %s: %w (the schema lacks the request log: %s)", op, driver.ErrNotInitialized, msg)
+		return reply{}, fmt.Errorf("rqlitekv: %s: %w (the schema lacks the request log or the put view: run Init; %s)", op, driver.ErrNotInitialized, msg)
 	case i < 0:
 		return reply{}, fmt.Errorf("rqlitekv: %s: statement %d: %s", op, j, msg)
 	}

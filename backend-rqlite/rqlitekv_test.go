@@ -556,6 +556,9 @@ func TestRetryable(t *testing.T) {
 		{peers(refused, timeout), false, true},
 		{peers(timeout), false, true},
 		{peers("got: 401 Unauthorized, message: "), false, false},
+		{peers("got: 502 Bad Gateway, message:"), false, true}, // a proxy in front of a node that died
+		{peers("got: 504 Gateway Timeout, message:"), false, true},
+		{errNoResults, false, true},
 		{errors.New(refused), true, true}, // a follower could not reach the old leader
 		{errors.New("UNIQUE constraint failed"), false, false},
 		{peers(), false, false},

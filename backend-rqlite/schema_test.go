@@ -27,8 +27,9 @@ func TestMigrateFromEveryVersion(t *testing.T) {
 			for _, m := range migrations[:n] {
 				require.NoError(t, db.migrate(ctx, m), m.name)
 			}
-			tables := seedOld(t, db)
-			before := rowsOf(t, db, tables, true)
+			converged := n > 0 && migrations[n-1].version >= sqlitedialect.Converged
+			tables := seedOld(t, db, converged)
+			before := rowsOf(t, db, tables, !converged)
 			require.NoError(t, db.Init(ctx))
 			require.Equal(t, want, rqliteSchema(t, db), "schema after migrating")
 			require.Equal(t, before, rowsOf(t, db, tables, false), "rows after migrating")
@@ -51,17 +52,19 @@ func rqliteSchema(t *testing.T, db *DB) string {
 }
 
 // oldRows are the rows seedOld stores, per table, as schema versions
-// before 9 hold them. cols are the columns every version has; legacy reads
-// them as migration 9 converts them.
-var oldRows = []struct{ table, cols, legacy, insert, order string }{
+// before 9 hold them (insert) and, where the shared schema differs, as
+// versions from 9 on hold them (insert9). cols are the columns every
+// version has; legacy reads the old rows as migration 9 converts them.
+var oldRows = []struct{ table, cols, legacy, insert, insert9, order string }{
 	{"records", "namespace, key, version, type, created, updated, expires, value", "",
-		`INSERT INTO records VALUES ('n', 'k', 3, 't', 1000, 2000, NULL, '{"a":1}'), ('n', 'e', 1, '', 1000, 1000, 5000, '2')`, "namespace, key"},
+		`INSERT INTO records VALUES ('n', 'k', 3, 't', 1000, 2000, NULL, '{"a":1}'), ('n', 'e', 1, '', 1000, 1000, 5000, '2')`, "", "namespace, key"},
 	{"stream", "seq, namespace, key, action, version, type, value, ts", "",
-		`INSERT INTO stream (namespace, key, action, version, type, value, ts) VALUES ('n', 'k', 'put', 3, 't', '{"a":1}', 2000), ('n', 'x', 'delete', 2, '', NULL, 2500)`, "seq"},
+		`INSERT INTO stream (namespace, key, action, version, type, value, ts) VALUES ('n', 'k', 'put', 3, 't', '{"a":1}', 2000), ('n', 'x', 'delete', 2, '', NULL, 2500)`, "", "seq"},
 	{"leases", "name, owner, token, expires", "name, owner, token, CASE WHEN owner = '' THEN NULL ELSE expires END",
-		`INSERT INTO leases (name, owner, token, expires) VALUES ('held', 'alice', 4, 1900000000000000), ('free', '', 2, 0)`, "name"},
-	{"stream_meta", "id, trimmed", "", `UPDATE stream_meta SET trimmed = 0`, "id"},
-	{"consumers", "name, position, updated", "", `INSERT INTO consumers VALUES ('c', 1, 2000)`, "name"},
+		`INSERT INTO leases (name, owner, token, expires) VALUES ('held', 'alice', 4, 1900000000000000), ('free', '', 2, 0)`,
+		`INSERT INTO leases (name, owner, token, expires) VALUES ('held', 'alice', 4, 1900000000000000), ('free', '', 2, NULL)`, "name"},
+	{"stream_meta", "id, trimmed", "", `UPDATE stream_meta SET trimmed = 0`, "", "id"},
+	{"consumers", "name, position, updated", "", `INSERT INTO consumers VALUES ('c', 1, 2000)`, "", "name"},
 	{"tasks", "id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed, attempts, " +
 		"max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested",
 		"id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed, attempts, " +
@@ -70,13 +73,20 @@ var oldRows = []struct{ table, cols, legacy, insert, order string }{
 max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested) VALUES
 ('p', 'job', '{"x":1}', 'pending', 2, 'u', 1000, 3000, NULL, NULL, 0, 3, 0, '', NULL, NULL, 0, 0),
 ('r', 'job', 'null', 'running', 0, NULL, 1000, 1000, 1500, NULL, 1, 0, 60000000, '', 'w1', 1900000000000000, 1, 0),
-('d', 'other', 'null', 'completed', 0, NULL, 1000, 1000, 1500, 1600, 1, 0, 0, 'boom', NULL, NULL, 1, 0)`, "id"},
+('d', 'other', 'null', 'completed', 0, NULL, 1000, 1000, 1500, 1600, 1, 0, 0, 'boom', NULL, NULL, 1, 0)`,
+		`INSERT INTO tasks (id, name, payload, status, priority, unique_key, created, scheduled_for, started, completed, attempts,
+max_retries, timeout, last_error, locked_by, locked_until, token, cancel_requested) VALUES
+('p', 'job', '{"x":1}', 'pending', 2, 'u', 1000, 3000, NULL, NULL, 0, 3, 0, '', '', NULL, 0, 0),
+('r', 'job', 'null', 'running', 0, NULL, 1000, 1000, 1500, NULL, 1, 0, 60000000, '', 'w1', 1900000000000000, 1, 0),
+('d', 'other', 'null', 'completed', 0, NULL, 1000, 1000, 1500, 1600, 1, 0, 0, 'boom', '', NULL, 1, 0)`, "id"},
 	{"schedules", "name, spec, template, next", "name, spec, template, next_tick",
-		`INSERT INTO schedules (name, spec, template, next_tick) VALUES ('s', '@every 1m', '{"name":"job"}', 5000)`, "name"},
+		`INSERT INTO schedules (name, spec, template, next_tick) VALUES ('s', '@every 1m', '{"name":"job"}', 5000)`,
+		`INSERT INTO schedules (name, spec, template, next) VALUES ('s', '@every 1m', '{"name":"job"}', 5000)`, "name"},
 }
 
-// seedOld stores oldRows in the tables the database has and returns them.
-func seedOld(t *testing.T, db *DB) []string {
+// seedOld stores oldRows in the tables the database has (in the shared
+// schema's form if converged) and returns them.
+func seedOld(t *testing.T, db *DB, converged bool) []string {
 	t.Helper()
 	ctx := context.Background()
 	var tables []string
@@ -87,7 +97,11 @@ func seedOld(t *testing.T, db *DB) []string {
 		if qr.NumRows() == 0 {
 			continue
 		}
-		_, err = db.conn.WriteOneContext(ctx, r.insert)
+		insert := r.insert
+		if converged && r.insert9 != "" {
+			insert = r.insert9
+		}
+		_, err = db.conn.WriteOneContext(ctx, insert)
 		require.NoError(t, err, r.table)
 		tables = append(tables, r.table)
 	}

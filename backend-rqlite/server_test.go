@@ -134,10 +134,11 @@ func openUninitialisedAt(t testing.TB, u string, opts ...Option) *DB {
 	return db
 }
 
-// dropAll drops the schema's tables in one request.
+// dropAll drops the schema's view (and so its trigger) and tables in one
+// request.
 func dropAll(t testing.TB, db *DB) {
 	t.Helper()
-	var stmts []string
+	stmts := []string{"DROP VIEW IF EXISTS put_op"}
 	for _, tbl := range []string{"records", "stream", "leases", "stream_meta", "consumers", "tasks", "schedules", "schema_migrations", "guard", "request_log", "raw_kv"} {
 		stmts = append(stmts, "DROP TABLE IF EXISTS "+tbl)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
+	"github.com/kvsuite/kv/sqlitedialect"
 )
 
 // TestOneRequestPerLeaseAndStreamOp checks that every Locker and Stream
@@ -272,4 +273,36 @@ func TestMigrateFromV1(t *testing.T) {
 	cs, err := db.Consumers(ctx)
 	require.NoError(t, err)
 	require.Empty(t, cs)
+}
+
+// TestWritesNeedThePutView: on a database an older kv left at schema
+// version 9 (no put_op view), a batch with a put is refused with
+// ErrNotInitialized and changes nothing, its delete included (rqlite
+// would run the rest of a request whose statement cannot be prepared);
+// after Init the same batch applies.
+func TestWritesNeedThePutView(t *testing.T) {
+	db := openUninitialised(t)
+	ctx := context.Background()
+	for _, m := range migrations {
+		if m.version <= sqlitedialect.Converged {
+			require.NoError(t, db.migrate(ctx, m), m.name)
+		}
+	}
+	_, err := db.conn.WriteOneContext(ctx, "INSERT INTO records (namespace, key, version, type, created, updated, value) VALUES ('', 'old', 1, '', 1, 1, '1')")
+	require.NoError(t, err)
+	batch := driver.Batch{Now: t0, Ops: []driver.Op{
+		{Kind: driver.OpDelete, Key: "old", Version: -1},
+		{Kind: driver.OpPut, Key: "new", Version: -1, Value: []byte(`2`)},
+	}}
+	_, err = db.Apply(ctx, batch)
+	require.ErrorIs(t, err, driver.ErrNotInitialized)
+	require.Contains(t, err.Error(), "Init")
+	n, err := db.Count(ctx, driver.Selector{Keys: []string{"old"}}, t0)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "the delete was not applied")
+
+	require.NoError(t, db.Init(ctx))
+	res, err := db.Apply(ctx, batch)
+	require.NoError(t, err)
+	require.Equal(t, []driver.Result{{Rows: 1}, {Rows: 1}}, res)
 }

@@ -24,7 +24,10 @@
 // So from version 9 on, the same version means the same schema in both
 // (rqlite's guard and request_log aside). A new migration is one new file
 // here, numbered after the newest; both backends apply it. Never edit a
-// file that has shipped.
+// file that has shipped. A file may create triggers (Statements keeps a
+// trigger's body whole): 0010_put_op makes a put one short statement, an
+// insert into the view put_op whose trigger does the work, which the rqlite
+// backend sends (its requests pay for every byte of SQL).
 //
 // # The statements
 //

@@ -65,12 +65,14 @@ func mustLoad() []Migration {
 
 // Statements splits m.SQL into its statements, without comments, for a
 // backend that sends them one by one (rqlite). A semicolon ends a
-// statement outside quotes and outside a CREATE TRIGGER's BEGIN ... END
-// (the migrations have none).
+// statement outside quotes and outside a CREATE TRIGGER's body: there the
+// statement ends at the semicolon after END (a body's own statements end
+// with semicolons too, and its last END stands alone before it).
 func (m Migration) Statements() []string {
 	var out []string
 	var b strings.Builder
 	var quote rune
+	last := 0 // where the text since the statement's last semicolon starts in b
 	src := []rune(m.SQL)
 	for i := 0; i < len(src); i++ {
 		c := src[i]
@@ -87,10 +89,17 @@ func (m Migration) Statements() []string {
 			}
 			c = '\n'
 		case c == ';':
-			if s := strings.TrimSpace(b.String()); s != "" {
-				out = append(out, s)
+			stmt := strings.TrimSpace(b.String())
+			if inTriggerBody(stmt) && !strings.EqualFold(strings.TrimSpace(b.String()[last:]), "END") {
+				b.WriteRune(c)
+				last = b.Len()
+				continue
+			}
+			if stmt != "" {
+				out = append(out, stmt)
 			}
 			b.Reset()
+			last = 0
 			continue
 		}
 		b.WriteRune(c)
@@ -99,6 +108,18 @@ func (m Migration) Statements() []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// triggerBegin finds where a CREATE TRIGGER's body begins.
+var (
+	createTrigger = regexp.MustCompile(`(?is)^CREATE\s+(TEMP\s+|TEMPORARY\s+)?TRIGGER\s`)
+	bodyBegins    = regexp.MustCompile(`(?i)\bBEGIN\b`)
+)
+
+// inTriggerBody reports whether stmt, the text of a statement so far, is a
+// CREATE TRIGGER whose body has begun.
+func inTriggerBody(stmt string) bool {
+	return createTrigger.MatchString(stmt) && bodyBegins.MatchString(stmt)
 }
 
 // SchemaQuery lists a database's schema objects, one row each: type, name

@@ -46,6 +46,33 @@ func TestStatements(t *testing.T) {
 	}
 }
 
+// TestStatementsTrigger: a CREATE TRIGGER is one statement, its body's
+// semicolons and a CASE's END included.
+func TestStatementsTrigger(t *testing.T) {
+	m := Migration{SQL: `CREATE TABLE t (a);
+CREATE TRIGGER IF NOT EXISTS t_in INSTEAD OF INSERT ON v BEGIN
+  SELECT RAISE(ABORT, 'no; never') WHERE NEW.a < 0;
+  INSERT INTO t VALUES (CASE WHEN NEW.a > 1 THEN 1 ELSE 0 END);
+  UPDATE t SET a = CASE WHEN a > 2 THEN 2 ELSE a END;
+END;
+create trigger t_up after update on t begin delete from t where a = 9; end;
+INSERT INTO t VALUES ('begin; end');
+`}
+	got := m.Statements()
+	if len(got) != 4 {
+		t.Fatalf("%d statements %q, want 4", len(got), got)
+	}
+	if !strings.HasPrefix(got[1], "CREATE TRIGGER") || !strings.HasSuffix(got[1], "END") || strings.Count(got[1], ";") != 4 { // three ends and a quoted one
+		t.Errorf("trigger %q", got[1])
+	}
+	if got[2] != "create trigger t_up after update on t begin delete from t where a = 9; end" {
+		t.Errorf("lower-case trigger %q", got[2])
+	}
+	if got[3] != "INSERT INTO t VALUES ('begin; end')" {
+		t.Errorf("last statement %q", got[3])
+	}
+}
+
 // TestNormalize: the same definition written differently (an appended
 // column, other spacing, comments) normalises to the same text.
 func TestNormalize(t *testing.T) {
