@@ -27,7 +27,10 @@
 // file that has shipped. A file may create triggers (Statements keeps a
 // trigger's body whole): 0010_put_op makes a put one short statement, an
 // insert into the view put_op whose trigger does the work, which the rqlite
-// backend sends (its requests pay for every byte of SQL).
+// backend sends (its requests pay for every byte of SQL). A later
+// migration that rebuilds records or stream (create, copy, drop, rename)
+// must drop the view first and create it again after: SQLite's ALTER TABLE
+// RENAME rewrites the trigger's references to the renamed table.
 //
 // # The statements
 //
