@@ -63,7 +63,7 @@ const (
 	roleOther role = iota
 	roleFence      // inserts into guard if the fence is not held
 	roleGuard      // inserts into guard if the op's version does not hold
-	rolePut        // a put that fails on a NOT NULL column if its expected version or the version limit does not hold (see sqlPut)
+	rolePut        // a put, which refuses a version mismatch or the version limit itself (see statementError)
 	roleRows       // a write whose rows_affected is the op's Rows
 )
 
@@ -91,8 +91,9 @@ var (
 	// A put is one statement: an insert into the view put_op, whose
 	// trigger checks the expected version and the version limit, appends
 	// the stream entries and writes the record (see the SQLite dialect's
-	// migration 0010_put_op). It refuses with rqlite errors that name the
-	// cause (see putFailed).
+	// migration 0010_put_op). It refuses with an error whose message names
+	// the cause, 'kv: version mismatch' or 'kv: version limit' (see
+	// statementError).
 	sqlPut = "INSERT INTO put_op (namespace, key, version, expect, type, value, created, updated, expires, now) " +
 		"VALUES (" + textArg + ", " + textArg + ", ?, ?, " + textArg + ", " + textArg + ", ?, ?, ?, ?)"
 	sqlDelStream = "INSERT INTO stream (namespace, key, action, version, type, value, ts) " +

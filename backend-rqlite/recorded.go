@@ -74,8 +74,7 @@ const (
 )
 
 // stmtResult is what the driver reads of one statement of a recorded
-// request: the value recorded for it (a version read, or the rows a write
-// changed), if any.
+// request: the value recorded for it (the rows a write changed), if any.
 type stmtResult struct {
 	v  int64
 	ok bool
@@ -139,12 +138,9 @@ func (db *DB) record(q *batch) *recorded {
 	rec.mark = len(rec.stmts)
 	add(-1, sqlLogMark, at, id)
 	for j, s := range q.stmts {
-		switch q.roles[j] {
-		case roleRows:
-			add(j, s.Query, s.Arguments...)
+		add(j, s.Query, s.Arguments...)
+		if q.roles[j] == roleRows {
 			add(j, sqlLogRows, at, id, j)
-		default:
-			add(j, s.Query, s.Arguments...)
 		}
 	}
 	if len(rec.drops) > 0 {
