@@ -154,7 +154,10 @@ func (db *DB) queue(batch *pgx.Batch, r *applyReq) {
 // the op of the statement that failed (-1: none) and the error.
 func (r *applyReq) read(br pgx.BatchResults) (int, error) {
 	var skip driver.Result
-	var version int64 // each statement returns it; no caller reads it
+	// Each statement's second column is the version, which mustReturn
+	// also uses to fail a statement whose condition does not hold; no
+	// caller reads its value.
+	var version int64
 	for _, s := range r.stmts {
 		dst := &skip
 		if s.op >= 0 {
@@ -169,8 +172,8 @@ func (r *applyReq) read(br pgx.BatchResults) (int, error) {
 
 // putManyStatement is the statement that writes plain puts: one array
 // parameter per field, one row per put, in order, with the same effect as
-// each put's own statement (opStatement); it returns each put's namespace,
-// key and new version.
+// each put's own statement (opStatement); it returns each put's namespace
+// and key.
 func (db *DB) putManyStatement() string {
 	return `WITH w AS (INSERT INTO ` + db.records + ` AS r (namespace, key, version, value, type, created, updated)
 	SELECT namespace, key, 1, value, type, now, now
@@ -183,7 +186,7 @@ func (db *DB) putManyStatement() string {
 s AS (INSERT INTO ` + db.stream + ` (namespace, key, action, version, type, value, ts)
 	SELECT namespace, key, CASE WHEN version = 1 THEN '` + driver.ActionCreate + `' ELSE '` + driver.ActionUpdate + `' END,
 	version, type, value, updated FROM w)
-SELECT namespace, key, version FROM w`
+SELECT namespace, key FROM w`
 }
 
 // splitPlainPuts returns the batches of group that one statement of plain
@@ -229,8 +232,7 @@ func readPlainPuts(br pgx.BatchResults, set []*applyReq) error {
 	}
 	n := 0
 	var ns, key string
-	var version int64
-	_, err = pgx.ForEachRow(rows, []any{&ns, &key, &version}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&ns, &key}, func() error {
 		r := byKey[ns+"\x00"+key]
 		if r == nil {
 			return fmt.Errorf("postgreskv: plain puts: unexpected row for key %q", key)

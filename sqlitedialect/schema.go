@@ -110,7 +110,8 @@ func (m Migration) Statements() []string {
 	return out
 }
 
-// triggerBegin finds where a CREATE TRIGGER's body begins.
+// createTrigger matches the start of a CREATE TRIGGER, bodyBegins the
+// BEGIN of its body.
 var (
 	createTrigger = regexp.MustCompile(`(?is)^CREATE\s+(TEMP\s+|TEMPORARY\s+)?TRIGGER\s`)
 	bodyBegins    = regexp.MustCompile(`(?i)\bBEGIN\b`)
