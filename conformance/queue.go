@@ -37,7 +37,8 @@ func newTaskEnv(t *testing.T, f BackendFactory) taskEnv {
 
 // RunQueue runs the kvtask suite: adding (one at a time and in atomic
 // batches), listing and cancelling tasks, atomic claims in priority order
-// (and, over random queues, exactly the tasks a model computes from List),
+// (and, over random queues, exactly the tasks a model computes; List agrees
+// with the model),
 // leases that expire and are reclaimed (counting the lost attempt), fenced
 // heartbeats and outcomes (one at a time and in batches), retries (lost
 // attempts use none; Release follows the same rule), at-most-once tasks,
