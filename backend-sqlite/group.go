@@ -247,9 +247,9 @@ func (db *DB) runTx(live []*request, savepoints bool) bool {
 			}
 		}
 	} else {
-		db.notify.signal()
+		db.notify.Signal()
 		if w.tasks {
-			db.taskNotify.signal()
+			db.taskNotify.Signal()
 		}
 	}
 	for i, r := range live {

@@ -38,6 +38,7 @@ import (
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/kvcore/driver/signal"
 )
 
 // ErrReadOnly is returned by writes (and by Init on a database that needs
@@ -74,8 +75,8 @@ type DB struct {
 
 	groups, grouped atomic.Int64 // transactions the writer ran, and the requests they held
 
-	notify     notifier // Subscribe's channels, signalled after each commit
-	taskNotify notifier // SubscribeTasks' channels, signalled after commits that make tasks claimable
+	notify     signal.Hub // Subscribe's channels, signalled after each commit
+	taskNotify signal.Hub // SubscribeTasks' channels, signalled after commits that make tasks claimable
 
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt // prepared reader statements by SQL text
@@ -311,8 +312,8 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.closed.Store(true)
 		db.stopWriter()
-		db.notify.stop()
-		db.taskNotify.stop()
+		db.notify.Close()
+		db.taskNotify.Close()
 		db.closeErr = db.closeHandles()
 	})
 	return db.closeErr

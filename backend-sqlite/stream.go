@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
@@ -275,72 +274,13 @@ func (db *DB) deleteOne(ctx context.Context, op, query string, args ...any) (boo
 	return deleted, nil
 }
 
-// notifier signals subscribers after commits of this process. Writes by
-// other processes are not signalled (consumers also poll).
-type notifier struct {
-	mu   sync.Mutex
-	subs map[chan struct{}]struct{}
-	done bool
-}
-
 // Subscribe returns a channel that receives a value after this DB commits
-// changes (signals are coalesced). It is closed when ctx ends or the DB is
+// changes (signals are coalesced). Writes by other processes are not
+// signalled (consumers also poll). It is closed when ctx ends or the DB is
 // closed.
 func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
-	return db.subscribe(ctx, &db.notify)
-}
-
-// subscribe adds a subscription to n that ends when ctx ends or the DB is
-// closed.
-func (db *DB) subscribe(ctx context.Context, n *notifier) (<-chan struct{}, error) {
 	if db.closed.Load() {
 		return nil, coredriver.ErrClosed
 	}
-	ch := make(chan struct{}, 1)
-	n.mu.Lock()
-	if n.done {
-		n.mu.Unlock()
-		return nil, coredriver.ErrClosed
-	}
-	if n.subs == nil {
-		n.subs = map[chan struct{}]struct{}{}
-	}
-	n.subs[ch] = struct{}{}
-	n.mu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-db.closing:
-		}
-		n.mu.Lock()
-		if _, ok := n.subs[ch]; ok {
-			delete(n.subs, ch)
-			close(ch)
-		}
-		n.mu.Unlock()
-	}()
-	return ch, nil
-}
-
-// signal wakes every subscriber without blocking.
-func (n *notifier) signal() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for ch := range n.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// stop closes every subscription.
-func (n *notifier) stop() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.done = true
-	for ch := range n.subs {
-		delete(n.subs, ch)
-		close(ch)
-	}
+	return db.notify.Subscribe(ctx)
 }
