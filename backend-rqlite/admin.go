@@ -12,8 +12,8 @@ import (
 	"github.com/kvsuite/kv/sqlitedialect"
 )
 
-// The optional driver interfaces a *DB implements (administration). It has
-// no Notifier, so no kvstream/driver.NotifyScope either: consumers poll.
+// The optional driver interfaces a *DB implements (administration; its
+// Notifiers are in notify.go).
 var (
 	_ coredriver.NamespaceLister = (*DB)(nil)
 	_ coredriver.SchemaVersioner = (*DB)(nil)

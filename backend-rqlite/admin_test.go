@@ -8,12 +8,10 @@ import (
 
 	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	lockdriver "github.com/kvsuite/kv/kvlock/driver"
-	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 )
 
 // The optional interfaces the conformance suites test (and would skip
-// without): a *DB must implement every one. It has no Notifier, so it
-// needs no NotifyScope.
+// without): a *DB must implement every one.
 var (
 	_ coredriver.NamespaceLister = (*DB)(nil)
 	_ coredriver.SchemaVersioner = (*DB)(nil)
@@ -21,12 +19,12 @@ var (
 )
 
 // TestAdminSchemaVersion: the applied version after Init is the driver's;
-// a DB that is not a Notifier declares no notify scope.
+// its notifications cover this process only, so consumers keep polling
+// for other processes' and nodes' writes.
 func TestAdminSchemaVersion(t *testing.T) {
 	db := openEmpty(t)
 	applied, required, err := db.SchemaVersion(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, []int{latestVersion(), latestVersion()}, []int{applied, required})
-	_, notifies := any(db).(streamdriver.Notifier)
-	require.False(t, notifies)
+	require.False(t, db.NotifiesOtherProcesses())
 }

@@ -128,6 +128,7 @@ func (db *DB) Apply(ctx context.Context, b driver.Batch) ([]driver.Result, error
 	if err != nil {
 		return nil, err
 	}
+	db.notify.Signal()
 	return applyResults(b, q, res)
 }
 
@@ -223,6 +224,9 @@ func (db *DB) Sweep(ctx context.Context, now time.Time, limit int) (int64, error
 	res, err := db.sendRecorded(ctx, "sweep", &q)
 	if err != nil {
 		return 0, err
+	}
+	if res[1].v > 0 {
+		db.notify.Signal()
 	}
 	return res[1].v, nil
 }

@@ -8,8 +8,7 @@ import (
 
 // TestConformance runs every suite (store, leases, stream and consumers,
 // tasks) against the chosen rqlite server (see TestMain); each test gets
-// an isolated, empty database. The driver has no Notifier: consumers and
-// runners poll.
+// an isolated, empty database.
 func TestConformance(t *testing.T) {
 	t.Logf("server: %s", serverKind)
 	conformance.Run(t, harness)

@@ -3,8 +3,8 @@
 // github.com/kvsuite/kv/kvcore/driver, the Locker SPI of
 // github.com/kvsuite/kv/kvlock/driver, the Stream SPI of
 // github.com/kvsuite/kv/kvstream/driver and the Queue SPI of
-// github.com/kvsuite/kv/kvtask/driver (tasks and cron schedules; no
-// Notifier: runners poll).
+// github.com/kvsuite/kv/kvtask/driver (tasks and cron schedules), with
+// the Notifiers of kvstream and kvtask for this process's commits.
 //
 // Open a connection and get a kvcore.Store from it:
 //
@@ -42,8 +42,9 @@
 //
 // The stream's seq is an AUTOINCREMENT key assigned while rqlite's single
 // Raft leader applies one log entry at a time, so seqs are commit-ordered
-// and readers never see a gap. rqlite cannot notify: *DB is not a
-// kvstream/driver.Notifier, and continuous consumers poll with bounded
+// and readers never see a gap. rqlite cannot notify: *DB signals the
+// commits of its own process only (NotifiesOtherProcesses is false), and
+// continuous consumers poll for other processes' writes with bounded
 // backoff.
 //
 // # Semantics

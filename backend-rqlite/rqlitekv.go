@@ -17,6 +17,7 @@ import (
 
 	"github.com/kvsuite/kv/kvcore"
 	"github.com/kvsuite/kv/kvcore/driver"
+	"github.com/kvsuite/kv/kvcore/driver/signal"
 )
 
 // ErrInvalidConnString: the connection string or an option is not
@@ -115,6 +116,9 @@ type DB struct {
 	applies   chan *pending // to the sender (see group.go)
 	closing   chan struct{} // closed by Close: the sender stops
 	sendAlone bool          // tests only: each Apply its own request (to measure what sharing buys)
+
+	notify     signal.Hub // Subscribe's channels, signalled after writes that append to the stream
+	taskNotify signal.Hub // SubscribeTasks' channels, signalled after writes that may make tasks claimable
 }
 
 var _ driver.Store = (*DB)(nil)
@@ -380,6 +384,8 @@ func (db *DB) Leader(ctx context.Context) (string, error) {
 func (db *DB) Close() error {
 	if db.closed.CompareAndSwap(false, true) {
 		close(db.closing)
+		db.notify.Close()
+		db.taskNotify.Close()
 		db.conn.Close()
 	}
 	return nil

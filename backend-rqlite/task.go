@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -200,6 +201,9 @@ func (db *DB) InsertMany(ctx context.Context, ts []taskdriver.Task) ([]taskdrive
 		}
 		out[i] = taskdriver.Inserted{Task: stored, Added: added}
 	}
+	if slices.ContainsFunc(out, func(in taskdriver.Inserted) bool { return in.Added }) {
+		db.taskNotify.Signal()
+	}
 	return out, nil
 }
 
@@ -355,10 +359,15 @@ func (db *DB) FinishMany(ctx context.Context, cs []taskdriver.Completion, now ti
 		return nil, err
 	}
 	var done []string
+	retried := false
 	for i, c := range cs {
 		if w := res[i].Write; w != nil && w.RowsAffected == 1 {
 			done = append(done, c.ID)
+			retried = retried || c.Outcome.Status == taskdriver.Pending
 		}
+	}
+	if retried {
+		db.taskNotify.Signal()
 	}
 	return taskdriver.Lost(cs, done), nil
 }
@@ -522,7 +531,11 @@ func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t tas
 	if err != nil {
 		return false, err
 	}
-	return res[1].Write != nil && res[1].Write.RowsAffected == 1, nil
+	fired := res[1].Write != nil && res[1].Write.RowsAffected == 1
+	if fired {
+		db.taskNotify.Signal()
+	}
+	return fired, nil
 }
 
 // taskFields is the number of taskCols.

@@ -63,5 +63,9 @@ func (db *DB) RestoreTasks(ctx context.Context, ts []taskdriver.Task) error {
 		}
 		return db.statementError("restore tasks", &q, res, failed)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	db.taskNotify.Signal()
+	return nil
 }

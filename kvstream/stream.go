@@ -135,9 +135,9 @@ func WithClock(now func() time.Time) Option {
 // WithMaxPoll sets the longest a continuous consumer waits between reads
 // when idle. The default is 2s, and 30s (a safety net) with a backend whose
 // notifications cover commits of every process (driver.NotifyScope:
-// PostgreSQL). SQLite's notifications cover only this process's commits, so
-// with it a consumer still polls every 2s at most to see other processes'
-// writes.
+// PostgreSQL). SQLite's and rqlite's notifications cover only this
+// process's commits, so with them a consumer still polls every 2s at most
+// to see other processes' writes.
 func WithMaxPoll(d time.Duration) Option {
 	return func(s *Stream) {
 		if d > 0 {
