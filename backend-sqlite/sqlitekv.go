@@ -259,11 +259,10 @@ func isBusy(err error) bool {
 }
 
 func (db *DB) openMemory() error {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return fmt.Errorf("sqlitekv: in-memory database name: %w", err)
+	name, err := memoryName("kvmem")
+	if err != nil {
+		return err
 	}
-	name := "kvmem-" + hex.EncodeToString(b[:])
 	db.name = "memory"
 	p := cloneParams(db.t.params)
 	p.Set("cache", "shared")
@@ -286,6 +285,16 @@ func (db *DB) openMemory() error {
 		return db.openError(err)
 	}
 	return nil
+}
+
+// memoryName returns a new name, prefix-<random>, for a private in-memory
+// database.
+func memoryName(prefix string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("sqlitekv: in-memory database name: %w", err)
+	}
+	return prefix + "-" + hex.EncodeToString(b[:]), nil
 }
 
 func cloneParams(p url.Values) url.Values {

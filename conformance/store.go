@@ -59,6 +59,7 @@ func RunStore(t *testing.T, h Harness) {
 		{"NamespaceList", testNamespaceList},
 		{"SchemaVersion", testSchemaVersion},
 		{"Snapshot", testSnapshot},
+		{"SnapshotWriteInside", testSnapshotWriteInside},
 		{"Expiry", testExpiry},
 		{"Sweep", testSweep},
 		{"SweepBadLimit", testSweepBadLimit},

@@ -29,10 +29,12 @@ type Snapshot struct {
 // it is one read transaction; on PostgreSQL one REPEATABLE READ, READ ONLY
 // transaction; on rqlite, which has no transaction across requests, each
 // page is one request and Snapshot returns an error wrapping
-// ErrSnapshotChanged if a change was committed while fn read. fn must not
-// wait for a write to the same database (an in-memory SQLite database has
-// one connection, which the snapshot holds). It returns fn's error. It needs a backend that implements driver.Snapshotter (all
-// of kv's do); otherwise the error wraps ErrUnsupported.
+// ErrSnapshotChanged if a change was committed while fn read. fn may
+// write: writes made while fn runs complete, and the snapshot does not see
+// them (an in-memory SQLite database's snapshot reads a copy of the
+// database, taken when it begins). It returns fn's error. It needs a
+// backend that implements driver.Snapshotter (all of kv's do); otherwise
+// the error wraps ErrUnsupported.
 func (s *Store) Snapshot(ctx context.Context, fn func(*Snapshot) error) error {
 	sn, ok := s.d.(driver.Snapshotter)
 	if !ok {

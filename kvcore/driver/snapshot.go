@@ -23,7 +23,9 @@ type Snapshotter interface {
 	// fn's error, or an error of beginning or ending the read. A backend
 	// that cannot keep the moment fixed across requests checks that no
 	// change was committed between the first read and the end of fn, and
-	// otherwise returns an error wrapping ErrSnapshotChanged.
+	// otherwise returns an error wrapping ErrSnapshotChanged. Writes made
+	// while fn runs, from fn's goroutine too, complete without waiting for
+	// fn to return.
 	Snapshot(ctx context.Context, fn func(r Reader) error) error
 }
 
