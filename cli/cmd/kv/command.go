@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -102,7 +103,14 @@ func (a *app) noSubcommand(c *ffcli.Command, s spec, args []string) error {
 	if len(args) == 0 {
 		return usagef(s.path, "%s: missing subcommand: want one of %s", s.path, strings.Join(names, ", "))
 	}
-	return usagef(s.path, "%s: unknown subcommand %s%s: want one of %s", s.path, redact.Value(args[0]), didYouMean(c, args[0]), strings.Join(names, ", "))
+	word := redact.Value(args[0])
+	hint := didYouMean(c, args[0])
+	tail := ""
+	if hint == "" && slices.Contains(names, "key") {
+		// kv get x, as if the key came first: show the form that names it.
+		tail = fmt.Sprintf("; for the key %s: kv %s key %s", word, s.path, word)
+	}
+	return usagef(s.path, "%s: unknown subcommand %s%s: want one of %s%s", s.path, word, hint, strings.Join(names, ", "), tail)
 }
 
 // usage returns the help text of c.

@@ -185,6 +185,7 @@ func TestUnknownCommandSuggestion(t *testing.T) {
 		{[]string{"frobnicate"}, "kv: frobnicate: unknown command\n"},
 		{[]string{"x"}, "kv: x: unknown command\n"},
 		{[]string{"get", "prefx"}, `kv: get: unknown subcommand "prefx"; did you mean prefix?: want one of key, prefix, range, batch` + "\n"},
+		{[]string{"get", "user/1"}, `kv: get: unknown subcommand "user/1": want one of key, prefix, range, batch; for the key "user/1": kv get key "user/1"` + "\n"},
 	} {
 		r := kv(t, "", tt.args...)
 		if r.code != 2 || !strings.HasPrefix(r.stderr, tt.want) {
