@@ -3,7 +3,6 @@ package rqlitekv
 import (
 	"context"
 
-	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	streamdriver "github.com/kvsuite/kv/kvstream/driver"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 )
@@ -24,9 +23,6 @@ var (
 // through other DBs, processes or nodes are not signalled. The channel is
 // closed when ctx ends or the DB is closed.
 func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
-	if db.closed.Load() {
-		return nil, coredriver.ErrClosed
-	}
 	return db.notify.Subscribe(ctx)
 }
 
@@ -42,8 +38,5 @@ func (db *DB) NotifiesOtherProcesses() bool { return false }
 // signalled; runners poll as well. The channel is closed when ctx ends or
 // the DB is closed.
 func (db *DB) SubscribeTasks(ctx context.Context) (<-chan struct{}, error) {
-	if db.closed.Load() {
-		return nil, coredriver.ErrClosed
-	}
 	return db.taskNotify.Subscribe(ctx)
 }

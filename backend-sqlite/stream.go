@@ -279,8 +279,5 @@ func (db *DB) deleteOne(ctx context.Context, op, query string, args ...any) (boo
 // signalled (consumers also poll). It is closed when ctx ends or the DB is
 // closed.
 func (db *DB) Subscribe(ctx context.Context) (<-chan struct{}, error) {
-	if db.closed.Load() {
-		return nil, coredriver.ErrClosed
-	}
 	return db.notify.Subscribe(ctx)
 }

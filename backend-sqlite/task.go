@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	coredriver "github.com/kvsuite/kv/kvcore/driver"
 	taskdriver "github.com/kvsuite/kv/kvtask/driver"
 	"github.com/kvsuite/kv/sqlitedialect"
 )
@@ -504,8 +503,5 @@ func (db *DB) Fire(ctx context.Context, name string, tick, next time.Time, t tas
 // Other processes' writes are not signalled; runners poll as well. The
 // channel is closed when ctx ends or the DB is closed.
 func (db *DB) SubscribeTasks(ctx context.Context) (<-chan struct{}, error) {
-	if db.closed.Load() {
-		return nil, coredriver.ErrClosed
-	}
 	return db.taskNotify.Subscribe(ctx)
 }
