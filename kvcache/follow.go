@@ -117,14 +117,19 @@ func (c *Cache) restart() error {
 		return fmt.Errorf("kv cache: stream head: %w", err)
 	}
 	first := c.pos.Load() < 0
-	c.gap.Store(false)
 	c.clear()
+	if !first {
+		// Before the position: whoever sees the new position (Sync, a
+		// read) finds the reset counted in Stats.
+		c.resets.Add(1)
+	}
 	// Only now: a read that sees the new position finds the cache cleared.
 	c.pos.Store(head)
 	c.caughtUp.Store(start)
-	if !first {
-		c.resets.Add(1)
-	}
+	// Last: until the cache is cleared and the position moved, a read that
+	// finds the gap goes to the database. (A gap found again meanwhile is
+	// found again by the next query of the head.)
+	c.gap.Store(false)
 	return nil
 }
 
